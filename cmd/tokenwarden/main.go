@@ -1,0 +1,110 @@
+// Command tokenwarden keeps GitLab access tokens alive, least-privileged and
+// delivered. Each command lives in its own cmd_<verb>.go; this file wires them
+// together and turns errors into exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitFindings = 3
+	exitPartial  = 4
+)
+
+// exitError carries an exit code and an optional hint to main.
+type cliError struct {
+	code int
+	err  error
+	hint string
+}
+
+func (e *cliError) Error() string { return e.err.Error() }
+func (e *cliError) Unwrap() error { return e.err }
+
+// withCode wraps err so that tokenwarden exits with code.
+func withCode(code int, err error) error { return &cliError{code: code, err: err} }
+
+// withHint wraps err with a hint line printed under it.
+func withHint(err error, hint string) error {
+	var ce *cliError
+	if errors.As(err, &ce) {
+		return &cliError{code: ce.code, err: ce.err, hint: hint}
+	}
+	return &cliError{code: exitError, err: err, hint: hint}
+}
+
+// usageError is bad flags or arguments (exit 2).
+func usageError(format string, a ...any) error {
+	return &cliError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tokenwarden",
+		Short:         "Keep GitLab access tokens alive, least-privileged and delivered",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &cliError{code: exitUsage, err: err}
+	})
+	root.AddCommand(
+		newDemoCmd(),
+		newScanCmd(),
+		newPlanCmd(),
+		newApplyCmd(),
+		newRotateCmd(),
+		newRevokeCmd(),
+		newDoctorCmd(),
+		newServeCmd(),
+		newSimCmd(),
+		newHistoryCmd(),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// run executes the CLI and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitError
+	var ce *cliError
+	if errors.As(err, &ce) {
+		code = ce.code
+	}
+	if code == exitFindings && (ce == nil || ce.err == nil) {
+		return code
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	if ce != nil && ce.hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", ce.hint)
+	}
+	return code
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

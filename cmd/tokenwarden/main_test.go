@@ -1,0 +1,25 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets testscript run the tokenwarden binary in-process.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"tokenwarden": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               scriptSetup,
+		Cmds:                scriptCmds(),
+	})
+}
