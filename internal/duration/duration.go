@@ -1,110 +1,125 @@
-// Package duration owns the human duration syntax used in tokenwarden's flags
-// and config: Go durations plus days and weeks ("90d", "2w", "36h", "1w2d").
+// Package duration owns the human duration syntax of tokenwarden's flags and
+// config file: Go's units (ns, us, ms, s, m, h) plus d (24h) and w (7d), so
+// that token lifetimes read the way operators say them ("90d", "2w", "1d12h").
 package duration
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 )
 
+// Day and Week are the calendar-free units tokenwarden adds to Go's.
 const (
-	// Day is 24 hours; tokenwarden's days are calendar-agnostic.
-	Day = 24 * time.Hour
-	// Week is 7 days.
+	Day  = 24 * time.Hour
 	Week = 7 * Day
 )
 
-// Parse reads a duration such as "30d", "2w", "1w3d", "36h", "90m" or "1d12h".
-// Units: w, d, h, m, s, ms (and anything else time.ParseDuration accepts).
-// Negative durations are rejected: every tokenwarden duration is a span.
-func Parse(s string) (time.Duration, error) {
-	in := strings.TrimSpace(s)
-	if in == "" {
-		return 0, fmt.Errorf("invalid duration %q: empty", s)
-	}
-	if strings.HasPrefix(in, "-") {
-		return 0, fmt.Errorf("invalid duration %q: must not be negative", s)
-	}
-	in = strings.TrimPrefix(in, "+")
-	if in == "0" {
-		return 0, nil
-	}
-	var total time.Duration
-	rest := in
-	// Peel off leading week/day components; hand the remainder to time.ParseDuration.
-	for rest != "" {
-		i := 0
-		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9') {
-			i++
-		}
-		if i == 0 || i == len(rest) {
-			break
-		}
-		unit := rest[i]
-		if unit != 'd' && unit != 'w' {
-			break
-		}
-		n, err := strconv.ParseInt(rest[:i], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: %v", s, err)
-		}
-		step := Day
-		if unit == 'w' {
-			step = Week
-		}
-		if n > int64((1<<63-1)/step) {
-			return 0, fmt.Errorf("invalid duration %q: too large", s)
-		}
-		total += time.Duration(n) * step
-		rest = rest[i+1:]
-	}
-	if rest != "" {
-		d, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q (use e.g. 30d, 2w, 36h)", s)
-		}
-		total += d
-	}
-	if total < 0 {
-		return 0, fmt.Errorf("invalid duration %q: too large", s)
-	}
-	return total, nil
+var units = map[string]time.Duration{
+	"ns": time.Nanosecond,
+	"us": time.Microsecond,
+	"µs": time.Microsecond,
+	"ms": time.Millisecond,
+	"s":  time.Second,
+	"m":  time.Minute,
+	"h":  time.Hour,
+	"d":  Day,
+	"w":  Week,
 }
 
-// Format prints d in the largest whole units Parse reads back: "2w", "30d",
-// "1d12h", "36m". Zero is "0s".
-func Format(d time.Duration) string {
-	if d == 0 {
-		return "0s"
+// ErrSyntax is wrapped by every parse error.
+var ErrSyntax = errors.New("invalid duration")
+
+// Parse parses a sequence of decimal numbers, each with a unit, such as
+// "90d", "2w", "1d12h", "1.5h" or "30m". "0" alone is allowed. A leading
+// sign is accepted as in time.ParseDuration.
+func Parse(s string) (time.Duration, error) {
+	orig := s
+	fail := func(why string) (time.Duration, error) {
+		return 0, fmt.Errorf("%w %q: %s (use a number with a unit: s, m, h, d, w — e.g. 90d)", ErrSyntax, orig, why)
 	}
-	neg := d < 0
+	s = strings.TrimSpace(s)
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "0" {
+		return 0, nil
+	}
+	if s == "" {
+		return fail("empty")
+	}
+	var total float64
+	for s != "" {
+		i := 0
+		for i < len(s) && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
+			i++
+		}
+		if i == 0 {
+			return fail("expected a number")
+		}
+		num, err := strconv.ParseFloat(s[:i], 64)
+		if err != nil {
+			return fail("bad number " + strconv.Quote(s[:i]))
+		}
+		s = s[i:]
+		j := 0
+		for j < len(s) && s[j] != '.' && (s[j] < '0' || s[j] > '9') {
+			j++
+		}
+		if j == 0 {
+			return fail("missing unit")
+		}
+		unit, ok := units[s[:j]]
+		if !ok {
+			return fail("unknown unit " + strconv.Quote(s[:j]))
+		}
+		s = s[j:]
+		total += num * float64(unit)
+		if total > math.MaxInt64 {
+			return fail("too large")
+		}
+	}
+	d := time.Duration(math.Round(total))
 	if neg {
 		d = -d
 	}
+	return d, nil
+}
+
+// Format renders d in the units Parse reads, largest first, using days but
+// not weeks ("90d", "1d12h", "1h30m", "45s"). Sub-second parts fall back to
+// time.Duration's own notation.
+func Format(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
 	var b strings.Builder
-	if neg {
+	if d < 0 {
 		b.WriteByte('-')
+		d = -d
 	}
-	if d%Week == 0 {
-		fmt.Fprintf(&b, "%dw", d/Week)
-		return b.String()
+	if d%time.Second != 0 {
+		if d < Day {
+			b.WriteString(d.String())
+			return b.String()
+		}
 	}
-	if days := d / Day; days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-		d -= days * Day
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"d", Day}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.d
+		}
 	}
 	if d > 0 {
-		s := d.String()
-		// time.Duration prints "12h0m0s"; drop the zero tails.
-		if strings.HasSuffix(s, "m0s") {
-			s = strings.TrimSuffix(s, "0s")
-		}
-		if strings.HasSuffix(s, "h0m") {
-			s = strings.TrimSuffix(s, "0m")
-		}
-		b.WriteString(s)
+		b.WriteString(d.String())
 	}
 	return b.String()
 }
