@@ -1,0 +1,96 @@
+package gitlab
+
+import (
+	"strconv"
+	"time"
+)
+
+// Resource is what a token belongs to: a group, a project or (for personal
+// tokens) a user.
+type Resource struct {
+	Type string // "group" | "project" | "user"
+	ID   int64
+	Path string // full path; the username for a user
+}
+
+// Token is one access token as tokenwarden reasons about it. It never holds
+// the secret.
+type Token struct {
+	ID          int64
+	Name        string
+	Description string
+	Scopes      []string
+	AccessLevel int // 0 for personal tokens
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time // 00:00 UTC of the expiry date; nil: never expires
+	LastUsedAt  *time.Time // nil: never used
+	Active      bool
+	Revoked     bool
+	UserID      int64
+	Resource    Resource
+}
+
+// Token states as reported by State.
+const (
+	StateActive  = "active"
+	StateExpired = "expired"
+	StateRevoked = "revoked"
+)
+
+// State is "revoked", "expired" or "active" at now. A token stops working at
+// 00:00 UTC of its expires_at date, so a token expiring today is expired.
+func (t Token) State(now time.Time) string {
+	switch {
+	case t.Revoked:
+		return StateRevoked
+	case t.Expired(now):
+		return StateExpired
+	}
+	return StateActive
+}
+
+// Expired reports whether the token's expiry has passed at now.
+func (t Token) Expired(now time.Time) bool {
+	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}
+
+// Ref names the token for people: "group/path:token-name".
+func (t Token) Ref() string {
+	return t.Resource.Path + ":" + t.Name
+}
+
+// Access levels as GitLab numbers them.
+const (
+	AccessNone       = 0
+	AccessMinimal    = 5
+	AccessGuest      = 10
+	AccessPlanner    = 15
+	AccessReporter   = 20
+	AccessDeveloper  = 30
+	AccessMaintainer = 40
+	AccessOwner      = 50
+)
+
+// AccessLevelName is the role name of a GitLab access level ("maintainer").
+// Unknown levels print as their number.
+func AccessLevelName(level int) string {
+	switch level {
+	case AccessNone:
+		return ""
+	case AccessMinimal:
+		return "minimal"
+	case AccessGuest:
+		return "guest"
+	case AccessPlanner:
+		return "planner"
+	case AccessReporter:
+		return "reporter"
+	case AccessDeveloper:
+		return "developer"
+	case AccessMaintainer:
+		return "maintainer"
+	case AccessOwner:
+		return "owner"
+	}
+	return strconv.Itoa(level)
+}
