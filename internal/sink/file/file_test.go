@@ -1,0 +1,309 @@
+package file_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
+)
+
+func TestConformance(t *testing.T) {
+	for _, c := range []struct{ format, name, key string }{
+		{file.FormatDotenv, "app.env", "REGISTRY_TOKEN"},
+		{file.FormatJSON, "app.json", "registry.token"},
+		{file.FormatYAML, "app.yaml", "registry.token"},
+		{file.FormatRaw, "token", ""},
+	} {
+		t.Run(c.format, func(t *testing.T) {
+			newSink := func(t *testing.T) sink.Sink {
+				s, err := file.New(file.Config{Path: filepath.Join(t.TempDir(), c.name), Format: c.format, Key: c.key})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			sinktest.Run(t, newSink, sinktest.Options{
+				Readable:   true,
+				Comparable: true,
+				BreakNextPut: func(t *testing.T, s sink.Sink) func() {
+					return file.FailBeforeRename(s.(*file.Sink), errors.New("injected: disk full"))
+				},
+			})
+		})
+	}
+}
+
+// put writes before into a fresh file, puts value under key and returns the file.
+func put(t *testing.T, format, key, before, value string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "target")
+	if before != "" {
+		if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := file.New(file.Config{Path: path, Format: format, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), secret.New(value)); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	got, err := s.Get(context.Background())
+	if err != nil || got.Reveal() != value {
+		t.Fatalf("Get after Put = %q, %v; want %q", got.Reveal(), err, value)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPutKeepsTheRestOfTheFile(t *testing.T) {
+	const tok = "glpat-NEWNEWNEWNEWNEWNEW12"
+	tests := []struct {
+		name, format, key, before, value, want string
+	}{
+		{"dotenv replaces in place", "dotenv", "TOKEN",
+			"# registry access\nA=1\nTOKEN=glpat-old\n\nB='x y' # keep\n", tok,
+			"# registry access\nA=1\nTOKEN=" + tok + "\n\nB='x y' # keep\n"},
+		{"dotenv keeps export and spacing", "dotenv", "TOKEN",
+			"export TOKEN = \"old\"\nOTHER=2\n", tok,
+			"export TOKEN = " + tok + "\nOTHER=2\n"},
+		{"dotenv appends a missing key", "dotenv", "TOKEN",
+			"A=1", tok, "A=1\nTOKEN=" + tok + "\n"},
+		{"dotenv does not touch a longer key", "dotenv", "TOKEN",
+			"TOKEN_OLD=keep\n", tok, "TOKEN_OLD=keep\nTOKEN=" + tok + "\n"},
+		{"dotenv quotes what a shell would expand", "dotenv", "TOKEN",
+			"", `a$b"c d\`, `TOKEN="a\$b\"c d\\"` + "\n"},
+		{"dotenv keeps CRLF line endings", "dotenv", "TOKEN",
+			"A=1\r\nTOKEN=old\r\n", tok, "A=1\r\nTOKEN=" + tok + "\r\n"},
+		{"json keeps other keys and their order", "json", "token",
+			`{"z": 1, "token": "old", "a": {"b": [true, null, 1.50]}}`, tok,
+			"{\n  \"z\": 1,\n  \"token\": \"" + tok + "\",\n  \"a\": {\n    \"b\": [\n      true,\n      null,\n      1.50\n    ]\n  }\n}\n"},
+		{"json creates nested objects", "json", "registry.auth.token",
+			`{"registry": {"url": "r.example.com"}}`, tok,
+			"{\n  \"registry\": {\n    \"url\": \"r.example.com\",\n    \"auth\": {\n      \"token\": \"" + tok + "\"\n    }\n  }\n}\n"},
+		{"json starts an empty file", "json", "token", "", tok, "{\n  \"token\": \"" + tok + "\"\n}\n"},
+		{"yaml keeps comments and order", "yaml", "registry.token",
+			"# app config\nname: app # the name\nregistry:\n  # rotated by tokenwarden\n  token: old\n  url: r.example.com\n", tok,
+			"# app config\nname: app # the name\nregistry:\n  # rotated by tokenwarden\n  token: " + tok + "\n  url: r.example.com\n"},
+		{"yaml quotes values that would not read back as strings", "yaml", "token",
+			"token: old\n", "12345678", "token: \"12345678\"\n"},
+		{"yaml keeps the quoting style", "yaml", "token",
+			"token: 'old'\n", tok, "token: '" + tok + "'\n"},
+		{"yaml adds a missing key", "yaml", "a.token",
+			"b: 1\n", tok, "b: 1\na:\n  token: " + tok + "\n"},
+		{"raw is the secret and a newline", "raw", "",
+			"old\n", tok, tok + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := put(t, tt.format, tt.key, tt.before, tt.value); got != tt.want {
+				t.Errorf("file after Put:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPutRefusesToClobber(t *testing.T) {
+	tests := []struct{ name, format, key, before, wantErr string }{
+		{"json key holds an object", "json", "token", `{"token": {"a": 1}}`, "holds a object"},
+		{"json path through a string", "json", "a.token", `{"a": "x"}`, "not an object"},
+		{"json not an object", "json", "token", `[1]`, "not an object"},
+		{"json invalid", "json", "token", `{"token": `, "not valid JSON"},
+		{"yaml key holds a mapping", "yaml", "token", "token:\n  a: 1\n", "does not hold a scalar"},
+		{"yaml several documents", "yaml", "token", "a: 1\n---\nb: 2\n", "several YAML documents"},
+		{"dotenv unterminated quote", "dotenv", "TOKEN", "TOKEN=\"abc\n", "line 1: unterminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "target")
+			if err := os.WriteFile(path, []byte(tt.before), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := file.New(file.Config{Path: path, Format: tt.format, Key: tt.key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Put(context.Background(), secret.New("glpat-NEWNEWNEWNEWNEWNEW12"))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "sink file: ") {
+				t.Fatalf("Put: %v, want an error containing %q", err, tt.wantErr)
+			}
+			if b, _ := os.ReadFile(path); string(b) != tt.before {
+				t.Fatalf("file changed by a refused Put: %q", b)
+			}
+		})
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  file.Config
+		want string
+	}{
+		{"no path", file.Config{Format: "raw"}, "no path"},
+		{"no format", file.Config{Path: "/x"}, "no format"},
+		{"unknown format", file.Config{Path: "/x", Format: "toml", Key: "a"}, `unknown format "toml"`},
+		{"dotenv bad key", file.Config{Path: "/x", Format: "dotenv", Key: "1A"}, "not a valid variable name"},
+		{"json no key", file.Config{Path: "/x", Format: "json"}, "no key"},
+		{"yaml empty segment", file.Config{Path: "/x", Format: "yaml", Key: "a..b"}, "empty segment"},
+		{"raw with key", file.Config{Path: "/x", Format: "raw", Key: "a"}, "takes no key"},
+		{"mode with type bits", file.Config{Path: "/x", Format: "raw", Mode: os.ModeDir | 0o600}, "other than permissions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := file.New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New: %v, want error containing %q", err, tt.want)
+			}
+			if sink.Hint(err) == "" && tt.name != "no path" {
+				t.Errorf("error %q carries no hint", err)
+			}
+		})
+	}
+}
+
+func TestModeAndNoLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.env")
+	if err := os.WriteFile(path, []byte("A=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := file.New(file.Config{Path: path, Format: "dotenv", Key: "TOKEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := file.FailBeforeRename(s, errors.New("injected"))
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err == nil {
+		t.Fatal("Put succeeded despite the injected fault")
+	}
+	restore()
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600 (the default, whatever the file had before)", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the target (no temp files left behind)", len(entries))
+	}
+
+	s2, _ := file.New(file.Config{Path: filepath.Join(dir, "ro"), Format: "raw", Mode: 0o640})
+	if _, err := s2.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "ro")); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the configured 0640", st.Mode().Perm())
+	}
+}
+
+func TestMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	s, err := file.New(file.Config{Path: filepath.Join(dir, "app.env"), Format: "dotenv", Key: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	if err == nil || !strings.Contains(err.Error(), "directory "+dir+" does not exist") || !strings.Contains(sink.Hint(err), "create the directory") {
+		t.Fatalf("Put: %v (hint %q), want the missing directory named and a hint", err, sink.Hint(err))
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatal("Put created the directory")
+	}
+}
+
+func TestSymlinkIsFollowedNotReplaced(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.env")
+	link := filepath.Join(dir, "link.env")
+	if err := os.WriteFile(real, []byte("A=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.env", link); err != nil {
+		t.Fatal(err)
+	}
+	got := put2(t, link)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced (%v)", err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != got {
+		t.Fatalf("target file %q, want %q", b, got)
+	}
+}
+
+func put2(t *testing.T, path string) string {
+	s, err := file.New(file.Config{Path: path, Format: "dotenv", Key: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	return "A=1\nT=glpat-aaaaaaaaaaaaaaaaaaaa\n"
+}
+
+func TestRefusesWorldWritableDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	s, err := file.New(file.Config{Path: filepath.Join(dir, "t"), Format: "raw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	if err == nil || !strings.Contains(err.Error(), "writable by every user") {
+		t.Fatalf("Put: %v, want a refusal", err)
+	}
+	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatalf("Put into a sticky directory (like /tmp): %v", err)
+	}
+}
+
+func TestTwoKeysOfOneFileConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.env")
+	const n = 6
+	sinks := make([]*file.Sink, n)
+	for i := range sinks {
+		s, err := file.New(file.Config{Path: path, Format: "dotenv", Key: "K" + string(rune('A'+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sinks[i] = s
+	}
+	done := make(chan error, n)
+	for _, s := range sinks {
+		go func() { _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); done <- err }()
+	}
+	for range n {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sinks {
+		if _, err := s.Get(context.Background()); err != nil {
+			t.Errorf("%s lost its update: %v", s.Describe(), err)
+		}
+	}
+}
