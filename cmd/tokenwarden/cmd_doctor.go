@@ -2,17 +2,139 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/doctor"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
-// TODO(skeleton): replaced by the real command.
 func newDoctorCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "doctor",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("doctor: not implemented yet")
+	var (
+		envVar, file, url, need, project, group, format, lookupEnv string
+	)
+	cmd := &cobra.Command{
+		Use:   "doctor [-]",
+		Short: "Find out why a GitLab token does not work, and how to fix it",
+		Long: `doctor checks a token the way a consumer (a pipeline, a script, a service)
+holds it, in order, and stops at the first blocking problem with one concrete
+fix: the variable is set, the value has no stray whitespace, quotes or
+"Bearer " prefix, it is a GitLab access token, the instance answers, GitLab
+accepts the token (not unknown, revoked or expired; warns 30 days before
+expiry), its scopes cover --need (and no more than that), and it reaches
+--project / --group with a high enough role.
+
+The token is read from --env VAR (default GITLAB_TOKEN), --file PATH, or
+stdin with "-". It is never printed: at most its prefix and last 4 characters.
+
+Operations accepted by --need besides scope names: clone, fetch, pull, push,
+pull-image, push-image, api-read, api-write, rotate.
+
+Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
+		Example: `  tokenwarden doctor --need push --project platform/app
+  tokenwarden doctor --env DEPLOY_TOKEN --url https://gitlab.example.com --need read_api
+  printf %s "$TOKEN" | tokenwarden doctor - --format json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			stdin := len(args) == 1
+			if stdin && args[0] != "-" {
+				return usageError("doctor: unexpected argument %q (use - to read the token from stdin)", args[0])
+			}
+			sources := 0
+			for _, set := range []bool{cmd.Flags().Changed("env"), file != "", stdin} {
+				if set {
+					sources++
+				}
+			}
+			if sources > 1 {
+				return usageError("doctor: give only one of --env, --file and -")
+			}
+			if format != "text" && format != "json" {
+				return usageError("doctor: --format must be text or json, not %q", format)
+			}
+			needs, err := doctor.ParseNeeds(need)
+			if err != nil {
+				return usageError("doctor: %v", err)
+			}
+			now, err := doctorClock()
+			if err != nil {
+				return usageError("doctor: %v", err)
+			}
+			in := doctor.Input{Needs: needs, Project: project, Group: group, InCI: os.Getenv("GITLAB_CI") == "true"}
+			switch {
+			case stdin:
+				in.Origin = doctor.Origin{Kind: "stdin", Found: true}
+				b, rerr := io.ReadAll(cmd.InOrStdin())
+				in.Origin.Err = rerr
+				in.Token = secret.New(string(b))
+			case file != "":
+				in.Origin = doctor.Origin{Kind: "file", Name: file}
+				b, rerr := os.ReadFile(file)
+				in.Origin.Found = rerr == nil || !errors.Is(rerr, os.ErrNotExist)
+				in.Origin.Err = rerr
+				in.Token = secret.New(string(b))
+			default:
+				v, ok := os.LookupEnv(envVar)
+				in.Origin = doctor.Origin{Kind: "env", Name: envVar, Found: ok}
+				in.Token = secret.New(v)
+			}
+			in.URL, in.URLSource = url, "--url"
+			for _, e := range []string{"GITLAB_URL", "CI_SERVER_URL"} {
+				if in.URL == "" {
+					in.URL, in.URLSource = os.Getenv(e), e
+				}
+			}
+			if lookupEnv != "" {
+				in.Lookup = secret.New(os.Getenv(lookupEnv))
+			}
+			rep := doctor.Run(cmd.Context(), in, doctor.Config{Clock: now})
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				err = rep.WriteJSON(out)
+			} else {
+				err = rep.WriteText(out)
+			}
+			if err != nil {
+				return fmt.Errorf("doctor: write report: %w", err)
+			}
+			if !rep.Healthy {
+				// The report already says what is wrong; exit 1 without an error line.
+				return withCode(exitError, errSilent)
+			}
+			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&envVar, "env", "GITLAB_TOKEN", "environment variable that holds the token")
+	f.StringVar(&file, "file", "", "file that holds the token")
+	f.StringVar(&url, "url", "", "GitLab instance URL (default $GITLAB_URL, in CI $CI_SERVER_URL)")
+	f.StringVar(&need, "need", "", "comma-separated scopes or operations the consumer needs, e.g. read_api,push")
+	f.StringVar(&project, "project", "", "full path of a project the token must reach")
+	f.StringVar(&group, "group", "", "full path of a group the token must reach")
+	f.StringVar(&format, "format", "text", "output format: text or json")
+	f.StringVar(&lookupEnv, "lookup-env", "", "environment variable with an administrator token, used only to find out when an expired token expired (GitLab's token information API)")
+	return cmd
+}
+
+// errSilent marks a failure whose explanation is already on stdout.
+var errSilent = errors.New("doctor: the token is not healthy (the checklist above says why and how to fix it)")
+
+// doctorClock is the wall clock, or the fixed time in TOKENWARDEN_NOW
+// (RFC 3339) — a testing hook that lets the emulator and the CLI agree on
+// "now".
+func doctorClock() (clock.Clock, error) {
+	v := os.Getenv("TOKENWARDEN_NOW")
+	if v == "" {
+		return clock.Real{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("TOKENWARDEN_NOW: %w", err)
+	}
+	return clock.NewFake(t), nil
 }

@@ -1,0 +1,62 @@
+package doctor
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+)
+
+// session is what the checks learn along the chain and hand to the next one.
+type session struct {
+	in      Input
+	clock   clock.Clock
+	http    *http.Client
+	warnIn  time.Duration
+	baseURL string // instance root without /api/v4 and trailing slash
+
+	api    *gl.Client              // set by checkValid
+	self   *gl.PersonalAccessToken // the token as GitLab describes it
+	scopes map[string]bool
+}
+
+func newSession(in Input, cfg Config) *session {
+	s := &session{in: in, clock: cfg.Clock, http: cfg.HTTPClient, warnIn: cfg.ExpiryWarning}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	if s.http == nil {
+		s.http = &http.Client{Timeout: 15 * time.Second}
+	}
+	if s.warnIn == 0 {
+		s.warnIn = 30 * 24 * time.Hour
+	}
+	s.baseURL = instanceRoot(in.URL)
+	return s
+}
+
+// instanceRoot accepts the URL people paste — with or without a trailing
+// slash or /api/v4 — and returns the instance root.
+func instanceRoot(u string) string {
+	u = strings.TrimSpace(u)
+	u = strings.TrimRight(u, "/")
+	u = strings.TrimSuffix(u, "/api/v4")
+	return strings.TrimRight(u, "/")
+}
+
+// client returns a client-go client for the token under examination.
+func (s *session) client() (*gl.Client, error) {
+	if s.api != nil {
+		return s.api, nil
+	}
+	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Token, HTTPClient: s.http, RetryMax: 1})
+	if err != nil {
+		return nil, err
+	}
+	s.api = c.API
+	return s.api, nil
+}
