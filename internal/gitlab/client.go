@@ -9,15 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
 	gl "gitlab.com/gitlab-org/api/client-go"
+	"golang.org/x/time/rate"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
@@ -30,12 +34,15 @@ type Config struct {
 	RetryMax   int           // retries of idempotent requests; 0 means the default (5)
 	// OnResponse, when set, is called for every HTTP response (metrics, call counting).
 	OnResponse func(method string, code int)
+	// Clock paces requests against RateLimit-Reset; nil means the wall clock.
+	Clock clock.Clock
 }
 
 // Client is a configured client-go client plus tokenwarden's operations.
 type Client struct {
 	API     *gl.Client
 	baseURL string
+	pacer   *pacer
 }
 
 // New returns a client whose retries never repeat a non-idempotent request
@@ -53,15 +60,30 @@ func New(cfg Config) (*Client, error) {
 	if retryMax == 0 {
 		retryMax = 5
 	}
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	// client-go installs interceptors into the HTTP client's transport, so
+	// it gets a copy: the caller's client stays as it was.
+	hc := cleanhttp.DefaultPooledClient()
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		hc = &c
+	}
+	p := newPacer(clk, hc.Transport)
 	opts := []gl.ClientOptionFunc{
 		gl.WithBaseURL(strings.TrimRight(cfg.URL, "/") + "/api/v4"),
 		gl.WithCustomRetry(checkRetry),
 		gl.WithCustomRetryMax(retryMax),
 		gl.WithCustomRetryWaitMinMax(200*time.Millisecond, 30*time.Second),
+		gl.WithCustomBackoff(backoff),
 		gl.WithUserAgent("tokenwarden"),
-	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, gl.WithHTTPClient(cfg.HTTPClient))
+		gl.WithHTTPClient(hc),
+		gl.WithInterceptor(func(http.RoundTripper) http.RoundTripper { return p }),
+		// The pacer does the rate limiting (see pacer.go); client-go's own
+		// limiter would otherwise configure itself from the first response.
+		gl.WithCustomLimiter(rate.NewLimiter(rate.Inf, 0)),
 	}
 	if cfg.Logger != nil {
 		opts = append(opts, gl.WithURLWarningLogger(cfg.Logger))
@@ -76,7 +98,19 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: %w", err)
 	}
-	return &Client{API: api, baseURL: strings.TrimRight(cfg.URL, "/")}, nil
+	return &Client{API: api, baseURL: strings.TrimRight(cfg.URL, "/"), pacer: p}, nil
+}
+
+// Stats counts what the client sent: every HTTP request including retries,
+// and how many of them GitLab answered with 429.
+type Stats struct {
+	Calls     int64
+	Throttled int64
+}
+
+// Stats reports the requests made so far.
+func (c *Client) Stats() Stats {
+	return Stats{Calls: c.pacer.calls.Load(), Throttled: c.pacer.throttled.Load()}
 }
 
 // BaseURL is the instance URL the client was made for (without /api/v4).
@@ -127,4 +161,28 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return true, nil
 	}
 	return false, nil
+}
+
+// backoff waits before a retry. On 429 it honours Retry-After (GitLab sends
+// it with every throttled answer), falling back to RateLimit-Reset; client-go's
+// default reads only RateLimit-Reset and adds up to the maximum wait as
+// jitter. Otherwise it backs off exponentially from min, capped at max.
+func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	jitter := time.Duration(rand.Int64N(int64(100 * time.Millisecond)))
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		now := time.Now()
+		if d, ok := retryAfter(resp.Header, now); ok {
+			return d + jitter
+		}
+		if reset, ok := headerInt(resp.Header, "RateLimit-Reset"); ok {
+			if d := time.Unix(reset, 0).Sub(now); d > 0 && d <= maxWindow {
+				return d + jitter
+			}
+		}
+	}
+	d := minWait << min(attempt, 16)
+	if d <= 0 || d > maxWait {
+		d = maxWait
+	}
+	return d + jitter
 }

@@ -1,0 +1,248 @@
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+)
+
+// perPage is GitLab's maximum page size: fewer pages, fewer calls.
+const perPage = 100
+
+// User is the caller (or another user) as far as tokenwarden cares.
+type User struct {
+	ID       int64
+	Username string
+	Admin    bool
+	Bot      bool
+}
+
+// Group is a group with its full path.
+type Group struct {
+	ID       int64
+	Path     string // full path, e.g. platform/infra
+	ParentID int64  // 0 for a top-level group
+}
+
+// Project is a project with its full path.
+type Project struct {
+	ID          int64
+	Path        string // path_with_namespace
+	NamespaceID int64
+}
+
+// CurrentUser is the user the client's token belongs to. It is the cheapest
+// way to learn whether the token works at all.
+func (c *Client) CurrentUser(ctx context.Context) (User, error) {
+	var u *gl.User
+	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+		var resp *gl.Response
+		var err error
+		u, resp, err = c.API.Users.CurrentUser(gl.WithContext(ctx))
+		return resp, err
+	})
+	if err != nil {
+		return User{}, c.classify(err, target{kind: "instance"})
+	}
+	return User{ID: u.ID, Username: u.Username, Admin: u.IsAdmin, Bot: u.Bot}, nil
+}
+
+// Group looks a group up by full path (or numeric id as a string).
+func (c *Client) Group(ctx context.Context, path string) (Group, error) {
+	var g *gl.Group
+	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+		var resp *gl.Response
+		var err error
+		g, resp, err = c.API.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
+		return resp, err
+	})
+	if err != nil {
+		return Group{}, c.classify(err, target{kind: "group", path: path})
+	}
+	return toGroup(g), nil
+}
+
+// Groups lists every group the caller can see, each once. minAccess, when
+// non-zero, limits the list to groups where the caller has at least that
+// role (admins see all groups regardless).
+func (c *Client) Groups(ctx context.Context, minAccess int) ([]Group, error) {
+	opt := &gl.ListGroupsOptions{}
+	if minAccess > 0 {
+		opt.MinAccessLevel = gl.Ptr(gl.AccessLevelValue(minAccess))
+	}
+	gs, err := listAll(ctx, c, func(page int64) ([]*gl.Group, *gl.Response, error) {
+		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+		return c.API.Groups.ListGroups(opt, gl.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "instance"})
+	}
+	return mapAll(gs, toGroup), nil
+}
+
+// DescendantGroups lists every group below g, at any depth.
+func (c *Client) DescendantGroups(ctx context.Context, g Group) ([]Group, error) {
+	opt := &gl.ListDescendantGroupsOptions{}
+	gs, err := listAll(ctx, c, func(page int64) ([]*gl.Group, *gl.Response, error) {
+		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+		return c.API.Groups.ListDescendantGroups(g.ID, opt, gl.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "group", path: g.Path})
+	}
+	return mapAll(gs, toGroup), nil
+}
+
+// GroupProjects lists the projects of g and, with subgroups, of every group
+// below it — one paginated stream for a whole tree.
+func (c *Client) GroupProjects(ctx context.Context, g Group, subgroups bool) ([]Project, error) {
+	opt := &gl.ListGroupProjectsOptions{IncludeSubGroups: gl.Ptr(subgroups), Simple: gl.Ptr(true)}
+	ps, err := listAll(ctx, c, func(page int64) ([]*gl.Project, *gl.Response, error) {
+		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+		return c.API.Groups.ListGroupProjects(g.ID, opt, gl.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "group", path: g.Path})
+	}
+	return mapAll(ps, func(p *gl.Project) Project {
+		var ns int64
+		if p.Namespace != nil {
+			ns = p.Namespace.ID
+		}
+		return Project{ID: p.ID, Path: p.PathWithNamespace, NamespaceID: ns}
+	}), nil
+}
+
+// GroupAccessTokens lists all of g's access tokens: active, expired and revoked.
+func (c *Client) GroupAccessTokens(ctx context.Context, g Group) ([]Token, error) {
+	opt := &gl.ListGroupAccessTokensOptions{}
+	ts, err := listAll(ctx, c, func(page int64) ([]*gl.GroupAccessToken, *gl.Response, error) {
+		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+		return c.API.GroupAccessTokens.ListGroupAccessTokens(g.ID, opt, gl.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "group", path: g.Path, tokens: true})
+	}
+	res := Resource{Type: "group", ID: g.ID, Path: g.Path}
+	return mapAll(ts, func(t *gl.GroupAccessToken) Token {
+		return toToken(t.PersonalAccessToken, int(t.AccessLevel), res)
+	}), nil
+}
+
+// ProjectAccessTokens lists all of p's access tokens: active, expired and revoked.
+func (c *Client) ProjectAccessTokens(ctx context.Context, p Project) ([]Token, error) {
+	opt := &gl.ListProjectAccessTokensOptions{}
+	ts, err := listAll(ctx, c, func(page int64) ([]*gl.ProjectAccessToken, *gl.Response, error) {
+		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+		return c.API.ProjectAccessTokens.ListProjectAccessTokens(p.ID, opt, gl.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "project", path: p.Path, tokens: true})
+	}
+	res := Resource{Type: "project", ID: p.ID, Path: p.Path}
+	return mapAll(ts, func(t *gl.ProjectAccessToken) Token {
+		return toToken(t.PersonalAccessToken, int(t.AccessLevel), res)
+	}), nil
+}
+
+// PersonalAccessTokens lists u's personal access tokens (for an admin caller
+// the user filter matters: unfiltered, GitLab returns everyone's).
+func (c *Client) PersonalAccessTokens(ctx context.Context, u User) ([]Token, error) {
+	opt := &gl.ListPersonalAccessTokensOptions{UserID: gl.Ptr(u.ID)}
+	ts, err := listAll(ctx, c, func(page int64) ([]*gl.PersonalAccessToken, *gl.Response, error) {
+		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+		return c.API.PersonalAccessTokens.ListPersonalAccessTokens(opt, gl.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "user", path: u.Username, tokens: true})
+	}
+	res := Resource{Type: "user", ID: u.ID, Path: u.Username}
+	return mapAll(ts, func(t *gl.PersonalAccessToken) Token { return toToken(*t, 0, res) }), nil
+}
+
+// listAll follows offset pagination to the last page.
+func listAll[T any](ctx context.Context, c *Client, page func(int64) ([]T, *gl.Response, error)) ([]T, error) {
+	var all []T
+	for p := int64(1); ; {
+		var items []T
+		var next int64
+		err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+			var resp *gl.Response
+			var err error
+			items, resp, err = page(p)
+			if resp != nil {
+				next = resp.NextPage
+			}
+			return resp, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next <= p {
+			return all, nil
+		}
+		p = next
+	}
+}
+
+// retryThrottled repeats a read for as long as GitLab answers 429 after
+// client-go's own retries are spent: for reads, being throttled means
+// "later", never "failed". Each round waits Retry-After.
+func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, error)) error {
+	for {
+		_, err := do()
+		var er *gl.ErrorResponse
+		if err == nil || !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusTooManyRequests {
+			return err
+		}
+		wait, ok := retryAfter(er.Response.Header, time.Now())
+		if !ok || wait <= 0 {
+			wait = time.Second
+		}
+		// Retry-After is wall-clock time, like retryablehttp's own waits.
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+func toGroup(g *gl.Group) Group {
+	return Group{ID: g.ID, Path: g.FullPath, ParentID: g.ParentID}
+}
+
+func toToken(t gl.PersonalAccessToken, level int, res Resource) Token {
+	tok := Token{
+		ID: t.ID, Name: t.Name, Description: t.Description, Scopes: t.Scopes,
+		AccessLevel: level, LastUsedAt: t.LastUsedAt, Active: t.Active, Revoked: t.Revoked,
+		UserID: t.UserID, Resource: res,
+	}
+	if t.CreatedAt != nil {
+		tok.CreatedAt = t.CreatedAt.UTC()
+	}
+	if t.ExpiresAt != nil {
+		e := time.Time(*t.ExpiresAt)
+		e = time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, time.UTC)
+		tok.ExpiresAt = &e
+	}
+	if tok.LastUsedAt != nil {
+		u := tok.LastUsedAt.UTC()
+		tok.LastUsedAt = &u
+	}
+	return tok
+}
+
+func mapAll[A, B any](in []A, f func(A) B) []B {
+	out := make([]B, 0, len(in))
+	for _, a := range in {
+		out = append(out, f(a))
+	}
+	return out
+}
