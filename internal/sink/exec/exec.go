@@ -1,0 +1,212 @@
+// Package exec is the sink that hands a secret to a command: on its stdin or
+// in one environment variable, never in its argv (which every user on the
+// machine can read in /proc). A non-zero exit fails the delivery; a timeout
+// kills the command's whole process group. An exec hook cannot be read back
+// or compared, so every Put runs it.
+package exec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+)
+
+// DefaultTimeout bounds a run unless Config.Timeout says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// Config says what to run and how it receives the secret.
+type Config struct {
+	Command []string      // argv; Command[0] is looked up in PATH
+	Env     string        // pass the secret in this environment variable; "" → on stdin
+	Timeout time.Duration // 0 means 30s
+	Dir     string        // working directory; "" → tokenwarden's own
+	// Meta is passed to the command as TOKENWARDEN_TOKEN_NAME and
+	// TOKENWARDEN_TOKEN_EXPIRES_AT; a sink.WithMeta on the Put context
+	// overrides it field by field.
+	Meta sink.Meta
+}
+
+// Sink runs one command per delivery.
+type Sink struct {
+	cfg Config
+	mu  sync.Mutex // one run at a time: a hook that reloads a service should not race itself
+}
+
+var _ sink.Sink = (*Sink)(nil)
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// stderrTail is how much of a failed command's stderr an error quotes.
+const (
+	stderrLines = 5
+	stderrBytes = 1024
+)
+
+// New validates cfg.
+func New(cfg Config) (*Sink, error) {
+	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
+		return nil, fail(errors.New("no command given"), `set command to the program and its arguments, e.g. [systemctl, reload, app]`)
+	}
+	if cfg.Env != "" && !envName.MatchString(cfg.Env) {
+		return nil, fail(fmt.Errorf("%q is not a valid environment variable name", cfg.Env), "use letters, digits and '_', not starting with a digit")
+	}
+	if strings.HasPrefix(cfg.Env, "TOKENWARDEN_") {
+		return nil, fail(fmt.Errorf("env %s: the TOKENWARDEN_ prefix is reserved", cfg.Env), "choose another variable name")
+	}
+	if cfg.Timeout < 0 {
+		return nil, fail(fmt.Errorf("negative timeout %v", cfg.Timeout), "")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	cfg.Command = append([]string(nil), cfg.Command...)
+	return &Sink{cfg: cfg}, nil
+}
+
+// ID is "exec:" and the command line.
+func (s *Sink) ID() string { return "exec:" + strings.Join(s.cfg.Command, " ") }
+
+// Describe names the command and how it gets the secret.
+func (s *Sink) Describe() string {
+	via := "on stdin"
+	if s.cfg.Env != "" {
+		via = "in $" + s.cfg.Env
+	}
+	return fmt.Sprintf("command %q (secret %s)", strings.Join(s.cfg.Command, " "), via)
+}
+
+// Get always answers ErrNotReadable: a command cannot be read back.
+func (s *Sink) Get(context.Context) (secret.Secret, error) {
+	return secret.Secret{}, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %w", s.Describe(), sink.ErrNotReadable)}
+}
+
+// Put runs the command with v; it always reports changed=true on success.
+func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
+	if v.IsZero() {
+		return false, s.wrap(errors.New("refusing to deliver an empty secret"))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return false, s.wrap(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+
+	cmd := osexec.CommandContext(ctx, s.cfg.Command[0], s.cfg.Command[1:]...)
+	cmd.Dir = s.cfg.Dir
+	cmd.Env = s.env(ctx, v)
+	if s.cfg.Env == "" {
+		cmd.Stdin = strings.NewReader(v.Reveal() + "\n")
+	}
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = nil // discarded: a hook that prints the secret must not get it into our output
+	setProcessGroup(cmd)
+	// Grandchildren that keep stderr open must not hold Put past the kill.
+	cmd.WaitDelay = time.Second
+
+	err := cmd.Run()
+	if err == nil {
+		return true, nil
+	}
+	tail := sink.Scrub(stderr.tail(), v)
+	var exitErr *osexec.ExitError
+	switch {
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: killed after the %v timeout%s", s.Describe(), s.cfg.Timeout, tail),
+			Hint: "make the command finish sooner, or raise the sink's timeout"}
+	case ctx.Err() != nil:
+		return false, s.wrap(fmt.Errorf("%w%s", ctx.Err(), tail))
+	case errors.As(err, &exitErr):
+		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: exit code %d%s", s.Describe(), exitErr.ExitCode(), tail)}
+	case errors.Is(err, osexec.ErrNotFound), errors.Is(err, os.ErrNotExist):
+		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %s", s.Describe(), sink.Scrub(err.Error(), v)),
+			Hint: "install the program or give its absolute path"}
+	default:
+		return false, s.wrap(errors.New(sink.Scrub(err.Error(), v)))
+	}
+}
+
+// env is tokenwarden's environment without any TOKENWARDEN_* variable or
+// the variable the secret goes in, plus the secret and the token's metadata.
+func (s *Sink) env(ctx context.Context, v secret.Secret) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "TOKENWARDEN_") || (s.cfg.Env != "" && name == s.cfg.Env) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	meta := s.cfg.Meta
+	if m, ok := sink.MetaFrom(ctx); ok {
+		if m.TokenName != "" {
+			meta.TokenName = m.TokenName
+		}
+		if !m.ExpiresAt.IsZero() {
+			meta.ExpiresAt = m.ExpiresAt
+		}
+	}
+	if meta.TokenName != "" {
+		env = append(env, "TOKENWARDEN_TOKEN_NAME="+meta.TokenName)
+	}
+	if !meta.ExpiresAt.IsZero() {
+		env = append(env, "TOKENWARDEN_TOKEN_EXPIRES_AT="+meta.ExpiresAt.UTC().Format(time.DateOnly))
+	}
+	if s.cfg.Env != "" {
+		env = append(env, s.cfg.Env+"="+v.Reveal())
+	}
+	return env
+}
+
+func (s *Sink) wrap(err error) error {
+	return &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %w", s.Describe(), err)}
+}
+
+func fail(err error, hint string) error { return &sink.Error{Kind: "exec", Err: err, Hint: hint} }
+
+// tailBuffer keeps the last stderrBytes*4 bytes a command wrote.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - 4*stderrBytes; over > 0 {
+		t.b = t.b[over:]
+	}
+	return len(p), nil
+}
+
+// tail formats the last lines of stderr for an error, or "".
+func (t *tailBuffer) tail() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := bytes.TrimRight(t.b, "\r\n\t ")
+	if len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > stderrLines {
+		lines = lines[len(lines)-stderrLines:]
+	}
+	out := strings.Join(lines, "\n")
+	if len(out) > stderrBytes {
+		out = "…" + out[len(out)-stderrBytes:]
+	}
+	return "; stderr: " + out
+}
