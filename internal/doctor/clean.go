@@ -9,7 +9,7 @@ import (
 // checkClean finds what copying and pasting leaves around a token: spaces,
 // newlines, quotes, an "Authorization: Bearer" header.
 func checkClean(_ context.Context, s *session) Result {
-	problems, remove := strayParts(s.in.Token.Reveal())
+	problems, remove, _ := strayParts(s.in.Token.Reveal())
 	if len(problems) == 0 {
 		return pass("no whitespace, quotes or prefix around the token")
 	}
@@ -25,7 +25,7 @@ func checkClean(_ context.Context, s *session) Result {
 }
 
 // strayParts describes, outside in, what wraps the token, and what has to go.
-func strayParts(v string) (problems, remove []string) {
+func strayParts(v string) (problems, remove []string, token string) {
 	lead, rest := splitLeadingSpace(v)
 	if lead != "" {
 		problems = append(problems, "starts with "+describeSpace(lead))
@@ -67,8 +67,9 @@ func strayParts(v string) (problems, remove []string) {
 	if i := strings.IndexAny(body, " \t\r\n"); i >= 0 {
 		problems = append(problems, fmt.Sprintf("contains %s inside (after character %d)", describeSpace(body[i:i+1]), i))
 		remove = append(remove, "everything but the one token")
+		body = body[:i]
 	}
-	return problems, remove
+	return problems, remove, body
 }
 
 func splitLeadingSpace(v string) (space, rest string) {

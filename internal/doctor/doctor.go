@@ -136,7 +136,10 @@ func Run(ctx context.Context, in Input, cfg Config) Report {
 	s := newSession(in, cfg)
 	rep := Report{Source: in.Origin.Label(), URL: s.baseURL}
 	if !in.Token.IsZero() {
-		rep.Token = in.Token.Hint()
+		// Hint the token as it would be after cleaning, so that a stray
+		// newline or quote does not take the place of its last characters.
+		_, _, bare := strayParts(in.Token.Reveal())
+		rep.Token = secret.New(bare).Hint()
 	}
 	blocked := false
 	for _, st := range steps {
