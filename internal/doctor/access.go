@@ -135,13 +135,13 @@ func (s *session) reach(ctx context.Context, r resource) Result {
 			if public && required <= levelReporter && !needsWrite(s.in.Needs) {
 				return pass(fmt.Sprintf("reaches %s %s (not a member; it is not private, reading needs no membership)", r.kind, r.path))
 			}
-			return fail(fmt.Sprintf("the token's user is not a member of %s %s", r.kind, r.path), s.roleFix(r, required, ""))
+			return fail(fmt.Sprintf("the token's user is not a member of %s %s", r.kind, r.path), s.roleFix(ctx, r, required, ""))
 		}
 		level, username = m.level, m.username
 	}
 	if level < required {
 		return fail(fmt.Sprintf("the token's user has %s on %s %s, but %s needs %s or higher", levelName(level), r.kind, r.path, why, levelName(required)),
-			s.roleFix(r, required, username))
+			s.roleFix(ctx, r, required, username))
 	}
 	if why == "" {
 		return pass(fmt.Sprintf("reaches %s %s as %s", r.kind, r.path, levelName(level)))
@@ -175,8 +175,8 @@ func (s *session) unreachable(r resource, a apiError) Result {
 
 // roleFix: a human user's role can be raised; an access token's bot user
 // keeps the access level the token was created with.
-func (s *session) roleFix(r resource, required int, username string) string {
-	if strings.Contains(username, "_bot_") || username == "" && s.isBotToken() {
+func (s *session) roleFix(ctx context.Context, r resource, required int, username string) string {
+	if strings.Contains(username, "_bot_") || username == "" && s.isBotToken(ctx) {
 		return fmt.Sprintf("the role of a %s's access token cannot be changed: create a new token with access level %s or higher in %s %s > Settings > Access tokens, and put it into %s",
 			r.kind, levelName(required), r.kind, r.path, s.in.Origin.Label())
 	}
