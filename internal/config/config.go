@@ -1,0 +1,211 @@
+// Package config owns tokenwarden's YAML configuration file: it reads it
+// strictly (unknown keys, bad scopes, inline secrets … are rejected with the
+// file, the line and a hint), fills in defaults, and resolves the secrets the
+// file refers to by environment variable or file.
+package config
+
+import (
+	"os"
+	"time"
+)
+
+// Defaults that apply when the file does not say otherwise.
+const (
+	DefaultLifetime     = 90 * 24 * time.Hour
+	DefaultStrategy     = StrategyOverlap
+	DefaultGrace        = time.Hour
+	DefaultAccessLevel  = 40 // maintainer
+	DefaultScanInterval = time.Hour
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultState        = "sqlite://tokenwarden.db"
+	DefaultExecTimeout  = 30 * time.Second
+	DefaultFileMode     = os.FileMode(0o600)
+	DefaultSMTPPort     = 587
+	// MaxLifetime is GitLab's limit: expires_at at most today + 365 days.
+	MaxLifetime = 365 * 24 * time.Hour
+	// KeyFileEnv overrides key_file.
+	KeyFileEnv = "TOKENWARDEN_KEY_FILE"
+)
+
+// Rotation strategies.
+const (
+	StrategyOverlap = "overlap"
+	StrategyRotate  = "rotate"
+	StrategySelf    = "self"
+)
+
+// Config is a validated configuration file. Relative paths in it (state,
+// key_file, every *_file and file sink path) are already resolved against the
+// directory of the file.
+type Config struct {
+	Path     string // the file it was read from
+	GitLab   GitLab
+	State    string // "sqlite:///abs/path.db" or "postgres://…"
+	KeyFile  string // "" → see KeyFilePath
+	Defaults Defaults
+	Tokens   []Token
+	Policy   Policy
+	Notify   []Notify
+	Serve    Serve
+}
+
+// GitLab is the instance and the managing token.
+type GitLab struct {
+	URL       string // without a trailing slash and without /api/v4
+	TokenEnv  string // exactly one of TokenEnv, TokenFile
+	TokenFile string
+	Line      int
+}
+
+// Defaults apply to every token that does not set its own value.
+type Defaults struct {
+	Lifetime     time.Duration
+	RotateBefore time.Duration // 0: one third of the lifetime
+	Strategy     string
+	Grace        time.Duration
+}
+
+// Policy is what scan measures tokens against. Zero values mean "use the
+// built-in default" (decided by the policy package).
+type Policy struct {
+	MaxLifetime     time.Duration
+	UnusedAfter     time.Duration
+	ExpiresWarning  time.Duration
+	ExpiresCritical time.Duration
+}
+
+// Token is one managed group or project access token.
+type Token struct {
+	Name        string
+	Description string
+	Group       string // exactly one of Group, Project (full path)
+	Project     string
+	Scopes      []string
+	AccessLevel int // 10 guest … 50 owner
+
+	Lifetime     time.Duration
+	RotateBefore time.Duration // 0: one third of the lifetime
+	Grace        time.Duration
+	Strategy     string
+
+	// TokenEnv / TokenFile: where the token's own current secret is read
+	// (strategy self only).
+	TokenEnv  string
+	TokenFile string
+
+	Deliver []Sink
+	Verify  *Verify // nil: the engine's default check
+	Line    int
+}
+
+// ResourceType is "group" or "project".
+func (t Token) ResourceType() string {
+	if t.Group != "" {
+		return "group"
+	}
+	return "project"
+}
+
+// ResourcePath is the full path of the group or project.
+func (t Token) ResourcePath() string {
+	if t.Group != "" {
+		return t.Group
+	}
+	return t.Project
+}
+
+// Ref names the token in commands and in the journal:
+// "group/platform/infra:deploy" or "project/platform/infra/app:deploy".
+func (t Token) Ref() string { return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Name }
+
+// Verify is the request made with a new token to prove it works.
+type Verify struct {
+	Method string // GET unless set
+	Path   string // relative to /api/v4, starting with "/"
+}
+
+// Sink is one place a token is delivered to; exactly one field is set.
+type Sink struct {
+	GitLabVariable *GitLabVariableSink `yaml:"gitlab_variable"`
+	File           *FileSink           `yaml:"file"`
+	Exec           *ExecSink           `yaml:"exec"`
+	Line           int
+}
+
+// GitLabVariableSink is a group or project CI/CD variable.
+type GitLabVariableSink struct {
+	Group            string // exactly one of Group, Project
+	Project          string
+	Key              string
+	Masked           bool
+	Protected        bool
+	Hidden           bool // implies Masked
+	Raw              bool
+	EnvironmentScope string // "*" unless set
+	Description      string
+}
+
+// File formats.
+const (
+	FormatDotenv = "dotenv"
+	FormatJSON   = "json"
+	FormatYAML   = "yaml"
+	FormatRaw    = "raw"
+)
+
+// FileSink is a local file holding the token.
+type FileSink struct {
+	Path   string
+	Format string // dotenv | json | yaml | raw
+	Key    string // required unless raw
+	Mode   os.FileMode
+}
+
+// ExecSink runs a command with the token on stdin or in an environment
+// variable (never in argv).
+type ExecSink struct {
+	Command []string
+	Env     string // "" → stdin
+	Timeout time.Duration
+}
+
+// Notify is one notification channel; exactly one field is set.
+type Notify struct {
+	Webhook *WebhookNotify
+	Slack   *SlackNotify
+	Email   *EmailNotify
+	Line    int
+}
+
+// WebhookNotify posts JSON, signed with HMAC when a secret is set.
+type WebhookNotify struct {
+	URL        string
+	SecretEnv  string // at most one of SecretEnv, SecretFile
+	SecretFile string
+}
+
+// SlackNotify posts to a Slack incoming webhook, whose URL is a secret.
+type SlackNotify struct {
+	WebhookURLEnv  string // exactly one
+	WebhookURLFile string
+}
+
+// EmailNotify sends mail over SMTP.
+type EmailNotify struct {
+	SMTPHost     string
+	SMTPPort     int
+	From         string
+	To           []string
+	Username     string
+	PasswordEnv  string // at most one; required with Username
+	PasswordFile string
+}
+
+// Serve configures the daemon.
+type Serve struct {
+	Listen       string
+	ScanInterval time.Duration
+	ReadOnly     bool
+	PasswordEnv  string // operator password for the dashboard; at most one
+	PasswordFile string
+}

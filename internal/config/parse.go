@@ -1,0 +1,310 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, filepath.Dir(abs), data)
+}
+
+// Parse validates data as the configuration file called name; relative paths
+// are resolved against name's directory.
+func Parse(name string, data []byte) (*Config, error) {
+	dir, err := filepath.Abs(filepath.Dir(name))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return parse(name, dir, data)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func parse(name, dir string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: name, Line: 1, Msg: "the file is empty", Hint: "start from the example in the README"}
+		}
+		e := &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Hint: "this is not valid YAML; check indentation and quoting"}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Msg = m[2]
+		}
+		return nil, e
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{File: name, Line: extra.Line, Msg: "a second YAML document", Hint: "a config file holds one document; remove the --- separator"}
+	}
+	d := &decoder{file: name, dir: dir}
+	c := &Config{Path: name}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	d.config(root, c)
+	d.validate(root, c)
+	if err := joinSorted(d.errs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (d *decoder) config(n *yaml.Node, c *Config) {
+	var tokensNode, gitlabNode, stateNode *yaml.Node
+	state := ""
+	d.mapping(n, "config", map[string]field{
+		"gitlab":   func(_, v *yaml.Node) { gitlabNode = v; d.gitlab(v, &c.GitLab) },
+		"state":    func(k, v *yaml.Node) { stateNode = k; d.str(&state, "state")(k, v) },
+		"key_file": d.path(&c.KeyFile, "key_file"),
+		"defaults": func(_, v *yaml.Node) { d.defaults(v, &c.Defaults) },
+		"tokens":   func(_, v *yaml.Node) { tokensNode = v },
+		"policy":   func(_, v *yaml.Node) { d.policy(v, &c.Policy) },
+		"notify": func(_, v *yaml.Node) {
+			d.sequence(v, "notify", func(i int, item *yaml.Node) { c.Notify = append(c.Notify, d.notify(item, i)) })
+		},
+		"serve": func(_, v *yaml.Node) { d.serve(v, &c.Serve) },
+	})
+	if gitlabNode == nil {
+		d.errorf(n, "add gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}", "gitlab is required")
+	}
+	if stateNode == nil {
+		stateNode = n
+	}
+	c.State = d.state(stateNode, state)
+	d.applyDefaults(c)
+	d.sequence(tokensNode, "tokens", func(i int, item *yaml.Node) {
+		c.Tokens = append(c.Tokens, d.token(item, i, c.Defaults))
+	})
+}
+
+func (d *decoder) applyDefaults(c *Config) {
+	if c.Defaults.Lifetime == 0 {
+		c.Defaults.Lifetime = DefaultLifetime
+	}
+	if c.Defaults.Strategy == "" {
+		c.Defaults.Strategy = DefaultStrategy
+	}
+	if c.Defaults.Grace == 0 {
+		c.Defaults.Grace = DefaultGrace
+	}
+	if c.Serve.Listen == "" {
+		c.Serve.Listen = DefaultListen
+	}
+	if c.Serve.ScanInterval == 0 {
+		c.Serve.ScanInterval = DefaultScanInterval
+	}
+}
+
+func (d *decoder) state(n *yaml.Node, s string) string {
+	if s == "" {
+		s = DefaultState
+	}
+	switch {
+	case strings.HasPrefix(s, "sqlite://"):
+		p := strings.TrimPrefix(s, "sqlite://")
+		if p == "" {
+			d.errorf(n, "write sqlite://tokenwarden.db (relative to the config file) or sqlite:///var/lib/tokenwarden/state.db", "state: sqlite:// needs a file path")
+			return s
+		}
+		return "sqlite://" + d.abs(p)
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				d.errorf(n, "put the password in PGPASSWORD or ~/.pgpass, not in the config", "state: secret written inline (a password in the postgres URL)")
+			}
+		}
+		return s
+	}
+	d.errorf(n, "write sqlite://PATH or postgres://HOST/DB", "state: unsupported %q", s)
+	return s
+}
+
+func (d *decoder) gitlab(n *yaml.Node, g *GitLab) {
+	g.Line = resolve(n).Line
+	if !d.mapping(n, "gitlab", map[string]field{
+		"url":        d.str(&g.URL, "gitlab.url"),
+		"token_env":  d.env(&g.TokenEnv, "gitlab.token_env"),
+		"token_file": d.path(&g.TokenFile, "gitlab.token_file"),
+	}) {
+		return
+	}
+	switch {
+	case g.URL == "":
+		d.errorf(n, "add url: https://gitlab.example.com", "gitlab.url is required")
+	case d.httpURL(n, "gitlab.url", g.URL):
+		g.URL = strings.TrimRight(g.URL, "/")
+		if strings.HasSuffix(g.URL, "/api/v4") {
+			d.errorf(n, "write the instance URL without /api/v4: "+strings.TrimSuffix(g.URL, "/api/v4"), "gitlab.url ends with /api/v4")
+		}
+	}
+	d.secretRef(n, "gitlab", "token", g.TokenEnv, g.TokenFile, true)
+}
+
+func (d *decoder) defaults(n *yaml.Node, df *Defaults) {
+	d.mapping(n, "defaults", map[string]field{
+		"lifetime":      d.dur(&df.Lifetime, "defaults.lifetime"),
+		"rotate_before": d.dur(&df.RotateBefore, "defaults.rotate_before"),
+		"strategy":      d.strategy(&df.Strategy, "defaults.strategy"),
+		"grace":         d.dur(&df.Grace, "defaults.grace"),
+	})
+	d.lifetime(n, "defaults", df.Lifetime, df.RotateBefore)
+}
+
+func (d *decoder) strategy(dst *string, where string) field {
+	return func(k, v *yaml.Node) {
+		var s string
+		d.str(&s, where)(k, v)
+		switch s {
+		case StrategyOverlap, StrategyRotate, StrategySelf:
+			*dst = s
+		case "":
+		default:
+			d.errorf(v, "strategies: overlap (default: new token, deliver, verify, revoke the old after grace), rotate (GitLab's rotate endpoint), self (the token rotates itself)", "%s: unknown strategy %q", where, s)
+		}
+	}
+}
+
+// lifetime checks a lifetime / rotate_before pair (zero means unset).
+func (d *decoder) lifetime(n *yaml.Node, where string, l, b time.Duration) {
+	switch {
+	case l > MaxLifetime:
+		d.errorf(n, "GitLab accepts an expiry at most 365 days ahead; use lifetime: 365d or less", "%s: lifetime over 365 days", where)
+	case l != 0 && l < 24*time.Hour:
+		d.errorf(n, "GitLab tokens expire on a date; use lifetime: 1d or more", "%s: lifetime shorter than a day", where)
+	case l != 0 && b >= l:
+		d.errorf(n, "rotate_before must be shorter than lifetime, or leave it out to rotate when a third of the lifetime is left", "%s: rotate_before is not shorter than lifetime", where)
+	}
+}
+
+func (d *decoder) policy(n *yaml.Node, p *Policy) {
+	d.mapping(n, "policy", map[string]field{
+		"max_lifetime":     d.dur(&p.MaxLifetime, "policy.max_lifetime"),
+		"unused_after":     d.dur(&p.UnusedAfter, "policy.unused_after"),
+		"expires_warning":  d.dur(&p.ExpiresWarning, "policy.expires_warning"),
+		"expires_critical": d.dur(&p.ExpiresCritical, "policy.expires_critical"),
+	})
+	if p.ExpiresWarning != 0 && p.ExpiresCritical > p.ExpiresWarning {
+		d.errorf(n, "expires_critical is the shorter threshold (default 7d), expires_warning the longer (default 30d)", "policy: expires_critical is longer than expires_warning")
+	}
+}
+
+func (d *decoder) serve(n *yaml.Node, s *Serve) {
+	d.mapping(n, "serve", map[string]field{
+		"listen":        d.str(&s.Listen, "serve.listen"),
+		"scan_interval": d.dur(&s.ScanInterval, "serve.scan_interval"),
+		"read_only":     d.boolean(&s.ReadOnly, "serve.read_only"),
+		"password_env":  d.env(&s.PasswordEnv, "serve.password_env"),
+		"password_file": d.path(&s.PasswordFile, "serve.password_file"),
+	})
+	d.secretRef(n, "serve", "password", s.PasswordEnv, s.PasswordFile, false)
+}
+
+func (d *decoder) notify(n *yaml.Node, i int) Notify {
+	where := fmt.Sprintf("notify[%d]", i)
+	nt := Notify{Line: n.Line}
+	d.oneOf(n, where, map[string]field{
+		"webhook": func(_, v *yaml.Node) {
+			w := &WebhookNotify{}
+			nt.Webhook = w
+			d.mapping(v, where+".webhook", map[string]field{
+				"url":         d.str(&w.URL, where+".webhook.url"),
+				"secret_env":  d.env(&w.SecretEnv, where+".webhook.secret_env"),
+				"secret_file": d.path(&w.SecretFile, where+".webhook.secret_file"),
+			})
+			if w.URL == "" {
+				d.errorf(v, "add url: https://…", "%s.webhook.url is required", where)
+			} else {
+				d.httpURL(v, where+".webhook.url", w.URL)
+			}
+			d.secretRef(v, where+".webhook", "secret", w.SecretEnv, w.SecretFile, false)
+		},
+		"slack": func(_, v *yaml.Node) {
+			s := &SlackNotify{}
+			nt.Slack = s
+			d.mapping(v, where+".slack", map[string]field{
+				"webhook_url_env":  d.env(&s.WebhookURLEnv, where+".slack.webhook_url_env"),
+				"webhook_url_file": d.path(&s.WebhookURLFile, where+".slack.webhook_url_file"),
+			})
+			d.secretRef(v, where+".slack", "webhook_url", s.WebhookURLEnv, s.WebhookURLFile, true)
+		},
+		"email": func(_, v *yaml.Node) {
+			e := &EmailNotify{}
+			nt.Email = e
+			d.mapping(v, where+".email", map[string]field{
+				"smtp_host":     d.str(&e.SMTPHost, where+".email.smtp_host"),
+				"smtp_port":     d.integer(&e.SMTPPort, where+".email.smtp_port"),
+				"from":          d.str(&e.From, where+".email.from"),
+				"to":            d.strings(&e.To, where+".email.to"),
+				"username":      d.str(&e.Username, where+".email.username"),
+				"password_env":  d.env(&e.PasswordEnv, where+".email.password_env"),
+				"password_file": d.path(&e.PasswordFile, where+".email.password_file"),
+			})
+			if e.SMTPPort == 0 {
+				e.SMTPPort = DefaultSMTPPort
+			}
+			if e.SMTPHost == "" {
+				d.errorf(v, "add smtp_host: smtp.example.com", "%s.email.smtp_host is required", where)
+			}
+			if e.SMTPPort < 1 || e.SMTPPort > 65535 {
+				d.errorf(v, "", "%s.email.smtp_port %d is not a port", where, e.SMTPPort)
+			}
+			if e.From == "" {
+				d.errorf(v, "add from: tokenwarden@example.com", "%s.email.from is required", where)
+			}
+			if len(e.To) == 0 {
+				d.errorf(v, "add to: [ops@example.com]", "%s.email.to needs at least one address", where)
+			}
+			d.secretRef(v, where+".email", "password", e.PasswordEnv, e.PasswordFile, e.Username != "")
+		},
+	})
+	return nt
+}
+
+// oneOf handles a mapping that must have exactly one of the given keys.
+func (d *decoder) oneOf(n *yaml.Node, where string, kinds map[string]field) {
+	n = resolve(n)
+	count := 0
+	wrapped := map[string]field{}
+	for k, f := range kinds {
+		wrapped[k] = func(key, val *yaml.Node) { count++; f(key, val) }
+	}
+	if !d.mapping(n, where, wrapped) {
+		return
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	switch {
+	case count == 0:
+		d.errorf(n, "use one of: "+strings.Join(names, ", "), "%s is empty", where)
+	case count > 1:
+		d.errorf(n, "split it into one list item per "+strings.Join(names, " / "), "%s has more than one of %s", where, strings.Join(names, ", "))
+	}
+}

@@ -1,0 +1,331 @@
+package config
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
+	where := fmt.Sprintf("tokens[%d]", i)
+	if name := scalarKey(n, "name"); name != "" {
+		where = fmt.Sprintf("token %q", name)
+	}
+	t := Token{Line: n.Line}
+	var access string
+	var deliverNode, verifyNode *yaml.Node
+	// at remembers where each key is, so that problems found after
+	// decoding point at the line that has them.
+	at := map[string]*yaml.Node{}
+	rec := func(name string, f field) field {
+		return func(k, v *yaml.Node) { at[name] = k; f(k, v) }
+	}
+	if !d.mapping(n, where, map[string]field{
+		"name":          rec("name", d.str(&t.Name, where+".name")),
+		"description":   rec("description", d.str(&t.Description, where+".description")),
+		"group":         rec("group", d.str(&t.Group, where+".group")),
+		"project":       rec("project", d.str(&t.Project, where+".project")),
+		"scopes":        rec("scopes", d.strings(&t.Scopes, where+".scopes")),
+		"access_level":  rec("access_level", d.str(&access, where+".access_level")),
+		"lifetime":      rec("lifetime", d.dur(&t.Lifetime, where+".lifetime")),
+		"rotate_before": rec("rotate_before", d.dur(&t.RotateBefore, where+".rotate_before")),
+		"grace":         d.dur(&t.Grace, where+".grace"),
+		"strategy":      rec("strategy", d.strategy(&t.Strategy, where+".strategy")),
+		"token_env":     rec("token", d.env(&t.TokenEnv, where+".token_env")),
+		"token_file":    rec("token", d.path(&t.TokenFile, where+".token_file")),
+		"deliver":       func(_, v *yaml.Node) { deliverNode = v },
+		"verify":        func(_, v *yaml.Node) { verifyNode = v },
+	}) {
+		return t
+	}
+	line := func(keys ...string) *yaml.Node {
+		for _, k := range keys {
+			if at[k] != nil {
+				return at[k]
+			}
+		}
+		return n
+	}
+
+	if t.Name == "" {
+		d.errorf(n, "add name: the token's name in GitLab (it is matched by name)", "%s: name is required", where)
+	} else if len(t.Name) > 255 {
+		d.errorf(line("name"), "", "%s: name longer than 255 characters", where)
+	}
+	if len(t.Description) > 255 {
+		d.errorf(line("description"), "", "%s: description longer than 255 characters", where)
+	}
+	d.resource(line("group", "project"), where, &t.Group, &t.Project)
+	d.scopes(line("scopes"), where, t.Scopes)
+	d.accessLevel(line("access_level"), where, access, &t.AccessLevel)
+
+	_, rotateBeforeSet := at["rotate_before"] // rotate_before: 0 means "one third", overriding the defaults
+	_, lifetimeSet := at["lifetime"]
+	if t.Lifetime == 0 {
+		t.Lifetime = df.Lifetime
+	}
+	if !rotateBeforeSet {
+		t.RotateBefore = df.RotateBefore
+	}
+	if t.Grace == 0 {
+		t.Grace = df.Grace
+	}
+	if t.Strategy == "" {
+		t.Strategy = df.Strategy
+	}
+	// Only report here what the defaults section did not already report.
+	if lifetimeSet || rotateBeforeSet {
+		d.lifetime(line("lifetime", "rotate_before"), where, t.Lifetime, t.RotateBefore)
+	}
+
+	switch {
+	case t.Strategy == StrategySelf:
+		d.secretRef(line("strategy"), where+" (strategy self)", "token", t.TokenEnv, t.TokenFile, true)
+		if !contains(t.Scopes, "api") && !contains(t.Scopes, "self_rotate") {
+			d.errorf(line("strategy"), "add the self_rotate scope: a token can only rotate itself with api or self_rotate", "%s: strategy self needs the api or self_rotate scope", where)
+		}
+	case t.TokenEnv != "" || t.TokenFile != "":
+		d.errorf(line("token"), "remove token_env/token_file, or set strategy: self", "%s: token_env/token_file are only used with strategy self", where)
+	}
+
+	d.sequence(deliverNode, where+".deliver", func(j int, item *yaml.Node) {
+		t.Deliver = append(t.Deliver, d.sink(item, fmt.Sprintf("%s.deliver[%d]", where, j)))
+	})
+	if verifyNode != nil {
+		t.Verify = d.verify(verifyNode, where+".verify")
+	}
+	return t
+}
+
+// scalarKey returns the scalar value of key in mapping n, or "".
+func scalarKey(n *yaml.Node, key string) string {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			if v := resolve(n.Content[i+1]); v != nil && v.Kind == yaml.ScalarNode {
+				return strings.TrimSpace(v.Value)
+			}
+		}
+	}
+	return ""
+}
+
+var pathRE = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.\-]*(/[A-Za-z0-9_.][A-Za-z0-9_.\-]*)*$`)
+
+// resource checks "exactly one of group/project" with a full path.
+func (d *decoder) resource(n *yaml.Node, where string, group, project *string) {
+	switch {
+	case *group == "" && *project == "":
+		d.errorf(n, "add group: full/path or project: full/path", "%s: group or project is required", where)
+		return
+	case *group != "" && *project != "":
+		d.errorf(n, "a token belongs to one group or one project: keep one", "%s: both group and project are set", where)
+		return
+	}
+	p := group
+	kind := "group"
+	if *project != "" {
+		p, kind = project, "project"
+	}
+	trimmed := strings.Trim(*p, "/")
+	if strings.HasPrefix(trimmed, "http://") || strings.HasPrefix(trimmed, "https://") || !pathRE.MatchString(trimmed) {
+		d.errorf(n, "write the full path as in GitLab's URL, e.g. platform/infra", "%s: %s %q is not a GitLab path", where, kind, *p)
+		return
+	}
+	*p = trimmed
+}
+
+func (d *decoder) scopes(n *yaml.Node, where string, scopes []string) {
+	if len(scopes) == 0 {
+		d.errorf(n, "add scopes: [read_api] (the least that the token's consumers need)", "%s: scopes are required", where)
+		return
+	}
+	seen := map[string]bool{}
+	for _, s := range scopes {
+		switch {
+		case seen[s]:
+			d.errorf(n, "remove the duplicate", "%s: scope %q listed twice", where, s)
+		case personalOnlyScopes[s]:
+			d.errorf(n, "group and project tokens cannot have it; valid scopes: "+strings.Join(tokenScopes, ", "), "%s: scope %q exists only on personal access tokens", where, s)
+		case !ValidScope(s):
+			hint := "valid scopes: " + strings.Join(tokenScopes, ", ")
+			if near := nearest(s, tokenScopes); near != "" {
+				hint = fmt.Sprintf("did you mean %q? %s", near, hint)
+			}
+			d.errorf(n, hint, "%s: unknown scope %q", where, s)
+		}
+		seen[s] = true
+	}
+}
+
+func (d *decoder) accessLevel(n *yaml.Node, where, s string, dst *int) {
+	if s == "" {
+		*dst = DefaultAccessLevel
+		return
+	}
+	level, ok := AccessLevel(strings.ToLower(s))
+	if !ok {
+		names := make([]string, len(accessLevels))
+		for i, a := range accessLevels {
+			names[i] = fmt.Sprintf("%s (%d)", a.name, a.level)
+		}
+		d.errorf(n, "GitLab's access levels: "+strings.Join(names, ", "), "%s: invalid access_level %q", where, s)
+		return
+	}
+	*dst = level
+}
+
+var variableKey = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}$`)
+
+func (d *decoder) sink(n *yaml.Node, where string) Sink {
+	s := Sink{Line: n.Line}
+	d.oneOf(n, where, map[string]field{
+		"gitlab_variable": func(_, v *yaml.Node) {
+			g := &GitLabVariableSink{}
+			s.GitLabVariable = g
+			w := where + ".gitlab_variable"
+			if !d.mapping(v, w, map[string]field{
+				"group":             d.str(&g.Group, w+".group"),
+				"project":           d.str(&g.Project, w+".project"),
+				"key":               d.str(&g.Key, w+".key"),
+				"masked":            d.boolean(&g.Masked, w+".masked"),
+				"protected":         d.boolean(&g.Protected, w+".protected"),
+				"hidden":            d.boolean(&g.Hidden, w+".hidden"),
+				"raw":               d.boolean(&g.Raw, w+".raw"),
+				"environment_scope": d.str(&g.EnvironmentScope, w+".environment_scope"),
+				"description":       d.str(&g.Description, w+".description"),
+			}) {
+				return
+			}
+			d.resource(v, w, &g.Group, &g.Project)
+			switch {
+			case g.Key == "":
+				d.errorf(v, "add key: THE_VARIABLE_NAME", "%s: key is required", w)
+			case !variableKey.MatchString(g.Key):
+				d.errorf(v, "a CI/CD variable key is at most 255 letters, digits and _", "%s: invalid key %q", w, g.Key)
+			}
+			if g.Hidden {
+				g.Masked = true // GitLab: masked_and_hidden
+			}
+			if g.EnvironmentScope == "" {
+				g.EnvironmentScope = "*"
+			}
+		},
+		"file": func(_, v *yaml.Node) {
+			f := &FileSink{Mode: DefaultFileMode}
+			s.File = f
+			w := where + ".file"
+			if !d.mapping(v, w, map[string]field{
+				"path":   d.path(&f.Path, w+".path"),
+				"format": d.str(&f.Format, w+".format"),
+				"key":    d.str(&f.Key, w+".key"),
+				"mode":   d.fileMode(&f.Mode, w+".mode"),
+			}) {
+				return
+			}
+			if f.Path == "" {
+				d.errorf(v, "add path: /etc/app/token.env", "%s: path is required", w)
+			}
+			if f.Format == "" {
+				f.Format = formatFor(f.Path, f.Key)
+			}
+			switch f.Format {
+			case FormatDotenv, FormatJSON, FormatYAML:
+				if f.Key == "" {
+					d.errorf(v, "add key: the variable or field that holds the token, or use format: raw", "%s: key is required for format %s", w, f.Format)
+				}
+			case FormatRaw:
+				if f.Key != "" {
+					d.errorf(v, "a raw file holds only the token: remove key, or choose format dotenv, json or yaml", "%s: key is not used with format raw", w)
+				}
+			default:
+				d.errorf(v, "formats: dotenv, json, yaml, raw", "%s: unknown format %q", w, f.Format)
+			}
+			if f.Mode&0o007 != 0 {
+				d.errorf(v, "use mode \"0600\" (or \"0640\" for a group of readers)", "%s: mode %04o lets every user on the machine read the token", w, f.Mode)
+			} else if f.Mode&0o600 != 0o600 {
+				d.errorf(v, "the owner must be able to read and write it: use mode \"0600\"", "%s: mode %04o", w, f.Mode)
+			}
+		},
+		"exec": func(_, v *yaml.Node) {
+			e := &ExecSink{}
+			s.Exec = e
+			w := where + ".exec"
+			if !d.mapping(v, w, map[string]field{
+				"command": d.strings(&e.Command, w+".command"),
+				"env":     d.env(&e.Env, w+".env"),
+				"timeout": d.dur(&e.Timeout, w+".timeout"),
+			}) {
+				return
+			}
+			if len(e.Command) == 0 || e.Command[0] == "" {
+				d.errorf(v, "add command: [systemctl, reload, app] (the token arrives on stdin, or in the variable named by env)", "%s: command is required", w)
+			}
+			if e.Timeout == 0 {
+				e.Timeout = DefaultExecTimeout
+			}
+		},
+	})
+	return s
+}
+
+// formatFor guesses a file format from the file name.
+func formatFor(path, key string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return FormatJSON
+	case ".yaml", ".yml":
+		return FormatYAML
+	case ".env":
+		return FormatDotenv
+	}
+	if key == "" {
+		return FormatRaw
+	}
+	return FormatDotenv
+}
+
+func (d *decoder) verify(n *yaml.Node, where string) *Verify {
+	v := &Verify{}
+	if !d.mapping(n, where, map[string]field{
+		"method": d.str(&v.Method, where+".method"),
+		"path":   d.str(&v.Path, where+".path"),
+	}) {
+		return v
+	}
+	v.Method = strings.ToUpper(v.Method)
+	switch v.Method {
+	case "":
+		v.Method = http.MethodGet
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		d.errorf(n, "use GET (the default) or HEAD", "%s: unknown method %q", where, v.Method)
+	}
+	switch {
+	case v.Path == "":
+		d.errorf(n, "add path: /projects/group%2Fproject (relative to /api/v4)", "%s: path is required", where)
+	case strings.Contains(v.Path, "://"):
+		d.errorf(n, "write the path relative to the API, e.g. /user", "%s: path must not be a URL", where)
+	case strings.HasPrefix(v.Path, "/api/v4/"):
+		d.errorf(n, "write it relative to /api/v4: "+strings.TrimPrefix(v.Path, "/api/v4"), "%s: path includes /api/v4", where)
+	case !strings.HasPrefix(v.Path, "/"):
+		v.Path = "/" + v.Path
+	}
+	return v
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
