@@ -1,0 +1,335 @@
+package sim
+
+import (
+	"cmp"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// visibleGroups is every group u can read: groups it is a member of (directly
+// or through an ancestor), and the ancestors of anything it is a member of.
+// nil u (anonymous) sees nothing: every emulated group is private.
+func (s *Server) visibleGroups(u *user) map[int64]bool {
+	out := map[int64]bool{}
+	if u == nil {
+		return out
+	}
+	for _, g := range s.st.groups {
+		if u.Admin || s.st.groupLevel(u, g) > 0 {
+			for _, a := range s.st.ancestors(g) {
+				out[a.ID] = true
+			}
+		}
+	}
+	for k := range s.st.members {
+		if k.UserID == u.ID && k.Kind == "project" {
+			if p := s.st.projects[k.ResourceID]; p != nil {
+				for _, a := range s.st.ancestors(s.st.groups[p.NamespaceID]) {
+					out[a.ID] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) canSeeProject(u *user, p *project) bool {
+	return u != nil && (u.Admin || s.st.projectLevel(u, p) > 0)
+}
+
+// group resolves {id} to a group the caller can see, or answers 404.
+func (c *call) group() *group {
+	g := c.s.st.findGroup(c.r.PathValue("id"))
+	if g == nil || !c.s.visibleGroups(c.user)[g.ID] {
+		message(c.w, http.StatusNotFound, "404 Group Not Found")
+		return nil
+	}
+	return g
+}
+
+func (c *call) project() *project {
+	p := c.s.st.findProject(c.r.PathValue("id"))
+	if p == nil || !c.s.canSeeProject(c.user, p) {
+		message(c.w, http.StatusNotFound, "404 Project Not Found")
+		return nil
+	}
+	return p
+}
+
+func (c *call) boolParam(k string) (bool, bool) {
+	v, _, ok := c.p.boolean(k)
+	if !ok {
+		paramError(c.w, k+" is invalid")
+	}
+	return v, ok
+}
+
+func (c *call) writeGroups(gs []*group) {
+	search := strings.ToLower(c.p.str("search"))
+	orderBy := cmp.Or(c.p.str("order_by"), "name")
+	if !slices.Contains([]string{"name", "path", "id", "similarity"}, orderBy) {
+		paramError(c.w, "order_by does not have a valid value")
+		return
+	}
+	desc := c.p.str("sort") == "desc"
+	var out []*group
+	for _, g := range gs {
+		if search != "" && !strings.Contains(strings.ToLower(g.Name), search) && !strings.Contains(strings.ToLower(g.Path), search) {
+			continue
+		}
+		out = append(out, g)
+	}
+	slices.SortStableFunc(out, func(a, b *group) int {
+		var r int
+		switch orderBy {
+		case "path":
+			r = cmp.Compare(a.Path, b.Path)
+		case "id":
+			r = cmp.Compare(a.ID, b.ID)
+		default:
+			r = cmp.Compare(strings.ToLower(c.s.st.groupFullName(a)), strings.ToLower(c.s.st.groupFullName(b)))
+		}
+		if r == 0 {
+			r = cmp.Compare(a.ID, b.ID)
+		}
+		if desc {
+			r = -r
+		}
+		return r
+	})
+	page, ok := paginate(c, out)
+	if !ok {
+		return
+	}
+	views := make([]groupJSON, 0, len(page))
+	for _, g := range page {
+		views = append(views, c.s.groupView(c.base, g))
+	}
+	writeJSON(c.w, http.StatusOK, views)
+}
+
+func (s *Server) listGroups(c *call) {
+	topOnly, ok := c.boolParam("top_level_only")
+	if !ok {
+		return
+	}
+	if _, ok := c.boolParam("all_available"); !ok {
+		return
+	}
+	vis := s.visibleGroups(c.user)
+	var gs []*group
+	for _, g := range s.st.sortedGroups() {
+		if vis[g.ID] && (!topOnly || g.ParentID == 0) {
+			gs = append(gs, g)
+		}
+	}
+	c.writeGroups(gs)
+}
+
+func (s *Server) getGroup(c *call) {
+	if g := c.group(); g != nil {
+		writeJSON(c.w, http.StatusOK, s.groupView(c.base, g))
+	}
+}
+
+func (s *Server) listSubgroups(all bool) func(*call) {
+	return func(c *call) {
+		parent := c.group()
+		if parent == nil {
+			return
+		}
+		vis := s.visibleGroups(c.user)
+		var gs []*group
+		for _, g := range s.st.sortedGroups() {
+			if !vis[g.ID] || g.ID == parent.ID {
+				continue
+			}
+			if g.ParentID == parent.ID || (all && s.st.isDescendant(g, parent.ID)) {
+				gs = append(gs, g)
+			}
+		}
+		c.writeGroups(gs)
+	}
+}
+
+func (c *call) writeProjects(ps []*project) {
+	search := strings.ToLower(c.p.str("search"))
+	orderBy := cmp.Or(c.p.str("order_by"), "created_at")
+	if !slices.Contains([]string{"id", "name", "path", "created_at", "updated_at", "last_activity_at"}, orderBy) {
+		paramError(c.w, "order_by does not have a valid value")
+		return
+	}
+	desc := cmp.Or(c.p.str("sort"), "desc") == "desc"
+	var out []*project
+	for _, p := range ps {
+		if search != "" && !strings.Contains(strings.ToLower(p.Name), search) && !strings.Contains(strings.ToLower(p.Path), search) {
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.SortStableFunc(out, func(a, b *project) int {
+		var r int
+		switch orderBy {
+		case "name":
+			r = cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		case "path":
+			r = cmp.Compare(a.Path, b.Path)
+		case "id":
+		default:
+			r = a.CreatedAt.Compare(b.CreatedAt)
+		}
+		if r == 0 {
+			r = cmp.Compare(a.ID, b.ID)
+		}
+		if desc {
+			r = -r
+		}
+		return r
+	})
+	page, ok := paginate(c, out)
+	if !ok {
+		return
+	}
+	views := make([]projectJSON, 0, len(page))
+	for _, p := range page {
+		views = append(views, c.s.projectView(c.base, p))
+	}
+	writeJSON(c.w, http.StatusOK, views)
+}
+
+func (s *Server) listGroupProjects(c *call) {
+	g := c.group()
+	if g == nil {
+		return
+	}
+	sub, ok := c.boolParam("include_subgroups")
+	if !ok {
+		return
+	}
+	var ps []*project
+	for _, p := range s.st.sortedProjects() {
+		ns := s.st.groups[p.NamespaceID]
+		if (p.NamespaceID == g.ID || (sub && s.st.isDescendant(ns, g.ID))) && s.canSeeProject(c.user, p) {
+			ps = append(ps, p)
+		}
+	}
+	c.writeProjects(ps)
+}
+
+func (s *Server) listProjects(c *call) {
+	var ps []*project
+	for _, p := range s.st.sortedProjects() {
+		if s.canSeeProject(c.user, p) {
+			ps = append(ps, p)
+		}
+	}
+	c.writeProjects(ps)
+}
+
+func (s *Server) getProject(c *call) {
+	if p := c.project(); p != nil {
+		writeJSON(c.w, http.StatusOK, s.projectView(c.base, p))
+	}
+}
+
+var pathRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$`)
+
+func (s *Server) createGroup(c *call) {
+	name, path := c.p.str("name"), c.p.str("path")
+	if miss := missing(c.p, "name", "path"); miss != "" {
+		paramError(c.w, miss)
+		return
+	}
+	var parentID int64
+	if v, ok := c.p.get("parent_id"); ok && v != "" {
+		id, ok := parseID(v)
+		parent := s.st.groups[id]
+		if !ok || parent == nil || !s.visibleGroups(c.user)[id] {
+			message(c.w, http.StatusNotFound, "404 Group Not Found")
+			return
+		}
+		if !c.admin() && s.st.groupLevel(c.user, parent) < 40 {
+			message(c.w, http.StatusForbidden, "403 Forbidden")
+			return
+		}
+		parentID = id
+	}
+	g, err := s.addGroup(name, path, parentID, c.now)
+	if err != nil {
+		message(c.w, http.StatusBadRequest, map[string][]string{"path": {err.Error()}})
+		return
+	}
+	s.st.members[memberKey{"group", g.ID, c.user.ID}] = 50
+	writeJSON(c.w, http.StatusCreated, s.groupView(c.base, g))
+}
+
+func (s *Server) createProject(c *call) {
+	name, path := c.p.str("name"), c.p.str("path")
+	if name == "" && path == "" {
+		paramError(c.w, "name, path are missing, at least one parameter must be provided")
+		return
+	}
+	name, path = cmp.Or(name, path), cmp.Or(path, slug(name))
+	id, _ := parseID(c.p.str("namespace_id"))
+	ns := s.st.groups[id]
+	if ns == nil || !s.visibleGroups(c.user)[id] {
+		message(c.w, http.StatusNotFound, "404 Namespace Not Found")
+		return
+	}
+	if !c.admin() && s.st.groupLevel(c.user, ns) < 40 {
+		message(c.w, http.StatusForbidden, "403 Forbidden")
+		return
+	}
+	p, err := s.addProject(name, path, id, c.now)
+	if err != nil {
+		message(c.w, http.StatusBadRequest, map[string][]string{"path": {err.Error()}})
+		return
+	}
+	writeJSON(c.w, http.StatusCreated, s.projectView(c.base, p))
+}
+
+func slug(name string) string {
+	return strings.Trim(regexp.MustCompile(`[^a-z0-9_.-]+`).ReplaceAllString(strings.ToLower(name), "-"), "-")
+}
+
+// missing builds Grape's "a is missing, b is missing" for absent (or empty) required params.
+func missing(p params, keys ...string) string {
+	var out []string
+	for _, k := range keys {
+		if vs := p.v[k]; len(vs) == 0 || (len(vs) == 1 && vs[0] == "") {
+			out = append(out, k+" is missing")
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (s *Server) addGroup(name, path string, parentID int64, now time.Time) (*group, error) {
+	if !pathRE.MatchString(path) {
+		return nil, errf("can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'")
+	}
+	for _, g := range s.st.groups {
+		if g.ParentID == parentID && strings.EqualFold(g.Path, path) {
+			return nil, errf("has already been taken")
+		}
+	}
+	g := &group{ID: s.st.id("namespace"), Name: name, Path: path, ParentID: parentID, CreatedAt: now}
+	s.st.groups[g.ID] = g
+	return g, nil
+}
+
+func (s *Server) addProject(name, path string, namespaceID int64, now time.Time) (*project, error) {
+	if !pathRE.MatchString(path) {
+		return nil, errf("can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'")
+	}
+	for _, p := range s.st.projects {
+		if p.NamespaceID == namespaceID && strings.EqualFold(p.Path, path) {
+			return nil, errf("has already been taken")
+		}
+	}
+	p := &project{ID: s.st.id("project"), Name: name, Path: path, NamespaceID: namespaceID, CreatedAt: now}
+	s.st.projects[p.ID] = p
+	return p, nil
+}

@@ -1,0 +1,51 @@
+package sim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Version is what GET /version and /metadata report.
+const Version = "18.6.0-ee"
+
+func (s *Server) getCurrentUser(c *call) {
+	writeJSON(c.w, http.StatusOK, userView(c.base, c.user, c.user))
+}
+
+func (s *Server) listUsers(c *call) {
+	name, byName := c.p.get("username")
+	var out []userJSON
+	for _, u := range s.st.sortedUsers() {
+		if byName && !strings.EqualFold(u.Username, name) {
+			continue
+		}
+		out = append(out, userView(c.base, u, c.user))
+	}
+	writeList(c, nonNil(out))
+}
+
+func (s *Server) getUser(c *call) {
+	id, ok := parseID(c.r.PathValue("uid"))
+	u := s.st.users[id]
+	if !ok || u == nil {
+		message(c.w, http.StatusNotFound, "404 User Not Found")
+		return
+	}
+	writeJSON(c.w, http.StatusOK, userView(c.base, u, c.user))
+}
+
+func (s *Server) getVersion(c *call) {
+	writeJSON(c.w, http.StatusOK, map[string]any{
+		"version":    Version,
+		"revision":   "0e8f0c5a7b1",
+		"kas":        map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
+		"enterprise": true,
+	})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
