@@ -181,6 +181,9 @@ func (s *session) roleFix(ctx context.Context, r resource, required int, usernam
 			r.kind, levelName(required), r.kind, r.path, s.in.Origin.Label())
 	}
 	who := "the token's user"
+	if username == "" {
+		username = s.username(ctx)
+	}
 	if username != "" {
 		who = username
 	}

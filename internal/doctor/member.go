@@ -70,7 +70,7 @@ type associations struct {
 func (s *session) associatedLevel(ctx context.Context, kind string, id int64) (int, error) {
 	for page := 1; page > 0; {
 		req, err := s.api.NewRequest(http.MethodGet, "personal_access_tokens/self/associations",
-			map[string]any{"per_page": 100, "page": page}, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+			&gl.ListOptions{PerPage: 100, Page: int64(page)}, []gl.RequestOptionFunc{gl.WithContext(ctx)})
 		if err != nil {
 			return 0, fmt.Errorf("associations: %w", err)
 		}
@@ -119,4 +119,13 @@ func (s *session) isAdmin(ctx context.Context) (bool, error) {
 func (s *session) isBotToken(ctx context.Context) bool {
 	u, _, err := s.api.Users.CurrentUser(gl.WithContext(ctx))
 	return err == nil && (u.Bot || strings.Contains(u.Username, "_bot_"))
+}
+
+// username is the token's user's name, "" when GitLab does not say.
+func (s *session) username(ctx context.Context) string {
+	u, _, err := s.api.Users.CurrentUser(gl.WithContext(ctx))
+	if err != nil {
+		return ""
+	}
+	return u.Username
 }
