@@ -1,0 +1,307 @@
+package gitlabvar_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
+)
+
+const rootToken = "glpat-rootrootrootrootroot"
+
+type fixture struct {
+	srv   *sim.Server
+	base  string
+	api   *gl.Client
+	group sim.Group
+	n     atomic.Int64
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv, base := sim.StartTest(t, sim.Options{RootToken: rootToken})
+	g, err := srv.CreateGroup("platform", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{srv: srv, base: base, api: client(t, base, rootToken), group: g}
+}
+
+func client(t *testing.T, base, token string) *gl.Client {
+	t.Helper()
+	c, err := gitlab.New(gitlab.Config{URL: base, Token: secret.New(token), RetryMax: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.API
+}
+
+// project makes a fresh project and returns it.
+func (f *fixture) project(t *testing.T) sim.Project {
+	t.Helper()
+	p, err := f.srv.CreateProject(fmt.Sprintf("app%d", f.n.Add(1)), f.group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) breakWrites(t *testing.T, _ sink.Sink) func() {
+	f.srv.Faults().ResetConnection("PUT", `/variables/`, 1000)
+	f.srv.Faults().ResetConnection("POST", `/variables`, 1000)
+	return f.srv.Faults().Clear
+}
+
+func TestConformance(t *testing.T) {
+	f := newFixture(t)
+	t.Run("project", func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink {
+			p := f.project(t)
+			s, err := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "REGISTRY_TOKEN", Masked: true, Protected: true}, f.api, "platform:deploy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, sinktest.Options{Readable: true, Comparable: true, BreakNextPut: f.breakWrites})
+	})
+	t.Run("group", func(t *testing.T) {
+		var n atomic.Int64
+		sinktest.Run(t, func(t *testing.T) sink.Sink {
+			key := fmt.Sprintf("GROUP_TOKEN_%d", n.Add(1))
+			s, err := gitlabvar.New(gitlabvar.Config{Group: "platform", Key: key, EnvironmentScope: "production"}, f.api, "platform:deploy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, sinktest.Options{Readable: true, Comparable: true, BreakNextPut: f.breakWrites})
+	})
+	t.Run("hidden", func(t *testing.T) {
+		projects := sync.Map{} // sink → project id
+		sinktest.Run(t, func(t *testing.T) sink.Sink {
+			p := f.project(t)
+			s, err := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "HIDDEN_TOKEN", Hidden: true}, f.api, "platform:deploy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			projects.Store(s, p.ID)
+			return s
+		}, sinktest.Options{
+			Observe: func(t *testing.T, s sink.Sink) (secret.Secret, error) {
+				id, _ := projects.Load(s)
+				v, ok := f.srv.Variable("project", id.(int64), "HIDDEN_TOKEN", "*")
+				if !ok {
+					return secret.Secret{}, sink.ErrNotFound
+				}
+				return secret.New(v.Value), nil
+			},
+			BreakNextPut: f.breakWrites,
+		})
+	})
+}
+
+const tok = "glpat-AAAAAAAAAAAAAAAAAAAA"
+
+func TestCreateKeepsConfiguredAttributes(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t)
+	s, err := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "REGISTRY_TOKEN", Masked: true, Protected: true, Raw: true,
+		EnvironmentScope: "production", Description: "pulls images"}, f.api, "platform/infra:deploy-registry-read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || !changed {
+		t.Fatalf("Put = %v, %v", changed, err)
+	}
+	v, ok := f.srv.Variable("project", p.ID, "REGISTRY_TOKEN", "production")
+	want := sim.Variable{Key: "REGISTRY_TOKEN", Value: tok, VariableType: "env_var", Protected: true, Masked: true, Raw: true,
+		EnvironmentScope: "production", Description: "pulls images; managed by tokenwarden (platform/infra:deploy-registry-read)"}
+	if !ok || v != want {
+		t.Fatalf("variable in GitLab:\n%+v\nwant\n%+v", v, want)
+	}
+	if got := s.ID(); got != "gitlab_variable:project:"+p.PathWithNamespace+":REGISTRY_TOKEN:production" {
+		t.Errorf("ID %q", got)
+	}
+}
+
+// existing creates a variable the way a person would, outside tokenwarden.
+func existing(t *testing.T, api *gl.Client, project string, opt gl.CreateProjectVariableOptions) {
+	t.Helper()
+	if _, _, err := api.ProjectVariables.CreateVariable(project, &opt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExistingVariables(t *testing.T) {
+	tests := []struct {
+		name       string
+		before     gl.CreateProjectVariableOptions
+		cfg        gitlabvar.Config
+		wantErr    string // "" → Put succeeds
+		wantChange bool
+		wantDesc   string
+		wantValue  string
+	}{
+		{"unmarked variable is adopted, its description kept",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol"), Description: gl.Ptr("legacy token")},
+			gitlabvar.Config{Key: "K"}, "", true, "legacy token; managed by tokenwarden (me:tok)", tok},
+		{"configured description replaces the old one",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol"), Description: gl.Ptr("legacy token")},
+			gitlabvar.Config{Key: "K", Description: "new text"}, "", true, "new text; managed by tokenwarden (me:tok)", tok},
+		{"same value and attributes: nothing written",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr(tok), Description: gl.Ptr("managed by tokenwarden (me:tok)")},
+			gitlabvar.Config{Key: "K"}, "", false, "managed by tokenwarden (me:tok)", tok},
+		{"same value, attribute drift: fixed",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr(tok), Description: gl.Ptr("managed by tokenwarden (me:tok)")},
+			gitlabvar.Config{Key: "K", Protected: true}, "", true, "managed by tokenwarden (me:tok)", tok},
+		{"another token's variable is refused",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-otherotherotherothe"), Description: gl.Ptr("x; managed by tokenwarden (other:tok)")},
+			gitlabvar.Config{Key: "K"}, "managed by tokenwarden for other:tok", false, "x; managed by tokenwarden (other:tok)", "glpat-otherotherotherothe"},
+		{"a hidden variable cannot become visible",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol"), MaskedAndHidden: gl.Ptr(true)},
+			gitlabvar.Config{Key: "K", Masked: true}, "is hidden but configured visible", false, "", "glpat-oldoldoldoldoldoldol"},
+		{"a visible variable cannot become hidden",
+			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol")},
+			gitlabvar.Config{Key: "K", Hidden: true}, "is visible but configured hidden", false, "", "glpat-oldoldoldoldoldoldol"},
+	}
+	f := newFixture(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := f.project(t)
+			tt.before.Key = gl.Ptr("K")
+			existing(t, f.api, p.PathWithNamespace, tt.before)
+			tt.cfg.Project = p.PathWithNamespace
+			s, err := gitlabvar.New(tt.cfg, f.api, "me:tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed, err := s.Put(context.Background(), secret.New(tok))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Put: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || sink.Hint(err) == ""):
+				t.Fatalf("Put: %v (hint %q), want an error containing %q with a hint", err, sink.Hint(err), tt.wantErr)
+			}
+			if changed != tt.wantChange {
+				t.Errorf("changed = %v, want %v", changed, tt.wantChange)
+			}
+			v, _ := f.srv.Variable("project", p.ID, "K", "*")
+			if v.Value != tt.wantValue || v.Description != tt.wantDesc || v.Protected != tt.cfg.Protected {
+				t.Errorf("variable now: value %q description %q protected %v; want %q, %q, %v", v.Value, v.Description, v.Protected, tt.wantValue, tt.wantDesc, tt.cfg.Protected)
+			}
+		})
+	}
+}
+
+func TestEnvironmentScopesAreSeparate(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t)
+	existing(t, f.api, p.PathWithNamespace, gl.CreateProjectVariableOptions{Key: gl.Ptr("K"), Value: gl.Ptr("glpat-starstarstarstarstar")})
+	existing(t, f.api, p.PathWithNamespace, gl.CreateProjectVariableOptions{Key: gl.Ptr("K"), Value: gl.Ptr("glpat-prodprodprodprodprod"), EnvironmentScope: gl.Ptr("production")})
+	s, _ := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "K", EnvironmentScope: "production"}, f.api, "me:tok")
+	if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.srv.Variable("project", p.ID, "K", "production"); v.Value != tok {
+		t.Errorf("production scope holds %q", v.Value)
+	}
+	if v, _ := f.srv.Variable("project", p.ID, "K", "*"); v.Value != "glpat-starstarstarstarstar" {
+		t.Errorf("the * scope was touched: %q", v.Value)
+	}
+}
+
+func TestTwoSinksCreateTheSameVariableAtOnce(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		s, _ := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, client(t, f.base, rootToken), "me:tok")
+		wg.Go(func() { _, errs[i] = s.Put(context.Background(), secret.New(tok)) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Errorf("Put: %v", err)
+		}
+	}
+}
+
+func TestErrorsExplainThemselves(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t)
+	dev, err := f.srv.CreateUser("dev", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.AddMember("project", p.ID, dev.ID, 30); err != nil {
+		t.Fatal(err)
+	}
+	_, devToken, err := f.srv.CreatePersonalToken(dev.ID, sim.TokenSpec{Name: "dev", Scopes: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		cfg      gitlabvar.Config
+		token    string
+		value    string
+		want     string
+		wantHint string
+	}{
+		{"developer cannot write variables", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, devToken, tok, "403", "Maintainer role on project " + p.PathWithNamespace},
+		{"missing project", gitlabvar.Config{Project: "platform/nope", Key: "K"}, rootToken, tok, "project platform/nope not found", "check the project path"},
+		{"bad managing token", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, "glpat-wrongwrongwrongwrong", tok, "401", "invalid, expired or revoked"},
+		{"value GitLab cannot mask", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K", Masked: true}, rootToken, "short", "cannot be masked", "at least 8 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := gitlabvar.New(tt.cfg, client(t, f.base, tt.token), "me:tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Put(context.Background(), secret.New(tt.value))
+			if err == nil {
+				t.Fatal("Put succeeded")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "sink gitlab-variable: CI/CD variable K") || !strings.Contains(msg, tt.want) || !strings.Contains(sink.Hint(err), tt.wantHint) {
+				t.Errorf("error %q, hint %q; want %q and hint %q", msg, sink.Hint(err), tt.want, tt.wantHint)
+			}
+			if strings.Contains(msg, tt.value) || strings.Contains(msg, tt.token) {
+				t.Errorf("error leaks a secret: %q", msg)
+			}
+		})
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	api := client(t, "http://127.0.0.1:1", rootToken)
+	for _, tt := range []struct {
+		name  string
+		cfg   gitlabvar.Config
+		owner string
+		want  string
+	}{
+		{"neither group nor project", gitlabvar.Config{Key: "K"}, "o", "exactly one of group and project"},
+		{"both", gitlabvar.Config{Group: "g", Project: "g/p", Key: "K"}, "o", "exactly one of group and project"},
+		{"bad key", gitlabvar.Config{Project: "g/p", Key: "A-B"}, "o", `key "A-B" is invalid`},
+		{"no owner", gitlabvar.Config{Project: "g/p", Key: "K"}, "", "owner"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := gitlabvar.New(tt.cfg, api, tt.owner); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New: %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
