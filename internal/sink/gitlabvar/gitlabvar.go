@@ -145,7 +145,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	}
 	if other, ok := ownerOf(cur.Description); ok && other != s.owner {
 		return false, &sink.Error{Kind: "gitlab-variable",
-			Err: fmt.Errorf("%s is managed by tokenwarden for %s, not for %s; refusing to overwrite it", s.Describe(), other, s.owner),
+			Err:  fmt.Errorf("%s is managed by tokenwarden for %s, not for %s; refusing to overwrite it", s.Describe(), other, s.owner),
 			Hint: "deliver each token to its own variable: change the key or environment scope, or remove the variable from the other token's config and clear its description"}
 	}
 	if cur.Hidden != s.cfg.Hidden {
