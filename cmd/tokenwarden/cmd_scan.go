@@ -1,18 +1,168 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
-// TODO(skeleton): replaced by the real command.
 func newScanCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "scan",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("scan: not implemented yet")
+	var (
+		url, tokenFile, format, failOn string
+		groups                         []string
+		personal                       bool
+		concurrency                    int
+		th                             = policy.DefaultThresholds()
+	)
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Inventory every group and project access token and say what is wrong with each",
+		Long: `scan lists every group and project access token under the given groups
+(default: every group the token's user owns or, for an administrator, every
+group), recursively, with its scopes, role, expiry, last use and state, and
+checks each against the policy: expired, expires-soon, never-used, unused,
+over-privileged, long-lived, undescriptive-name, no-description.
+
+The token comes from $GITLAB_TOKEN or --token-file and needs scope read_api
+(or api); its user needs the Owner role on the groups (Maintainer on
+projects) to see their tokens.
+
+Exit codes: 0 ok, 1 error or incomplete scan, 2 usage, 3 findings at or
+above --fail-on.`,
+		Example: `  tokenwarden scan --url https://gitlab.example.com --group platform
+  tokenwarden scan --format json --fail-on critical
+  tokenwarden scan --personal --expires-warning 60d --format csv > tokens.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			render, err := scanRenderer(format)
+			if err != nil {
+				return err
+			}
+			if failOn != "" && failOn != policy.SeverityWarning && failOn != policy.SeverityCritical {
+				return usageError("--fail-on must be warning or critical, not %q", failOn)
+			}
+			if concurrency < 1 {
+				return usageError("--concurrency must be at least 1")
+			}
+			if th.ExpiresCritical > th.ExpiresWarning {
+				return usageError("--expires-critical (%s) must not be longer than --expires-warning (%s)",
+					durationFlag{&th.ExpiresCritical}, durationFlag{&th.ExpiresWarning})
+			}
+			clk, err := nowClock()
+			if err != nil {
+				return usageError("%v", err)
+			}
+			client, err := newGitLabClient(url, tokenFile)
+			if err != nil {
+				return err
+			}
+			progress, done := progressLine(cmd.ErrOrStderr())
+			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{
+				Groups: groups, Personal: personal, Concurrency: concurrency, Progress: progress,
+			})
+			done()
+			if err != nil {
+				return scanError(err)
+			}
+			if rep.AllFailed() {
+				return scanError(rep.FailureSummary())
+			}
+			res := evaluateScan(rep, clk.Now(), th)
+			if err := render(cmd.OutOrStdout(), res); err != nil {
+				return fmt.Errorf("scan: write output: %w", err)
+			}
+			if len(rep.Errors) > 0 {
+				stderr := cmd.ErrOrStderr()
+				fmt.Fprintf(stderr, "scan incomplete: %d resource(s) could not be scanned:\n", len(rep.Errors))
+				for _, e := range rep.Errors {
+					fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
+				}
+				return withCode(exitError, fmt.Errorf("scan incomplete: the tokens of %d resource(s) are missing from the output above", len(rep.Errors)))
+			}
+			if failOn != "" {
+				if n := res.atOrAbove(failOn); n > 0 {
+					return withCode(exitFindings, fmt.Errorf("%d finding(s) at or above %s", n, failOn))
+				}
+			}
+			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&url, "url", "", "GitLab instance URL (default $GITLAB_URL)")
+	f.StringVar(&tokenFile, "token-file", "", "read the GitLab token from this file instead of $GITLAB_TOKEN")
+	f.StringArrayVar(&groups, "group", nil, "full path of a group to scan with everything below it (repeatable; default: all groups)")
+	f.BoolVar(&personal, "personal", false, "also list the calling user's personal access tokens")
+	f.StringVar(&format, "format", "table", "output format: table, json or csv")
+	f.StringVar(&failOn, "fail-on", "", "exit with code 3 when a finding is at or above this severity: warning or critical")
+	f.IntVar(&concurrency, "concurrency", 8, "API requests in flight at once")
+	f.Var(durationFlag{&th.ExpiresWarning}, "expires-warning", "expires-soon is a warning within this")
+	f.Var(durationFlag{&th.ExpiresCritical}, "expires-critical", "expires-soon is critical within this")
+	f.Var(durationFlag{&th.UnusedAfter}, "unused-after", "unused when last used longer ago than this (0 disables)")
+	f.Var(durationFlag{&th.NeverUsedGrace}, "never-used-grace", "never-used only for tokens older than this")
+	f.Var(durationFlag{&th.MaxLifetime}, "max-lifetime", "long-lived when a token lives longer than this (0 disables)")
+	return cmd
+}
+
+func scanRenderer(format string) (func(io.Writer, scanResult) error, error) {
+	switch format {
+	case "table", "":
+		return writeScanTable, nil
+	case "json":
+		return writeScanJSON, nil
+	case "csv":
+		return writeScanCSV, nil
+	}
+	return nil, usageError("--format must be table, json or csv, not %q", format)
+}
+
+// scanError adds a hint to the errors a user can fix.
+func scanError(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("scan interrupted")
+	case errors.Is(err, gitlab.ErrInsufficientScope):
+		return withHint(err, "create a token with scope read_api (or api) and pass it in GITLAB_TOKEN or --token-file")
+	case errors.Is(err, gitlab.ErrTokenRejected):
+		return withHint(err, "check GITLAB_TOKEN / --token-file; `tokenwarden doctor` tells why a token does not work")
+	case errors.Is(err, gitlab.ErrNoPermission):
+		return withHint(err, "use a token whose user owns the groups (or is an administrator), or limit the scan with --group")
+	case errors.Is(err, gitlab.ErrUnreachable):
+		return withHint(err, "check --url / GITLAB_URL and that the instance is reachable from here")
+	case errors.Is(err, gitlab.ErrNotFound):
+		return withHint(err, "--group takes a group's full path, e.g. platform/infra")
+	}
+	return err
+}
+
+// progressLine returns a Progress callback that redraws one line on w when w
+// is a terminal (and does nothing otherwise), and a func that clears it.
+func progressLine(w io.Writer) (func(done, total int), func()) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, func() {}
+	}
+	var mu sync.Mutex
+	drawn := false
+	return func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(f, "\rscanning: %d/%d groups and projects", done, total)
+			drawn = true
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if drawn {
+				fmt.Fprint(f, "\r\033[K")
+			}
+		}
 }

@@ -1,17 +1,292 @@
 package main
 
 import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/duration"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
+
+// simKey is where a script's emulator lives in testscript's per-script values.
+type simKey struct{}
+
+// simState is one script's emulator, if it started one.
+type simState struct {
+	srv   *sim.Server
+	clock *clock.Fake
+	url   string
+}
+
+// defaultSimNow is the emulator's time when the fixture sets none.
+var defaultSimNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // scriptSetup prepares each script's environment. Commands that need an
 // emulated GitLab start one with the `sim` script command (see scriptCmds).
 func scriptSetup(env *testscript.Env) error {
 	env.Setenv("NO_COLOR", "1")
+	env.Values[simKey{}] = &simState{}
 	return nil
 }
 
 // scriptCmds are the custom testscript commands shared by all scripts.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"sim":      cmdSim,
+		"jsonpath": cmdJSONPath,
+	}
+}
+
+// cmdSim drives an in-process GitLab emulator (the tokenwarden binary under
+// test reaches it over HTTP):
+//
+//	sim start [fixture.yaml] [-seed N] [-groups N] [-projects N] [-tokens N] [-latency D] [-ratelimit N]
+//	    starts it on a fake clock at the fixture's `now:` (default
+//	    2026-11-25T12:00:00Z) and sets GITLAB_URL, GITLAB_TOKEN (root's api
+//	    token) and TOKENWARDEN_NOW (the emulator's time) for later commands.
+//	sim advance 72h          moves the emulator's clock (and TOKENWARDEN_NOW)
+//	sim stats                prints the emulator's stats as JSON on stdout
+//	sim id group|project PATH
+//	                         prints the numeric id of a group or project
+//	sim fault reset|drop|fail METHOD PATH-REGEXP N
+//	                         the next N requests matching METHOD and the path
+//	                         regexp: reset the connection / commit then drop
+//	                         the response / … ; {group:PATH} and
+//	                         {project:PATH} in the regexp become numeric ids
+//	sim fault throttle N     answer the next N requests with 429
+//	sim fault clear          remove all faults
+func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sim")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: sim start|advance|stats|id|fault …")
+	}
+	st := ts.Value(simKey{}).(*simState)
+	if args[0] != "start" && st.srv == nil {
+		ts.Fatalf("sim %s: no emulator; run `sim start` first", args[0])
+	}
+	switch args[0] {
+	case "start":
+		simStart(ts, st, args[1:])
+	case "advance":
+		if len(args) != 2 {
+			ts.Fatalf("usage: sim advance DURATION")
+		}
+		d, err := duration.Parse(args[1])
+		ts.Check(err)
+		st.clock.Advance(d)
+		ts.Setenv("TOKENWARDEN_NOW", st.clock.Now().UTC().Format(time.RFC3339))
+	case "stats":
+		b, err := json.MarshalIndent(st.srv.Stats(), "", "  ")
+		ts.Check(err)
+		fmt.Fprintf(ts.Stdout(), "%s\n", b)
+	case "id":
+		if len(args) != 3 {
+			ts.Fatalf("usage: sim id group|project PATH")
+		}
+		fmt.Fprintf(ts.Stdout(), "%d\n", simID(ts, st, args[1], args[2]))
+	case "fault":
+		simFault(ts, st, args[1:])
+	default:
+		ts.Fatalf("sim: unknown subcommand %q", args[0])
+	}
+}
+
+func simStart(ts *testscript.TestScript, st *simState, args []string) {
+	if st.srv != nil {
+		ts.Fatalf("sim start: already started")
+	}
+	fs := flag.NewFlagSet("sim start", flag.ContinueOnError)
+	seed := fs.Int64("seed", 1, "generator seed")
+	groups := fs.Int("groups", 0, "seeded groups")
+	projects := fs.Int("projects", 0, "seeded projects per group")
+	tokens := fs.Int("tokens", 0, "seeded tokens per project")
+	latency := fs.Duration("latency", 0, "latency per request")
+	rateLimit := fs.Int("ratelimit", 0, "requests per minute per user")
+	var fixture string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		fixture, args = args[0], args[1:]
+	}
+	ts.Check(fs.Parse(args))
+	if fs.NArg() > 0 {
+		ts.Fatalf("sim start: unexpected arguments %q", fs.Args())
+	}
+	fake := clock.NewFake(defaultSimNow)
+	srv, err := sim.New(sim.Options{
+		Clock: fake, Seed: *seed, Groups: *groups, ProjectsPerGroup: *projects, TokensPerProject: *tokens,
+		Latency: *latency, RateLimit: *rateLimit,
+	})
+	ts.Check(err)
+	if fixture != "" {
+		f, err := os.Open(ts.MkAbs(fixture))
+		ts.Check(err)
+		err = srv.LoadFixture(f)
+		f.Close()
+		ts.Check(err)
+	}
+	hs := httptest.NewServer(srv)
+	ts.Defer(hs.Close)
+	st.srv, st.clock, st.url = srv, fake, hs.URL
+	ts.Setenv("GITLAB_URL", hs.URL)
+	ts.Setenv("GITLAB_TOKEN", srv.RootToken())
+	ts.Setenv("TOKENWARDEN_NOW", fake.Now().UTC().Format(time.RFC3339))
+}
+
+var simPlaceholder = regexp.MustCompile(`\{(group|project):([^}]+)\}`)
+
+func simFault(ts *testscript.TestScript, st *simState, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: sim fault reset|drop|fail|throttle|clear …")
+	}
+	f := st.srv.Faults()
+	switch args[0] {
+	case "clear":
+		f.Clear()
+		return
+	case "throttle":
+		if len(args) != 2 {
+			ts.Fatalf("usage: sim fault throttle N")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		f.Throttle(n)
+		return
+	}
+	if len(args) != 4 {
+		ts.Fatalf("usage: sim fault %s METHOD PATH-REGEXP N", args[0])
+	}
+	n, err := strconv.Atoi(args[3])
+	ts.Check(err)
+	re := simPlaceholder.ReplaceAllStringFunc(args[2], func(m string) string {
+		p := simPlaceholder.FindStringSubmatch(m)
+		return strconv.FormatInt(simID(ts, st, p[1], p[2]), 10)
+	})
+	switch args[0] {
+	case "reset":
+		f.ResetConnection(args[1], re, n)
+	case "drop":
+		f.DropAfterCommit(args[1], re, n)
+	default:
+		ts.Fatalf("sim fault: unknown fault %q", args[0])
+	}
+}
+
+func simID(ts *testscript.TestScript, st *simState, kind, path string) int64 {
+	switch kind {
+	case "group":
+		g, ok := st.srv.GroupByPath(path)
+		if !ok {
+			ts.Fatalf("sim: no group %q", path)
+		}
+		return g.ID
+	case "project":
+		p, ok := st.srv.ProjectByPath(path)
+		if !ok {
+			ts.Fatalf("sim: no project %q", path)
+		}
+		return p.ID
+	}
+	ts.Fatalf("sim: want group or project, not %q", kind)
+	return 0
+}
+
+// cmdJSONPath checks one value in a JSON file:
+//
+//	jsonpath FILE PATH WANT
+//
+// PATH is a chain of .key, [N] (index), [key=value] (the first element whose
+// key has that value) and a final # (length of an array or object). Strings
+// compare unquoted; anything else as compact JSON. With !, the value must
+// differ (or the path must not resolve).
+func cmdJSONPath(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonpath FILE PATH WANT")
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &doc); err != nil {
+		ts.Fatalf("jsonpath: %s is not JSON: %v", args[0], err)
+	}
+	got, err := jsonPath(doc, args[1])
+	if err != nil {
+		if neg {
+			return
+		}
+		ts.Fatalf("jsonpath %s: %v", args[1], err)
+	}
+	s, ok := got.(string)
+	if !ok {
+		b, _ := json.Marshal(got)
+		s = string(b)
+	}
+	if (s == args[2]) == neg {
+		if neg {
+			ts.Fatalf("jsonpath %s = %s, want anything else", args[1], s)
+		}
+		ts.Fatalf("jsonpath %s = %s, want %s", args[1], s, args[2])
+	}
+}
+
+var jsonPathStep = regexp.MustCompile(`^(?:\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[([A-Za-z0-9_-]+)=([^\]]*)\]|(#))`)
+
+func jsonPath(v any, path string) (any, error) {
+	for rest := path; rest != ""; {
+		m := jsonPathStep.FindStringSubmatch(rest)
+		if m == nil {
+			return nil, fmt.Errorf("bad path at %q", rest)
+		}
+		rest = rest[len(m[0]):]
+		switch {
+		case m[1] != "":
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf(".%s: not an object", m[1])
+			}
+			if v, ok = obj[m[1]]; !ok {
+				return nil, fmt.Errorf("no key %q", m[1])
+			}
+		case m[2] != "":
+			arr, ok := v.([]any)
+			i, _ := strconv.Atoi(m[2])
+			if !ok || i >= len(arr) {
+				return nil, fmt.Errorf("[%d]: not an array or out of range", i)
+			}
+			v = arr[i]
+		case m[3] != "":
+			arr, ok := v.([]any)
+			if !ok {
+				return nil, fmt.Errorf("[%s=%s]: not an array", m[3], m[4])
+			}
+			found := false
+			for _, e := range arr {
+				if obj, ok := e.(map[string]any); ok && fmt.Sprint(obj[m[3]]) == m[4] {
+					v, found = e, true
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("no element with %s=%s", m[3], m[4])
+			}
+		case m[5] != "":
+			switch x := v.(type) {
+			case []any:
+				v = float64(len(x))
+			case map[string]any:
+				v = float64(len(x))
+			default:
+				return nil, fmt.Errorf("#: not an array or object")
+			}
+		}
+	}
+	return v, nil
 }

@@ -98,7 +98,7 @@ func checkOverPrivileged(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, 
 	return Finding{
 		Code:     CodeOverPrivileged,
 		Severity: SeverityWarning,
-		Message:  "has " + strings.Join(what, " and ") + ": a leak gives full control of " + describe(tok.Resource),
+		Message:  "has " + strings.Join(what, " and ") + ": a leak controls " + describe(tok.Resource),
 		Fix:      "mint it with less: " + strings.Join(fix, "; "),
 	}, true
 }
@@ -154,7 +154,7 @@ func checkNoDescription(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, b
 func describe(r gitlab.Resource) string {
 	switch r.Type {
 	case "group":
-		return "group " + r.Path + " and everything below it"
+		return "group " + r.Path + " and all below it"
 	case "project":
 		return "project " + r.Path
 	case "user":

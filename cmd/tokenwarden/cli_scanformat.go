@@ -1,0 +1,233 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+)
+
+const dateOnly = "2006-01-02"
+
+// writeScanTable prints one line per token, most urgent first, each finding
+// indented beneath it, then a summary line. Lines stay within 120 columns.
+func writeScanTable(w io.Writer, r scanResult) error {
+	const width = 120
+	cols := []struct {
+		title string
+		width int
+		right bool
+	}{
+		{"RESOURCE", 28, false}, {"NAME", 18, false}, {"SCOPES", 18, false}, {"ROLE", 10, false},
+		{"EXPIRES", 10, false}, {"LEFT", 4, true}, {"LAST USED", 10, false}, {"STATE", 7, false},
+	}
+	line := func(cells ...string) string {
+		var b strings.Builder
+		for i, c := range cols {
+			v := printable(cells[i])
+			if i == 0 {
+				v = truncLeft(v, c.width)
+			} else {
+				v = trunc(v, c.width)
+			}
+			pad := strings.Repeat(" ", c.width-utf8.RuneCountInString(v))
+			if c.right {
+				b.WriteString(pad + v)
+			} else {
+				b.WriteString(v + pad)
+			}
+			if i < len(cols)-1 {
+				b.WriteString("  ")
+			}
+		}
+		return strings.TrimRight(b.String(), " ") + "\n"
+	}
+	var out strings.Builder
+	titles := make([]string, len(cols))
+	for i, c := range cols {
+		titles[i] = c.title
+	}
+	out.WriteString(line(titles...))
+	for _, row := range r.Rows {
+		t := row.Token
+		out.WriteString(line(t.Resource.Path, t.Name, strings.Join(t.Scopes, ","), roleName(t),
+			dateOrDash(t.ExpiresAt, "never"), daysLeft(row.DaysLeft), dateOrDash(t.LastUsedAt, "never"), row.State))
+		for _, f := range row.Findings {
+			out.WriteString(trunc(printable(fmt.Sprintf("    %-8s  %s: %s", f.Severity, f.Code, f.Message)), width) + "\n")
+		}
+	}
+	out.WriteString("\n" + summaryLine(r) + "\n")
+	_, err := io.WriteString(w, out.String())
+	return err
+}
+
+func summaryLine(r scanResult) string {
+	s := r.Summary
+	line := fmt.Sprintf("%d tokens (%d active, %d expired, %d revoked) in %d groups and %d projects · %d critical · %d warning findings",
+		s.Tokens, s.Active, s.Expired, s.Revoked, s.Groups, s.Projects, s.Critical, s.Warning)
+	if s.Errors > 0 {
+		line += fmt.Sprintf(" · %d resources could not be scanned", s.Errors)
+	}
+	return line
+}
+
+type jsonFinding = policy.Finding
+
+type jsonToken struct {
+	ID              int64         `json:"id"`
+	Name            string        `json:"name"`
+	Description     string        `json:"description"`
+	ResourceType    string        `json:"resource_type"`
+	ResourceID      int64         `json:"resource_id"`
+	ResourcePath    string        `json:"resource_path"`
+	Scopes          []string      `json:"scopes"`
+	AccessLevel     int           `json:"access_level"`
+	AccessLevelName string        `json:"access_level_name"`
+	CreatedAt       string        `json:"created_at"`
+	ExpiresAt       *string       `json:"expires_at"`
+	DaysLeft        *int          `json:"days_left"`
+	LastUsedAt      *string       `json:"last_used_at"`
+	State           string        `json:"state"`
+	Findings        []jsonFinding `json:"findings"`
+}
+
+type jsonError struct {
+	ResourceType string `json:"resource_type"`
+	ResourcePath string `json:"resource_path"`
+	Error        string `json:"error"`
+}
+
+func writeScanJSON(w io.Writer, r scanResult) error {
+	doc := struct {
+		ScannedAt string      `json:"scanned_at"`
+		Tokens    []jsonToken `json:"tokens"`
+		Summary   scanSummary `json:"summary"`
+		Errors    []jsonError `json:"errors"`
+	}{ScannedAt: r.Now.UTC().Format(time.RFC3339), Tokens: []jsonToken{}, Summary: r.Summary, Errors: []jsonError{}}
+	for _, row := range r.Rows {
+		t := row.Token
+		jt := jsonToken{
+			ID: t.ID, Name: t.Name, Description: t.Description,
+			ResourceType: t.Resource.Type, ResourceID: t.Resource.ID, ResourcePath: t.Resource.Path,
+			Scopes: t.Scopes, AccessLevel: t.AccessLevel, AccessLevelName: gitlab.AccessLevelName(t.AccessLevel),
+			CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), DaysLeft: row.DaysLeft, State: row.State,
+			Findings: row.Findings,
+		}
+		if jt.Scopes == nil {
+			jt.Scopes = []string{}
+		}
+		if jt.Findings == nil {
+			jt.Findings = []jsonFinding{}
+		}
+		if t.ExpiresAt != nil {
+			s := t.ExpiresAt.UTC().Format(dateOnly)
+			jt.ExpiresAt = &s
+		}
+		if t.LastUsedAt != nil {
+			s := t.LastUsedAt.UTC().Format(time.RFC3339)
+			jt.LastUsedAt = &s
+		}
+		doc.Tokens = append(doc.Tokens, jt)
+	}
+	for _, e := range r.Errors {
+		doc.Errors = append(doc.Errors, jsonError{ResourceType: e.Resource.Type, ResourcePath: e.Resource.Path, Error: e.Err.Error()})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func writeScanCSV(w io.Writer, r scanResult) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"id", "name", "description", "resource_type", "resource_path", "scopes", "access_level",
+		"access_level_name", "created_at", "expires_at", "days_left", "last_used_at", "state", "severity", "findings"})
+	for _, row := range r.Rows {
+		t := row.Token
+		dl := ""
+		if row.DaysLeft != nil {
+			dl = strconv.Itoa(*row.DaysLeft)
+		}
+		_ = cw.Write([]string{
+			strconv.FormatInt(t.ID, 10), csvSafe(t.Name), csvSafe(t.Description), t.Resource.Type, t.Resource.Path,
+			strings.Join(t.Scopes, " "), strconv.Itoa(t.AccessLevel), gitlab.AccessLevelName(t.AccessLevel),
+			t.CreatedAt.UTC().Format(time.RFC3339), dateOrEmpty(t.ExpiresAt, dateOnly), dl,
+			dateOrEmpty(t.LastUsedAt, time.RFC3339), row.State, row.Worst, findingCodes(row.Findings),
+		})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe defuses cells a spreadsheet would run as a formula: token names
+// and descriptions are written by whoever created the token.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func roleName(t gitlab.Token) string {
+	if t.Resource.Type == "user" {
+		return "-"
+	}
+	return gitlab.AccessLevelName(t.AccessLevel)
+}
+
+func dateOrDash(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(dateOnly)
+}
+
+func dateOrEmpty(t *time.Time, layout string) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(layout)
+}
+
+func daysLeft(d *int) string {
+	if d == nil {
+		return "-"
+	}
+	return strconv.Itoa(*d)
+}
+
+// printable replaces control characters (a token name may hold anything)
+// so that one row stays one line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// trunc shortens s to n runes, marking the cut with "…".
+func trunc(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// truncLeft shortens s to n runes from the left: for paths the end says most.
+func truncLeft(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return "…" + string(r[len(r)-n+1:])
+}

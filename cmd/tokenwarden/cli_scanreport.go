@@ -1,0 +1,121 @@
+package main
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+)
+
+// scanRow is one token with what scan says about it.
+type scanRow struct {
+	Token    gitlab.Token
+	State    string
+	DaysLeft *int
+	Findings []policy.Finding
+	Worst    string
+}
+
+// scanSummary counts what a scan found.
+type scanSummary struct {
+	Tokens   int `json:"tokens"`
+	Active   int `json:"active"`
+	Expired  int `json:"expired"`
+	Revoked  int `json:"revoked"`
+	Critical int `json:"critical"`
+	Warning  int `json:"warning"`
+	Info     int `json:"info"`
+	Groups   int `json:"groups"`
+	Projects int `json:"projects"`
+	Errors   int `json:"errors"`
+}
+
+// scanResult is a scan evaluated at a point in time.
+type scanResult struct {
+	Now     time.Time
+	Rows    []scanRow // most urgent first
+	Summary scanSummary
+	Errors  []inventory.ResourceError
+}
+
+func evaluateScan(rep *inventory.Report, now time.Time, th policy.Thresholds) scanResult {
+	res := scanResult{Now: now, Errors: rep.Errors}
+	s := &res.Summary
+	s.Groups, s.Projects, s.Errors = rep.Groups, rep.Projects, len(rep.Errors)
+	for _, t := range rep.Tokens {
+		row := scanRow{Token: t, State: t.State(now), Findings: policy.Evaluate(t, now, th)}
+		if d, ok := policy.DaysLeft(t, now); ok {
+			row.DaysLeft = &d
+		}
+		row.Worst = policy.Worst(row.Findings)
+		res.Rows = append(res.Rows, row)
+		s.Tokens++
+		switch row.State {
+		case gitlab.StateActive:
+			s.Active++
+		case gitlab.StateExpired:
+			s.Expired++
+		case gitlab.StateRevoked:
+			s.Revoked++
+		}
+		for _, f := range row.Findings {
+			switch f.Severity {
+			case policy.SeverityCritical:
+				s.Critical++
+			case policy.SeverityWarning:
+				s.Warning++
+			case policy.SeverityInfo:
+				s.Info++
+			}
+		}
+	}
+	sort.SliceStable(res.Rows, func(i, j int) bool { return moreUrgent(res.Rows[i], res.Rows[j]) })
+	return res
+}
+
+// moreUrgent orders rows: worst severity first, then fewest days left
+// (tokens that never expire after those that do), revoked tokens last.
+func moreUrgent(a, b scanRow) bool {
+	if ra, rb := a.State == gitlab.StateRevoked, b.State == gitlab.StateRevoked; ra != rb {
+		return rb
+	}
+	if sa, sb := policy.Rank(a.Worst), policy.Rank(b.Worst); sa != sb {
+		return sa > sb
+	}
+	switch {
+	case a.DaysLeft != nil && b.DaysLeft == nil:
+		return true
+	case a.DaysLeft == nil && b.DaysLeft != nil:
+		return false
+	case a.DaysLeft != nil && *a.DaysLeft != *b.DaysLeft:
+		return *a.DaysLeft < *b.DaysLeft
+	}
+	if a.Token.Resource.Path != b.Token.Resource.Path {
+		return a.Token.Resource.Path < b.Token.Resource.Path
+	}
+	return a.Token.ID < b.Token.ID
+}
+
+// atOrAbove counts findings at or above severity.
+func (r scanResult) atOrAbove(severity string) int {
+	n := 0
+	for _, row := range r.Rows {
+		for _, f := range row.Findings {
+			if policy.Rank(f.Severity) >= policy.Rank(severity) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func findingCodes(fs []policy.Finding) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.Code + ":" + f.Severity
+	}
+	return strings.Join(parts, ";")
+}
