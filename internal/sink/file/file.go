@@ -184,6 +184,11 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	if err != nil {
 		return false, s.wrap(scrubErr(err, v))
 	}
+	// Read back before writing: a value our encoder would not return
+	// unchanged must not reach the consumer.
+	if got, ok, err := s.fmt.get(next, s.cfg.Key); err != nil || !ok || got != v.Reveal() {
+		return false, s.wrap(errors.New("the new content would not read back as the secret; nothing written"))
+	}
 	if err := s.writeAtomic(target, next, old); err != nil {
 		return false, s.wrap(scrubErr(err, v))
 	}

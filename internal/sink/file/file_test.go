@@ -307,3 +307,11 @@ func TestTwoKeysOfOneFileConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestAwkwardValuesReadBack(t *testing.T) {
+	for _, format := range []string{"dotenv", "json", "yaml"} {
+		for _, v := range []string{"a b#c", `q"uo'te\`, "$HOME", "true", "0x10", "- item", "null", "ünï", "tab\there", "#hash", "multi\nline"} {
+			t.Run(format+"/"+v, func(t *testing.T) { put(t, format, "T", "", v) })
+		}
+	}
+}
