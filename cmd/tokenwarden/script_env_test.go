@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,6 +30,10 @@ type simState struct {
 	url   string
 }
 
+// simRootToken is root's api token in every script's emulator, so that
+// scripts can put it in files (--token-file) and check it never leaks.
+const simRootToken = "glpat-root0000000000000000"
+
 // defaultSimNow is the emulator's time when the fixture sets none.
 var defaultSimNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -44,6 +50,7 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"sim":      cmdSim,
 		"jsonpath": cmdJSONPath,
+		"exitcode": cmdExitCode,
 	}
 }
 
@@ -52,8 +59,9 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 //
 //	sim start [fixture.yaml] [-seed N] [-groups N] [-projects N] [-tokens N] [-latency D] [-ratelimit N]
 //	    starts it on a fake clock at the fixture's `now:` (default
-//	    2026-11-25T12:00:00Z) and sets GITLAB_URL, GITLAB_TOKEN (root's api
-//	    token) and TOKENWARDEN_NOW (the emulator's time) for later commands.
+//	    2026-11-25T12:00:00Z) with root's token glpat-root0000000000000000, and sets GITLAB_URL (and SIMURL, the same, to
+//	    restore it), GITLAB_TOKEN (root's api token) and TOKENWARDEN_NOW (the
+//	    emulator's time) for later commands.
 //	sim advance 72h          moves the emulator's clock (and TOKENWARDEN_NOW)
 //	sim stats                prints the emulator's stats as JSON on stdout
 //	sim id group|project PATH
@@ -124,7 +132,7 @@ func simStart(ts *testscript.TestScript, st *simState, args []string) {
 	}
 	fake := clock.NewFake(defaultSimNow)
 	srv, err := sim.New(sim.Options{
-		Clock: fake, Seed: *seed, Groups: *groups, ProjectsPerGroup: *projects, TokensPerProject: *tokens,
+		Clock: fake, Seed: *seed, RootToken: simRootToken, Groups: *groups, ProjectsPerGroup: *projects, TokensPerProject: *tokens,
 		Latency: *latency, RateLimit: *rateLimit,
 	})
 	ts.Check(err)
@@ -139,6 +147,7 @@ func simStart(ts *testscript.TestScript, st *simState, args []string) {
 	ts.Defer(hs.Close)
 	st.srv, st.clock, st.url = srv, fake, hs.URL
 	ts.Setenv("GITLAB_URL", hs.URL)
+	ts.Setenv("SIMURL", hs.URL)
 	ts.Setenv("GITLAB_TOKEN", srv.RootToken())
 	ts.Setenv("TOKENWARDEN_NOW", fake.Now().UTC().Format(time.RFC3339))
 }
@@ -206,7 +215,7 @@ func simID(ts *testscript.TestScript, st *simState, kind, path string) int64 {
 //	jsonpath FILE PATH WANT
 //
 // PATH is a chain of .key, [N] (index), [key=value] (the first element whose
-// key has that value) and a final # (length of an array or object). Strings
+// key has that value) and a final |length (of an array or object). Strings
 // compare unquoted; anything else as compact JSON. With !, the value must
 // differ (or the path must not resolve).
 func cmdJSONPath(ts *testscript.TestScript, neg bool, args []string) {
@@ -237,7 +246,7 @@ func cmdJSONPath(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-var jsonPathStep = regexp.MustCompile(`^(?:\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[([A-Za-z0-9_-]+)=([^\]]*)\]|(#))`)
+var jsonPathStep = regexp.MustCompile(`^(?:\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[([A-Za-z0-9_-]+)=([^\]]*)\]|(\|length))`)
 
 func jsonPath(v any, path string) (any, error) {
 	for rest := path; rest != ""; {
@@ -284,9 +293,31 @@ func jsonPath(v any, path string) (any, error) {
 			case map[string]any:
 				v = float64(len(x))
 			default:
-				return nil, fmt.Errorf("#: not an array or object")
+				return nil, fmt.Errorf("|length: not an array or object")
 			}
 		}
 	}
 	return v, nil
+}
+
+// cmdExitCode runs a program like exec and checks its exact exit code:
+//
+//	exitcode N PROG ARGS...
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROG ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
 }
