@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/doctor"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
@@ -61,7 +59,7 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 			if err != nil {
 				return usageError("doctor: %v", err)
 			}
-			now, err := doctorClock()
+			now, err := nowClock()
 			if err != nil {
 				return usageError("doctor: %v", err)
 			}
@@ -123,18 +121,3 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 
 // errSilent marks a failure whose explanation is already on stdout.
 var errSilent = errors.New("doctor: the token is not healthy (the checklist above says why and how to fix it)")
-
-// doctorClock is the wall clock, or the fixed time in TOKENWARDEN_NOW
-// (RFC 3339) — a testing hook that lets the emulator and the CLI agree on
-// "now".
-func doctorClock() (clock.Clock, error) {
-	v := os.Getenv("TOKENWARDEN_NOW")
-	if v == "" {
-		return clock.Real{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return nil, fmt.Errorf("TOKENWARDEN_NOW: %w", err)
-	}
-	return clock.NewFake(t), nil
-}
