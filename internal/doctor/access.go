@@ -143,10 +143,10 @@ func (s *session) reach(ctx context.Context, r resource) Result {
 		return fail(fmt.Sprintf("the token's user has %s on %s %s, but %s needs %s or higher", levelName(level), r.kind, r.path, why, levelName(required)),
 			s.roleFix(ctx, r, required, username))
 	}
-	if why == "" {
+	if why == "" || required <= levelGuest {
 		return pass(fmt.Sprintf("reaches %s %s as %s", r.kind, r.path, levelName(level)))
 	}
-	return pass(fmt.Sprintf("reaches %s %s as %s (%s needs %s)", r.kind, r.path, levelName(level), why, levelName(required)))
+	return pass(fmt.Sprintf("reaches %s %s as %s; %s needs %s", r.kind, r.path, levelName(level), why, levelName(required)))
 }
 
 func needsWrite(needs []Need) bool {

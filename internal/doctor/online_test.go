@@ -94,7 +94,7 @@ func TestAgainstGitLab(t *testing.T) {
 		warnings int
 	}{
 		{name: "healthy", token: "healthy", need: "read_api,push", project: "platform/app", healthy: true,
-			at: "access", detail: "reaches project platform/app as Developer (30) (push (write_repository) needs Developer (30))"},
+			at: "access", detail: "reaches project platform/app as Developer (30); push (write_repository) needs Developer (30)"},
 		{name: "healthy without needs", token: "healthy", healthy: true, at: "scopes", detail: "scopes read_api, write_repository (no --need given"},
 		{name: "expires in 5 days", token: "expiring", need: "read_api", healthy: true, warnings: 1,
 			at: "valid", detail: `"expiring" is active but expires in 5 days, on 2026-11-30`, fix: "rotate it before 2026-11-30"},
