@@ -129,7 +129,7 @@ func (t *fixtureTime) ptr() *time.Time {
 // decodeStrict decodes a mapping node into v (a pointer to a struct with yaml
 // tags), rejecting unknown keys. Node.Decode does not inherit the decoder's
 // KnownFields, so each fixture type checks its own keys.
-func decodeStrict[T any](n *yaml.Node, v *T, line *int) error {
+func decodeStrict[T any](n *yaml.Node, what string, v *T, line *int) error {
 	*line = n.Line
 	if n.Kind == yaml.MappingNode {
 		rt := reflect.TypeFor[T]()
@@ -141,7 +141,7 @@ func decodeStrict[T any](n *yaml.Node, v *T, line *int) error {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; !slices.Contains(known, k.Value) {
-				return fmt.Errorf("line %d: field %s not found in %s (known: %s)", k.Line, k.Value, strings.TrimPrefix(rt.Name(), "fixture"), strings.Join(known, ", "))
+				return fmt.Errorf("line %d: field %s not found in %s (known: %s)", k.Line, k.Value, what, strings.Join(known, ", "))
 			}
 		}
 	}
@@ -150,32 +150,32 @@ func decodeStrict[T any](n *yaml.Node, v *T, line *int) error {
 
 func (u *fixtureUser) UnmarshalYAML(n *yaml.Node) error {
 	type plain fixtureUser
-	return decodeStrict(n, (*plain)(u), &u.line)
+	return decodeStrict(n, "User", (*plain)(u), &u.line)
 }
 
 func (g *fixtureGroup) UnmarshalYAML(n *yaml.Node) error {
 	type plain fixtureGroup
-	return decodeStrict(n, (*plain)(g), &g.line)
+	return decodeStrict(n, "Group", (*plain)(g), &g.line)
 }
 
 func (p *fixtureProject) UnmarshalYAML(n *yaml.Node) error {
 	type plain fixtureProject
-	return decodeStrict(n, (*plain)(p), &p.line)
+	return decodeStrict(n, "Project", (*plain)(p), &p.line)
 }
 
 func (m *fixtureMember) UnmarshalYAML(n *yaml.Node) error {
 	type plain fixtureMember
-	return decodeStrict(n, (*plain)(m), &m.line)
+	return decodeStrict(n, "Member", (*plain)(m), &m.line)
 }
 
 func (t *fixtureToken) UnmarshalYAML(n *yaml.Node) error {
 	type plain fixtureToken
-	return decodeStrict(n, (*plain)(t), &t.line)
+	return decodeStrict(n, "Token", (*plain)(t), &t.line)
 }
 
 func (v *fixtureVariable) UnmarshalYAML(n *yaml.Node) error {
 	type plain fixtureVariable
-	return decodeStrict(n, (*plain)(v), &v.line)
+	return decodeStrict(n, "Variable", (*plain)(v), &v.line)
 }
 
 // LoadFixture adds the users, groups, projects, tokens and variables of a
