@@ -1,18 +1,80 @@
 package main
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// TODO(skeleton): replaced by the real command.
 func newApplyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "apply",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("apply: not implemented yet")
+	var f engineFlags
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "apply -c FILE [--yes]",
+		Short: "Create and rotate managed tokens, deliver, verify and revoke, as the plan says",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			p, err := rt.engine.Plan(ctx, rt.cfg)
+			if err != nil {
+				return err
+			}
+			writePlanText(out, p)
+			if p.Changes() == 0 {
+				fmt.Fprintln(out, "\nNothing to do.")
+				return nil
+			}
+			if !yes {
+				ok, err := confirm(cmd.InOrStdin(), out, fmt.Sprintf("\nApply %d change(s)? [y/N] ", p.Changes()))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					fmt.Fprintln(out, "Nothing changed.")
+					return nil
+				}
+			}
+			fmt.Fprintln(out)
+			outs, err := rt.engine.Apply(ctx, rt.cfg, p)
+			for _, o := range outs {
+				writeOutcome(out, o)
+			}
+			if err != nil {
+				return err
+			}
+			return outcomeCode(outs)
 		},
 	}
+	f.register(cmd)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+// confirm asks question on out and reads y/yes from in (a terminal or a
+// pipe). No answer at all is an error that points at --yes.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprint(out, question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	if errors.Is(err, io.EOF) && line == "" {
+		fmt.Fprintln(out)
+		return false, withHint(errors.New("no answer on stdin"), "pass --yes to run without asking")
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
 }

@@ -1,18 +1,37 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 )
 
-// TODO(skeleton): replaced by the real command.
 func newPlanCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "plan",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("plan: not implemented yet")
+	var f engineFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "plan -c FILE",
+		Short: "Show what apply would create, rotate and revoke, and why (changes nothing)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageError("--format must be text or json, not %q", format)
+			}
+			rt, err := openRuntime(cmd.Context(), &f, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			p, err := rt.engine.Plan(cmd.Context(), rt.cfg)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writePlanJSON(cmd.OutOrStdout(), p)
+			}
+			writePlanText(cmd.OutOrStdout(), p)
+			return nil
 		},
 	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
 }

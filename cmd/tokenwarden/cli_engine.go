@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+)
+
+// engineFlags are shared by plan, apply, rotate and history.
+type engineFlags struct {
+	config  string
+	keyFile string
+	verbose bool
+}
+
+func (f *engineFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", "tokenwarden.yaml", "config file")
+	cmd.Flags().StringVar(&f.keyFile, "key-file", "", "age key that encrypts new secrets in the journal (default: $TOKENWARDEN_KEY_FILE, key_file in the config, or tokenwarden.key beside the database)")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every step (to stderr)")
+}
+
+// engineRuntime is everything a command needs to run the engine.
+type engineRuntime struct {
+	cfg    *config.Config
+	store  journal.Store
+	engine *engine.Engine
+	gitlab *gitlab.Client
+	clock  clock.Clock
+}
+
+func (r *engineRuntime) Close() error { return r.store.Close() }
+
+// loadConfig reads the config file and turns its problems into one error
+// that lists each with file:line and hint.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err == nil {
+		return cfg, nil
+	}
+	errs := config.Errors(err)
+	if len(errs) == 0 {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, withHint(usageError("config file %s not found", path),
+				"pass -c FILE; see the README for an example config")
+		}
+		return nil, usageError("%v", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid config (%d problem", len(errs))
+	if len(errs) > 1 {
+		b.WriteString("s")
+	}
+	b.WriteString("):")
+	for _, e := range errs {
+		fmt.Fprintf(&b, "\n  %s", e.Error())
+		if e.Hint != "" {
+			fmt.Fprintf(&b, "\n    hint: %s", e.Hint)
+		}
+	}
+	return nil, usageError("%s", b.String())
+}
+
+// keyFilePath picks the journal's encryption key: flag, env, config, or a
+// file beside the SQLite database.
+func keyFilePath(flag string, cfg *config.Config) string {
+	switch {
+	case flag != "":
+		return flag
+	case os.Getenv(config.KeyFileEnv) != "":
+		return os.Getenv(config.KeyFileEnv)
+	case cfg.KeyFile != "":
+		return cfg.KeyFile
+	}
+	db := strings.TrimPrefix(cfg.State, "sqlite://")
+	if strings.HasPrefix(cfg.State, "postgres") {
+		return "tokenwarden.key"
+	}
+	return filepath.Join(filepath.Dir(db), "tokenwarden.key")
+}
+
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	if !verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// openRuntime loads the config, opens the journal and builds the engine.
+func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engineRuntime, error) {
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return nil, err
+	}
+	clk, err := nowClock()
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	sealer, err := secret.LoadOrCreateKey(keyFilePath(f.keyFile, cfg))
+	if err != nil {
+		return nil, err
+	}
+	store, err := journal.Open(ctx, cfg.State, sealer, clk)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(stderr, f.verbose)
+	var managing *gitlab.Client
+	if cfg.GitLab.TokenEnv != "" || cfg.GitLab.TokenFile != "" {
+		tok, err := cfg.GitLab.LoadToken()
+		if err != nil {
+			store.Close()
+			return nil, withHint(err, fmt.Sprintf("the config (%s) names where the managing token is read from: gitlab.token_env or gitlab.token_file", cfg.Path))
+		}
+		if managing, err = gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log}); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	clientFor := func(s secret.Secret) (*gitlab.Client, error) {
+		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log})
+	}
+	sinks := func(t config.Token) ([]sink.Sink, error) {
+		var out []sink.Sink
+		var api = managingAPI(managing)
+		for _, d := range t.Deliver {
+			s, err := all.New(d, all.Deps{GitLab: api, Owner: t.Ref()})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	eng := engine.New(engine.Deps{
+		GitLab: managing, ClientFor: clientFor, Store: store, Clock: clk, Log: log, Sinks: sinks,
+	})
+	return &engineRuntime{cfg: cfg, store: store, engine: eng, gitlab: managing, clock: clk}, nil
+}
+
+func managingAPI(c *gitlab.Client) *gl.Client {
+	if c == nil {
+		return nil
+	}
+	return c.API
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+)
+
+var actionMark = map[engine.Action]string{
+	engine.ActionCreate: "+ create",
+	engine.ActionRotate: "~ rotate",
+	engine.ActionResume: "> resume",
+	engine.ActionNone:   "  ok",
+	engine.ActionError:  "! error",
+}
+
+func writePlanText(w io.Writer, p *engine.Plan) {
+	fmt.Fprintf(w, "Plan at %s: %d managed token(s), %d change(s)\n\n", p.At.UTC().Format("2006-01-02 15:04 UTC"), len(p.Items), p.Changes())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, it := range p.Items {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", actionMark[it.Action], it.Ref, it.Strategy, it.Reason)
+		if it.Action != engine.ActionNone && it.Action != engine.ActionError && len(it.Deliver) > 0 {
+			fmt.Fprintf(tw, "\t  deliver to: %s\t\t\n", strings.Join(it.Deliver, "; "))
+		}
+	}
+	tw.Flush()
+}
+
+type planJSONItem struct {
+	Ref            string     `json:"ref"`
+	Action         string     `json:"action"`
+	Strategy       string     `json:"strategy"`
+	Reason         string     `json:"reason"`
+	CurrentTokenID int64      `json:"current_token_id,omitempty"`
+	ExpiresAt      string     `json:"expires_at,omitempty"`
+	RenewAt        *time.Time `json:"renew_at,omitempty"`
+	RotationID     string     `json:"rotation_id,omitempty"`
+	Deliver        []string   `json:"deliver"`
+}
+
+func writePlanJSON(w io.Writer, p *engine.Plan) error {
+	out := struct {
+		At      time.Time      `json:"at"`
+		Changes int            `json:"changes"`
+		Items   []planJSONItem `json:"items"`
+	}{At: p.At.UTC(), Changes: p.Changes(), Items: []planJSONItem{}}
+	for _, it := range p.Items {
+		j := planJSONItem{Ref: it.Ref, Action: string(it.Action), Strategy: it.Strategy, Reason: it.Reason,
+			RenewAt: it.RenewAt, RotationID: it.RotationID, Deliver: it.Deliver}
+		if j.Deliver == nil {
+			j.Deliver = []string{}
+		}
+		if it.Current != nil {
+			j.CurrentTokenID = it.Current.ID
+			if it.Current.ExpiresAt != nil {
+				j.ExpiresAt = it.Current.ExpiresAt.Format(time.DateOnly)
+			}
+		}
+		out.Items = append(out.Items, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeOutcome prints one rotation's result as a line a person can act on.
+func writeOutcome(w io.Writer, o engine.Outcome) {
+	r := o.Rotation
+	switch o.Status {
+	case engine.StatusDone:
+		what := "rotated"
+		if r.Kind == "creation" {
+			what = "created"
+		}
+		fmt.Fprintf(w, "✓ %s %s (%s): token %d", what, r.Ref, r.Strategy, r.NewTokenID)
+		if r.NewExpiresAt != nil {
+			fmt.Fprintf(w, ", expires %s", r.NewExpiresAt.Format(time.DateOnly))
+		}
+		fmt.Fprintf(w, ", delivered to %d sink(s), verified", len(r.Delivered))
+		if r.OldTokenID != 0 {
+			fmt.Fprintf(w, ", old token %d revoked", r.OldTokenID)
+		}
+		fmt.Fprintln(w)
+	case engine.StatusWaiting:
+		fmt.Fprintf(w, "✓ rotated %s (%s): token %d delivered to %d sink(s) and verified; old token %d stays valid until %s (grace), then the next apply revokes it\n",
+			r.Ref, r.Strategy, r.NewTokenID, len(r.Delivered), r.OldTokenID, r.RevokeAfter.UTC().Format(time.RFC3339))
+	case engine.StatusRetry:
+		fmt.Fprintf(w, "! %s (%s) stopped at step %q: %v\n  the next apply resumes it (rotation %s)\n", r.Ref, r.Strategy, r.Step, o.Err, r.ID)
+	case engine.StatusFailed:
+		fmt.Fprintf(w, "✗ %s (%s) failed: %v\n  see `tokenwarden history %s`\n", r.Ref, r.Strategy, o.Err, r.Ref)
+	}
+}
+
+// outcomeCode is the exit code for a run of rotations.
+func outcomeCode(outs []engine.Outcome) error {
+	var failed, ok int
+	for _, o := range outs {
+		if o.Status == engine.StatusFailed || o.Status == engine.StatusRetry {
+			failed++
+		} else {
+			ok++
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	return withCode(exitPartial, fmt.Errorf("%d of %d rotation(s) did not complete", failed, failed+ok))
+}

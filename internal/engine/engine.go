@@ -1,0 +1,99 @@
+// Package engine owns the rotation state machine: it renews managed tokens
+// before they expire, hands the new secret to every sink, proves it works and
+// only then retires the old one. Every step is committed to the journal before
+// the next begins, so a crash at any point is resumed without minting twice.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+)
+
+// Deps is what the engine works with. Everything is passed in; nothing is global.
+type Deps struct {
+	// GitLab is the managing client (Owner/Maintainer token). It may be nil
+	// when every managed token uses the self strategy.
+	GitLab *gitlab.Client
+	// ClientFor returns a client authenticated with a managed token's own
+	// secret: used to verify a new secret and for the self strategy.
+	ClientFor func(secret.Secret) (*gitlab.Client, error)
+	Store     journal.Store
+	Clock     clock.Clock
+	Log       *slog.Logger
+	// Sinks builds the delivery targets of a configured token.
+	Sinks func(config.Token) ([]sink.Sink, error)
+	// Fault, when set, is called before and after each step is committed
+	// (after=false: the GitLab call or delivery is done but not yet journaled).
+	// Returning an error stops the engine there, as a crash would: tests use it
+	// to prove that every step can be resumed.
+	Fault func(r *journal.Rotation, step journal.Step, after bool) error
+	// MaxAttempts is how often a rotation whose delivery fails is resumed before
+	// it is marked failed; 0 means 5.
+	MaxAttempts int
+}
+
+// Engine runs rotations.
+type Engine struct {
+	d Deps
+}
+
+// New returns an engine.
+func New(d Deps) *Engine {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = 5
+	}
+	return &Engine{d: d}
+}
+
+// ErrCrash is what a Fault hook returns to simulate a crash.
+var ErrCrash = errors.New("engine: simulated crash")
+
+// ErrWaiting is returned for an overlap rotation whose new secret is delivered
+// and verified, while the old token stays alive until its grace period ends.
+var ErrWaiting = errors.New("waiting for the grace period before revoking the old token")
+
+func (e *Engine) managing() (*gitlab.Client, error) {
+	if e.d.GitLab == nil {
+		return nil, errors.New("no managing GitLab token configured (gitlab.token_env)")
+	}
+	return e.d.GitLab, nil
+}
+
+func (e *Engine) fault(r *journal.Rotation, step journal.Step, after bool) error {
+	if e.d.Fault == nil {
+		return nil
+	}
+	if err := e.d.Fault(r, step, after); err != nil {
+		return fmt.Errorf("%w (at %s, after=%v)", err, step, after)
+	}
+	return nil
+}
+
+// commit journals r at step with detail, then gives the fault hook its turn.
+func (e *Engine) commit(ctx context.Context, r *journal.Rotation, step journal.Step, detail string) error {
+	if err := e.fault(r, step, false); err != nil {
+		return err
+	}
+	r.Step = step
+	r.UpdatedAt = e.d.Clock.Now()
+	if err := e.d.Store.Update(ctx, r, detail); err != nil {
+		return fmt.Errorf("journal %s: %w", r.ID, err)
+	}
+	e.d.Log.Info("rotation step", "rotation", r.ID, "ref", r.Ref, "step", string(step), "detail", detail)
+	return e.fault(r, step, true)
+}

@@ -1,0 +1,405 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+)
+
+// Status is how far a run of one rotation got.
+type Status string
+
+const (
+	StatusDone    Status = "done"
+	StatusWaiting Status = "waiting" // overlap: old token revoked after the grace period
+	StatusRetry   Status = "retry"   // stopped by a transient error; resumed by the next apply/serve
+	StatusFailed  Status = "failed"
+)
+
+// Outcome reports one rotation after a run.
+type Outcome struct {
+	Rotation *journal.Rotation
+	Status   Status
+	Err      error
+}
+
+// permanent reports whether GitLab refused the request for good (a 4xx other
+// than 429): repeating it cannot help.
+func permanent(err error) bool {
+	var er *gl.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return false
+	}
+	c := er.Response.StatusCode
+	return c >= 400 && c < 500 && c != http.StatusTooManyRequests
+}
+
+// drive moves r through its remaining steps.
+func (e *Engine) drive(ctx context.Context, r *journal.Rotation, tok config.Token) Outcome {
+	err := e.steps(ctx, r, tok)
+	switch {
+	case err == nil:
+		return Outcome{Rotation: r, Status: StatusDone}
+	case errors.Is(err, ErrWaiting):
+		return Outcome{Rotation: r, Status: StatusWaiting}
+	case errors.Is(err, ErrCrash), ctx.Err() != nil:
+		return Outcome{Rotation: r, Status: StatusRetry, Err: err}
+	}
+	if r.Step == journal.StepFailed {
+		return Outcome{Rotation: r, Status: StatusFailed, Err: err}
+	}
+	// A transient error: remember it and let the next run resume, unless
+	// this rotation has been tried often enough.
+	r.Attempts++
+	r.Error = err.Error()
+	if r.Attempts >= e.d.MaxAttempts {
+		return e.fail(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.Attempts, err))
+	}
+	if uerr := e.d.Store.Update(ctx, r, "attempt failed: "+err.Error()); uerr != nil {
+		err = errors.Join(err, uerr)
+	}
+	return Outcome{Rotation: r, Status: StatusRetry, Err: err}
+}
+
+func (e *Engine) fail(ctx context.Context, r *journal.Rotation, err error) Outcome {
+	now := e.d.Clock.Now()
+	r.Error = err.Error()
+	r.FinishedAt = &now
+	if cerr := e.commit(ctx, r, journal.StepFailed, err.Error()); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	return Outcome{Rotation: r, Status: StatusFailed, Err: err}
+}
+
+func (e *Engine) steps(ctx context.Context, r *journal.Rotation, tok config.Token) error {
+	for {
+		var err error
+		switch r.Step {
+		case journal.StepPlanned:
+			err = e.mint(ctx, r, tok)
+		case journal.StepMinted, journal.StepDelivered:
+			err = e.deliverAndVerify(ctx, r, tok)
+		case journal.StepVerified:
+			err = e.retireOld(ctx, r)
+		case journal.StepOldRevoked:
+			now := e.d.Clock.Now()
+			r.FinishedAt = &now
+			r.Error = ""
+			err = e.commit(ctx, r, journal.StepDone, "rotation complete")
+		case journal.StepDone:
+			return nil
+		case journal.StepFailed:
+			return errors.New(r.Error)
+		default:
+			return fmt.Errorf("rotation %s: unknown step %q", r.ID, r.Step)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (e *Engine) resource(ctx context.Context, api *gl.Client, tok config.Token) (gitlab.Resource, error) {
+	if tok.Group != "" {
+		return resolve(ctx, api, "group", tok.Group)
+	}
+	return resolve(ctx, api, "project", tok.Project)
+}
+
+// mint obtains the new token and its secret and journals them before anything
+// else sees the secret. It is safe to call again after a lost response.
+func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token) error {
+	now := e.d.Clock.Now()
+	expires := schedule.ExpiresAtFor(now, tok.Lifetime)
+	var (
+		newTok gitlab.Token
+		sec    secret.Secret
+		how    string
+		err    error
+	)
+	switch r.Strategy {
+	case "overlap":
+		newTok, sec, how, err = e.mintOverlap(ctx, r, tok, expires)
+	case "rotate":
+		newTok, sec, how, err = e.mintRotate(ctx, r, tok, expires)
+	case "self":
+		newTok, sec, how, err = e.mintSelf(ctx, r, tok, expires)
+	default:
+		return e.fail(ctx, r, fmt.Errorf("unknown strategy %q", r.Strategy)).Err
+	}
+	if err != nil {
+		if permanent(err) {
+			return e.fail(ctx, r, err).Err
+		}
+		return err
+	}
+	r.NewTokenID = newTok.ID
+	r.NewSecret = sec
+	r.NewExpiresAt = newTok.ExpiresAt
+	detail := fmt.Sprintf("%s token %d", how, newTok.ID)
+	if newTok.ExpiresAt != nil {
+		detail += ", expires " + newTok.ExpiresAt.Format(time.DateOnly)
+	}
+	return e.commit(ctx, r, journal.StepMinted, detail)
+}
+
+func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+	m, err := e.managing()
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	res, err := e.resource(ctx, m.API, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	ops := tokenOps{api: m.API, res: res}
+	// A token carrying this rotation's marker means an earlier create (or
+	// recovery rotate) succeeded but its response never reached us. GitLab
+	// shows a secret only once, so get a fresh one by rotating that token:
+	// it stays a single live successor, and nothing is created twice.
+	existing, err := ops.byName(ctx, tok.Name)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	for _, t := range slices.Backward(existing) {
+		if t.Active && !t.Revoked && hasMarker(t.Description, r.ID) {
+			nt, sec, err := ops.rotate(ctx, t.ID, expires)
+			if err != nil {
+				return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
+			}
+			return nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID), nil
+		}
+	}
+	nt, sec, err := ops.create(ctx, mintSpec{
+		Name: tok.Name, Description: withMarker(tok.Description, r.ID),
+		Scopes: tok.Scopes, AccessLevel: tok.AccessLevel, ExpiresAt: expires,
+	})
+	return nt, sec, "created", err
+}
+
+// successor finds the live token that GitLab made when it rotated oldID, in
+// case the rotate response was lost: same name, a higher id, still active.
+func successor(ctx context.Context, ops tokenOps, name string, oldID int64) (gitlab.Token, bool, error) {
+	list, err := ops.byName(ctx, name)
+	if err != nil {
+		return gitlab.Token{}, false, err
+	}
+	for _, t := range slices.Backward(list) {
+		if t.ID > oldID && t.Active && !t.Revoked {
+			return t, true, nil
+		}
+	}
+	return gitlab.Token{}, false, nil
+}
+
+func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+	m, err := e.managing()
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	res, err := e.resource(ctx, m.API, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	ops := tokenOps{api: m.API, res: res}
+	old, err := ops.get(ctx, r.OldTokenID)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+	}
+	target, how := old.ID, "rotated"
+	if old.Revoked {
+		// Our earlier rotate went through but its answer was lost.
+		s, ok, err := successor(ctx, ops, tok.Name, old.ID)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", err
+		}
+		if !ok {
+			return gitlab.Token{}, secret.Secret{}, "", &gl.ErrorResponse{Message: fmt.Sprintf("token %d is revoked and has no live successor named %q; create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref), Response: &http.Response{StatusCode: http.StatusConflict}}
+		}
+		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
+	}
+	nt, sec, err := ops.rotate(ctx, target, expires)
+	return nt, sec, how, err
+}
+
+func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+	cur, err := e.currentSecret(ctx, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	c, err := e.d.ClientFor(cur)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	// Never call self-rotate with a revoked token: GitLab's reuse detection
+	// would then revoke the successor too. Ask the token about itself first.
+	_, _, selfErr := c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	if selfErr != nil && !isStatus(selfErr, http.StatusUnauthorized) {
+		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("check current token: %w", selfErr)
+	}
+	if isStatus(selfErr, http.StatusUnauthorized) {
+		m, merr := e.managing()
+		if merr != nil {
+			return gitlab.Token{}, secret.Secret{}, "", &gl.ErrorResponse{
+				Message:  "the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok),
+				Response: &http.Response{StatusCode: http.StatusUnauthorized},
+			}
+		}
+		res, err := e.resource(ctx, m.API, tok)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", err
+		}
+		ops := tokenOps{api: m.API, res: res}
+		s, ok, err := successor(ctx, ops, tok.Name, r.OldTokenID)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", err
+		}
+		if !ok {
+			return gitlab.Token{}, secret.Secret{}, "", &gl.ErrorResponse{Message: fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref), Response: &http.Response{StatusCode: http.StatusUnauthorized}}
+		}
+		nt, sec, err := ops.rotate(ctx, s.ID, expires)
+		return nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID), err
+	}
+	res, err := e.resource(ctx, c.API, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	nt, sec, err := tokenOps{api: c.API, res: res}.selfRotate(ctx, expires)
+	return nt, sec, "self-rotated into", err
+}
+
+func selfSource(tok config.Token) string {
+	if tok.TokenEnv != "" {
+		return "$" + tok.TokenEnv
+	}
+	return tok.TokenFile
+}
+
+// currentSecret is the managed token's secret for the self strategy: the one
+// tokenwarden minted last, or else the one the config points at.
+func (e *Engine) currentSecret(ctx context.Context, tok config.Token) (secret.Secret, error) {
+	list, err := e.d.Store.List(ctx, journal.Filter{Ref: tok.Ref(), Limit: 50})
+	if err != nil {
+		return secret.Secret{}, err
+	}
+	for _, r := range list {
+		if r.Step == journal.StepDone && !r.NewSecret.IsZero() {
+			return r.NewSecret, nil
+		}
+	}
+	return config.LoadSecret(tok.TokenEnv, tok.TokenFile)
+}
+
+// deliverAndVerify hands the new secret to every sink not yet served, then
+// proves the secret works and that readable sinks hold it.
+func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok config.Token) error {
+	sinks, err := e.d.Sinks(tok)
+	if err != nil {
+		return e.fail(ctx, r, fmt.Errorf("sinks: %w", err)).Err
+	}
+	for _, s := range sinks {
+		if slices.Contains(r.Delivered, s.ID()) {
+			continue
+		}
+		meta := sink.Meta{TokenName: tok.Name}
+		if r.NewExpiresAt != nil {
+			meta.ExpiresAt = *r.NewExpiresAt
+		}
+		changed, err := s.Put(sink.WithMeta(ctx, meta), r.NewSecret)
+		if err != nil {
+			return fmt.Errorf("deliver to %s: %w", s.Describe(), err)
+		}
+		r.Delivered = append(r.Delivered, s.ID())
+		detail := "delivered to " + s.Describe()
+		if !changed {
+			detail += " (already up to date)"
+		}
+		if err := e.commit(ctx, r, journal.StepDelivered, detail); err != nil {
+			return err
+		}
+	}
+	if r.Step == journal.StepMinted { // no sinks configured
+		if err := e.commit(ctx, r, journal.StepDelivered, "no sinks configured"); err != nil {
+			return err
+		}
+	}
+
+	c, err := e.d.ClientFor(r.NewSecret)
+	if err != nil {
+		return err
+	}
+	method, path := http.MethodGet, "personal_access_tokens/self"
+	if tok.Verify != nil && tok.Verify.Path != "" {
+		path = tok.Verify.Path
+		if tok.Verify.Method != "" {
+			method = tok.Verify.Method
+		}
+	}
+	if err := verify(ctx, c.API, method, path); err != nil {
+		if permanent(err) {
+			return e.fail(ctx, r, fmt.Errorf("verify: the new token does not work: %w", err)).Err
+		}
+		return fmt.Errorf("verify: %w", err)
+	}
+	for _, s := range sinks {
+		got, err := s.Get(ctx)
+		if err != nil {
+			continue // write-only sinks (exec, hidden variables) cannot be read back
+		}
+		if !got.Equal(r.NewSecret) {
+			return e.fail(ctx, r, fmt.Errorf("verify: %s does not hold the new secret (changed by someone else?)", s.Describe())).Err
+		}
+	}
+	detail := fmt.Sprintf("%s %s answered 2xx with the new token", method, path)
+	if r.Strategy == "overlap" && r.OldTokenID != 0 {
+		after := e.d.Clock.Now().Add(tok.Grace)
+		r.RevokeAfter = &after
+		detail += "; old token revoked after " + after.UTC().Format(time.RFC3339)
+	}
+	return e.commit(ctx, r, journal.StepVerified, detail)
+}
+
+// retireOld revokes the old token (overlap, once grace has passed); rotate and
+// self strategies had it revoked by GitLab at mint time.
+func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation) error {
+	if r.Strategy != "overlap" || r.OldTokenID == 0 {
+		detail := "nothing to revoke (new token)"
+		if r.OldTokenID != 0 {
+			detail = fmt.Sprintf("GitLab revoked old token %d when it rotated", r.OldTokenID)
+		}
+		return e.commit(ctx, r, journal.StepOldRevoked, detail)
+	}
+	if r.RevokeAfter != nil && e.d.Clock.Now().Before(*r.RevokeAfter) {
+		return ErrWaiting
+	}
+	m, err := e.managing()
+	if err != nil {
+		return err
+	}
+	res := gitlab.Resource{Type: r.ResourceType, Path: r.ResourcePath}
+	res, err = resolve(ctx, m.API, res.Type, res.Path)
+	if err != nil {
+		return err
+	}
+	gone, err := tokenOps{api: m.API, res: res}.revoke(ctx, r.OldTokenID)
+	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("revoked old token %d", r.OldTokenID)
+	if gone {
+		detail = fmt.Sprintf("old token %d was already gone", r.OldTokenID)
+	}
+	return e.commit(ctx, r, journal.StepOldRevoked, detail)
+}
