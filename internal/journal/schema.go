@@ -1,0 +1,41 @@
+package journal
+
+// migrations are applied in order, each once; the index+1 is the version
+// recorded in schema_migrations. Never edit one that has shipped: append.
+var migrations = []string{
+	// 1: rotations and their events.
+	`CREATE TABLE rotations (
+		id             TEXT PRIMARY KEY,
+		ref            TEXT NOT NULL,
+		kind           TEXT NOT NULL,
+		strategy       TEXT NOT NULL,
+		resource_type  TEXT NOT NULL,
+		resource_path  TEXT NOT NULL,
+		token_name     TEXT NOT NULL,
+		old_token_id   INTEGER NOT NULL DEFAULT 0,
+		new_token_id   INTEGER NOT NULL DEFAULT 0,
+		new_expires_at INTEGER,          -- unix nanoseconds
+		new_secret     BLOB,             -- sealed; NULL when none
+		step           TEXT NOT NULL,
+		delivered      TEXT NOT NULL DEFAULT '[]', -- JSON array of sink IDs
+		revoke_after   INTEGER,
+		reason         TEXT NOT NULL DEFAULT '',
+		error          TEXT NOT NULL DEFAULT '',
+		attempts       INTEGER NOT NULL DEFAULT 0,
+		started_at     INTEGER NOT NULL,
+		updated_at     INTEGER NOT NULL,
+		finished_at    INTEGER
+	);
+	-- At most one unfinished rotation per token.
+	CREATE UNIQUE INDEX rotations_one_unfinished ON rotations(ref) WHERE step NOT IN ('done', 'failed');
+	CREATE INDEX rotations_started ON rotations(started_at);
+	CREATE INDEX rotations_ref_started ON rotations(ref, started_at);
+	CREATE TABLE events (
+		seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+		rotation_id TEXT NOT NULL REFERENCES rotations(id) ON DELETE CASCADE,
+		at          INTEGER NOT NULL,
+		step        TEXT NOT NULL,
+		detail      TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX events_rotation ON events(rotation_id, seq);`,
+}
