@@ -220,3 +220,24 @@ func TestSealerCreatesDefaultKey(t *testing.T) {
 		t.Error("an explicit key_file that does not exist was created instead of reported")
 	}
 }
+
+func TestAnchorsAndAliases(t *testing.T) {
+	y := head + `tokens:
+  - name: a
+    group: g
+    scopes: &s [read_api]
+    deliver: &d
+      - file: {path: /etc/a.env, key: A}
+  - name: b
+    group: g
+    scopes: *s
+    deliver: *d
+`
+	c, err := Parse("c.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Tokens[1]; !reflect.DeepEqual(b.Scopes, []string{"read_api"}) || len(b.Deliver) != 1 || b.Deliver[0].File.Path != "/etc/a.env" {
+		t.Errorf("aliases not resolved: %+v", b)
+	}
+}
