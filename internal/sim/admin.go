@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"time"
-
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 )
 
 // serveAdmin serves the emulator's own endpoints (root/admin token required):
@@ -51,7 +49,7 @@ func (s *Server) adminClock(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	fake, ok := s.clock.(*clock.Fake)
+	fake, ok := s.clock.(settableClock)
 	if !ok {
 		message(w, http.StatusConflict, errNotFake.Error())
 		return

@@ -52,6 +52,9 @@ func (f *Faults) FailRate(p float64)         { f.mu.Lock(); f.failRate = p; f.mu
 func (f *Faults) Throttle(n int)             { f.mu.Lock(); f.throttle = n; f.mu.Unlock() }
 
 func (f *Faults) ResetConnection(method, pathRE string, n int) { f.add(false, method, pathRE, n) }
+
+// Reset is ResetConnection.
+func (f *Faults) Reset(method, pathRE string, n int) { f.ResetConnection(method, pathRE, n) }
 func (f *Faults) DropAfterCommit(method, pathRE string, n int) { f.add(true, method, pathRE, n) }
 
 func (f *Faults) add(drop bool, method, pathRE string, n int) {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 )
 
 // Fixture YAML (unknown keys are rejected with their line):
@@ -188,7 +186,7 @@ func (s *Server) LoadFixture(r io.Reader) error {
 		return fmt.Errorf("sim fixture: %w", err)
 	}
 	if f.Now != nil {
-		fake, ok := s.clock.(*clock.Fake)
+		fake, ok := s.clock.(settableClock)
 		if !ok {
 			return fmt.Errorf("sim fixture: now: %w", errNotFake)
 		}

@@ -43,7 +43,7 @@ func TestLoadFixtureErrors(t *testing.T) {
 		{"unknown member", "groups:\n  - path: a\n    members:\n      - {user: nobody, access_level: 50}\n", false, `line 4: unknown user "nobody"`},
 		{"bad scope", "groups:\n  - path: a\n    tokens:\n      - {name: x, scopes: [root]}\n", false, `line 4: sim: token "x": unknown scope "root"`},
 		{"bad variable", "groups:\n  - path: a\n    variables:\n      - {key: X, value: short, masked: true}\n", false, "line 4: variable X: value is invalid"},
-		{"now needs a fake clock", "now: 2026-01-01T00:00:00Z\n", true, "not a *clock.Fake"},
+		{"now needs a fake clock", "now: 2026-01-01T00:00:00Z\n", true, "clock cannot be set"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

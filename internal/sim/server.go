@@ -251,4 +251,4 @@ func (s *Server) routes() {
 }
 
 // errNotFake is returned when a fake clock is needed but the server runs on another.
-var errNotFake = errors.New("sim: the server's clock is not a *clock.Fake")
+var errNotFake = errors.New("sim: the server's clock cannot be set (want *clock.Fake or *sim.LiveClock)")
