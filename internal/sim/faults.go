@@ -54,7 +54,7 @@ func (f *Faults) Throttle(n int)             { f.mu.Lock(); f.throttle = n; f.mu
 func (f *Faults) ResetConnection(method, pathRE string, n int) { f.add(false, method, pathRE, n) }
 
 // Reset is ResetConnection.
-func (f *Faults) Reset(method, pathRE string, n int) { f.ResetConnection(method, pathRE, n) }
+func (f *Faults) Reset(method, pathRE string, n int)           { f.ResetConnection(method, pathRE, n) }
 func (f *Faults) DropAfterCommit(method, pathRE string, n int) { f.add(true, method, pathRE, n) }
 
 func (f *Faults) add(drop bool, method, pathRE string, n int) {
