@@ -228,6 +228,18 @@ func TestConformanceExpiryAndReuse(t *testing.T) {
 	}
 }
 
+func TestConformanceExpiryNotRequired(t *testing.T) {
+	s, base, _ := newConformance(t, Options{})
+	s.SetRequireExpiry(false)
+	runSteps(t, base, []step{
+		{name: "create without expiry", method: "POST", path: "/groups/1/access_tokens", token: aliceSecret, body: `{"name":"forever","scopes":["api"]}`, code: 201, contains: []string{`"id":13,`, `"expires_at":null`}},
+		{name: "rotate without expiry", method: "POST", path: "/groups/1/access_tokens/13/rotate", token: aliceSecret, code: 200, contains: []string{`"expires_at":null`}},
+		{name: "the maximum still applies", method: "POST", path: "/groups/1/access_tokens", token: aliceSecret, body: `{"name":"x","scopes":["api"],"expires_at":"2028-01-01"}`, code: 400},
+		{name: "PAT rotate by id", method: "POST", path: "/personal_access_tokens/2/rotate", token: aliceSecret, body: `{"expires_at":"2027-02-01"}`, code: 200, contains: []string{`"name":"laptop"`, `"expires_at":"2027-02-01"`}},
+		{name: "PAT rotate of another user's", method: "POST", path: "/personal_access_tokens/3/rotate", token: bobSecret, code: 404, want: `{"message":"404 Not Found"}`},
+	})
+}
+
 func TestConformancePagination(t *testing.T) {
 	s, base, _ := newConformance(t, Options{})
 	p, _ := s.ProjectByPath("platform/infra/app")

@@ -71,6 +71,16 @@ func (s *Server) getPAT(c *call) {
 
 func (s *Server) rotateSelfPAT(c *call) { c.rotate(c.tok, false) }
 
+// rotatePAT rotates a personal access token by id (admins: any; others: own).
+func (s *Server) rotatePAT(c *call) {
+	t := s.patByID(c)
+	if t == nil || (!c.admin() && t.UserID != c.user.ID) {
+		message(c.w, http.StatusNotFound, "404 Not Found")
+		return
+	}
+	c.rotate(t, false)
+}
+
 func (s *Server) revokeSelfPAT(c *call) {
 	c.tok.Revoked, c.tok.RevokedAt = true, c.now
 	c.w.WriteHeader(http.StatusNoContent)

@@ -238,6 +238,7 @@ func (s *Server) routes() {
 	h("DELETE /api/v4/personal_access_tokens/self", scopesAny, s.revokeSelfPAT)
 	h("GET /api/v4/personal_access_tokens/{tid}", scopesAPI, s.getPAT)
 	h("DELETE /api/v4/personal_access_tokens/{tid}", scopesAPI, s.revokePAT)
+	h("POST /api/v4/personal_access_tokens/{tid}/rotate", scopesSelfRotate, s.rotatePAT)
 
 	h("GET /api/v4/user", scopesUser, s.getCurrentUser)
 	h("GET /api/v4/users", scopesUser, s.listUsers)
