@@ -7,8 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
+		"strings"
 
 	"github.com/spf13/cobra"
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -77,22 +76,23 @@ func loadConfig(path string) (*config.Config, error) {
 	return nil, usageError("%s", b.String())
 }
 
-// keyFilePath picks the journal's encryption key: flag, env, config, or a
-// file beside the SQLite database.
-func keyFilePath(flag string, cfg *config.Config) string {
-	switch {
-	case flag != "":
-		return flag
-	case os.Getenv(config.KeyFileEnv) != "":
-		return os.Getenv(config.KeyFileEnv)
-	case cfg.KeyFile != "":
-		return cfg.KeyFile
+// openSealer opens the key that encrypts new secrets in the journal:
+// --key-file, else $TOKENWARDEN_KEY_FILE, key_file in the config, or the
+// embedded default (created on first use beside the SQLite database). A key
+// the user named must exist: a typo must not silently start a new key.
+func openSealer(flag string, cfg *config.Config) (secret.Sealer, error) {
+	var s secret.Sealer
+	var err error
+	if flag != "" {
+		s, err = secret.LoadKey(flag)
+	} else {
+		s, err = cfg.Sealer(os.Getenv)
 	}
-	db := strings.TrimPrefix(cfg.State, "sqlite://")
-	if strings.HasPrefix(cfg.State, "postgres") {
-		return "tokenwarden.key"
+	var ke *secret.KeyError
+	if errors.As(err, &ke) && ke.Hint != "" {
+		return nil, withHint(err, ke.Hint)
 	}
-	return filepath.Join(filepath.Dir(db), "tokenwarden.key")
+	return s, err
 }
 
 func newLogger(w io.Writer, verbose bool) *slog.Logger {
@@ -112,7 +112,7 @@ func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engine
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	sealer, err := secret.LoadOrCreateKey(keyFilePath(f.keyFile, cfg))
+	sealer, err := openSealer(f.keyFile, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -241,3 +241,27 @@ func TestAnchorsAndAliases(t *testing.T) {
 		t.Errorf("aliases not resolved: %+v", b)
 	}
 }
+
+func TestGraceZeroIsKept(t *testing.T) {
+	for _, tc := range []struct {
+		name, defaults, token string
+		want                  time.Duration
+	}{
+		{"unset", "", "", DefaultGrace},
+		{"default zero", "defaults: {grace: 0s}\n", "", 0},
+		{"token zero", "", "    grace: 0s\n", 0},
+		{"token overrides default", "defaults: {grace: 2h}\n", "    grace: 30m\n", 30 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}\n" + tc.defaults +
+				"tokens:\n  - name: deploy\n    description: d\n    group: acme\n    scopes: [read_api]\n" + tc.token
+			c, err := Parse("tw.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Tokens[0].Grace; got != tc.want {
+				t.Fatalf("grace %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

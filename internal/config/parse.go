@@ -77,6 +77,7 @@ func parse(name, dir string, data []byte) (*Config, error) {
 func (d *decoder) config(n *yaml.Node, c *Config) {
 	var tokensNode, gitlabNode, stateNode *yaml.Node
 	state := ""
+	c.Defaults.Grace = DefaultGrace // set before decoding: an explicit "grace: 0" means revoke at once
 	d.mapping(n, "config", map[string]field{
 		"gitlab":   func(_, v *yaml.Node) { gitlabNode = v; d.gitlab(v, &c.GitLab) },
 		"state":    func(k, v *yaml.Node) { stateNode = k; d.str(&state, "state")(k, v) },
@@ -108,9 +109,6 @@ func (d *decoder) applyDefaults(c *Config) {
 	}
 	if c.Defaults.Strategy == "" {
 		c.Defaults.Strategy = DefaultStrategy
-	}
-	if c.Defaults.Grace == 0 {
-		c.Defaults.Grace = DefaultGrace
 	}
 	if c.Serve.Listen == "" {
 		c.Serve.Listen = DefaultListen

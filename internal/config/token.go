@@ -15,7 +15,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	if name := scalarKey(n, "name"); name != "" {
 		where = fmt.Sprintf("token %q", name)
 	}
-	t := Token{Line: n.Line}
+	t := Token{Line: n.Line, Grace: df.Grace} // an explicit "grace: 0" overrides the default
 	var access string
 	var deliverNode, verifyNode *yaml.Node
 	// at remembers where each key is, so that problems found after
@@ -70,9 +70,6 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if !rotateBeforeSet {
 		t.RotateBefore = df.RotateBefore
-	}
-	if t.Grace == 0 {
-		t.Grace = df.Grace
 	}
 	if t.Strategy == "" {
 		t.Strategy = df.Strategy

@@ -193,7 +193,12 @@ func (o tokenOps) revoke(ctx context.Context, id int64) (alreadyGone bool, err e
 	return false, nil
 }
 
+// isStatus reports whether GitLab answered err with code. client-go turns
+// every 404 into the sentinel gl.ErrNotFound rather than an ErrorResponse.
 func isStatus(err error, code int) bool {
+	if code == http.StatusNotFound && errors.Is(err, gl.ErrNotFound) {
+		return true
+	}
 	var er *gl.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == code
 }
@@ -208,7 +213,7 @@ func verify(ctx context.Context, api *gl.Client, method, path string) error {
 	resp, err := api.Do(req, nil)
 	if err != nil {
 		if resp != nil {
-			return fmt.Errorf("%s /api/v4/%s answered %d", method, path, resp.StatusCode)
+			return fmt.Errorf("%s /api/v4/%s answered %d: %w", method, path, resp.StatusCode, err)
 		}
 		return fmt.Errorf("%s /api/v4/%s: %w", method, path, err)
 	}

@@ -38,6 +38,9 @@ type Outcome struct {
 // permanent reports whether GitLab refused the request for good (a 4xx other
 // than 429): repeating it cannot help.
 func permanent(err error) bool {
+	if errors.Is(err, gl.ErrNotFound) {
+		return true
+	}
 	var er *gl.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
 		return false
