@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-		"strings"
+	"strings"
 
 	"github.com/spf13/cobra"
 	gl "gitlab.com/gitlab-org/api/client-go"
