@@ -104,7 +104,7 @@ above --fail-on.`,
 	f.BoolVar(&personal, "personal", false, "also list the calling user's personal access tokens")
 	f.StringVar(&format, "format", "table", "output format: table, json or csv")
 	f.StringVar(&failOn, "fail-on", "", "exit with code 3 when a finding is at or above this severity: warning or critical")
-	f.IntVar(&concurrency, "concurrency", 8, "API requests in flight at once")
+	f.IntVar(&concurrency, "concurrency", inventory.DefaultConcurrency, "API requests in flight at once")
 	f.Var(durationFlag{&th.ExpiresWarning}, "expires-warning", "expires-soon is a warning within this")
 	f.Var(durationFlag{&th.ExpiresCritical}, "expires-critical", "expires-soon is critical within this")
 	f.Var(durationFlag{&th.UnusedAfter}, "unused-after", "unused when last used longer ago than this (0 disables)")

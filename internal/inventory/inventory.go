@@ -19,13 +19,19 @@ import (
 )
 
 // Options say what to scan.
+// DefaultConcurrency is how many list calls a scan keeps in flight. With
+// 20 ms of latency per call, 16 makes a 40×10×2 instance about 12× faster
+// than one call at a time (see BenchmarkScan); the RateLimit pacer keeps it
+// under the instance's limit.
+const DefaultConcurrency = 16
+
 type Options struct {
 	// Groups are full paths of the groups to walk (each with everything
 	// below it). Empty: every group the token's user can see.
 	Groups []string
 	// Personal adds the calling user's personal access tokens.
 	Personal bool
-	// Concurrency is the number of list calls in flight; 0 means 8.
+	// Concurrency is the number of list calls in flight; 0 means DefaultConcurrency.
 	Concurrency int
 	// Progress, when set, is called after each resource's tokens are listed
 	// with how many of how many resources are done. Calls are serialised.
@@ -57,7 +63,7 @@ func (e ResourceError) Error() string { return e.Err.Error() }
 func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) {
 	n := opts.Concurrency
 	if n <= 0 {
-		n = 8
+		n = DefaultConcurrency
 	}
 	me, err := c.CurrentUser(ctx)
 	if err != nil {
