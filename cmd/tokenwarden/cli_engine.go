@@ -116,11 +116,16 @@ func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engine
 	if err != nil {
 		return nil, err
 	}
+	return newRuntime(ctx, cfg, sealer, clk, newLogger(stderr, f.verbose))
+}
+
+// newRuntime opens the journal and builds the engine for cfg. The demo calls
+// it with the emulator's clock.
+func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, clk clock.Clock, log *slog.Logger) (*engineRuntime, error) {
 	store, err := journal.Open(ctx, cfg.State, sealer, clk)
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(stderr, f.verbose)
 	var managing *gitlab.Client
 	if cfg.GitLab.TokenEnv != "" || cfg.GitLab.TokenFile != "" {
 		tok, err := cfg.GitLab.LoadToken()
