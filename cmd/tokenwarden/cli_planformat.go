@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
@@ -21,14 +19,18 @@ var actionMark = map[engine.Action]string{
 
 func writePlanText(w io.Writer, p *engine.Plan) {
 	fmt.Fprintf(w, "Plan at %s: %d managed token(s), %d change(s)\n\n", p.At.UTC().Format("2006-01-02 15:04 UTC"), len(p.Items), p.Changes())
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	refW := 0
 	for _, it := range p.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", actionMark[it.Action], it.Ref, it.Strategy, it.Reason)
-		if it.Action != engine.ActionNone && it.Action != engine.ActionError && len(it.Deliver) > 0 {
-			fmt.Fprintf(tw, "\t  deliver to: %s\t\t\n", strings.Join(it.Deliver, "; "))
+		refW = max(refW, len(it.Ref))
+	}
+	for _, it := range p.Items {
+		fmt.Fprintf(w, "%-8s  %-*s  %-7s  %s\n", actionMark[it.Action], refW, it.Ref, it.Strategy, it.Reason)
+		if it.Action != engine.ActionNone && it.Action != engine.ActionError {
+			for _, d := range it.Deliver {
+				fmt.Fprintf(w, "%10s→ %s\n", "", d)
+			}
 		}
 	}
-	tw.Flush()
 }
 
 type planJSONItem struct {

@@ -97,3 +97,6 @@ func (e *Engine) commit(ctx context.Context, r *journal.Rotation, step journal.S
 	e.d.Log.Info("rotation step", "rotation", r.ID, "ref", r.Ref, "step", string(step), "detail", detail)
 	return e.fault(r, step, true)
 }
+
+// Sinks returns the delivery targets of tok.
+func (e *Engine) Sinks(tok config.Token) ([]sink.Sink, error) { return e.d.Sinks(tok) }

@@ -22,6 +22,16 @@ type tokenOps struct {
 	res gitlab.Resource
 }
 
+// pid is how the resource is named in a URL: its id once resolved, else its
+// full path (GitLab accepts either; a self-rotating token may not be allowed
+// to look its project up).
+func (o tokenOps) pid() any {
+	if o.res.ID != 0 {
+		return o.res.ID
+	}
+	return o.res.Path
+}
+
 func isoDate(t time.Time) *gl.ISOTime {
 	d := gl.ISOTime(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC))
 	return &d
@@ -73,11 +83,11 @@ func (o tokenOps) byName(ctx context.Context, name string) ([]gitlab.Token, erro
 		var resp *gl.Response
 		var err error
 		if o.res.Type == "group" {
-			list, resp, err = o.api.GroupAccessTokens.ListGroupAccessTokens(o.res.ID,
+			list, resp, err = o.api.GroupAccessTokens.ListGroupAccessTokens(o.pid(),
 				&gl.ListGroupAccessTokensOptions{ListOptions: lo, Search: &name}, gl.WithContext(ctx))
 		} else {
 			var pl []*gl.ProjectAccessToken
-			pl, resp, err = o.api.ProjectAccessTokens.ListProjectAccessTokens(o.res.ID,
+			pl, resp, err = o.api.ProjectAccessTokens.ListProjectAccessTokens(o.pid(),
 				&gl.ListProjectAccessTokensOptions{ListOptions: lo}, gl.WithContext(ctx))
 			for _, p := range pl {
 				list = append(list, (*gl.GroupAccessToken)(p))
@@ -100,10 +110,10 @@ func (o tokenOps) get(ctx context.Context, id int64) (gitlab.Token, error) {
 	var t *gl.GroupAccessToken
 	var err error
 	if o.res.Type == "group" {
-		t, _, err = o.api.GroupAccessTokens.GetGroupAccessToken(o.res.ID, id, gl.WithContext(ctx))
+		t, _, err = o.api.GroupAccessTokens.GetGroupAccessToken(o.pid(), id, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = o.api.ProjectAccessTokens.GetProjectAccessToken(o.res.ID, id, gl.WithContext(ctx))
+		p, _, err = o.api.ProjectAccessTokens.GetProjectAccessToken(o.pid(), id, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
 	if err != nil {
@@ -124,12 +134,12 @@ func (o tokenOps) create(ctx context.Context, s mintSpec) (gitlab.Token, secret.
 	var t *gl.GroupAccessToken
 	var err error
 	if o.res.Type == "group" {
-		t, _, err = o.api.GroupAccessTokens.CreateGroupAccessToken(o.res.ID, &gl.CreateGroupAccessTokenOptions{
+		t, _, err = o.api.GroupAccessTokens.CreateGroupAccessToken(o.pid(), &gl.CreateGroupAccessTokenOptions{
 			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
 		}, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = o.api.ProjectAccessTokens.CreateProjectAccessToken(o.res.ID, &gl.CreateProjectAccessTokenOptions{
+		p, _, err = o.api.ProjectAccessTokens.CreateProjectAccessToken(o.pid(), &gl.CreateProjectAccessTokenOptions{
 			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
 		}, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
@@ -144,11 +154,11 @@ func (o tokenOps) rotate(ctx context.Context, id int64, expires time.Time) (gitl
 	var t *gl.GroupAccessToken
 	var err error
 	if o.res.Type == "group" {
-		t, _, err = o.api.GroupAccessTokens.RotateGroupAccessToken(o.res.ID, id,
+		t, _, err = o.api.GroupAccessTokens.RotateGroupAccessToken(o.pid(), id,
 			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = o.api.ProjectAccessTokens.RotateProjectAccessToken(o.res.ID, id,
+		p, _, err = o.api.ProjectAccessTokens.RotateProjectAccessToken(o.pid(), id,
 			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
@@ -163,11 +173,11 @@ func (o tokenOps) selfRotate(ctx context.Context, expires time.Time) (gitlab.Tok
 	var t *gl.GroupAccessToken
 	var err error
 	if o.res.Type == "group" {
-		t, _, err = o.api.GroupAccessTokens.RotateGroupAccessTokenSelf(o.res.ID,
+		t, _, err = o.api.GroupAccessTokens.RotateGroupAccessTokenSelf(o.pid(),
 			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = o.api.ProjectAccessTokens.RotateProjectAccessTokenSelf(o.res.ID,
+		p, _, err = o.api.ProjectAccessTokens.RotateProjectAccessTokenSelf(o.pid(),
 			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
@@ -180,9 +190,9 @@ func (o tokenOps) selfRotate(ctx context.Context, expires time.Time) (gitlab.Tok
 // revoke revokes id; a token that is already gone counts as revoked.
 func (o tokenOps) revoke(ctx context.Context, id int64) (alreadyGone bool, err error) {
 	if o.res.Type == "group" {
-		_, err = o.api.GroupAccessTokens.RevokeGroupAccessToken(o.res.ID, id, gl.WithContext(ctx))
+		_, err = o.api.GroupAccessTokens.RevokeGroupAccessToken(o.pid(), id, gl.WithContext(ctx))
 	} else {
-		_, err = o.api.ProjectAccessTokens.RevokeProjectAccessToken(o.res.ID, id, gl.WithContext(ctx))
+		_, err = o.api.ProjectAccessTokens.RevokeProjectAccessToken(o.pid(), id, gl.WithContext(ctx))
 	}
 	if isStatus(err, http.StatusNotFound) {
 		return true, nil

@@ -275,10 +275,7 @@ func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.T
 		nt, sec, err := ops.rotate(ctx, s.ID, expires)
 		return nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID), err
 	}
-	res, err := e.resource(ctx, c.API, tok)
-	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
-	}
+	res := gitlab.Resource{Type: tok.ResourceType(), Path: tok.ResourcePath()}
 	nt, sec, err := tokenOps{api: c.API, res: res}.selfRotate(ctx, expires)
 	return nt, sec, "self-rotated into", err
 }
