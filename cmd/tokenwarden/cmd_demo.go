@@ -97,7 +97,9 @@ func runDemo(ctx context.Context, out io.Writer, opts demoOptions) (err error) {
 		}
 	}()
 	p := func(format string, a ...any) { fmt.Fprintf(out, format, a...) }
-	step := func(n int, title string) { p("\n── %d. %s %s\n\n", n, title, strings.Repeat("─", max(0, 66-len(title)))) }
+	step := func(n int, title string) {
+		p("\n── %d. %s %s\n\n", n, title, strings.Repeat("─", max(0, 66-len(title))))
+	}
 
 	st := w.srv.Stats()
 	p("tokenwarden demo: an emulated GitLab is running at %s\n", w.url)
