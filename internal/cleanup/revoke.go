@@ -1,0 +1,152 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+	"golang.org/x/sync/errgroup"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+)
+
+// Outcome is what happened to one token.
+type Outcome string
+
+// Outcomes of a revocation.
+const (
+	Revoked     Outcome = "revoked"
+	AlreadyGone Outcome = "already gone" // GitLab answered 404: someone else got there first
+	Failed      Outcome = "failed"
+)
+
+// Result is one token's revocation.
+type Result struct {
+	Candidate
+	Outcome Outcome
+	Err     error // why it failed (Outcome Failed)
+	// RecordErr is set when the outcome could not be written to the journal.
+	RecordErr error
+	// RotationID is the journal row that records it ("" without a journal).
+	RotationID string
+}
+
+// Recorder keeps the record of each revocation; journal.Store is one.
+type Recorder interface {
+	Create(ctx context.Context, r *journal.Rotation) error
+}
+
+// Options tune Revoke.
+type Options struct {
+	// Concurrency is how many revocations are in flight at once (the
+	// client's pacer keeps them within the rate limit); 0 means 8.
+	Concurrency int
+	// Journal, when set, records every revocation and failure.
+	Journal Recorder
+}
+
+// DefaultConcurrency is Options.Concurrency when it is 0.
+const DefaultConcurrency = 8
+
+// StrategyRevoke is the journal strategy of a cleanup revocation.
+const StrategyRevoke = "revoke"
+
+// Revoke revokes every candidate through api, concurrently, and returns
+// one result per candidate in the same order. A 404 counts as already gone.
+// Each outcome is recorded once it is known: one final journal row per
+// token (never an unfinished one, which apply would try to resume).
+func Revoke(ctx context.Context, api *gl.Client, cands []Candidate, opts Options) []Result {
+	n := opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	results := make([]Result, len(cands))
+	var eg errgroup.Group
+	eg.SetLimit(n)
+	for i, c := range cands {
+		eg.Go(func() error {
+			res := Result{Candidate: c, Outcome: Revoked}
+			switch gone, err := revokeOne(ctx, api, c); {
+			case err != nil:
+				res.Outcome, res.Err = Failed, err
+			case gone:
+				res.Outcome = AlreadyGone
+			}
+			if opts.Journal != nil {
+				// Record what happened even when the run is being
+				// interrupted: the revocation itself cannot be undone.
+				res.RotationID, res.RecordErr = record(context.WithoutCancel(ctx), opts.Journal, res)
+			}
+			results[i] = res
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	return results
+}
+
+// revokeOne revokes one token with the call for its kind.
+func revokeOne(ctx context.Context, api *gl.Client, c Candidate) (gone bool, err error) {
+	t := c.Token
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("not revoked: %w", err)
+	}
+	switch t.Resource.Type {
+	case "group":
+		_, err = api.GroupAccessTokens.RevokeGroupAccessToken(t.Resource.ID, t.ID, gl.WithContext(ctx))
+	case "project":
+		_, err = api.ProjectAccessTokens.RevokeProjectAccessToken(t.Resource.ID, t.ID, gl.WithContext(ctx))
+	case "user":
+		_, err = api.PersonalAccessTokens.RevokePersonalAccessTokenByID(t.ID, gl.WithContext(ctx))
+	default:
+		return false, fmt.Errorf("cannot revoke a token of a %q", t.Resource.Type)
+	}
+	// client-go answers every 404 with the sentinel gl.ErrNotFound.
+	if errors.Is(err, gl.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, describe(err)
+	}
+	return false, nil
+}
+
+// describe makes client-go's error short: GitLab's status and message, or
+// the transport failure, without the request URL noise.
+func describe(err error) error {
+	var er *gl.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		msg := strings.TrimSpace(er.Message)
+		if msg == "" {
+			msg = http.StatusText(er.Response.StatusCode)
+		}
+		return fmt.Errorf("GitLab answered %d: %s", er.Response.StatusCode, msg)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return err
+}
+
+// record writes res to the journal as a finished revocation row.
+func record(ctx context.Context, j Recorder, res Result) (string, error) {
+	t := res.Token
+	r := &journal.Rotation{
+		Ref: Ref(t), Kind: journal.KindRevocation, Strategy: StrategyRevoke,
+		ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path, TokenName: t.Name,
+		OldTokenID: t.ID, Step: journal.StepDone, Reason: res.Reason,
+	}
+	switch res.Outcome {
+	case AlreadyGone:
+		r.Reason += " (already gone)"
+	case Failed:
+		r.Step, r.Error = journal.StepFailed, res.Err.Error()
+	}
+	if err := j.Create(ctx, r); err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
