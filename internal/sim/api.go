@@ -226,7 +226,7 @@ func (s *Server) AddMember(kind string, resourceID, userID int64, accessLevel in
 	if !slices.Contains(accessLevels, accessLevel) {
 		return fmt.Errorf("sim: add member: invalid access level %d", accessLevel)
 	}
-	s.st.members[memberKey{kind, resourceID, userID}] = accessLevel
+	s.st.setMember(memberKey{kind, resourceID, userID}, accessLevel, s.clock.Now())
 	return nil
 }
 

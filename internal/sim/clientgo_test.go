@@ -186,6 +186,22 @@ func TestClientGo(t *testing.T) {
 				t.Errorf("projects %v, %v", ps, err)
 			}
 		}},
+		{"GetInheritedProjectMember and GetGroupMember", func(t *testing.T) {
+			m, _, err := alice.ProjectMembers.GetInheritedProjectMember(p.ID, 2)
+			if err != nil || m.Username != "alice" || m.AccessLevel != gl.OwnerPermissions || m.State != "active" || m.CreatedAt == nil {
+				t.Errorf("inherited member %+v, %v", m, err)
+			}
+			if _, _, err := alice.ProjectMembers.GetProjectMember(p.ID, 2); statusOf(err) != 404 {
+				t.Errorf("direct member: %v, want 404", err)
+			}
+			gm, _, err := alice.GroupMembers.GetGroupMember("platform", 3)
+			if err != nil || gm.AccessLevel != gl.DeveloperPermissions {
+				t.Errorf("group member %+v, %v", gm, err)
+			}
+			if _, _, err := alice.GroupMembers.GetInheritedGroupMember(1, 5); statusOf(err) != 404 {
+				t.Errorf("non-member: %v, want 404", err)
+			}
+		}},
 		{"CurrentUser and admin create", func(t *testing.T) {
 			u, _, err := root.Users.CurrentUser()
 			if err != nil || !u.IsAdmin || u.Username != "root" {

@@ -119,10 +119,13 @@ func (s *Server) listGroups(c *call) {
 	if _, ok := c.boolParam("all_available"); !ok {
 		return
 	}
-	vis := s.visibleGroups(c.user)
+	keep, ok := c.groupListFilter()
+	if !ok {
+		return
+	}
 	var gs []*group
-	for _, g := range s.st.sortedGroups() {
-		if vis[g.ID] && (!topOnly || g.ParentID == 0) {
+	for _, g := range s.listedGroups(c, keep) {
+		if !topOnly || g.ParentID == 0 {
 			gs = append(gs, g)
 		}
 	}
@@ -141,10 +144,13 @@ func (s *Server) listSubgroups(all bool) func(*call) {
 		if parent == nil {
 			return
 		}
-		vis := s.visibleGroups(c.user)
+		keep, ok := c.groupListFilter()
+		if !ok {
+			return
+		}
 		var gs []*group
-		for _, g := range s.st.sortedGroups() {
-			if !vis[g.ID] || g.ID == parent.ID {
+		for _, g := range s.listedGroups(c, keep) {
+			if g.ID == parent.ID {
 				continue
 			}
 			if g.ParentID == parent.ID || (all && s.st.isDescendant(g, parent.ID)) {
@@ -262,7 +268,7 @@ func (s *Server) createGroup(c *call) {
 		message(c.w, http.StatusBadRequest, map[string][]string{"path": {err.Error()}})
 		return
 	}
-	s.st.members[memberKey{"group", g.ID, c.user.ID}] = 50
+	s.st.setMember(memberKey{"group", g.ID, c.user.ID}, 50, c.now)
 	writeJSON(c.w, http.StatusCreated, s.groupView(c.base, g))
 }
 

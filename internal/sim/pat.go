@@ -140,7 +140,7 @@ func (s *Server) selfAssociations(c *call) {
 			continue
 		}
 		ap := associatedProject{projectJSON: s.projectView(c.base, p)}
-		if pl := s.st.members[memberKey{"project", p.ID, c.user.ID}]; pl > 0 {
+		if pl := s.st.directLevel(memberKey{"project", p.ID, c.user.ID}); pl > 0 {
 			ap.AccessLevels.ProjectAccessLevel = &pl
 		}
 		if gl := s.st.groupLevel(c.user, s.st.groups[p.NamespaceID]); gl > 0 {

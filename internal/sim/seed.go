@@ -55,7 +55,7 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) error 
 		made = append(made, g)
 		if parentID == 0 {
 			for j, u := range users {
-				s.st.members[memberKey{"group", g.ID, u.ID}] = humans[j].level
+				s.st.setMember(memberKey{"group", g.ID, u.ID}, humans[j].level, g.CreatedAt)
 			}
 		}
 		if tokensPerProject > 0 {

@@ -1,7 +1,8 @@
 // Package sim owns the GitLab emulator: an in-process (and, through
 // `tokenwarden sim`, standalone) implementation of the subset of GitLab's REST
-// API v4 described in GITLAB_API.md — groups, projects, users, group/project and
-// personal access tokens, CI/CD variables, pagination, rate limits — plus the
+// API v4 described in GITLAB_API.md — groups, projects, users, memberships,
+// group/project and personal access tokens, the admin token information API,
+// CI/CD variables, pagination, rate limits — plus the
 // controls tests need: a settable clock, fixtures, a seeded instance generator
 // and fault injection. It is the GitLab of every test in tokenwarden, so it
 // follows GitLab's behaviour, not what a client might expect.
@@ -229,7 +230,12 @@ func (s *Server) routes() {
 		h("GET "+vars+"/{key}", scopesAPI, s.getVariable(kind))
 		h("PUT "+vars+"/{key}", scopesAPI, s.updateVariable(kind))
 		h("DELETE "+vars+"/{key}", scopesAPI, s.deleteVariable(kind))
+
+		members := "/api/v4/" + kind + "s/{id}/members"
+		h("GET "+members+"/{uid}", scopesAPI, s.getMember(kind, false))
+		h("GET "+members+"/all/{uid}", scopesAPI, s.getMember(kind, true))
 	}
+	h("POST /api/v4/admin/token", scopesAPI, s.adminTokenInfo)
 
 	h("GET /api/v4/personal_access_tokens", scopesAPI, s.listPATs)
 	h("GET /api/v4/personal_access_tokens/self", scopesAny, s.getSelfPAT)

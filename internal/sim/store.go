@@ -20,7 +20,7 @@ type store struct {
 	projects  map[int64]*project
 	tokens    map[int64]*token
 	byDigest  map[[32]byte]int64
-	members   map[memberKey]int // access level
+	members   map[memberKey]membership
 	variables []*variable
 	rng       *rand.Rand
 	seeded    bool
@@ -57,6 +57,26 @@ type memberKey struct {
 	ResourceID int64
 	UserID     int64
 }
+
+// membership is a direct member of a group or project.
+type membership struct {
+	Level     int // access level
+	CreatedAt time.Time
+}
+
+// setMember makes k a direct membership at level (keeping its creation time
+// when it already exists).
+func (st *store) setMember(k memberKey, level int, now time.Time) {
+	m, ok := st.members[k]
+	if !ok {
+		m.CreatedAt = now
+	}
+	m.Level = level
+	st.members[k] = m
+}
+
+// directLevel is the access level of a direct membership, 0 if none.
+func (st *store) directLevel(k memberKey) int { return st.members[k].Level }
 
 type token struct {
 	ID           int64
@@ -98,7 +118,7 @@ func newStore(seed int64) *store {
 		projects: map[int64]*project{},
 		tokens:   map[int64]*token{},
 		byDigest: map[[32]byte]int64{},
-		members:  map[memberKey]int{},
+		members:  map[memberKey]membership{},
 	}
 	if seed != 0 {
 		st.rng = rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x5eed))
@@ -215,13 +235,13 @@ func (st *store) isDescendant(g *group, of int64) bool {
 func (st *store) groupLevel(u *user, g *group) int {
 	best := 0
 	for _, a := range st.ancestors(g) {
-		best = max(best, st.members[memberKey{"group", a.ID, u.ID}])
+		best = max(best, st.directLevel(memberKey{"group", a.ID, u.ID}))
 	}
 	return best
 }
 
 func (st *store) projectLevel(u *user, p *project) int {
-	return max(st.members[memberKey{"project", p.ID, u.ID}], st.groupLevel(u, st.groups[p.NamespaceID]))
+	return max(st.directLevel(memberKey{"project", p.ID, u.ID}), st.groupLevel(u, st.groups[p.NamespaceID]))
 }
 
 func (st *store) sortedGroups() []*group {

@@ -301,7 +301,7 @@ func (s *Server) mintResourceToken(kind string, resID int64, spec TokenSpec, now
 	bot := &user{ID: s.st.id("user"), Username: username, Name: spec.Name,
 		Email: username + "@noreply." + s.host, Bot: true, CreatedAt: now}
 	s.st.users[bot.ID] = bot
-	s.st.members[memberKey{kind, resID, bot.ID}] = spec.AccessLevel
+	s.st.setMember(memberKey{kind, resID, bot.ID}, spec.AccessLevel, now)
 	t := spec.token(now)
 	t.UserID, t.ResourceType, t.ResourceID = bot.ID, kind, resID
 	secret := cmp.Or(spec.Secret, s.st.newSecret())

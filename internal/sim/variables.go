@@ -13,13 +13,20 @@ var (
 	maskedRawRE = regexp.MustCompile(`^\S{8,}$`)
 )
 
-// canEditVariables: Maintainer+ (or admin) manages CI/CD variables.
+// variableResource resolves the group or project of a CI/CD variable
+// endpoint and checks GitLab's admin_cicd_variables permission, which every
+// one of them (reads included) needs: Owner of a group, Maintainer+ of a
+// project, or an administrator. Otherwise 403 {"message":"403 Forbidden"}.
 func (c *call) variableResource(kind string) (int64, bool) {
 	id, lvl, ok := c.resource(kind)
 	if !ok {
 		return 0, false
 	}
-	if !c.admin() && lvl < 40 {
+	need := 40
+	if kind == "group" {
+		need = 50
+	}
+	if !c.admin() && lvl < need {
 		message(c.w, http.StatusForbidden, "403 Forbidden")
 		return 0, false
 	}
