@@ -1,0 +1,191 @@
+// Package daemon owns tokenwarden's long-running loop: it resumes unfinished
+// rotations, sleeps on the injected clock until the next managed token is due
+// (or an overlap rotation may retire its old token), rotates it, rescans the
+// instance every scan interval into an in-memory State for the dashboard and
+// metrics, and tells the notifier what happened. It never polls: between two
+// due times it sleeps on a single clock.Timer.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+)
+
+// DefaultRetryAfter is how long a token whose rotation failed (or could not
+// be planned) waits before the daemon tries it again.
+const DefaultRetryAfter = 5 * time.Minute
+
+// DefaultShutdownGrace is how long a rotation in progress may go on after
+// shutdown was asked for; after that it is left parked in the journal.
+const DefaultShutdownGrace = 30 * time.Second
+
+// Deps is what the daemon works with. Everything is passed in.
+type Deps struct {
+	Engine *engine.Engine
+	Store  journal.Store
+	// GitLab is the managing client used for the periodic scan. Nil: no
+	// scans (the scheduler still runs).
+	GitLab *gitlab.Client
+	Clock  clock.Clock
+	Log    *slog.Logger
+	// Config is the configuration the daemon starts with.
+	Config *config.Config
+	// LoadConfig re-reads the configuration on Reload. Nil: Reload only
+	// re-plans with the current configuration.
+	LoadConfig func() (*config.Config, error)
+	// Notifier receives rotated / failed / expiring / expired / new-finding
+	// events. Nil: no notifications.
+	Notifier Notifier
+	// RetryAfter: see DefaultRetryAfter (0 → default).
+	RetryAfter time.Duration
+	// ShutdownGrace: see DefaultShutdownGrace (0 → default).
+	ShutdownGrace time.Duration
+	// OnSleep, when set, is called each time the scheduler goes to sleep,
+	// with the time it wakes up next. Tests use it to know the daemon idles.
+	OnSleep func(until time.Time)
+	// ScanGroups limits the scan to these groups; empty: every group the
+	// managing token can see.
+	ScanGroups []string
+}
+
+// Daemon is the scheduler. Create it with New, run it with Run.
+type Daemon struct {
+	d        Deps
+	wake     chan struct{}
+	requests chan rotateRequest
+
+	mu      sync.RWMutex
+	cfg     *config.Config
+	state   State
+	backoff map[string]time.Time // ref → not before
+	prev    map[string]bool      // "tokenID/code" findings of unmanaged tokens at the last scan
+	active  map[int64]bool       // token ids active at the last scan
+	stats   Stats
+}
+
+// Stats counts what the daemon did since it started.
+type Stats struct {
+	Rotations map[string]map[string]int // strategy → result (done, waiting, retry, failed) → count
+}
+
+type rotateRequest struct {
+	ref   string
+	reply chan rotateReply
+}
+
+type rotateReply struct {
+	out engine.Outcome
+	err error
+}
+
+// ErrUnknownToken is returned by RotateNow for a ref that is not in the config.
+var ErrUnknownToken = errors.New("no such managed token in the config")
+
+// New returns a daemon. It does nothing until Run.
+func New(d Deps) *Daemon {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.RetryAfter <= 0 {
+		d.RetryAfter = DefaultRetryAfter
+	}
+	if d.ShutdownGrace <= 0 {
+		d.ShutdownGrace = DefaultShutdownGrace
+	}
+	return &Daemon{
+		d:        d,
+		cfg:      d.Config,
+		wake:     make(chan struct{}, 1),
+		requests: make(chan rotateRequest),
+		backoff:  map[string]time.Time{},
+		stats:    Stats{Rotations: map[string]map[string]int{}},
+	}
+}
+
+// Config is the configuration in effect.
+func (d *Daemon) Config() *config.Config {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.cfg
+}
+
+// Reload re-reads the configuration (Deps.LoadConfig) and wakes the
+// scheduler so that new tokens are planned at once. A configuration that
+// does not load is reported and the old one stays in effect.
+func (d *Daemon) Reload() error {
+	if d.d.LoadConfig != nil {
+		cfg, err := d.d.LoadConfig()
+		if err != nil {
+			d.d.Log.Error("reload config: keeping the previous configuration", "err", err)
+			return fmt.Errorf("reload config: %w", err)
+		}
+		d.mu.Lock()
+		d.cfg = cfg
+		d.mu.Unlock()
+		d.d.Log.Info("config reloaded", "tokens", len(cfg.Tokens))
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// RotateNow asks the scheduler to rotate the managed token ref at once and
+// waits until it has run (or ctx ends). The rotation itself goes on even if
+// ctx ends first.
+func (d *Daemon) RotateNow(ctx context.Context, ref string) (engine.Outcome, error) {
+	req := rotateRequest{ref: ref, reply: make(chan rotateReply, 1)}
+	select {
+	case d.requests <- req:
+	case <-ctx.Done():
+		return engine.Outcome{}, ctx.Err()
+	}
+	select {
+	case r := <-req.reply:
+		return r.out, r.err
+	case <-ctx.Done():
+		return engine.Outcome{}, ctx.Err()
+	}
+}
+
+// State is a copy of what the daemon knows now.
+func (d *Daemon) State() State {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.state
+}
+
+// Ready reports whether the first scan is done.
+func (d *Daemon) Ready() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.state.Scanned
+}
+
+// RotationCounts returns how many rotations ended in each result, by strategy.
+func (d *Daemon) RotationCounts() map[string]map[string]int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := map[string]map[string]int{}
+	for s, m := range d.stats.Rotations {
+		out[s] = map[string]int{}
+		for r, n := range m {
+			out[s][r] = n
+		}
+	}
+	return out
+}

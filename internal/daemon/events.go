@@ -1,0 +1,98 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+)
+
+// Notifier is where the daemon sends events; *notify.Notifier is one. It must
+// return quickly: the scheduler calls it between rotations.
+type Notifier interface {
+	Notify(ctx context.Context, e notify.Event) error
+}
+
+func (d *Daemon) send(ctx context.Context, e notify.Event) {
+	if d.d.Notifier == nil {
+		return
+	}
+	if e.At.IsZero() {
+		e.At = d.d.Clock.Now()
+	}
+	if err := d.d.Notifier.Notify(ctx, e); err != nil {
+		d.d.Log.Warn("notify", "event", string(e.Kind), "token", e.Ref(), "err", err)
+	}
+}
+
+func eventToken(t gitlab.Token) notify.Token {
+	return notify.Token{
+		ID: t.ID, Name: t.Name, ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path,
+		Scopes: t.Scopes, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt,
+	}
+}
+
+// notifyOutcome reports a finished or failed rotation.
+func (d *Daemon) notifyOutcome(ctx context.Context, o engine.Outcome) {
+	r := o.Rotation
+	if r == nil {
+		return
+	}
+	tok := notify.Token{ID: r.NewTokenID, Name: r.TokenName, ResourceType: r.ResourceType, ResourcePath: r.ResourcePath, ExpiresAt: r.NewExpiresAt}
+	switch o.Status {
+	case engine.StatusDone:
+		detail := fmt.Sprintf("%s: token %d replaced by token %d", r.Strategy, r.OldTokenID, r.NewTokenID)
+		if r.OldTokenID == 0 {
+			detail = fmt.Sprintf("created token %d", r.NewTokenID)
+		}
+		d.send(ctx, notify.Event{Kind: notify.KindRotated, TokenRef: r.Ref, Token: tok, RotationID: r.ID, Detail: detail})
+	case engine.StatusFailed:
+		detail := "rotation failed"
+		if o.Err != nil {
+			detail = o.Err.Error()
+		}
+		tok.ID = r.OldTokenID
+		d.send(ctx, notify.Event{Kind: notify.KindRotationFailed, TokenRef: r.Ref, Token: tok, RotationID: r.ID, Detail: detail})
+	}
+}
+
+// notifyScan reports expiring and expired tokens and the findings of
+// unmanaged tokens that the previous scan did not have. The notifier
+// de-duplicates, so a token is told about once per threshold.
+func (d *Daemon) notifyScan(ctx context.Context, toks []Token, first bool, prevFindings map[string]bool, prevActive map[int64]bool) {
+	if d.d.Notifier == nil {
+		return
+	}
+	now := d.d.Clock.Now()
+	for _, t := range toks {
+		switch t.State {
+		case gitlab.StateActive:
+			if t.ExpiresAt == nil {
+				break
+			}
+			if th, ok := notify.CrossedThreshold(*t.ExpiresAt, now, notify.DefaultThresholds); ok {
+				d.send(ctx, notify.Event{Kind: notify.KindExpiring, TokenRef: t.Ref, Token: eventToken(t.Token), Threshold: th,
+					Detail: fmt.Sprintf("expires %s", t.ExpiresAt.UTC().Format("2006-01-02"))})
+			}
+		case gitlab.StateExpired:
+			// Only tokens seen alive (or managed ones): an instance full of
+			// long-dead tokens should not flood anyone.
+			if t.Ref != "" || prevActive[t.ID] {
+				d.send(ctx, notify.Event{Kind: notify.KindExpired, TokenRef: t.Ref, Token: eventToken(t.Token),
+					Detail: fmt.Sprintf("expired %s", t.ExpiresAt.UTC().Format("2006-01-02"))})
+			}
+		}
+		if first || t.Ref != "" {
+			continue // the first scan has nothing to compare with
+		}
+		for _, f := range t.Findings {
+			if prevFindings[fmt.Sprintf("%d/%s", t.ID, f.Code)] {
+				continue
+			}
+			d.send(ctx, notify.Event{Kind: notify.KindNewFinding, Token: eventToken(t.Token),
+				Finding: &notify.Finding{Code: f.Code, Severity: f.Severity, Message: f.Message, Fix: f.Fix}})
+		}
+	}
+}

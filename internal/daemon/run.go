@@ -1,0 +1,261 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+)
+
+// Run resumes unfinished rotations, scans, then rotates each managed token
+// when it is due until ctx ends. A rotation in progress at shutdown gets
+// Deps.ShutdownGrace to finish; otherwise it stays parked in the journal at
+// its last committed step and the next start resumes it. Run returns nil on
+// a clean shutdown.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.d.Log.Info("daemon started", "tokens", len(d.Config().Tokens), "scan_interval", d.scanInterval().String())
+	work := d.workContext(ctx)
+	d.resume(ctx, work)
+	if ctx.Err() == nil {
+		d.scan(ctx)
+	}
+	nextScan := d.d.Clock.Now().Add(d.scanInterval())
+	for ctx.Err() == nil {
+		next, worked := d.cycle(ctx, work)
+		if worked {
+			// The instance changed: show it, then plan again at once.
+			d.scan(ctx)
+			nextScan = d.d.Clock.Now().Add(d.scanInterval())
+			continue
+		}
+		if next.IsZero() || nextScan.Before(next) {
+			next = nextScan
+		}
+		d.mu.Lock()
+		d.state.NextWake = next
+		d.mu.Unlock()
+		wait := next.Sub(d.d.Clock.Now())
+		d.d.Log.Debug("sleeping", "until", next.UTC().Format(time.RFC3339), "for", wait.String())
+		t := d.d.Clock.NewTimer(wait)
+		if d.d.OnSleep != nil {
+			d.d.OnSleep(next)
+		}
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-d.wake:
+			t.Stop()
+		case req := <-d.requests:
+			t.Stop()
+			out, err := d.rotateNow(ctx, work, req.ref)
+			req.reply <- rotateReply{out, err}
+			if err == nil {
+				d.scan(ctx)
+				nextScan = d.d.Clock.Now().Add(d.scanInterval())
+			}
+		case <-t.C():
+			if !d.d.Clock.Now().Before(nextScan) {
+				d.scan(ctx)
+				nextScan = d.d.Clock.Now().Add(d.scanInterval())
+			}
+		}
+	}
+	d.d.Log.Info("daemon stopped")
+	return nil
+}
+
+// workContext is the context rotations run under: it outlives ctx by the
+// shutdown grace, so that a rotation in progress can reach its end.
+func (d *Daemon) workContext(ctx context.Context) context.Context {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	context.AfterFunc(ctx, func() {
+		// Wall-clock on purpose: this bounds real I/O during shutdown.
+		time.AfterFunc(d.d.ShutdownGrace, cancel)
+	})
+	return work
+}
+
+func (d *Daemon) scanInterval() time.Duration {
+	if iv := d.Config().Serve.ScanInterval; iv > 0 {
+		return iv
+	}
+	return config.DefaultScanInterval
+}
+
+// resume carries on every unfinished rotation (as after a crash).
+func (d *Daemon) resume(ctx, work context.Context) bool {
+	outs, err := d.d.Engine.Resume(work, d.Config())
+	if err != nil {
+		d.d.Log.Error("resume unfinished rotations", "err", err)
+		return false
+	}
+	for _, o := range outs {
+		d.record(ctx, o)
+	}
+	return len(outs) > 0
+}
+
+// cycle plans every managed token, runs what is due, and returns when the
+// next one is due. worked reports whether anything was rotated or resumed.
+func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) {
+	cfg := d.Config()
+	now := d.d.Clock.Now()
+	earliest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	p, err := d.d.Engine.Plan(work, cfg)
+	if err != nil {
+		d.d.Log.Error("plan", "err", err)
+		earliest(now.Add(d.d.RetryAfter))
+		return next, false
+	}
+	unfinished, err := d.d.Store.Unfinished(work)
+	if err != nil {
+		d.d.Log.Error("journal", "err", err)
+		earliest(now.Add(d.d.RetryAfter))
+		return next, false
+	}
+	d.setPlan(p)
+
+	var due []engine.Item
+	resumeDue := false
+	for _, it := range p.Items {
+		if nb, ok := d.notBefore(it.Ref); ok && now.Before(nb) {
+			earliest(nb)
+			continue
+		}
+		switch it.Action {
+		case engine.ActionNone:
+			if it.RenewAt != nil {
+				earliest(*it.RenewAt)
+			}
+		case engine.ActionError:
+			d.d.Log.Warn("cannot plan token", "token", it.Ref, "reason", it.Reason)
+			d.setBackoff(it.Ref, now.Add(d.d.RetryAfter))
+			earliest(now.Add(d.d.RetryAfter))
+		case engine.ActionResume:
+			i := slices.IndexFunc(unfinished, func(r *journal.Rotation) bool { return r.ID == it.RotationID })
+			if i >= 0 && unfinished[i].Step == journal.StepVerified && unfinished[i].RevokeAfter != nil && now.Before(*unfinished[i].RevokeAfter) {
+				earliest(*unfinished[i].RevokeAfter)
+				continue
+			}
+			resumeDue = true
+		case engine.ActionCreate, engine.ActionRotate:
+			due = append(due, it)
+		}
+	}
+	if resumeDue && ctx.Err() == nil {
+		worked = d.resume(ctx, work) || worked
+	}
+	for _, it := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		d.d.Log.Info("rotating", "token", it.Ref, "strategy", it.Strategy, "reason", it.Reason)
+		d.record(ctx, d.d.Engine.Start(work, it.Token, it.Current, engine.RotateOptions{Reason: it.Reason}))
+		worked = true
+	}
+	return next, worked
+}
+
+// rotateNow rotates the configured token ref at once ("rotate now").
+func (d *Daemon) rotateNow(ctx, work context.Context, ref string) (engine.Outcome, error) {
+	cfg := d.Config()
+	p, err := d.d.Engine.Plan(work, cfg)
+	if err != nil {
+		return engine.Outcome{}, fmt.Errorf("plan: %w", err)
+	}
+	d.setPlan(p)
+	i := slices.IndexFunc(p.Items, func(it engine.Item) bool { return it.Ref == ref })
+	if i < 0 {
+		return engine.Outcome{}, fmt.Errorf("%s: %w", ref, ErrUnknownToken)
+	}
+	it := p.Items[i]
+	switch it.Action {
+	case engine.ActionResume:
+		return engine.Outcome{}, fmt.Errorf("%s: %w (%s)", ref, journal.ErrInProgress, it.Reason)
+	case engine.ActionError:
+		return engine.Outcome{}, fmt.Errorf("%s: %s", ref, it.Reason)
+	}
+	d.d.Log.Info("rotating on request", "token", ref, "strategy", it.Strategy)
+	o := d.d.Engine.Start(work, it.Token, it.Current, engine.RotateOptions{Reason: "rotate now (dashboard)"})
+	d.record(ctx, o)
+	if o.Status == engine.StatusFailed {
+		return o, fmt.Errorf("rotate %s: %w", ref, o.Err)
+	}
+	return o, nil
+}
+
+// record logs an outcome, counts it, backs the token off when it did not
+// get through, and notifies.
+func (d *Daemon) record(ctx context.Context, o engine.Outcome) {
+	r := o.Rotation
+	if r == nil {
+		return
+	}
+	attrs := []any{"token", r.Ref, "rotation", r.ID, "strategy", r.Strategy, "status", string(o.Status), "step", string(r.Step)}
+	switch o.Status {
+	case engine.StatusDone, engine.StatusWaiting:
+		d.d.Log.Info("rotation", attrs...)
+		d.mu.Lock()
+		delete(d.backoff, r.Ref)
+		d.mu.Unlock()
+	case engine.StatusRetry:
+		if errors.Is(o.Err, engine.ErrCrash) || ctx.Err() != nil {
+			d.d.Log.Warn("rotation parked in the journal", append(attrs, "err", o.Err)...)
+		} else {
+			d.d.Log.Warn("rotation stopped; retrying later", append(attrs, "err", o.Err, "retry_after", d.d.RetryAfter.String())...)
+		}
+		d.setBackoff(r.Ref, d.d.Clock.Now().Add(d.d.RetryAfter))
+	case engine.StatusFailed:
+		d.d.Log.Error("rotation failed", append(attrs, "err", o.Err)...)
+		d.setBackoff(r.Ref, d.d.Clock.Now().Add(d.d.RetryAfter))
+	}
+	d.mu.Lock()
+	m := d.stats.Rotations[r.Strategy]
+	if m == nil {
+		m = map[string]int{}
+		d.stats.Rotations[r.Strategy] = m
+	}
+	m[string(o.Status)]++
+	d.mu.Unlock()
+	d.notifyOutcome(ctx, o)
+}
+
+func (d *Daemon) notBefore(ref string) (time.Time, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	t, ok := d.backoff[ref]
+	return t, ok
+}
+
+func (d *Daemon) setBackoff(ref string, t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.backoff[ref] = t
+}
+
+// setPlan records the plan in the state for the dashboard.
+func (d *Daemon) setPlan(p *engine.Plan) {
+	ms := make([]Managed, 0, len(p.Items))
+	for _, it := range p.Items {
+		ms = append(ms, Managed{
+			Ref: it.Ref, ResourceType: it.Token.ResourceType(), ResourcePath: it.Token.ResourcePath(), Name: it.Token.Name,
+			Strategy: it.Strategy, Action: it.Action, Reason: it.Reason, Current: it.Current, RenewAt: it.RenewAt, Deliver: it.Deliver,
+		})
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.state.Managed, d.state.PlannedAt = ms, p.At
+	// Copy: a State handed out earlier shares the old slice.
+	toks := slices.Clone(d.state.Tokens)
+	d.attachRenewals(toks)
+	d.state.Tokens = toks
+}

@@ -1,0 +1,135 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+)
+
+// Thresholds turns the config's policy into the policy package's thresholds;
+// zero values keep the defaults.
+func Thresholds(p config.Policy) policy.Thresholds {
+	th := policy.DefaultThresholds()
+	if p.MaxLifetime > 0 {
+		th.MaxLifetime = p.MaxLifetime
+	}
+	if p.UnusedAfter > 0 {
+		th.UnusedAfter = p.UnusedAfter
+	}
+	if p.ExpiresWarning > 0 {
+		th.ExpiresWarning = p.ExpiresWarning
+	}
+	if p.ExpiresCritical > 0 {
+		th.ExpiresCritical = p.ExpiresCritical
+	}
+	return th
+}
+
+// scan walks the instance and replaces the state's tokens. A failed scan
+// keeps the previous tokens and records why.
+func (d *Daemon) scan(ctx context.Context) {
+	if d.d.GitLab == nil {
+		d.mu.Lock()
+		d.state.Scanned, d.state.ScannedAt = true, d.d.Clock.Now()
+		d.state.ScanErr = "no managing GitLab token configured: nothing is scanned"
+		d.mu.Unlock()
+		return
+	}
+	cfg := d.Config()
+	started := d.d.Clock.Now()
+	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups})
+	now := d.d.Clock.Now()
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		d.d.Log.Error("scan failed", "err", err)
+		d.mu.Lock()
+		d.state.Scanned, d.state.ScannedAt, d.state.ScanErr = true, now, err.Error()
+		d.mu.Unlock()
+		return
+	}
+	toks := evaluate(rep.Tokens, cfg, now, Thresholds(cfg.Policy))
+	scanErr := ""
+	if len(rep.Errors) > 0 {
+		scanErr = fmt.Sprintf("scan incomplete: %d resource(s) could not be read (first: %s %s: %v)",
+			len(rep.Errors), rep.Errors[0].Resource.Type, rep.Errors[0].Resource.Path, rep.Errors[0].Err)
+	}
+	d.mu.Lock()
+	first := !d.state.Scanned
+	d.attachRenewals(toks)
+	d.state.Scanned, d.state.ScannedAt, d.state.ScanErr, d.state.Tokens = true, now, scanErr, toks
+	prevFindings, prevActive := d.prev, d.active
+	d.prev, d.active = findingKeys(toks), activeIDs(toks)
+	d.mu.Unlock()
+	d.d.Log.Info("scan done", "tokens", len(toks), "groups", rep.Groups, "projects", rep.Projects,
+		"errors", len(rep.Errors), "took", now.Sub(started).String())
+	d.notifyScan(ctx, toks, first, prevFindings, prevActive)
+}
+
+// evaluate turns the inventory into dashboard rows: state, findings (plus
+// unmanaged), and the config ref of managed tokens.
+func evaluate(list []gitlab.Token, cfg *config.Config, now time.Time, th policy.Thresholds) []Token {
+	refs := map[string]string{}
+	for _, t := range cfg.Tokens {
+		refs[t.ResourceType()+"/"+t.ResourcePath()+":"+t.Name] = t.Ref()
+	}
+	out := make([]Token, 0, len(list))
+	for _, t := range list {
+		row := Token{Token: t, State: t.State(now), Findings: policy.Evaluate(t, now, th)}
+		if days, ok := policy.DaysLeft(t, now); ok {
+			row.DaysLeft = &days
+		}
+		row.Ref = refs[t.Resource.Type+"/"+t.Resource.Path+":"+t.Name]
+		if row.Ref == "" && row.State == gitlab.StateActive && t.Resource.Type != "user" {
+			row.Findings = append(row.Findings, policy.Finding{
+				Code: CodeUnmanaged, Severity: policy.SeverityInfo,
+				Message: "no entry in tokenwarden's config manages this token",
+				Fix:     "add it under tokens: in the config so that it is rotated, or revoke it",
+			})
+		}
+		row.Worst = policy.Worst(row.Findings)
+		out = append(out, row)
+	}
+	return out
+}
+
+// attachRenewals copies the planned renewal time onto the current token of
+// each managed entry. Called with d.mu held.
+func (d *Daemon) attachRenewals(toks []Token) {
+	for i := range toks {
+		for _, m := range d.state.Managed {
+			if m.Current != nil && m.Current.ID == toks[i].ID {
+				toks[i].NextRotation = m.RenewAt
+			}
+		}
+	}
+}
+
+func findingKeys(toks []Token) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range toks {
+		if t.Ref != "" {
+			continue
+		}
+		for _, f := range t.Findings {
+			out[fmt.Sprintf("%d/%s", t.ID, f.Code)] = true
+		}
+	}
+	return out
+}
+
+func activeIDs(toks []Token) map[int64]bool {
+	out := map[int64]bool{}
+	for _, t := range toks {
+		if t.State == gitlab.StateActive {
+			out[t.ID] = true
+		}
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+)
+
+// CodeUnmanaged is the finding for an active token that no config entry manages.
+const CodeUnmanaged = "unmanaged"
+
+// State is the daemon's view of the instance: the last scan, evaluated, and
+// the last plan of the managed tokens. It holds no secret.
+type State struct {
+	Scanned   bool      // the first scan is done
+	ScannedAt time.Time // when the last scan finished
+	ScanErr   string    // why the last scan failed or is incomplete ("" → fine)
+	Tokens    []Token   // every token found, by resource path then id
+	Managed   []Managed // configured tokens, in config order
+	PlannedAt time.Time
+	NextWake  time.Time // when the scheduler wakes next
+}
+
+// Token is one scanned token with what the policy says about it.
+type Token struct {
+	gitlab.Token
+	State    string // active | expired | revoked
+	DaysLeft *int
+	Findings []policy.Finding
+	Worst    string // most severe finding's severity, "" when none
+	// Ref is the config ref of the managed token this is, "" when unmanaged.
+	Ref string
+	// NextRotation is when the scheduler renews it (managed and current only).
+	NextRotation *time.Time
+}
+
+// Managed is one configured token as last planned.
+type Managed struct {
+	Ref          string
+	ResourceType string
+	ResourcePath string
+	Name         string
+	Strategy     string
+	Action       engine.Action
+	Reason       string
+	Current      *gitlab.Token
+	RenewAt      *time.Time
+	Deliver      []string // sink descriptions, in config order
+}
+
+// Token returns the scanned token with id, and whether there is one.
+func (s State) Token(id int64) (Token, bool) {
+	for _, t := range s.Tokens {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Token{}, false
+}
+
+// ManagedByRef returns the managed token ref, and whether there is one.
+func (s State) ManagedByRef(ref string) (Managed, bool) {
+	for _, m := range s.Managed {
+		if m.Ref == ref {
+			return m, true
+		}
+	}
+	return Managed{}, false
+}

@@ -1,0 +1,268 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+)
+
+const rootToken = "glpat-rootrootrootrootroot"
+
+// start is midnight UTC, so that "due in 10 days" is an exact instant.
+var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+
+// world is an emulated GitLab with group acme and project acme/app, a
+// config file managing tokens there, and a journal.
+type world struct {
+	t       *testing.T
+	clk     *clock.Fake
+	srv     *sim.Server
+	url     string
+	dir     string
+	project sim.Project
+	sealer  secret.Sealer
+	events  *recorder
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, clk: clock.NewFake(start), dir: t.TempDir(), events: &recorder{}}
+	w.srv, w.url = sim.StartTest(t, sim.Options{Clock: w.clk, RootToken: rootToken, Seed: 1})
+	g, err := w.srv.CreateGroup("acme", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.project, err = w.srv.CreateProject("app", g.ID); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(w.dir, "root.token"), rootToken+"\n")
+	if w.sealer, err = secret.LoadOrCreateKey(filepath.Join(w.dir, "tw.key")); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// token creates project token name in acme/app that expires expiresIn after
+// start, created lifetime before its expiry.
+func (w *world) token(name string, expiresIn, lifetime time.Duration) sim.Token {
+	w.t.Helper()
+	exp := start.Add(expiresIn)
+	tok, _, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+		Name: name, Description: "managed " + name, Scopes: []string{"read_api"}, AccessLevel: 20,
+		CreatedAt: exp.Add(-lifetime), ExpiresAt: &exp,
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tok
+}
+
+type tokenSpec struct{ name, strategy string }
+
+// writeConfig writes the config managing specs (rotate 10 days before
+// expiry, grace 1s, each delivered to <name>.env) and returns its path.
+func (w *world) writeConfig(specs ...tokenSpec) string {
+	w.t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\n", w.url)
+	b.WriteString("defaults: {lifetime: 40d, rotate_before: 10d, grace: 1s}\nserve: {scan_interval: 30d}\ntokens:\n")
+	for _, s := range specs {
+		fmt.Fprintf(&b, "  - name: %s\n    description: managed %s\n    project: acme/app\n    scopes: [read_api]\n    access_level: reporter\n    strategy: %s\n    deliver:\n      - file: {path: %s.env, format: dotenv, key: TOKEN}\n", s.name, s.name, s.strategy, s.name)
+	}
+	path := filepath.Join(w.dir, "tw.yaml")
+	write(w.t, path, b.String())
+	return path
+}
+
+func (w *world) loadConfig() *config.Config {
+	w.t.Helper()
+	cfg, err := config.Load(filepath.Join(w.dir, "tw.yaml"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return cfg
+}
+
+func (w *world) client(s secret.Secret) *gitlab.Client {
+	w.t.Helper()
+	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1, Clock: w.clk})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// proc is one daemon process: its own journal handle, engine and daemon.
+type proc struct {
+	d       *daemon.Daemon
+	store   journal.Store
+	sleeps  chan time.Time
+	cancel  context.CancelFunc
+	stopped chan error
+}
+
+// start starts a daemon as a new process would (journal opened afresh);
+// fault is the engine's fault hook.
+func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *proc {
+	w.t.Helper()
+	cfg := w.loadConfig()
+	st, err := journal.Open(context.Background(), cfg.State, w.sealer, w.clk)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	managing := w.client(secret.New(rootToken))
+	eng := engine.New(engine.Deps{
+		GitLab:    managing,
+		ClientFor: func(s secret.Secret) (*gitlab.Client, error) { return w.client(s), nil },
+		Store:     st, Clock: w.clk, Fault: fault,
+		Sinks: func(tok config.Token) ([]sink.Sink, error) {
+			var out []sink.Sink
+			for _, d := range tok.Deliver {
+				s, err := all.New(d, all.Deps{GitLab: managing.API, Owner: tok.Ref()})
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, s)
+			}
+			return out, nil
+		},
+	})
+	p := &proc{store: st, sleeps: make(chan time.Time, 100), stopped: make(chan error, 1)}
+	p.d = daemon.New(daemon.Deps{
+		Engine: eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
+		LoadConfig: func() (*config.Config, error) { return config.Load(filepath.Join(w.dir, "tw.yaml")) },
+		Notifier:   w.events,
+		OnSleep:    func(until time.Time) { p.sleeps <- until },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	go func() { p.stopped <- p.d.Run(ctx) }()
+	w.t.Cleanup(func() { p.stop(w.t); st.Close() })
+	return p
+}
+
+// asleep waits until the daemon sleeps and returns when it wakes up next.
+func (p *proc) asleep(t *testing.T) time.Time {
+	t.Helper()
+	select {
+	case until := <-p.sleeps:
+		return until
+	case err := <-p.stopped:
+		t.Fatalf("daemon stopped: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not go to sleep within 20s")
+	}
+	return time.Time{}
+}
+
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.cancel = nil
+	select {
+	case err := <-p.stopped:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop within 20s of cancel")
+	}
+}
+
+// rotations lists the journal's rotations of the token named name.
+func (p *proc) rotations(t *testing.T, name string) []*journal.Rotation {
+	t.Helper()
+	list, err := p.store.List(context.Background(), journal.Filter{Ref: "project/acme/app:" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// live returns the active, unrevoked tokens named name.
+func (w *world) live(name string) []sim.Token {
+	var out []sim.Token
+	for _, t := range w.srv.Tokens() {
+		if t.Name == name && t.Active && !t.Revoked {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// fileSecret reads TOKEN= from <name>.env.
+func (w *world) fileSecret(name string) string {
+	w.t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.dir, name+".env"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "TOKEN="); ok {
+			return v
+		}
+	}
+	w.t.Fatalf("%s.env has no TOKEN", name)
+	return ""
+}
+
+// whoami is the id of the token whose secret is s (0: rejected).
+func (w *world) whoami(s string) int64 {
+	pat, _, err := w.client(secret.New(s)).API.PersonalAccessTokens.GetSinglePersonalAccessToken()
+	if err != nil {
+		return 0
+	}
+	return pat.ID
+}
+
+// recorder is a Notifier that remembers events.
+type recorder struct {
+	mu     sync.Mutex
+	events []notify.Event
+}
+
+func (r *recorder) Notify(_ context.Context, e notify.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) kinds(ref string) []notify.Kind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []notify.Kind
+	for _, e := range r.events {
+		if e.TokenRef == ref {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
