@@ -187,4 +187,3 @@ func contains[T comparable](s []T, v T) bool {
 	}
 	return false
 }
-
