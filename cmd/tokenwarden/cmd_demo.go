@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -98,7 +99,7 @@ func runDemo(ctx context.Context, out io.Writer, opts demoOptions) (err error) {
 	}()
 	p := func(format string, a ...any) { fmt.Fprintf(out, format, a...) }
 	step := func(n int, title string) {
-		p("\n── %d. %s %s\n\n", n, title, strings.Repeat("─", max(0, 66-len(title))))
+		p("\n── %d. %s %s\n\n", n, title, strings.Repeat("─", max(0, 66-utf8.RuneCountInString(title))))
 	}
 
 	st := w.srv.Stats()
