@@ -20,7 +20,20 @@ const dateOnly = "2006-01-02"
 // writeScanTable prints one line per token, most urgent first, each finding
 // indented beneath it, then a summary line. Lines stay within 120 columns.
 func writeScanTable(w io.Writer, r scanResult) error {
-	const width = 120
+	var out strings.Builder
+	writeTokenTable(&out, r.Rows, nil)
+	out.WriteString("\n" + summaryLine(r) + "\n")
+	_, err := io.WriteString(w, out.String())
+	return err
+}
+
+// tableWidth is the widest line writeTokenTable writes.
+const tableWidth = 120
+
+// writeTokenTable writes scan's token table: a header, one line per row and
+// the row's findings indented beneath it. notes, when set, gives more
+// indented lines for a row, printed before its findings.
+func writeTokenTable(out *strings.Builder, rows []scanRow, notes func(scanRow) []string) {
 	cols := []struct {
 		title string
 		width int
@@ -50,23 +63,24 @@ func writeScanTable(w io.Writer, r scanResult) error {
 		}
 		return strings.TrimRight(b.String(), " ") + "\n"
 	}
-	var out strings.Builder
 	titles := make([]string, len(cols))
 	for i, c := range cols {
 		titles[i] = c.title
 	}
 	out.WriteString(line(titles...))
-	for _, row := range r.Rows {
+	for _, row := range rows {
 		t := row.Token
 		out.WriteString(line(t.Resource.Path, t.Name, strings.Join(t.Scopes, ","), roleName(t),
 			dateOrDash(t.ExpiresAt, "never"), daysLeft(row.DaysLeft), dateOrDash(t.LastUsedAt, "never"), row.State))
+		if notes != nil {
+			for _, n := range notes(row) {
+				out.WriteString(trunc(printable(n), tableWidth) + "\n")
+			}
+		}
 		for _, f := range row.Findings {
-			out.WriteString(trunc(printable(fmt.Sprintf("    %-8s  %s: %s", f.Severity, f.Code, f.Message)), width) + "\n")
+			out.WriteString(trunc(printable(fmt.Sprintf("    %-8s  %s: %s", f.Severity, f.Code, f.Message)), tableWidth) + "\n")
 		}
 	}
-	out.WriteString("\n" + summaryLine(r) + "\n")
-	_, err := io.WriteString(w, out.String())
-	return err
 }
 
 func summaryLine(r scanResult) string {

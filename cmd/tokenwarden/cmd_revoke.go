@@ -4,15 +4,64 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/cleanup"
+	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
 )
 
-// TODO(skeleton): replaced by the real command.
 func newRevokeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "revoke",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("revoke: not implemented yet")
+	var (
+		f    revokeFlags
+		crit cleanup.Criteria
+	)
+	cmd := &cobra.Command{
+		Use:   "revoke (--unused DURATION | --expired | --finding CODE)... [--dry-run | --yes]",
+		Short: "Revoke the tokens nobody needs: unused, expired, or with a scan finding",
+		Long: `revoke finds the group and project access tokens (and with --personal the
+caller's personal tokens) that match any selector — --unused, --expired,
+--finding — lists them in scan's table, asks, and revokes them.
+
+Already revoked tokens are never selected; tokens named in the config (-c)
+are managed by tokenwarden and skipped unless --include-managed. With a
+config, every revocation and failure is recorded in its journal
+(` + "`tokenwarden history -c FILE`" + `); without one, nothing is recorded.
+
+A token that is gone by the time it is revoked (GitLab answers 404) counts
+as "already gone". Exit codes: 0 ok, 1 error, 2 usage, 4 some revocations
+failed.`,
+		Example: `  tokenwarden revoke --unused 90d --dry-run
+  tokenwarden revoke --expired --finding never-used --group platform --exclude 'break-glass-*'
+  tokenwarden revoke -c tokenwarden.yaml --unused 180d --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := crit.Validate(); err != nil {
+				if errors.Is(err, cleanup.ErrNoSelector) {
+					return withHint(usageError("%v", err), "e.g. tokenwarden revoke --unused 90d --dry-run")
+				}
+				return usageError("%v", err)
+			}
+			if f.concurrency < 1 {
+				return usageError("--concurrency must be at least 1")
+			}
+			if f.dryRun && f.yes {
+				return usageError("--dry-run and --yes contradict each other")
+			}
+			return runRevoke(cmd, &f, crit)
 		},
 	}
+	fl := cmd.Flags()
+	fl.Var(durationFlag{&crit.Unused}, "unused", "select tokens not used for this long (or never used and older than this), e.g. 90d")
+	fl.BoolVar(&crit.Expired, "expired", false, "select expired tokens")
+	fl.StringArrayVar(&crit.Findings, "finding", nil, "select tokens with this scan finding (repeatable): "+joinCodes())
+	fl.StringArrayVar(&f.groups, "group", nil, "only tokens in this group and below it (repeatable; default: all groups)")
+	fl.StringArrayVar(&crit.Exclude, "exclude", nil, "keep tokens whose name matches this glob, e.g. 'break-glass-*' (repeatable)")
+	fl.BoolVar(&crit.IncludeManaged, "include-managed", false, "also revoke tokens the config manages")
+	fl.BoolVar(&f.personal, "personal", false, "also consider the calling user's personal access tokens (never the one in use)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "show what would be revoked and change nothing")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
+	fl.StringVarP(&f.config, "config", "c", "", "config file: its managed tokens are protected and its journal records the revocations")
+	fl.StringVar(&f.url, "url", "", "GitLab instance URL (default: the config's gitlab.url, else $GITLAB_URL)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "read the GitLab token from this file (default: the config's token, else $GITLAB_TOKEN)")
+	fl.IntVar(&f.concurrency, "concurrency", inventory.DefaultConcurrency, "API requests in flight at once")
+	return cmd
 }

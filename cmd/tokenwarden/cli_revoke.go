@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/cleanup"
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+)
+
+// revokeFlags are revoke's flags besides the selection criteria.
+type revokeFlags struct {
+	config, url, tokenFile string
+	groups                 []string
+	personal, dryRun, yes  bool
+	concurrency            int
+}
+
+func joinCodes() string { return strings.Join(cleanup.FindingCodes(), ", ") }
+
+func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error {
+	ctx := cmd.Context()
+	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	clk, err := nowClock()
+	if err != nil {
+		return usageError("%v", err)
+	}
+	var cfg *config.Config
+	if f.config != "" {
+		if cfg, err = loadConfig(f.config); err != nil {
+			return err
+		}
+	}
+	crit.Managed, crit.Thresholds = managedRefs(cfg), revokeThresholds(cfg)
+	client, err := revokeClient(f, cfg)
+	if err != nil {
+		return err
+	}
+
+	progress, done := progressLine(stderr)
+	rep, err := inventory.Scan(ctx, client, inventory.Options{
+		Groups: f.groups, Personal: f.personal, Concurrency: f.concurrency, Progress: progress,
+	})
+	done()
+	if err != nil {
+		return scanError(err)
+	}
+	if rep.AllFailed() {
+		return scanError(rep.FailureSummary())
+	}
+	var incomplete error
+	if len(rep.Errors) > 0 {
+		fmt.Fprintf(stderr, "scan incomplete: the tokens of %d resource(s) are not in the list:\n", len(rep.Errors))
+		for _, e := range rep.Errors {
+			fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
+		}
+		incomplete = fmt.Errorf("scan incomplete: %d resource(s) could not be scanned", len(rep.Errors))
+	}
+
+	now := clk.Now()
+	sel := cleanup.Select(rep.Tokens, now, crit)
+	if f.personal {
+		sel.Revoke = dropCallingToken(ctx, client.API, sel.Revoke, out)
+	}
+	cands := writeRevokeList(out, sel, now, crit.Thresholds)
+	if len(cands) == 0 {
+		fmt.Fprintln(out, "\nNo token to revoke.")
+		return incomplete
+	}
+	if f.dryRun {
+		fmt.Fprintf(out, "\nDry run: nothing revoked (%d token(s) would be).\n", len(cands))
+		return incomplete
+	}
+	if !f.yes {
+		ok, err := confirm(cmd.InOrStdin(), out, fmt.Sprintf("\nRevoke %d token(s)? [y/N] ", len(cands)))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(out, "Nothing revoked.")
+			return nil
+		}
+	}
+
+	opts := cleanup.Options{Concurrency: f.concurrency}
+	journalNote := "not recorded in a journal: no config given (-c FILE records revocations in its journal)"
+	if cfg != nil {
+		store, err := openRevokeJournal(ctx, cfg, clk)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		opts.Journal = store
+		journalNote = "recorded in the journal: tokenwarden history -c " + f.config
+	}
+	fmt.Fprintln(out)
+	results := cleanup.Revoke(ctx, client.API, cands, opts)
+	writeRevokeResults(out, results, journalNote)
+	return revokeExit(results, incomplete)
+}
+
+// revokeClient connects as --url / --token-file, else as the config says,
+// else as $GITLAB_URL / $GITLAB_TOKEN.
+func revokeClient(f *revokeFlags, cfg *config.Config) (*gitlab.Client, error) {
+	if cfg == nil || f.tokenFile != "" {
+		url := f.url
+		if url == "" && cfg != nil {
+			url = cfg.GitLab.URL
+		}
+		return newGitLabClient(url, f.tokenFile)
+	}
+	tok, err := cfg.GitLab.LoadToken()
+	if err != nil {
+		return nil, withHint(err, fmt.Sprintf("the config (%s) names where the managing token is read from: gitlab.token_env or gitlab.token_file; or pass --token-file", cfg.Path))
+	}
+	url := f.url
+	if url == "" {
+		url = cfg.GitLab.URL
+	}
+	c, err := gitlab.New(gitlab.Config{URL: url, Token: tok, Clock: clock.Real{}})
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return c, nil
+}
+
+// managedRefs are the config's tokens, keyed as cleanup compares them.
+func managedRefs(cfg *config.Config) map[string]bool {
+	m := map[string]bool{}
+	if cfg == nil {
+		return m
+	}
+	for _, t := range cfg.Tokens {
+		m[cleanup.ManagedKey(t.ResourceType(), t.ResourcePath(), t.Name)] = true
+	}
+	return m
+}
+
+// revokeThresholds are scan's defaults with the config's policy on top:
+// --finding unused means what scan says is unused.
+func revokeThresholds(cfg *config.Config) policy.Thresholds {
+	th := policy.DefaultThresholds()
+	if cfg == nil {
+		return th
+	}
+	set := func(dst *time.Duration, v time.Duration) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&th.MaxLifetime, cfg.Policy.MaxLifetime)
+	set(&th.UnusedAfter, cfg.Policy.UnusedAfter)
+	set(&th.ExpiresWarning, cfg.Policy.ExpiresWarning)
+	set(&th.ExpiresCritical, cfg.Policy.ExpiresCritical)
+	return th
+}
+
+// dropCallingToken keeps the personal token this run authenticates with:
+// revoking it would cut the run off half-way.
+func dropCallingToken(ctx context.Context, api *gl.Client, cands []cleanup.Candidate, out io.Writer) []cleanup.Candidate {
+	self, _, err := api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	if err != nil {
+		return cands
+	}
+	kept := cands[:0:0]
+	for _, c := range cands {
+		if c.Token.Resource.Type == "user" && c.Token.ID == self.ID {
+			fmt.Fprintf(out, "skipped %s: it is the token this run uses\n", cleanup.Ref(c.Token))
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept
+}
+
+// openRevokeJournal opens the config's journal as plan and apply do.
+func openRevokeJournal(ctx context.Context, cfg *config.Config, clk clock.Clock) (journal.Store, error) {
+	sealer, err := openSealer("", cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := journal.Open(ctx, cfg.State, sealer, clk)
+	if err != nil {
+		return nil, fmt.Errorf("open the journal: %w", err)
+	}
+	return store, nil
+}
+
+// revokeExit: 4 when some revocations failed, 1 when all did or the
+// journal missed some, else the scan's incompleteness (1) or nil.
+func revokeExit(results []cleanup.Result, incomplete error) error {
+	failed, unrecorded := 0, 0
+	for _, r := range results {
+		if r.Outcome == cleanup.Failed {
+			failed++
+		}
+		if r.RecordErr != nil {
+			unrecorded++
+		}
+	}
+	switch {
+	case failed > 0 && failed == len(results):
+		return fmt.Errorf("all %d revocation(s) failed", failed)
+	case failed > 0:
+		return withCode(exitPartial, fmt.Errorf("%d of %d revocation(s) failed", failed, len(results)))
+	case unrecorded > 0:
+		return fmt.Errorf("%d revocation(s) could not be recorded in the journal", unrecorded)
+	}
+	return incomplete
+}
