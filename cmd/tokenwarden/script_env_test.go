@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -51,6 +53,8 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 		"sim":      cmdSim,
 		"jsonpath": cmdJSONPath,
 		"exitcode": cmdExitCode,
+		"waitfile": cmdWaitFile,
+		"httpget":  cmdHTTPGet,
 	}
 }
 
@@ -66,11 +70,12 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 //	sim stats                prints the emulator's stats as JSON on stdout
 //	sim id group|project PATH
 //	                         prints the numeric id of a group or project
-//	sim fault reset|drop|fail METHOD PATH-REGEXP N
+//	sim fault reset|drop METHOD PATH-REGEXP N
 //	                         the next N requests matching METHOD and the path
 //	                         regexp: reset the connection / commit then drop
-//	                         the response / … ; {group:PATH} and
-//	                         {project:PATH} in the regexp become numeric ids
+//	                         the response; {group:PATH} and {project:PATH}
+//	                         in the regexp become numeric ids
+//	sim fault fail P         answer a fraction P (0 to 1) of requests with 500
 //	sim fault throttle N     answer the next N requests with 429
 //	sim fault clear          remove all faults
 func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
@@ -170,6 +175,16 @@ func simFault(ts *testscript.TestScript, st *simState, args []string) {
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)
 		f.Throttle(n)
+		return
+	case "fail":
+		if len(args) != 2 {
+			ts.Fatalf("usage: sim fault fail P")
+		}
+		p, err := strconv.ParseFloat(args[1], 64)
+		if err != nil || p < 0 || p > 1 {
+			ts.Fatalf("sim fault fail: want a fraction from 0 to 1, not %q", args[1])
+		}
+		f.FailRate(p)
 		return
 	}
 	if len(args) != 4 {
@@ -319,5 +334,67 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdWaitFile waits until a file written by a background command matches a
+// regular expression (up to 10 seconds), and can keep what it matched:
+//
+//	waitfile FILE REGEXP [VAR]
+//
+// VAR, when given, is set to the first group of REGEXP (or the whole match).
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: waitfile FILE REGEXP [VAR]")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	var content []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		content, _ = os.ReadFile(path)
+		m := re.FindSubmatch(content)
+		if m == nil {
+			continue
+		}
+		if len(args) == 3 {
+			ts.Setenv(args[2], string(m[len(m)-1]))
+		}
+		return
+	}
+	ts.Fatalf("waitfile: %s does not match %q after 10s; it holds:\n%s", args[0], args[1], content)
+}
+
+// cmdHTTPGet sends a GET request and prints the response body on stdout:
+//
+//	httpget [-H 'Name: value']... URL
+//
+// It fails unless the status is 2xx; with !, unless it is not.
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	header := http.Header{}
+	for len(args) >= 2 && args[0] == "-H" {
+		name, value, ok := strings.Cut(args[1], ":")
+		if !ok {
+			ts.Fatalf("httpget: header %q: want 'Name: value'", args[1])
+		}
+		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+		args = args[2:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: httpget [-H 'Name: value']... URL")
+	}
+	req, err := http.NewRequest(http.MethodGet, args[0], nil)
+	ts.Check(err)
+	req.Header = header
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		ts.Fatalf("httpget: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%s\n", body)
+	if ok := res.StatusCode/100 == 2; ok == neg {
+		ts.Fatalf("httpget %s: status %s", args[0], res.Status)
 	}
 }
