@@ -46,6 +46,8 @@ type Deps struct {
 	// Notifier receives rotated / failed / expiring / expired / new-finding
 	// events. Nil: no notifications.
 	Notifier Notifier
+	// Metrics counts finished rotations. Nil: not counted.
+	Metrics RotationCounter
 	// RetryAfter: see DefaultRetryAfter (0 → default).
 	RetryAfter time.Duration
 	// ShutdownGrace: see DefaultShutdownGrace (0 → default).

@@ -226,6 +226,7 @@ func (d *Daemon) record(ctx context.Context, o engine.Outcome) {
 	}
 	m[string(o.Status)]++
 	d.mu.Unlock()
+	d.countRotation(o)
 	d.notifyOutcome(ctx, o)
 }
 

@@ -1,0 +1,49 @@
+package daemon
+
+import (
+	"sort"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
+)
+
+// RotationCounter counts finished rotations; *metrics.Metrics is one.
+type RotationCounter interface {
+	Rotated(strategy, result string)
+}
+
+// Snapshot is the state as the metrics package reads it at scrape time.
+// With it, *Daemon is a metrics.Source.
+func (d *Daemon) Snapshot() metrics.Snapshot {
+	st := d.State()
+	snap := metrics.Snapshot{LastScan: st.ScannedAt}
+	type key struct{ code, sev string }
+	counts := map[key]int{}
+	for _, t := range st.Tokens {
+		snap.Tokens = append(snap.Tokens, metrics.TokenState{
+			ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path, Name: t.Name, Managed: t.Ref != "",
+			ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, NextRotation: t.NextRotation,
+		})
+		for _, f := range t.Findings {
+			counts[key{f.Code, f.Severity}]++
+		}
+	}
+	for k, n := range counts {
+		snap.Findings = append(snap.Findings, metrics.FindingCount{Code: k.code, Severity: k.sev, Count: n})
+	}
+	sort.Slice(snap.Findings, func(i, j int) bool { return snap.Findings[i].Code < snap.Findings[j].Code })
+	return snap
+}
+
+// countRotation feeds a final outcome to the rotation counter.
+func (d *Daemon) countRotation(o engine.Outcome) {
+	if d.d.Metrics == nil || o.Rotation == nil {
+		return
+	}
+	switch o.Status {
+	case engine.StatusDone:
+		d.d.Metrics.Rotated(o.Rotation.Strategy, metrics.ResultDone)
+	case engine.StatusFailed:
+		d.d.Metrics.Rotated(o.Rotation.Strategy, metrics.ResultFailed)
+	}
+}

@@ -1,0 +1,174 @@
+// Package web owns tokenwarden's dashboard: server-rendered html/template
+// pages with embedded CSS (no JavaScript needed) showing the daemon's state —
+// an overview with the expiry timeline, the token table, a token's history and
+// deliveries, the journal — plus the "rotate now" action, the operator login,
+// and the /healthz, /readyz and /metrics endpoints.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+)
+
+//go:embed templates/*.html static/*.css
+var assets embed.FS
+
+// PasswordEnv is the environment variable read for the operator password
+// when the config names none.
+const PasswordEnv = "TOKENWARDEN_PASSWORD"
+
+// Backend is what the dashboard shows and acts on; *daemon.Daemon is one.
+type Backend interface {
+	State() daemon.State
+	Ready() bool
+	RotateNow(ctx context.Context, ref string) (engine.Outcome, error)
+}
+
+// Options configure the dashboard.
+type Options struct {
+	Backend Backend
+	Store   journal.Store // rotation history and journal page; readiness
+	// Password is the operator password; it is also accepted as
+	// "Authorization: Bearer <password>". Required.
+	Password secret.Secret
+	ReadOnly bool // hide and refuse "rotate now"
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// Metrics serves /metrics (behind the login); nil → 404.
+	Metrics http.Handler
+	Version string
+	// SessionTTL is how long a login lasts; 0 → 12h.
+	SessionTTL time.Duration
+}
+
+// Server is the dashboard's http.Handler.
+type Server struct {
+	o     Options
+	mux   *http.ServeMux
+	pages pages
+	auth  *auth
+}
+
+// NewServer checks opts and builds the handler.
+func NewServer(o Options) (*Server, error) {
+	if o.Backend == nil || o.Store == nil {
+		return nil, errors.New("web: Backend and Store are required")
+	}
+	if o.Password.IsZero() {
+		return nil, fmt.Errorf("web: no operator password: set serve.password_env or serve.password_file in the config, or $%s", PasswordEnv)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, mux: http.NewServeMux(), pages: p, auth: newAuth(o.Password, o.Clock, o.SessionTTL)}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /static/", http.FileServerFS(assets))
+	m.HandleFunc("GET /login", s.loginForm)
+	m.HandleFunc("POST /login", s.login)
+	m.Handle("POST /logout", s.authed(s.logout))
+	m.Handle("GET /{$}", s.authed(s.overview))
+	m.Handle("GET /tokens", s.authed(s.tokens))
+	m.Handle("GET /tokens/{id}", s.authed(s.token))
+	m.Handle("POST /tokens/{id}/rotate", s.authed(s.rotate))
+	m.Handle("GET /journal", s.authed(s.journal))
+	m.Handle("GET /metrics", s.authed(s.metrics))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz: the journal answers and the first scan is done.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.o.Store.List(ctx, journal.Filter{Limit: 1}); err != nil {
+		s.o.Log.Warn("readyz: journal unreachable", "err", err)
+		http.Error(w, "journal unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	if !s.o.Backend.Ready() {
+		http.Error(w, "first scan not done yet", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *session) {
+	if s.o.Metrics == nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.o.Metrics.ServeHTTP(w, r)
+}
+
+// Serve runs the daemon and the dashboard on ln until ctx ends, then shuts
+// both down: the HTTP server gets 10 seconds to finish its requests, the
+// daemon its shutdown grace. cmd serve and demo --serve use it.
+func Serve(ctx context.Context, ln net.Listener, d *daemon.Daemon, o Options) error {
+	if o.Backend == nil {
+		o.Backend = d
+	}
+	h, err := NewServer(o)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(h.o.Log.Handler(), slog.LevelWarn)}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.Run(gctx) })
+	g.Go(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
+		defer cancel()
+		return hs.Shutdown(sctx)
+	})
+	return g.Wait()
+}
