@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -70,10 +69,11 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 
 	now := clk.Now()
 	sel := cleanup.Select(rep.Tokens, now, crit)
+	var inUse []cleanup.Candidate
 	if f.personal {
-		sel.Revoke = dropCallingToken(ctx, client.API, sel.Revoke, out)
+		sel.Revoke, inUse = dropCallingToken(ctx, client.API, sel.Revoke)
 	}
-	cands := writeRevokeList(out, sel, now, crit.Thresholds)
+	cands := writeRevokeList(out, sel, inUse, now, crit.Thresholds)
 	if len(cands) == 0 {
 		fmt.Fprintln(out, "\nNo token to revoke.")
 		return incomplete
@@ -168,20 +168,19 @@ func revokeThresholds(cfg *config.Config) policy.Thresholds {
 
 // dropCallingToken keeps the personal token this run authenticates with:
 // revoking it would cut the run off half-way.
-func dropCallingToken(ctx context.Context, api *gl.Client, cands []cleanup.Candidate, out io.Writer) []cleanup.Candidate {
+func dropCallingToken(ctx context.Context, api *gl.Client, cands []cleanup.Candidate) (kept, inUse []cleanup.Candidate) {
 	self, _, err := api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
 	if err != nil {
-		return cands
+		return cands, nil
 	}
-	kept := cands[:0:0]
 	for _, c := range cands {
 		if c.Token.Resource.Type == "user" && c.Token.ID == self.ID {
-			fmt.Fprintf(out, "skipped %s: it is the token this run uses\n", cleanup.Ref(c.Token))
+			inUse = append(inUse, c)
 			continue
 		}
 		kept = append(kept, c)
 	}
-	return kept
+	return kept, inUse
 }
 
 // openRevokeJournal opens the config's journal as plan and apply do.

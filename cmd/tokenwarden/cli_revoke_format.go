@@ -13,9 +13,10 @@ import (
 )
 
 // writeRevokeList prints the tokens to revoke in scan's table, most urgent
-// first, each with why it was selected, then the managed tokens skipped.
-// It returns the candidates in the table's order.
-func writeRevokeList(w io.Writer, sel cleanup.Selection, now time.Time, th policy.Thresholds) []cleanup.Candidate {
+// first, each with why it was selected, then the tokens skipped: managed
+// ones and (inUse) the token this run authenticates with. It returns the
+// candidates in the table's order.
+func writeRevokeList(w io.Writer, sel cleanup.Selection, inUse []cleanup.Candidate, now time.Time, th policy.Thresholds) []cleanup.Candidate {
 	type key struct {
 		kind string
 		id   int64
@@ -38,10 +39,13 @@ func writeRevokeList(w io.Writer, sel cleanup.Selection, now time.Time, th polic
 		})
 		fmt.Fprintf(&out, "\n%d token(s) to revoke\n", len(ordered))
 	}
+	if len(toks) == 0 && len(sel.Managed)+len(inUse) > 0 {
+		out.WriteString("\n")
+	}
+	for _, c := range inUse {
+		fmt.Fprintf(&out, "skipped %s (%s): it is the token this run uses\n", printable(cleanup.Ref(c.Token)), c.Reason)
+	}
 	if n := len(sel.Managed); n > 0 {
-		if len(toks) == 0 {
-			out.WriteString("\n")
-		}
 		for _, c := range sel.Managed {
 			fmt.Fprintf(&out, "skipped managed token %s (%s)\n", printable(cleanup.Ref(c.Token)), c.Reason)
 		}

@@ -151,11 +151,12 @@ func matches(t gitlab.Token, fs []policy.Finding, now time.Time, c Criteria) []s
 // longer ago than after.
 func unused(t gitlab.Token, now time.Time, after time.Duration) (string, bool) {
 	if t.LastUsedAt != nil {
-		idle := now.Sub(*t.LastUsedAt)
-		return fmt.Sprintf("unused %d days", days(idle)), idle > after
+		return fmt.Sprintf("unused %d days", days(*t.LastUsedAt, now)), now.Sub(*t.LastUsedAt) > after
 	}
-	age := now.Sub(t.CreatedAt)
-	return fmt.Sprintf("never used, created %d days ago", days(age)), age > after
+	return fmt.Sprintf("never used, created %d days ago", days(t.CreatedAt, now)), now.Sub(t.CreatedAt) > after
 }
 
-func days(d time.Duration) int { return int(d / duration.Day) }
+// days counts calendar days (UTC) from from to to, as scan's findings do.
+func days(from, to time.Time) int {
+	return int(to.UTC().Truncate(duration.Day).Sub(from.UTC().Truncate(duration.Day)) / duration.Day)
+}
