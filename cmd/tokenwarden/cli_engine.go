@@ -42,9 +42,28 @@ type engineRuntime struct {
 	engine *engine.Engine
 	gitlab *gitlab.Client
 	clock  clock.Clock
+	unlock func()
 }
 
-func (r *engineRuntime) Close() error { return r.store.Close() }
+func (r *engineRuntime) Close() error {
+	if r.unlock != nil {
+		r.unlock()
+	}
+	return r.store.Close()
+}
+
+// lock makes this process the only one starting rotations on the state.
+func (r *engineRuntime) lock() error {
+	unlock, err := journal.Lock(r.cfg.State)
+	if errors.Is(err, journal.ErrLocked) {
+		return withHint(err, "wait for the other run to finish (or stop `tokenwarden serve`, which rotates on its own schedule)")
+	}
+	if err != nil {
+		return err
+	}
+	r.unlock = unlock
+	return nil
+}
 
 // loadConfig reads the config file and turns its problems into one error
 // that lists each with file:line and hint.

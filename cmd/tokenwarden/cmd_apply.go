@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 )
 
 func newApplyCmd() *cobra.Command {
@@ -25,12 +27,19 @@ func newApplyCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
+			if err := rt.lock(); err != nil {
+				return err
+			}
 			p, err := rt.engine.Plan(ctx, rt.cfg)
 			if err != nil {
 				return err
 			}
 			writePlanText(out, p)
+			planErrs := planErrors(p)
 			if p.Changes() == 0 {
+				if planErrs != nil {
+					return planErrs
+				}
 				fmt.Fprintln(out, "\nNothing to do.")
 				return nil
 			}
@@ -51,6 +60,9 @@ func newApplyCmd() *cobra.Command {
 			}
 			if err != nil {
 				return err
+			}
+			if planErrs != nil {
+				return withCode(exitPartial, planErrs)
 			}
 			return outcomeCode(outs)
 		},
@@ -77,4 +89,19 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// planErrors is an error naming the managed tokens the plan could not
+// evaluate (missing group, no permission, …), or nil.
+func planErrors(p *engine.Plan) error {
+	var refs []string
+	for _, it := range p.Items {
+		if it.Action == engine.ActionError {
+			refs = append(refs, it.Ref)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(refs), strings.Join(refs, ", "))
 }

@@ -35,6 +35,9 @@ func newRotateCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
+			if err := rt.lock(); err != nil {
+				return err
+			}
 			p, err := rt.engine.Plan(ctx, rt.cfg)
 			if err != nil {
 				return err
