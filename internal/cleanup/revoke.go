@@ -2,9 +2,12 @@ package cleanup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -120,6 +123,12 @@ func describe(err error) error {
 	var er *gl.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		msg := strings.TrimSpace(er.Message)
+		var body struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(er.Body, &body) == nil && body.Message != "" {
+			msg = body.Message // GitLab's own words, not client-go's "{message: …}"
+		}
 		if msg == "" {
 			msg = http.StatusText(er.Response.StatusCode)
 		}
@@ -127,6 +136,15 @@ func describe(err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("interrupted: %w", err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause := ue.Err
+		var op *net.OpError
+		if errors.As(cause, &op) {
+			cause = op.Err
+		}
+		return fmt.Errorf("cannot reach GitLab: %w", cause)
 	}
 	return err
 }

@@ -39,15 +39,26 @@ groups:
 `
 
 // world is the emulator behind a front door that can make chosen requests
-// answer 404 as GitLab does once a token has been removed: the case of a
-// token someone else deleted between the listing and the revocation.
+// answer as GitLab does in cases the emulator cannot be driven into from
+// here: 404 once a token has been removed (someone else deleted it between
+// the listing and the revocation), 400 when the caller may not delete it.
 type world struct {
 	srv    *sim.Server
 	client *gitlab.Client
 	store  journal.Store
 	mu     sync.Mutex
-	gone   map[string]bool // request paths that answer 404
+	answer map[string]answer // by "METHOD /path"
 }
+
+type answer struct {
+	status int
+	body   string
+}
+
+var (
+	gone   = answer{http.StatusNotFound, `{"message":"404 Not Found"}`}
+	denied = answer{http.StatusBadRequest, `{"message":"400 Bad request - Alice cannot delete app-older"}`}
+)
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
@@ -63,15 +74,15 @@ func newWorld(t *testing.T) *world {
 		CreatedAt: *daysAgo(200), ExpiresAt: date("2026-11-01")}); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{srv: srv, gone: map[string]bool{}}
+	w := &world{srv: srv, answer: map[string]answer{}}
 	hs := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
-		gone := w.gone[r.Method+" "+r.URL.Path]
+		a, ok := w.answer[r.Method+" "+r.URL.Path]
 		w.mu.Unlock()
-		if gone {
+		if ok {
 			rw.Header().Set("Content-Type", "application/json")
-			rw.WriteHeader(http.StatusNotFound)
-			_, _ = rw.Write([]byte(`{"message":"404 Not Found"}`))
+			rw.WriteHeader(a.status)
+			_, _ = rw.Write([]byte(a.body))
 			return
 		}
 		srv.ServeHTTP(rw, r)
@@ -125,9 +136,10 @@ func deletePath(t gitlab.Token) string {
 
 func TestRevoke(t *testing.T) {
 	tests := []struct {
-		name  string
-		setup func(w *world, cands map[string]Candidate)
-		want  map[string]Outcome // by token name; the rest are revoked
+		name    string
+		setup   func(w *world, cands map[string]Candidate)
+		want    map[string]Outcome // by token name; the rest are revoked
+		wantErr string             // the start of the failure's message
 	}{
 		{
 			name: "group, project and personal tokens are revoked",
@@ -135,16 +147,25 @@ func TestRevoke(t *testing.T) {
 		{
 			name: "a token already removed (404) counts as already gone",
 			setup: func(w *world, cands map[string]Candidate) {
-				w.gone[deletePath(cands["app-old"].Token)] = true
+				w.answer[deletePath(cands["app-old"].Token)] = gone
 			},
 			want: map[string]Outcome{"app-old": AlreadyGone},
+		},
+		{
+			name: "GitLab refuses: failed with GitLab's message",
+			setup: func(w *world, cands map[string]Candidate) {
+				w.answer[deletePath(cands["app-older"].Token)] = denied
+			},
+			want:    map[string]Outcome{"app-older": Failed},
+			wantErr: "GitLab answered 400: 400 Bad request - Alice cannot delete app-older",
 		},
 		{
 			name: "a revocation that keeps failing fails alone",
 			setup: func(w *world, cands map[string]Candidate) {
 				w.srv.Faults().ResetConnection("DELETE", "/access_tokens/"+strconv.FormatInt(cands["app-older"].Token.ID, 10)+"$", 100)
 			},
-			want: map[string]Outcome{"app-older": Failed},
+			want:    map[string]Outcome{"app-older": Failed},
+			wantErr: "cannot reach GitLab: ",
 		},
 	}
 	for _, tt := range tests {
@@ -200,8 +221,8 @@ func TestRevoke(t *testing.T) {
 				if !strings.HasPrefix(r.Reason, "expired on ") {
 					t.Errorf("%s: journal reason %q, want the selector", name, r.Reason)
 				}
-				if want == Failed && (r.Error == "" || res.Err == nil) {
-					t.Errorf("%s: failed without an error (journal %q, result %v)", name, r.Error, res.Err)
+				if want == Failed && (res.Err == nil || r.Error != res.Err.Error() || !strings.HasPrefix(r.Error, tt.wantErr)) {
+					t.Errorf("%s: failed with %v (journal %q), want an error starting %q", name, res.Err, r.Error, tt.wantErr)
 				}
 				if strings.Contains(r.Error, rootToken) || strings.Contains(r.Reason, rootToken) {
 					t.Errorf("%s: the token leaked into the journal", name)
