@@ -1,18 +1,195 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
+	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/web"
 )
 
-// TODO(skeleton): replaced by the real command.
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "serve",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("serve: not implemented yet")
+	var (
+		f         engineFlags
+		listen    string
+		readOnly  bool
+		logFormat string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: rotate on schedule, scan periodically, serve the dashboard and /metrics",
+		Long: `serve resumes unfinished rotations, then rotates every managed token when it
+is due, rescans the instance every serve.scan_interval (default 1h), sends
+notifications, and serves the web dashboard, /metrics, /healthz and /readyz.
+
+The dashboard asks for the operator password: serve.password_env or
+serve.password_file in the config, else $TOKENWARDEN_PASSWORD. API clients
+(Prometheus) send it as "Authorization: Bearer <password>".
+
+SIGHUP reloads the config; SIGINT/SIGTERM stop cleanly (a rotation in
+progress finishes or stays parked in the journal and is resumed next start).`,
+		Example: `  TOKENWARDEN_PASSWORD=… tokenwarden serve -c tokenwarden.yaml
+  tokenwarden serve -c tokenwarden.yaml --listen :8484 --read-only --log-format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			log, err := serveLogger(cmd.ErrOrStderr(), logFormat)
+			if err != nil {
+				return err
+			}
+			f.verbose = logFormat == "text" // the engine's step log (text only)
+			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			cfg := rt.cfg
+			if !cmd.Flags().Changed("listen") {
+				listen = cfg.Serve.Listen
+			}
+			password, err := operatorPassword(cfg)
+			if err != nil {
+				return err
+			}
+			ver, rev := buildVersion()
+			var d *daemon.Daemon
+			m := metrics.New(sourceFunc(func() metrics.Snapshot { return d.Snapshot() }), ver, rev)
+			scanner, err := scanClient(cfg, rt, m, log)
+			if err != nil {
+				return err
+			}
+			notifier, closeNotifier, err := openNotifier(ctx, cfg, rt, log)
+			if err != nil {
+				return err
+			}
+			defer closeNotifier()
+			d = daemon.New(daemon.Deps{
+				Engine: rt.engine, Store: rt.store, GitLab: scanner, Clock: rt.clock, Log: log, Config: cfg,
+				LoadConfig: func() (*config.Config, error) { return loadConfig(f.config) },
+				Notifier:   notifier, Metrics: m,
+			})
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return usageError("listen on %s: %v", listen, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tokenwarden dashboard: http://%s/\n", ln.Addr())
+
+			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error {
+				return web.Serve(gctx, ln, d, web.Options{
+					Store: rt.store, Password: password, ReadOnly: readOnly || cfg.Serve.ReadOnly,
+					Clock: rt.clock, Log: log, Metrics: m.Handler(), Version: ver,
+				})
+			})
+			g.Go(func() error { return reloadOnHangup(gctx, d, log) })
+			return g.Wait()
 		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&listen, "listen", config.DefaultListen, "address the dashboard listens on (default: serve.listen in the config)")
+	cmd.Flags().BoolVar(&readOnly, "read-only", false, "dashboard shows everything but cannot rotate")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
+	return cmd
+}
+
+// sourceFunc adapts a function to metrics.Source.
+type sourceFunc func() metrics.Snapshot
+
+func (f sourceFunc) Snapshot() metrics.Snapshot { return f() }
+
+func serveLogger(w io.Writer, format string) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError("--log-format must be text or json, not %q", format)
+}
+
+// operatorPassword is the dashboard password: serve.password_env or
+// serve.password_file, else $TOKENWARDEN_PASSWORD.
+func operatorPassword(cfg *config.Config) (secret.Secret, error) {
+	env, file := cfg.Serve.PasswordEnv, cfg.Serve.PasswordFile
+	if env == "" && file == "" {
+		env = web.PasswordEnv
+	}
+	pw, err := config.LoadSecret(env, file)
+	if err != nil {
+		return secret.Secret{}, withHint(fmt.Errorf("dashboard password: %w", err),
+			"set serve.password_env or serve.password_file in the config, or export "+web.PasswordEnv)
+	}
+	return pw, nil
+}
+
+// scanClient is the managing client for the periodic scan, with every
+// response counted in tokenwarden_gitlab_requests_total.
+func scanClient(cfg *config.Config, rt *engineRuntime, m *metrics.Metrics, log *slog.Logger) (*gitlab.Client, error) {
+	if rt.gitlab == nil {
+		return nil, nil
+	}
+	tok, err := cfg.GitLab.LoadToken()
+	if err != nil {
+		return nil, err
+	}
+	return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log, OnResponse: m.Observe, Clock: rt.clock})
+}
+
+// openNotifier builds the configured notification channels; de-duplication
+// is kept beside the SQLite journal, or in memory for other backends.
+func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, log *slog.Logger) (daemon.Notifier, func(), error) {
+	if len(cfg.Notify) == 0 {
+		return nil, func() {}, nil
+	}
+	chans, err := notify.FromConfig(cfg.Notify, notify.ChannelOptions{Clock: rt.clock})
+	if err != nil {
+		return nil, nil, withHint(err, "each notify entry reads its secret from the named environment variable or file")
+	}
+	var dedup notify.DedupStore = notify.NewMemoryDedup()
+	closeDedup := func() {}
+	if sq, err := notify.OpenSQLiteDedup(ctx, cfg.State); err == nil {
+		dedup, closeDedup = sq, func() { sq.Close() }
+	} else {
+		log.Warn("notification de-duplication kept in memory", "reason", err)
+	}
+	n := notify.New(chans, dedup, rt.clock, log)
+	return n, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Close(cctx)
+		closeDedup()
+	}, nil
+}
+
+// reloadOnHangup reloads the config on every SIGHUP until ctx ends.
+func reloadOnHangup(ctx context.Context, d *daemon.Daemon, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			log.Info("SIGHUP: reloading the config")
+			d.Reload() // logs and keeps the old config on error
+		}
 	}
 }

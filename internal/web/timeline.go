@@ -17,7 +17,7 @@ const (
 	tlWidth  = 720.0
 	tlHeight = 224.0
 	tlLeft   = 36.0
-	tlRight  = 712.0
+	tlRight  = 692.0
 	tlLane   = 22.0  // rotation markers' baseline
 	tlTop    = 44.0  // top of the tallest bar
 	tlBase   = 186.0 // bars stand on this line

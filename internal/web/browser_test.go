@@ -1,0 +1,311 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+	"gitlab.com/tokenwarden/tokenwarden/internal/web"
+)
+
+const rootToken = "glpat-rootrootrootrootroot"
+
+// chromium finds Debian's chromium. Without it the browser test is skipped,
+// except in CI, where a missing browser must not pass silently.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found on PATH (apt-get install -y chromium)")
+	}
+	t.Skip("chromium not found on PATH; install it (apt-get install -y chromium) to run the browser test")
+	return ""
+}
+
+// liveSite runs the whole daemon and dashboard in-process, as serve does,
+// against the emulator with a seeded instance and one managed token.
+func liveSite(t *testing.T) (base string, srv *sim.Server) {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	srv, glURL := sim.StartTest(t, sim.Options{Clock: clk, RootToken: rootToken, Seed: 7, Groups: 3, ProjectsPerGroup: 2, TokensPerProject: 2})
+	g, err := srv.CreateGroup("acme", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := srv.CreateProject("app", g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := clk.Now().Truncate(24*time.Hour).AddDate(0, 0, 40)
+	if _, _, err := srv.CreateAccessToken("project", p.ID, sim.TokenSpec{
+		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api"}, AccessLevel: 20,
+		CreatedAt: exp.AddDate(0, 0, -90), ExpiresAt: &exp,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "root.token"), []byte(rootToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "tw.yaml")
+	cfgText := fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
+state: sqlite://tw.db
+key_file: tw.key
+defaults: {lifetime: 90d, grace: 1h}
+tokens:
+  - name: deploy
+    description: pulls images
+    project: acme/app
+    scopes: [read_api]
+    access_level: reporter
+    deliver:
+      - file: {path: app.env, format: dotenv, key: DEPLOY_TOKEN}
+      - gitlab_variable: {project: acme/app, key: DEPLOY_TOKEN, masked: true}
+`, glURL)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := secret.LoadOrCreateKey(cfg.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := journal.Open(context.Background(), cfg.State, sealer, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	client := func(s secret.Secret) (*gitlab.Client, error) {
+		return gitlab.New(gitlab.Config{URL: glURL, Token: s, RetryMax: 1, Clock: clk})
+	}
+	managing, err := client(secret.New(rootToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(engine.Deps{
+		GitLab: managing, ClientFor: client, Store: st, Clock: clk,
+		Sinks: func(tok config.Token) ([]sink.Sink, error) {
+			var out []sink.Sink
+			for _, d := range tok.Deliver {
+				s, err := all.New(d, all.Deps{GitLab: managing.API, Owner: tok.Ref()})
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, s)
+			}
+			return out, nil
+		},
+	})
+	d := daemon.New(daemon.Deps{Engine: eng, Store: st, GitLab: managing, Clock: clk, Config: cfg})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- web.Serve(ctx, ln, d, web.Options{Store: st, Password: secret.New(password), Clock: clk, Version: "test"})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	base = "http://" + ln.Addr().String()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dashboard not ready within 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return base, srv
+}
+
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("TOKENWARDEN_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	base, _ := liveSite(t)
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	location := func() string {
+		t.Helper()
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	submit := func(what, sel string) {
+		t.Helper()
+		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	// The dashboard sends a stranger to the login page; a wrong password is refused.
+	run("open the dashboard", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("password")))
+	if loc := location(); !strings.Contains(loc, "/login") {
+		t.Fatalf("not sent to the login page: %s", loc)
+	}
+	run("type a wrong password", chromedp.SendKeys(chromedp.ID("password"), "not the password"))
+	submit("submit the wrong password", "form.login button")
+	if got := text("#login-error"); !strings.Contains(got, "Wrong password") {
+		t.Fatalf("wrong password: page says %q", got)
+	}
+
+	// The right one shows the overview with the expiry timeline.
+	run("type the password", chromedp.SendKeys(chromedp.ID("password"), password))
+	submit("log in", "form.login button")
+	run("see the timeline", chromedp.WaitVisible(chromedp.ID("timeline")))
+	if got := text("#timeline-summary"); !strings.Contains(got, "1 rotation(s) are scheduled") {
+		t.Errorf("timeline summary %q does not count the managed token's rotation", got)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "dashboard-overview.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("UPDATE_SCREENSHOT") == "1" {
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "dashboard.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The token table lists the managed token; its page has the rotate button.
+	run("open the token table", chromedp.Navigate(base+"/tokens?state=managed"), chromedp.WaitVisible(chromedp.ID("tokens")))
+	if got := text("#tokens tbody"); !strings.Contains(got, "deploy") || !strings.Contains(got, "acme/app") {
+		t.Fatalf("token table (managed) shows %q, want deploy in acme/app", got)
+	}
+	submit("open the token", "#tokens tbody a")
+	run("see the rotate button", chromedp.WaitVisible(chromedp.ID("rotate-now")))
+	if got := text("main"); !strings.Contains(got, "No rotation recorded yet") {
+		t.Fatalf("token page before rotation: history is not empty")
+	}
+
+	// Rotate now: the new rotation shows up in the history.
+	submit("press rotate now", "#rotate-now")
+	run("see the history", chromedp.WaitVisible(chromedp.ID("history")))
+	if got := text(".flash"); !strings.Contains(got, "Rotated project/acme/app:deploy") {
+		t.Errorf("after rotate now the page says %q", got)
+	}
+	hist := text("#history")
+	if !strings.Contains(hist, "rot-") || !strings.Contains(hist, "verified") || !strings.Contains(hist, "delivered to") {
+		t.Errorf("history after rotate now: %q, want a rotation verified and delivered", hist)
+	}
+	if got := text("main"); !strings.Contains(got, "DEPLOY_TOKEN") {
+		t.Errorf("token page does not list the sinks: %q", got)
+	}
+	run("open the journal", chromedp.Navigate(base+"/journal"), chromedp.WaitVisible(chromedp.ID("journal")))
+	if got := text("#journal tbody"); !strings.Contains(got, "project/acme/app:deploy") {
+		t.Errorf("journal page: %q", got)
+	}
+}
+
+// TestPostWithoutCSRFRefused drives the live site with a plain HTTP client:
+// a logged-in POST without the CSRF token is refused and rotates nothing.
+func TestPostWithoutCSRFRefused(t *testing.T) {
+	base, srv := liveSite(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(base+"/login", url.Values{"password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %s", resp.Status)
+	}
+	var id int64
+	for _, tok := range srv.Tokens() {
+		if tok.Name == "deploy" {
+			id = tok.ID
+		}
+	}
+	before := len(srv.Tokens())
+	resp, err = c.PostForm(fmt.Sprintf("%s/tokens/%d/rotate", base, id), url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST without CSRF token: %s, want 403", resp.Status)
+	}
+	if after := len(srv.Tokens()); after != before {
+		t.Errorf("a refused POST still minted %d token(s)", after-before)
+	}
+}
