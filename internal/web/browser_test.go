@@ -246,6 +246,17 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
+	// At phone width nothing makes the page scroll sideways (wide tables
+	// scroll inside their own box).
+	run("phone width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("timeline")))
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.documentElement.scrollWidth")); err != nil || w > 390 {
+		t.Errorf("at 390px the overview is %dpx wide (%v)", w, err)
+	}
+	if phone, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		os.WriteFile(filepath.Join(artifactDir(t), "dashboard-phone.png"), phone, 0o644)
+	}
+	run("back to desktop width", chromedp.EmulateViewport(1280, 900))
+
 	// The token table lists the managed token; its page has the rotate button.
 	run("open the token table", chromedp.Navigate(base+"/tokens?state=managed"), chromedp.WaitVisible(chromedp.ID("tokens")))
 	if got := text("#tokens tbody"); !strings.Contains(got, "deploy") || !strings.Contains(got, "acme/app") {
