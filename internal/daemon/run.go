@@ -19,7 +19,8 @@ import (
 // a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.d.Log.Info("daemon started", "tokens", len(d.Config().Tokens), "scan_interval", d.scanInterval().String())
-	work := d.workContext(ctx)
+	work, stopWork := d.workContext(ctx)
+	defer stopWork()
 	d.resume(ctx, work)
 	if ctx.Err() == nil {
 		d.scan(ctx)
@@ -71,13 +72,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // workContext is the context rotations run under: it outlives ctx by the
 // shutdown grace, so that a rotation in progress can reach its end.
-func (d *Daemon) workContext(ctx context.Context) context.Context {
+func (d *Daemon) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	context.AfterFunc(ctx, func() {
+	stop := context.AfterFunc(ctx, func() {
 		// Wall-clock on purpose: this bounds real I/O during shutdown.
 		time.AfterFunc(d.d.ShutdownGrace, cancel)
 	})
-	return work
+	return work, func() { stop(); cancel() }
 }
 
 func (d *Daemon) scanInterval() time.Duration {

@@ -93,6 +93,10 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// GeneratePassword returns a random operator password, for callers (demo
+// --serve) that have none configured and print the one they use.
+func GeneratePassword() secret.Secret { return secret.New(randomID()[:24]) }
+
 func (a *auth) newSession() *session {
 	s := &session{id: randomID(), csrf: randomID(), expires: a.clock.Now().Add(a.ttl)}
 	a.mu.Lock()
