@@ -121,8 +121,20 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// runtimeOptions adjust how the runtime talks and logs.
+type runtimeOptions struct {
+	Log *slog.Logger
+	// OnResponse is called for every GitLab response (metrics).
+	OnResponse func(method string, code int)
+}
+
 // openRuntime loads the config, opens the journal and builds the engine.
 func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engineRuntime, error) {
+	return openRuntimeWith(ctx, f, runtimeOptions{Log: newLogger(stderr, f.verbose)})
+}
+
+// openRuntimeWith is openRuntime with the caller's logger and hooks (serve).
+func openRuntimeWith(ctx context.Context, f *engineFlags, opts runtimeOptions) (*engineRuntime, error) {
 	cfg, err := loadConfig(f.config)
 	if err != nil {
 		return nil, err
@@ -135,12 +147,16 @@ func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engine
 	if err != nil {
 		return nil, err
 	}
-	return newRuntime(ctx, cfg, sealer, clk, newLogger(stderr, f.verbose))
+	return newRuntime(ctx, cfg, sealer, clk, opts)
 }
 
 // newRuntime opens the journal and builds the engine for cfg. The demo calls
 // it with the emulator's clock.
-func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, clk clock.Clock, log *slog.Logger) (*engineRuntime, error) {
+func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, clk clock.Clock, opts runtimeOptions) (*engineRuntime, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	store, err := journal.Open(ctx, cfg.State, sealer, clk)
 	if err != nil {
 		return nil, err
@@ -152,13 +168,13 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 			store.Close()
 			return nil, withHint(err, fmt.Sprintf("the config (%s) names where the managing token is read from: gitlab.token_env or gitlab.token_file", cfg.Path))
 		}
-		if managing, err = gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log}); err != nil {
+		if managing, err = gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log, OnResponse: opts.OnResponse}); err != nil {
 			store.Close()
 			return nil, err
 		}
 	}
 	clientFor := func(s secret.Secret) (*gitlab.Client, error) {
-		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log})
+		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log, OnResponse: opts.OnResponse})
 	}
 	sinks := func(t config.Token) ([]sink.Sink, error) {
 		var out []sink.Sink

@@ -20,11 +20,14 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/web"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -53,13 +56,22 @@ type demoOptions struct {
 	inspect func(*demoWorld)
 }
 
-// demoWorld is what the demo built: an emulated GitLab on a fake clock, a
+// demoClock is the demo's time: the wall clock plus an offset the demo moves
+// forward to show what happens later, so that `demo --serve` keeps running on
+// live time afterwards.
+type demoClock interface {
+	clock.Clock
+	Advance(time.Duration)
+	Set(time.Time)
+}
+
+// demoWorld is what the demo built: an emulated GitLab on a movable clock, a
 // config in a scratch directory, and the engine working on them.
 type demoWorld struct {
 	dir     string
 	srv     *sim.Server
 	url     string
-	clock   *clock.Fake
+	clock   demoClock
 	cfg     *config.Config
 	rt      *engineRuntime
 	root    secret.Secret
@@ -252,7 +264,7 @@ func startDemoWorld(ctx context.Context, opts demoOptions) (*demoWorld, func(), 
 	fail := func(err error) (*demoWorld, func(), error) { cleanup(); return nil, nil, fmt.Errorf("demo: %w", err) }
 
 	now := time.Now().UTC().Truncate(time.Second)
-	w := &demoWorld{dir: dir, clock: clock.NewFake(now), root: secret.New(randomToken())}
+	w := &demoWorld{dir: dir, clock: &sim.LiveClock{}, root: secret.New(randomToken())}
 	w.srv, err = sim.New(sim.Options{Clock: w.clock, RootToken: w.root.Reveal(), Seed: 42, Groups: 6, ProjectsPerGroup: 4, TokensPerProject: 2})
 	if err != nil {
 		return fail(err)
@@ -287,7 +299,7 @@ func startDemoWorld(ctx context.Context, opts demoOptions) (*demoWorld, func(), 
 	if logW != nil {
 		log = slog.New(slog.NewTextHandler(logW, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if w.rt, err = newRuntime(ctx, w.cfg, w.sealer, w.clock, log); err != nil {
+	if w.rt, err = newRuntime(ctx, w.cfg, w.sealer, w.clock, runtimeOptions{Log: log}); err != nil {
 		return fail(err)
 	}
 	closers = append(closers, func() { w.rt.Close() })
@@ -394,10 +406,28 @@ func randomToken() string {
 	return "glpat-" + hex.EncodeToString(b)
 }
 
-// serveDemo is replaced when the dashboard lands; until then --serve says so.
+// serveDemo keeps the dashboard up on the demo's data until interrupted:
+// the daemon goes on rotating on the demo's (now live) clock.
 func serveDemo(ctx context.Context, out io.Writer, w *demoWorld) error {
-	_ = ctx
-	_ = w
-	fmt.Fprintln(out, "\n--serve: the dashboard is not built yet (see `tokenwarden serve`).")
-	return nil
+	ln, err := net.Listen("tcp", "127.0.0.1:8484")
+	if err != nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return err
+		}
+	}
+	ver, rev := buildVersion()
+	var d *daemon.Daemon
+	m := metrics.New(sourceFunc(func() metrics.Snapshot { return d.Snapshot() }), ver, rev)
+	d = daemon.New(daemon.Deps{
+		Engine: w.rt.engine, Store: w.rt.store, GitLab: w.rt.gitlab, Clock: w.clock, Config: w.cfg, Metrics: m,
+	})
+	password := web.GeneratePassword()
+	fmt.Fprintf(out, "\nDashboard: http://%s/  (password for this demo only: %s)\n", ln.Addr(), password.Reveal())
+	fmt.Fprintf(out, "Metrics:   http://%s/metrics  (send the password as Authorization: Bearer …)\n", ln.Addr())
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+	err = web.Serve(ctx, ln, d, web.Options{Store: w.rt.store, Password: password, Clock: w.clock, Metrics: m.Handler(), Version: ver})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }

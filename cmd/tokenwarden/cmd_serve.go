@@ -16,7 +16,6 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
-	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -53,24 +52,22 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 			if err != nil {
 				return err
 			}
-			f.verbose = logFormat == "text" // the engine's step log (text only)
-			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
+			ver, rev := buildVersion()
+			var d *daemon.Daemon
+			m := metrics.New(sourceFunc(func() metrics.Snapshot { return d.Snapshot() }), ver, rev)
+			rt, err := openRuntimeWith(ctx, &f, runtimeOptions{Log: log, OnResponse: m.Observe})
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
+			if err := rt.lock(); err != nil {
+				return err
+			}
 			cfg := rt.cfg
 			if !cmd.Flags().Changed("listen") {
 				listen = cfg.Serve.Listen
 			}
 			password, err := operatorPassword(cfg)
-			if err != nil {
-				return err
-			}
-			ver, rev := buildVersion()
-			var d *daemon.Daemon
-			m := metrics.New(sourceFunc(func() metrics.Snapshot { return d.Snapshot() }), ver, rev)
-			scanner, err := scanClient(cfg, rt, m, log)
 			if err != nil {
 				return err
 			}
@@ -80,7 +77,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 			}
 			defer closeNotifier()
 			d = daemon.New(daemon.Deps{
-				Engine: rt.engine, Store: rt.store, GitLab: scanner, Clock: rt.clock, Log: log, Config: cfg,
+				Engine: rt.engine, Store: rt.store, GitLab: rt.gitlab, Clock: rt.clock, Log: log, Config: cfg,
 				LoadConfig: func() (*config.Config, error) { return loadConfig(f.config) },
 				Notifier:   notifier, Metrics: m,
 			})
@@ -137,19 +134,6 @@ func operatorPassword(cfg *config.Config) (secret.Secret, error) {
 			"set serve.password_env or serve.password_file in the config, or export "+web.PasswordEnv)
 	}
 	return pw, nil
-}
-
-// scanClient is the managing client for the periodic scan, with every
-// response counted in tokenwarden_gitlab_requests_total.
-func scanClient(cfg *config.Config, rt *engineRuntime, m *metrics.Metrics, log *slog.Logger) (*gitlab.Client, error) {
-	if rt.gitlab == nil {
-		return nil, nil
-	}
-	tok, err := cfg.GitLab.LoadToken()
-	if err != nil {
-		return nil, err
-	}
-	return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log, OnResponse: m.Observe, Clock: rt.clock})
 }
 
 // openNotifier builds the configured notification channels; de-duplication

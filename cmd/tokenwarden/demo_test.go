@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -93,5 +98,75 @@ func TestDemoNeverPrintsASecret(t *testing.T) {
 				t.Errorf("journal file contains a secret in plain text (%s)", s.Hint())
 			}
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoServe: demo --serve keeps the dashboard up on the demo's data and
+// prints where and how to log in.
+func TestDemoServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, &out, demoOptions{serve: true}) }()
+	re := regexp.MustCompile(`Dashboard: (http://\S+)/  \(password for this demo only: (\S+)\)`)
+	var m []string
+	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no dashboard line in:\n%s", out.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo ended early: %v\n%s", err, out.String())
+		default:
+		}
+		m = re.FindStringSubmatch(out.String())
+	}
+	base, password := m[1], m[2]
+	get := func(path, bearer string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/metrics", ""); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without login: %d, want 401", code)
+	}
+	code, body := get("/tokens", password)
+	if code != http.StatusOK || !strings.Contains(body, "deploy-registry-read") || !strings.Contains(body, "release-bot") {
+		t.Errorf("/tokens with the printed password: %d, want 200 listing the demo's managed tokens", code)
+	}
+	code, body = get("/metrics", password)
+	if code != http.StatusOK || !strings.Contains(body, `tokenwarden_token_expiry_timestamp_seconds{managed="true",resource_path="acme/infra/app",resource_type="project",token_name="deploy-registry-read"}`) {
+		t.Errorf("/metrics: %d, want the demo's managed token", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo --serve after interrupt: %v", err)
 	}
 }
