@@ -16,7 +16,7 @@ const (
 	DefaultGrace        = time.Hour
 	DefaultAccessLevel  = 40 // maintainer
 	DefaultScanInterval = time.Hour
-	DefaultListen       = "127.0.0.1:8080"
+	DefaultListen       = "127.0.0.1:8484"
 	DefaultState        = "sqlite://tokenwarden.db"
 	DefaultExecTimeout  = 30 * time.Second
 	DefaultFileMode     = os.FileMode(0o600)
