@@ -105,7 +105,7 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 		journalNote = "recorded in the journal: tokenwarden history -c " + f.config
 	}
 	fmt.Fprintln(out)
-	results := cleanup.Revoke(ctx, client.API, cands, opts)
+	results := cleanup.Revoke(ctx, client, cands, opts)
 	writeRevokeResults(out, results, journalNote)
 	return revokeExit(results, incomplete)
 }

@@ -13,6 +13,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 	"golang.org/x/sync/errgroup"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 )
 
@@ -57,11 +58,11 @@ const DefaultConcurrency = 8
 // StrategyRevoke is the journal strategy of a cleanup revocation.
 const StrategyRevoke = "revoke"
 
-// Revoke revokes every candidate through api, concurrently, and returns
+// Revoke revokes every candidate through client, concurrently, and returns
 // one result per candidate in the same order. A 404 counts as already gone.
 // Each outcome is recorded once it is known: one final journal row per
 // token (never an unfinished one, which apply would try to resume).
-func Revoke(ctx context.Context, api *gl.Client, cands []Candidate, opts Options) []Result {
+func Revoke(ctx context.Context, client *gitlab.Client, cands []Candidate, opts Options) []Result {
 	n := opts.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
@@ -72,7 +73,7 @@ func Revoke(ctx context.Context, api *gl.Client, cands []Candidate, opts Options
 	for i, c := range cands {
 		eg.Go(func() error {
 			res := Result{Candidate: c, Outcome: Revoked}
-			switch gone, err := revokeOne(ctx, api, c); {
+			switch gone, err := revokeOne(ctx, client, c); {
 			case err != nil:
 				res.Outcome, res.Err = Failed, err
 			case gone:
@@ -92,29 +93,15 @@ func Revoke(ctx context.Context, api *gl.Client, cands []Candidate, opts Options
 }
 
 // revokeOne revokes one token with the call for its kind.
-func revokeOne(ctx context.Context, api *gl.Client, c Candidate) (gone bool, err error) {
-	t := c.Token
+func revokeOne(ctx context.Context, c *gitlab.Client, cand Candidate) (gone bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("not revoked: %w", err)
 	}
-	switch t.Resource.Type {
-	case "group":
-		_, err = api.GroupAccessTokens.RevokeGroupAccessToken(t.Resource.ID, t.ID, gl.WithContext(ctx))
-	case "project":
-		_, err = api.ProjectAccessTokens.RevokeProjectAccessToken(t.Resource.ID, t.ID, gl.WithContext(ctx))
-	case "user":
-		_, err = api.PersonalAccessTokens.RevokePersonalAccessTokenByID(t.ID, gl.WithContext(ctx))
-	default:
-		return false, fmt.Errorf("cannot revoke a token of a %q", t.Resource.Type)
-	}
-	// client-go answers every 404 with the sentinel gl.ErrNotFound.
-	if errors.Is(err, gl.ErrNotFound) {
-		return true, nil
-	}
+	gone, err = c.RevokeToken(ctx, cand.Token.Resource, cand.Token.ID)
 	if err != nil {
 		return false, describe(err)
 	}
-	return false, nil
+	return gone, nil
 }
 
 // describe makes client-go's error short: GitLab's status and message, or

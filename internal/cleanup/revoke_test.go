@@ -179,7 +179,7 @@ func TestRevoke(t *testing.T) {
 			for _, c := range cands {
 				list = append(list, c)
 			}
-			results := Revoke(context.Background(), w.client.API, list, Options{Concurrency: 2, Journal: w.store})
+			results := Revoke(context.Background(), w.client, list, Options{Concurrency: 2, Journal: w.store})
 			if len(results) != len(list) {
 				t.Fatalf("%d results for %d candidates", len(results), len(list))
 			}
@@ -239,7 +239,7 @@ func TestRevokeCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c := cands["group-old"]
-	res := Revoke(ctx, w.client.API, []Candidate{c}, Options{Journal: w.store})
+	res := Revoke(ctx, w.client, []Candidate{c}, Options{Journal: w.store})
 	if res[0].Outcome != Failed {
 		t.Fatalf("outcome %q, want failed", res[0].Outcome)
 	}

@@ -134,11 +134,11 @@ func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, 
 	if api == nil {
 		return nil, errors.New("no managing GitLab token configured (gitlab.token_env)")
 	}
-	res, err := e.resource(ctx, api.API, tok)
+	res, err := e.resource(ctx, api, tok)
 	if err != nil {
 		return nil, err
 	}
-	list, err := tokenOps{api: api.API, res: res}.byName(ctx, tok.Name)
+	list, err := api.TokensNamed(ctx, res, tok.Name)
 	if err != nil {
 		return nil, err
 	}

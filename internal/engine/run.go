@@ -35,20 +35,6 @@ type Outcome struct {
 	Err      error
 }
 
-// permanent reports whether GitLab refused the request for good (a 4xx other
-// than 429): repeating it cannot help.
-func permanent(err error) bool {
-	if errors.Is(err, gl.ErrNotFound) {
-		return true
-	}
-	var er *gl.ErrorResponse
-	if !errors.As(err, &er) || er.Response == nil {
-		return false
-	}
-	c := er.Response.StatusCode
-	return c >= 400 && c < 500 && c != http.StatusTooManyRequests
-}
-
 // drive moves r through its remaining steps.
 func (e *Engine) drive(ctx context.Context, r *journal.Rotation, tok config.Token) Outcome {
 	err := e.steps(ctx, r, tok)
@@ -114,11 +100,8 @@ func (e *Engine) steps(ctx context.Context, r *journal.Rotation, tok config.Toke
 	}
 }
 
-func (e *Engine) resource(ctx context.Context, api *gl.Client, tok config.Token) (gitlab.Resource, error) {
-	if tok.Group != "" {
-		return resolve(ctx, api, "group", tok.Group)
-	}
-	return resolve(ctx, api, "project", tok.Project)
+func (e *Engine) resource(ctx context.Context, c *gitlab.Client, tok config.Token) (gitlab.Resource, error) {
+	return c.Resolve(ctx, tok.ResourceType(), tok.ResourcePath())
 }
 
 // mint obtains the new token and its secret and journals them before anything
@@ -163,29 +146,28 @@ func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok confi
 	if err != nil {
 		return gitlab.Token{}, secret.Secret{}, "", err
 	}
-	res, err := e.resource(ctx, m.API, tok)
+	res, err := e.resource(ctx, m, tok)
 	if err != nil {
 		return gitlab.Token{}, secret.Secret{}, "", err
 	}
-	ops := tokenOps{api: m.API, res: res}
 	// A token carrying this rotation's marker means an earlier create (or
 	// recovery rotate) succeeded but its response never reached us. GitLab
 	// shows a secret only once, so get a fresh one by rotating that token:
 	// it stays a single live successor, and nothing is created twice.
-	existing, err := ops.byName(ctx, tok.Name)
+	existing, err := m.TokensNamed(ctx, res, tok.Name)
 	if err != nil {
 		return gitlab.Token{}, secret.Secret{}, "", err
 	}
 	for _, t := range slices.Backward(existing) {
 		if t.Active && !t.Revoked && hasMarker(t.Description, r.ID) {
-			nt, sec, err := ops.rotate(ctx, t.ID, expires)
+			nt, sec, err := m.RotateAccessToken(ctx, res, t.ID, expires)
 			if err != nil {
 				return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
 			}
 			return nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID), nil
 		}
 	}
-	nt, sec, err := ops.create(ctx, mintSpec{
+	nt, sec, err := m.CreateAccessToken(ctx, res, gitlab.MintSpec{
 		Name: tok.Name, Description: withMarker(tok.Description, r.ID),
 		Scopes: tok.Scopes, AccessLevel: tok.AccessLevel, ExpiresAt: expires,
 	})
@@ -194,8 +176,8 @@ func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok confi
 
 // successor finds the live token that GitLab made when it rotated oldID, in
 // case the rotate response was lost: same name, a higher id, still active.
-func successor(ctx context.Context, ops tokenOps, name string, oldID int64) (gitlab.Token, bool, error) {
-	list, err := ops.byName(ctx, name)
+func successor(ctx context.Context, c *gitlab.Client, res gitlab.Resource, name string, oldID int64) (gitlab.Token, bool, error) {
+	list, err := c.TokensNamed(ctx, res, name)
 	if err != nil {
 		return gitlab.Token{}, false, err
 	}
@@ -212,28 +194,27 @@ func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config
 	if err != nil {
 		return gitlab.Token{}, secret.Secret{}, "", err
 	}
-	res, err := e.resource(ctx, m.API, tok)
+	res, err := e.resource(ctx, m, tok)
 	if err != nil {
 		return gitlab.Token{}, secret.Secret{}, "", err
 	}
-	ops := tokenOps{api: m.API, res: res}
-	old, err := ops.get(ctx, r.OldTokenID)
+	old, err := m.AccessToken(ctx, res, r.OldTokenID)
 	if err != nil {
 		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
 	}
 	target, how := old.ID, "rotated"
 	if old.Revoked {
 		// Our earlier rotate went through but its answer was lost.
-		s, ok, err := successor(ctx, ops, tok.Name, old.ID)
+		s, ok, err := successor(ctx, m, res, tok.Name, old.ID)
 		if err != nil {
 			return gitlab.Token{}, secret.Secret{}, "", err
 		}
 		if !ok {
-			return gitlab.Token{}, secret.Secret{}, "", &gl.ErrorResponse{Message: fmt.Sprintf("token %d is revoked and has no live successor named %q; create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref), Response: &http.Response{StatusCode: http.StatusConflict}}
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q; create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
 		}
 		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
 	}
-	nt, sec, err := ops.rotate(ctx, target, expires)
+	nt, sec, err := m.RotateAccessToken(ctx, res, target, expires)
 	return nt, sec, how, err
 }
 
@@ -255,28 +236,24 @@ func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.T
 	if isStatus(selfErr, http.StatusUnauthorized) {
 		m, merr := e.managing()
 		if merr != nil {
-			return gitlab.Token{}, secret.Secret{}, "", &gl.ErrorResponse{
-				Message:  "the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok),
-				Response: &http.Response{StatusCode: http.StatusUnauthorized},
-			}
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
 		}
-		res, err := e.resource(ctx, m.API, tok)
+		res, err := e.resource(ctx, m, tok)
 		if err != nil {
 			return gitlab.Token{}, secret.Secret{}, "", err
 		}
-		ops := tokenOps{api: m.API, res: res}
-		s, ok, err := successor(ctx, ops, tok.Name, r.OldTokenID)
+		s, ok, err := successor(ctx, m, res, tok.Name, r.OldTokenID)
 		if err != nil {
 			return gitlab.Token{}, secret.Secret{}, "", err
 		}
 		if !ok {
-			return gitlab.Token{}, secret.Secret{}, "", &gl.ErrorResponse{Message: fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref), Response: &http.Response{StatusCode: http.StatusUnauthorized}}
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref)}
 		}
-		nt, sec, err := ops.rotate(ctx, s.ID, expires)
+		nt, sec, err := m.RotateAccessToken(ctx, res, s.ID, expires)
 		return nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID), err
 	}
 	res := gitlab.Resource{Type: tok.ResourceType(), Path: tok.ResourcePath()}
-	nt, sec, err := tokenOps{api: c.API, res: res}.selfRotate(ctx, expires)
+	nt, sec, err := c.SelfRotateAccessToken(ctx, res, expires)
 	return nt, sec, "self-rotated into", err
 }
 
@@ -347,7 +324,7 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 			method = tok.Verify.Method
 		}
 	}
-	if err := verify(ctx, c.API, method, path); err != nil {
+	if err := c.Probe(ctx, method, path); err != nil {
 		if permanent(err) {
 			return e.fail(ctx, r, fmt.Errorf("verify: the new token does not work: %w", err)).Err
 		}
@@ -388,14 +365,13 @@ func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation) error {
 	if err != nil {
 		return err
 	}
-	res := gitlab.Resource{Type: r.ResourceType, Path: r.ResourcePath}
-	res, err = resolve(ctx, m.API, res.Type, res.Path)
+	res, err := m.Resolve(ctx, r.ResourceType, r.ResourcePath)
 	if err != nil {
 		return err
 	}
-	gone, err := tokenOps{api: m.API, res: res}.revoke(ctx, r.OldTokenID)
+	gone, err := m.RevokeToken(ctx, res, r.OldTokenID)
 	if err != nil {
-		return err
+		return fmt.Errorf("revoke old token %d: %w", r.OldTokenID, err)
 	}
 	detail := fmt.Sprintf("revoked old token %d", r.OldTokenID)
 	if gone {

@@ -1,0 +1,216 @@
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+)
+
+// The calls that change or pin down one token: resolve its resource, find it
+// by name, mint (create, rotate, self-rotate), revoke. Errors keep
+// client-go's error (errors.As *gl.ErrorResponse, errors.Is gl.ErrNotFound)
+// wrapped with what was being done, so callers can tell a refusal from a
+// transport failure. Create and rotate are sent once: the client never
+// retries a POST (see checkRetry).
+
+// Resolve looks a group or project up by full path.
+func (c *Client) Resolve(ctx context.Context, kind, path string) (Resource, error) {
+	switch kind {
+	case "group":
+		g, _, err := c.API.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
+		if err != nil {
+			return Resource{}, fmt.Errorf("group %s: %w", path, err)
+		}
+		return Resource{Type: "group", ID: g.ID, Path: g.FullPath}, nil
+	case "project":
+		p, _, err := c.API.Projects.GetProject(path, nil, gl.WithContext(ctx))
+		if err != nil {
+			return Resource{}, fmt.Errorf("project %s: %w", path, err)
+		}
+		return Resource{Type: "project", ID: p.ID, Path: p.PathWithNamespace}, nil
+	}
+	return Resource{}, fmt.Errorf("unknown resource type %q", kind)
+}
+
+// pid names the resource in a URL: its id once resolved, else its full path
+// (GitLab accepts either; a self-rotating token may not be allowed to look
+// its project up).
+func (r Resource) pid() any {
+	if r.ID != 0 {
+		return r.ID
+	}
+	return r.Path
+}
+
+func resourceToken(t *gl.GroupAccessToken, res Resource) Token {
+	return toToken(t.PersonalAccessToken, int(t.AccessLevel), res)
+}
+
+// TokensNamed lists res's access tokens called name, in every state, id
+// ascending.
+func (c *Client) TokensNamed(ctx context.Context, res Resource, name string) ([]Token, error) {
+	var out []Token
+	for page := int64(1); page != 0; {
+		lo := gl.ListOptions{Page: page, PerPage: perPage}
+		var list []*gl.GroupAccessToken
+		var resp *gl.Response
+		var err error
+		if res.Type == "group" {
+			list, resp, err = c.API.GroupAccessTokens.ListGroupAccessTokens(res.pid(),
+				&gl.ListGroupAccessTokensOptions{ListOptions: lo, Search: &name}, gl.WithContext(ctx))
+		} else {
+			var pl []*gl.ProjectAccessToken
+			// client-go has no search option for project tokens.
+			pl, resp, err = c.API.ProjectAccessTokens.ListProjectAccessTokens(res.pid(),
+				&gl.ListProjectAccessTokensOptions{ListOptions: lo}, gl.WithContext(ctx))
+			for _, p := range pl {
+				list = append(list, (*gl.GroupAccessToken)(p))
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s %s tokens: %w", res.Type, res.Path, err)
+		}
+		for _, t := range list {
+			if t.Name == name {
+				out = append(out, resourceToken(t, res))
+			}
+		}
+		page = resp.NextPage
+	}
+	return out, nil
+}
+
+// AccessToken reads one group or project access token.
+func (c *Client) AccessToken(ctx context.Context, res Resource, id int64) (Token, error) {
+	var t *gl.GroupAccessToken
+	var err error
+	if res.Type == "group" {
+		t, _, err = c.API.GroupAccessTokens.GetGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
+	} else {
+		var p *gl.ProjectAccessToken
+		p, _, err = c.API.ProjectAccessTokens.GetProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
+		t = (*gl.GroupAccessToken)(p)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("read token %d of %s %s: %w", id, res.Type, res.Path, err)
+	}
+	return resourceToken(t, res), nil
+}
+
+// MintSpec is what a new access token gets.
+type MintSpec struct {
+	Name, Description string
+	Scopes            []string
+	AccessLevel       int
+	ExpiresAt         time.Time // a date; GitLab keeps only the day
+}
+
+func isoDate(t time.Time) *gl.ISOTime {
+	d := gl.ISOTime(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC))
+	return &d
+}
+
+// CreateAccessToken mints a new group or project access token.
+func (c *Client) CreateAccessToken(ctx context.Context, res Resource, s MintSpec) (Token, secret.Secret, error) {
+	al := gl.AccessLevelValue(s.AccessLevel)
+	var t *gl.GroupAccessToken
+	var err error
+	if res.Type == "group" {
+		t, _, err = c.API.GroupAccessTokens.CreateGroupAccessToken(res.pid(), &gl.CreateGroupAccessTokenOptions{
+			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
+		}, gl.WithContext(ctx))
+	} else {
+		var p *gl.ProjectAccessToken
+		p, _, err = c.API.ProjectAccessTokens.CreateProjectAccessToken(res.pid(), &gl.CreateProjectAccessTokenOptions{
+			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
+		}, gl.WithContext(ctx))
+		t = (*gl.GroupAccessToken)(p)
+	}
+	if err != nil {
+		return Token{}, secret.Secret{}, fmt.Errorf("create token %q in %s %s: %w", s.Name, res.Type, res.Path, err)
+	}
+	return resourceToken(t, res), secret.New(t.Token), nil
+}
+
+// RotateAccessToken rotates token id: GitLab revokes it at once and returns
+// its successor.
+func (c *Client) RotateAccessToken(ctx context.Context, res Resource, id int64, expires time.Time) (Token, secret.Secret, error) {
+	var t *gl.GroupAccessToken
+	var err error
+	if res.Type == "group" {
+		t, _, err = c.API.GroupAccessTokens.RotateGroupAccessToken(res.pid(), id,
+			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
+	} else {
+		var p *gl.ProjectAccessToken
+		p, _, err = c.API.ProjectAccessTokens.RotateProjectAccessToken(res.pid(), id,
+			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
+		t = (*gl.GroupAccessToken)(p)
+	}
+	if err != nil {
+		return Token{}, secret.Secret{}, fmt.Errorf("rotate token %d in %s %s: %w", id, res.Type, res.Path, err)
+	}
+	return resourceToken(t, res), secret.New(t.Token), nil
+}
+
+// SelfRotateAccessToken rotates the token this client authenticates with.
+func (c *Client) SelfRotateAccessToken(ctx context.Context, res Resource, expires time.Time) (Token, secret.Secret, error) {
+	var t *gl.GroupAccessToken
+	var err error
+	if res.Type == "group" {
+		t, _, err = c.API.GroupAccessTokens.RotateGroupAccessTokenSelf(res.pid(),
+			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
+	} else {
+		var p *gl.ProjectAccessToken
+		p, _, err = c.API.ProjectAccessTokens.RotateProjectAccessTokenSelf(res.pid(),
+			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
+		t = (*gl.GroupAccessToken)(p)
+	}
+	if err != nil {
+		return Token{}, secret.Secret{}, fmt.Errorf("self-rotate token in %s %s: %w", res.Type, res.Path, err)
+	}
+	return resourceToken(t, res), secret.New(t.Token), nil
+}
+
+// RevokeToken revokes a group, project or personal access token. A token
+// that is already gone (404) counts as revoked: alreadyGone says so.
+func (c *Client) RevokeToken(ctx context.Context, res Resource, id int64) (alreadyGone bool, err error) {
+	switch res.Type {
+	case "group":
+		_, err = c.API.GroupAccessTokens.RevokeGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
+	case "project":
+		_, err = c.API.ProjectAccessTokens.RevokeProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
+	case "user":
+		_, err = c.API.PersonalAccessTokens.RevokePersonalAccessTokenByID(id, gl.WithContext(ctx))
+	default:
+		return false, fmt.Errorf("cannot revoke a token of a %q", res.Type)
+	}
+	// client-go answers every 404 with the sentinel gl.ErrNotFound.
+	if errors.Is(err, gl.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+// Probe sends method path (relative to /api/v4) and fails unless GitLab
+// answers 2xx: it proves that the client's token can do what a consumer needs.
+func (c *Client) Probe(ctx context.Context, method, path string) error {
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "/"), "api/v4/")
+	req, err := c.API.NewRequest(method, path, nil, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+	if err != nil {
+		return err
+	}
+	resp, err := c.API.Do(req, nil)
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("%s /api/v4/%s answered %d: %w", method, path, resp.StatusCode, err)
+		}
+		return fmt.Errorf("%s /api/v4/%s: %w", method, path, err)
+	}
+	return nil
+}
