@@ -120,7 +120,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
-	tail := sink.Scrub(stderr.tail(), v)
+	tail := stderr.tail(v)
 	var exitErr *osexec.ExitError
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -192,15 +192,17 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// tail formats the last lines of stderr for an error, or "".
-func (t *tailBuffer) tail() string {
+// tail formats the last lines of stderr for an error, or "", with the
+// secrets scrubbed before it is cut short: a cut through a secret would
+// otherwise leave a piece of it that Scrub no longer recognises.
+func (t *tailBuffer) tail(secrets ...secret.Secret) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := bytes.TrimRight(t.b, "\r\n\t ")
 	if len(b) == 0 {
 		return ""
 	}
-	lines := strings.Split(string(b), "\n")
+	lines := strings.Split(sink.Scrub(string(b), secrets...), "\n")
 	if len(lines) > stderrLines {
 		lines = lines[len(lines)-stderrLines:]
 	}

@@ -88,6 +88,25 @@ func TestFailureReportsExitCodeAndScrubbedStderr(t *testing.T) {
 	}
 }
 
+// TestStderrCutNeverSplitsTheSecret: when the quoted stderr is cut to its
+// last bytes inside the secret, no piece of the secret may survive.
+func TestStderrCutNeverSplitsTheSecret(t *testing.T) {
+	const tok = "glpat-SECRETSECRETSECRET1"
+	// The secret, then 1014 bytes on the same line: the 1024-byte cut lands
+	// 10 bytes before the end of the secret.
+	s, err := exec.New(exec.Config{Command: []string{"sh", "-c", `v=$(cat); printf 'token %s' "$v" >&2; i=0; while [ $i -lt 1014 ]; do printf x >&2; i=$((i+1)); done; exit 1`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(context.Background(), secret.New(tok))
+	if err == nil {
+		t.Fatal("Put succeeded although the command exited 1")
+	}
+	if msg := err.Error(); strings.Contains(msg, tok[len(tok)-10:]) {
+		t.Errorf("error quotes the end of the secret: %q", msg)
+	}
+}
+
 func TestEnvironment(t *testing.T) {
 	t.Setenv("TOKENWARDEN_KEY_FILE", "/etc/tokenwarden/key")
 	t.Setenv("DELIVERED", "stale value from the parent")
