@@ -91,7 +91,9 @@ func (e *Engine) commit(ctx context.Context, r *journal.Rotation, step journal.S
 	}
 	r.Step = step
 	r.UpdatedAt = e.d.Clock.Now()
-	if err := e.d.Store.Update(ctx, r, detail); err != nil {
+	// The step has happened in GitLab or a sink: recording it must not be
+	// cut short by Ctrl-C, or a minted secret exists nowhere but in memory.
+	if err := e.d.Store.Update(context.WithoutCancel(ctx), r, detail); err != nil {
 		return fmt.Errorf("journal %s: %w", r.ID, err)
 	}
 	e.d.Log.Info("rotation step", "rotation", r.ID, "ref", r.Ref, "step", string(step), "detail", detail)

@@ -389,6 +389,46 @@ func TestLostResponse(t *testing.T) {
 	}
 }
 
+// TestInterruptAfterMint: Ctrl-C arrives after GitLab minted the new token
+// but before the journal recorded it. The journal write must still happen:
+// the secret exists nowhere else (and without a managing token, a lost
+// self-rotation cannot be recovered at all).
+func TestInterruptAfterMint(t *testing.T) {
+	for _, strategy := range strategies {
+		t.Run(strategy, func(t *testing.T) {
+			w := newWorld(t, strategy)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			e := w.engine(func(_ *journal.Rotation, step journal.Step, after bool) error {
+				if step == journal.StepMinted && !after {
+					cancel() // the signal lands between the GitLab call and the commit
+				}
+				return nil
+			})
+			p, err := e.Plan(context.Background(), w.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs, err := e.Apply(ctx, w.cfg, p)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("apply: %v, want context.Canceled", err)
+			}
+			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
+				t.Fatalf("want one rotation to resume, got %+v", outs)
+			}
+			got, err := w.store.Get(context.Background(), outs[0].Rotation.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Step != journal.StepMinted || got.NewSecret.IsZero() || got.NewTokenID == 0 {
+				t.Fatalf("journal has step %s, token %d, secret set %v; want the minted token recorded", got.Step, got.NewTokenID, !got.NewSecret.IsZero())
+			}
+			w.finish()
+			w.check(strategy)
+		})
+	}
+}
+
 // TestVerifyFailureKeepsOldToken: when the new token cannot do what the
 // consumer needs, the overlap rotation fails and the old token stays alive.
 func TestVerifyFailureKeepsOldToken(t *testing.T) {
