@@ -219,9 +219,13 @@ type loginData struct {
 	Error string
 }
 
-// safeNext keeps redirects after login on this site.
+// safeNext keeps redirects after login on this site: a path starting with
+// one "/". Browsers drop tabs and newlines anywhere in a URL and read "\" as
+// "/", and http.Redirect cleans "/./" away, so "/\t/evil" and "/./\evil" both
+// become "//evil" in a browser: any control character or backslash is refused.
 func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") ||
+		strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return n

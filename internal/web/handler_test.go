@@ -36,7 +36,11 @@ type backend struct {
 	rotated []string
 }
 
-func (b *backend) State() daemon.State { return b.state }
+func (b *backend) State() daemon.State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
+}
 func (b *backend) Ready() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -335,5 +339,97 @@ func TestPages(t *testing.T) {
 	}
 	if resp, _ := s.do(c, "GET", "/tokens/404", nil, nil); resp.StatusCode != 404 {
 		t.Errorf("unknown token: %s", resp.Status)
+	}
+}
+
+// TestLoginRedirectStaysOnSite: next= after login never leads to another
+// site, however it is spelled. Browsers drop tabs and newlines inside a URL
+// and read a backslash as a slash, so "/\t/evil.example" and "/./\evil"
+// (which net/http cleans to "/\evil") would both go to evil.example.
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	s := newSite(t, false)
+	tests := []struct{ next, want string }{
+		{"/tokens?state=expired", "/tokens?state=expired"},
+		{"/tokens/12", "/tokens/12"},
+		{"https://evil.example/", "/"},
+		{"//evil.example/", "/"},
+		{"/\\evil.example/", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r/evil.example/", "/"},
+		{"/./\\evil.example/", "/"},
+		{"/.%2F/evil.example", "/.%2F/evil.example"}, // encoded: a path on this site
+		{"javascript:alert(1)", "/"},
+	}
+	for _, tc := range tests {
+		// The form carries next= from the login page's query to the POST.
+		_, form := s.do(s.client(), "GET", "/login?next="+url.QueryEscape(tc.next), nil, nil)
+		m := regexp.MustCompile(`name="next" value="([^"]*)"`).FindStringSubmatch(form)
+		if m == nil {
+			t.Fatalf("next=%q: the login form has no next field", tc.next)
+		}
+		// A bare round trip: a client would refuse to parse some of these Locations.
+		req, _ := http.NewRequest("POST", s.srv.URL+"/login", strings.NewReader(url.Values{"password": {password}, "next": {tc.next}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("next=%q: login %s", tc.next, resp.Status)
+		}
+		loc := resp.Header.Get("Location")
+		if loc != tc.want {
+			t.Errorf("next=%q: redirected to %q, want %q", tc.next, loc, tc.want)
+		}
+		// Resolve it as a browser would: tabs and newlines removed, "\" read as "/".
+		browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(loc)
+		if u, err := url.Parse(s.srv.URL + "/"); err == nil {
+			if r, err := u.Parse(browser); err != nil || r.Host != u.Host {
+				t.Errorf("next=%q: Location %q leads a browser off the site (%v)", tc.next, loc, r)
+			}
+		}
+	}
+}
+
+// TestHostileNamesRenderInert: token names, descriptions, group paths and
+// finding texts come from GitLab (anyone with Maintainer can name a token);
+// markup or a javascript: URL in them must show as text on every page.
+func TestHostileNamesRenderInert(t *testing.T) {
+	s := newSite(t, false)
+	const (
+		name = `<script>alert("name")</script>`
+		desc = `javascript:alert('desc')`
+		path = `acme/"><svg onload=alert(1)>`
+		msg  = `</title><script>alert("finding")</script>`
+	)
+	st := fixedState()
+	evil := gitlab.Token{ID: 66, Name: name, Description: desc, Resource: gitlab.Resource{Type: "project", Path: path + "/app"},
+		ExpiresAt: at(3), CreatedAt: now.AddDate(0, 0, -30), Active: true, Scopes: []string{"api"}}
+	st.Tokens = append(st.Tokens, daemon.Token{Token: evil, State: gitlab.StateActive, Worst: "critical",
+		Findings: []policy.Finding{{Code: "expires-soon", Severity: "critical", Message: msg, Fix: desc}}})
+	s.be.mu.Lock()
+	s.be.state = st
+	s.be.mu.Unlock()
+
+	c := s.client()
+	s.login(c)
+	for _, p := range []string{"/", "/tokens", "/tokens?group=" + url.QueryEscape(path), "/tokens/66"} {
+		resp, body := s.do(c, "GET", p, nil, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s", p, resp.Status)
+		}
+		if !strings.Contains(body, "&lt;script&gt;alert") {
+			t.Errorf("GET %s: the hostile token is not on the page, escaped", p) // else this test proves nothing
+		}
+		for _, bad := range []string{"<script>alert", "<svg onload", `"><svg`, `href="javascript:`} {
+			if strings.Contains(body, bad) {
+				t.Errorf("GET %s: the page contains %q unescaped", p, bad)
+			}
+		}
+		if p == "/tokens/66" && !strings.Contains(body, "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;") {
+			t.Errorf("GET %s: the token's name is not shown as text", p)
+		}
 	}
 }
