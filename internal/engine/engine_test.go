@@ -429,6 +429,48 @@ func TestInterruptAfterMint(t *testing.T) {
 	}
 }
 
+// TestRevokedByHandNotMistakenForLostRotate: a rotation waits at planned;
+// meanwhile a person revokes the old token and creates a new one with the
+// same name by hand. That token is not the successor of a lost rotate (it
+// has its own bot user): the engine must not rotate it, which would revoke a
+// token its consumers hold.
+func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
+	for _, strategy := range []string{"rotate", "self"} {
+		t.Run(strategy, func(t *testing.T) {
+			w := newWorld(t, strategy)
+			outs := w.apply(w.engine(func(_ *journal.Rotation, step journal.Step, after bool) error {
+				if step == journal.StepPlanned {
+					return engine.ErrCrash
+				}
+				return nil
+			}))
+			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
+				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
+			}
+			ctx := context.Background()
+			res := gitlab.Resource{Type: "project", ID: w.project.ID, Path: "acme/app"}
+			if _, err := w.client(secret.New(rootToken)).RevokeToken(ctx, res, w.oldID); err != nil {
+				t.Fatal(err)
+			}
+			exp := start.AddDate(0, 0, 60).Truncate(24 * time.Hour)
+			byHand, _, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+				Name: "deploy", Description: "made by hand", Scopes: []string{"read_api", "self_rotate"},
+				AccessLevel: 20, CreatedAt: start, ExpiresAt: &exp,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs = w.apply(w.engine(nil))
+			if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
+				t.Fatalf("second run: want the rotation to fail, got %+v", outs)
+			}
+			if got, _ := w.srv.Token(byHand.ID); got.Revoked {
+				t.Fatalf("the token made by hand (%d) was rotated away: %v", byHand.ID, outs[0].Err)
+			}
+		})
+	}
+}
+
 // TestVerifyFailureKeepsOldToken: when the new token cannot do what the
 // consumer needs, the overlap rotation fails and the old token stays alive.
 func TestVerifyFailureKeepsOldToken(t *testing.T) {

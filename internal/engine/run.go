@@ -174,15 +174,18 @@ func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok confi
 	return nt, sec, "created", err
 }
 
-// successor finds the live token that GitLab made when it rotated oldID, in
-// case the rotate response was lost: same name, a higher id, still active.
-func successor(ctx context.Context, c *gitlab.Client, res gitlab.Resource, name string, oldID int64) (gitlab.Token, bool, error) {
-	list, err := c.TokensNamed(ctx, res, name)
+// successor finds the live token that GitLab made when it rotated old, in
+// case the rotate response was lost: same name, a higher id, still active,
+// and the same bot user — a rotation keeps the bot user, while a token that
+// someone created by hand under the same name has its own (and rotating it
+// would revoke a token its consumers hold).
+func successor(ctx context.Context, c *gitlab.Client, res gitlab.Resource, old gitlab.Token) (gitlab.Token, bool, error) {
+	list, err := c.TokensNamed(ctx, res, old.Name)
 	if err != nil {
 		return gitlab.Token{}, false, err
 	}
 	for _, t := range slices.Backward(list) {
-		if t.ID > oldID && t.Active && !t.Revoked {
+		if t.ID > old.ID && t.UserID == old.UserID && t.Active && !t.Revoked {
 			return t, true, nil
 		}
 	}
@@ -205,12 +208,12 @@ func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config
 	target, how := old.ID, "rotated"
 	if old.Revoked {
 		// Our earlier rotate went through but its answer was lost.
-		s, ok, err := successor(ctx, m, res, tok.Name, old.ID)
+		s, ok, err := successor(ctx, m, res, old)
 		if err != nil {
 			return gitlab.Token{}, secret.Secret{}, "", err
 		}
 		if !ok {
-			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q; create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
 		}
 		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
 	}
@@ -242,7 +245,11 @@ func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.T
 		if err != nil {
 			return gitlab.Token{}, secret.Secret{}, "", err
 		}
-		s, ok, err := successor(ctx, m, res, tok.Name, r.OldTokenID)
+		old, err := m.AccessToken(ctx, res, r.OldTokenID)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+		}
+		s, ok, err := successor(ctx, m, res, old)
 		if err != nil {
 			return gitlab.Token{}, secret.Secret{}, "", err
 		}
