@@ -471,6 +471,50 @@ func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
 	}
 }
 
+// TestSelfSecondRotation: the self strategy reads the token's secret from
+// token_file the first time and from the journal afterwards, so a second
+// rotation works although nothing delivers into token_file. When someone
+// rotated the token by hand meanwhile and put the new secret into
+// token_file, the journal's secret is stale and token_file's is used.
+func TestSelfSecondRotation(t *testing.T) {
+	for _, byHand := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rotated-by-hand=%v", byHand), func(t *testing.T) {
+			w := newWorld(t, "self")
+			w.apply(w.engine(nil))
+			w.finish()
+			w.check("self")
+			w.clk.Advance(25 * 24 * time.Hour) // the new token is due
+			if byHand {
+				ctx := context.Background()
+				res := gitlab.Resource{Type: "project", ID: w.project.ID, Path: "acme/app"}
+				cur := w.whoami(w.fileValue())
+				_, sec, err := w.client(secret.New(rootToken)).RotateAccessToken(ctx, res, cur, w.clk.Now().AddDate(0, 0, 7))
+				if err != nil {
+					t.Fatal(err)
+				}
+				write(t, filepath.Join(w.dir, "self.token"), sec.Reveal()+"\n")
+				w.clk.Advance(6 * 24 * time.Hour) // the token made by hand is due
+			}
+			e := w.engine(nil)
+			p, err := e.Plan(context.Background(), w.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Items) != 1 || p.Items[0].Action != engine.ActionRotate {
+				t.Fatalf("second plan: want a rotation, got %+v", p.Items)
+			}
+			outs, err := e.Apply(context.Background(), w.cfg, p)
+			if err != nil || len(outs) != 1 || outs[0].Status != engine.StatusDone {
+				t.Fatalf("second rotation: want done, got %+v, %v", outs, err)
+			}
+			if outs[0].Err != nil {
+				t.Fatal(outs[0].Err)
+			}
+			w.check("self")
+		})
+	}
+}
+
 // TestVerifyFailureKeepsOldToken: when the new token cannot do what the
 // consumer needs, the overlap rotation fails and the old token stays alive.
 func TestVerifyFailureKeepsOldToken(t *testing.T) {

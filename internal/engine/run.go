@@ -272,18 +272,57 @@ func selfSource(tok config.Token) string {
 }
 
 // currentSecret is the managed token's secret for the self strategy: the one
-// tokenwarden minted last, or else the one the config points at.
+// tokenwarden minted last, or else the one the config points at. When
+// GitLab rejects the journal's secret but accepts the config's (someone
+// rotated the token by hand and put the new secret there), the config's wins.
 func (e *Engine) currentSecret(ctx context.Context, tok config.Token) (secret.Secret, error) {
-	list, err := e.d.Store.List(ctx, journal.Filter{Ref: tok.Ref(), Limit: 50})
+	journaled, err := e.lastMinted(ctx, tok.Ref())
+	if err != nil {
+		return secret.Secret{}, err
+	}
+	configured, cerr := config.LoadSecret(tok.TokenEnv, tok.TokenFile)
+	switch {
+	case journaled.IsZero():
+		return configured, cerr
+	case cerr != nil, configured.Equal(journaled):
+		return journaled, nil
+	}
+	if e.rejected(ctx, journaled) && !e.rejected(ctx, configured) {
+		return configured, nil
+	}
+	return journaled, nil
+}
+
+// lastMinted is the secret of the newest finished rotation of ref, or zero.
+// List leaves secrets sealed, so the rotation is read again with Get.
+func (e *Engine) lastMinted(ctx context.Context, ref string) (secret.Secret, error) {
+	list, err := e.d.Store.List(ctx, journal.Filter{Ref: ref, Limit: 50})
 	if err != nil {
 		return secret.Secret{}, err
 	}
 	for _, r := range list {
-		if r.Step == journal.StepDone && !r.NewSecret.IsZero() {
-			return r.NewSecret, nil
+		if r.Step != journal.StepDone || r.NewTokenID == 0 {
+			continue
+		}
+		full, err := e.d.Store.Get(ctx, r.ID)
+		if err != nil {
+			return secret.Secret{}, err
+		}
+		if !full.NewSecret.IsZero() {
+			return full.NewSecret, nil
 		}
 	}
-	return config.LoadSecret(tok.TokenEnv, tok.TokenFile)
+	return secret.Secret{}, nil
+}
+
+// rejected reports whether GitLab answers 401 to s asking about itself.
+func (e *Engine) rejected(ctx context.Context, s secret.Secret) bool {
+	c, err := e.d.ClientFor(s)
+	if err != nil {
+		return false
+	}
+	_, _, err = c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	return isStatus(err, http.StatusUnauthorized)
 }
 
 // deliverAndVerify hands the new secret to every sink not yet served, then
