@@ -171,7 +171,7 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 	jitter := time.Duration(rand.Int64N(int64(100 * time.Millisecond)))
 	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 		now := time.Now()
-		if d, ok := retryAfter(resp.Header, now); ok {
+		if d, ok := throttleWait(resp.Header, now); ok {
 			return d + jitter
 		}
 		if reset, ok := headerInt(resp.Header, "RateLimit-Reset"); ok {

@@ -189,18 +189,27 @@ func listAll[T any](ctx context.Context, c *Client, page func(int64) ([]T, *gl.R
 	}
 }
 
-// retryThrottled repeats a read for as long as GitLab answers 429 after
-// client-go's own retries are spent: for reads, being throttled means
-// "later", never "failed". Each round waits Retry-After.
+// maxThrottledRounds bounds retryThrottled: a read GitLab keeps refusing
+// with 429 round after round (an endpoint's own limit, a proxy) fails as
+// rate limited instead of holding the scan up for ever.
+const maxThrottledRounds = 5
+
+// retryThrottled repeats a read while GitLab answers 429 after client-go's
+// own retries are spent: for reads, being throttled means "later", not
+// "failed" — up to maxThrottledRounds rounds. Each round waits Retry-After
+// (at most one rate-limit window).
 func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, error)) error {
-	for {
+	for round := 1; ; round++ {
 		_, err := do()
 		var er *gl.ErrorResponse
 		if err == nil || !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusTooManyRequests {
 			return err
 		}
-		wait, ok := retryAfter(er.Response.Header, time.Now())
-		if !ok || wait <= 0 {
+		if round == maxThrottledRounds {
+			return err
+		}
+		wait, ok := throttleWait(er.Response.Header, time.Now())
+		if !ok {
 			wait = time.Second
 		}
 		// Retry-After is wall-clock time, like retryablehttp's own waits.

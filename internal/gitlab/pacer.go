@@ -147,6 +147,10 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		if s > int64(maxWindow/time.Second) {
+			// Beyond any window (and, far enough, beyond time.Duration).
+			return maxWindow, true
+		}
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
@@ -157,4 +161,16 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+// throttleWait is how long to wait before repeating a throttled request:
+// Retry-After, but never longer than one of GitLab's rate-limit windows, so
+// that a proxy's or a confused server's "Retry-After: 86400" delays a scan by
+// a minute, not a day.
+func throttleWait(h http.Header, now time.Time) (time.Duration, bool) {
+	d, ok := retryAfter(h, now)
+	if !ok {
+		return 0, false
+	}
+	return min(d, maxWindow), true
 }
