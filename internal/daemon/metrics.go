@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 )
 
@@ -20,6 +21,13 @@ func (d *Daemon) Snapshot() metrics.Snapshot {
 	type key struct{ code, sev string }
 	counts := map[key]int{}
 	for _, t := range st.Tokens {
+		if t.State == gitlab.StateRevoked {
+			// Still listed for 30 days, but dead: its expiry would raise
+			// "expires soon" alerts, and folded into the series of a live
+			// token of the same name its later expiry would hide the live
+			// one's. (Expired tokens stay: they are what alerts look for.)
+			continue
+		}
 		snap.Tokens = append(snap.Tokens, metrics.TokenState{
 			ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path, Name: t.Name, Managed: t.Ref != "",
 			ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, NextRotation: t.NextRotation,

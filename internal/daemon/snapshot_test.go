@@ -1,0 +1,47 @@
+package daemon_test
+
+import (
+	"testing"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+)
+
+// TestSnapshotLeavesOutRevokedTokens: a revoked token stays listed for 30
+// days. Its expiry must not reach /metrics: it would raise "expires soon"
+// alerts for a token that no longer works, and, folded into the series of
+// a live token of the same name, its later expiry would hide that the live
+// one is about to expire.
+func TestSnapshotLeavesOutRevokedTokens(t *testing.T) {
+	w := newWorld(t)
+	w.token("other", 30*day, 40*day)
+	w.writeConfig(tokenSpec{"other", "overlap"})
+	for _, tc := range []struct {
+		name    string
+		expires time.Duration
+		revoked bool
+	}{{"ci", 200, true}, {"ci", 5, false}, {"dead", 3, true}} {
+		exp := start.Add(tc.expires * day)
+		if _, _, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+			Name: tc.name, Scopes: []string{"read_api"}, AccessLevel: 20, CreatedAt: start.Add(-day), ExpiresAt: &exp, Revoked: tc.revoked,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := w.start(nil)
+	p.asleep(t)
+
+	var ci []int64
+	for _, ts := range p.d.Snapshot().Tokens {
+		switch ts.Name {
+		case "dead":
+			t.Errorf("revoked token dead is in the snapshot: %+v", ts)
+		case "ci":
+			ci = append(ci, int64(ts.ExpiresAt.Sub(start)/day))
+		}
+	}
+	// Both series of ci would be folded into one with the latest expiry.
+	if len(ci) != 1 || ci[0] != 5 {
+		t.Errorf("ci in the snapshot expires in %v days, want only the live token's 5", ci)
+	}
+}
