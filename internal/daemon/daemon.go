@@ -22,8 +22,14 @@ import (
 )
 
 // DefaultRetryAfter is how long a token whose rotation failed (or could not
-// be planned) waits before the daemon tries it again.
+// be planned) waits before the daemon tries it again. After each further
+// failed rotation in a row the wait doubles, up to MaxRetryAfter: a
+// rotation GitLab refuses for good would otherwise add a journal row and a
+// "rotation failed" notification every few minutes for ever.
 const DefaultRetryAfter = 5 * time.Minute
+
+// MaxRetryAfter caps the doubled wait after failed rotations.
+const MaxRetryAfter = 6 * time.Hour
 
 // DefaultShutdownGrace is how long a rotation in progress may go on after
 // shutdown was asked for; after that it is left parked in the journal.
@@ -70,6 +76,7 @@ type Daemon struct {
 	cfg     *config.Config
 	state   State
 	backoff map[string]time.Time // ref → not before
+	fails   map[string]int       // ref → rotations failed in a row
 	prev    map[string]bool      // "tokenID/code" findings of unmanaged tokens at the last scan
 	active  map[int64]bool       // token ids active at the last scan
 	stats   Stats
@@ -113,6 +120,7 @@ func New(d Deps) *Daemon {
 		wake:     make(chan struct{}, 1),
 		requests: make(chan rotateRequest),
 		backoff:  map[string]time.Time{},
+		fails:    map[string]int{},
 		stats:    Stats{Rotations: map[string]map[string]int{}},
 	}
 }
@@ -125,8 +133,10 @@ func (d *Daemon) Config() *config.Config {
 }
 
 // Reload re-reads the configuration (Deps.LoadConfig) and wakes the
-// scheduler so that new tokens are planned at once. A configuration that
-// does not load is reported and the old one stays in effect.
+// scheduler so that new tokens are planned at once, and tokens waiting after
+// a failure are tried again at once (the operator may have fixed the cause).
+// A configuration that does not load is reported and the old one stays in
+// effect.
 func (d *Daemon) Reload() error {
 	if d.d.LoadConfig != nil {
 		cfg, err := d.d.LoadConfig()
@@ -136,6 +146,8 @@ func (d *Daemon) Reload() error {
 		}
 		d.mu.Lock()
 		d.cfg = cfg
+		clear(d.backoff)
+		clear(d.fails)
 		d.mu.Unlock()
 		d.d.Log.Info("config reloaded", "tokens", len(cfg.Tokens))
 	}

@@ -207,6 +207,7 @@ func (d *Daemon) record(ctx context.Context, o engine.Outcome) {
 		d.d.Log.Info("rotation", attrs...)
 		d.mu.Lock()
 		delete(d.backoff, r.Ref)
+		delete(d.fails, r.Ref)
 		d.mu.Unlock()
 	case engine.StatusRetry:
 		if errors.Is(o.Err, engine.ErrCrash) || ctx.Err() != nil {
@@ -216,8 +217,9 @@ func (d *Daemon) record(ctx context.Context, o engine.Outcome) {
 		}
 		d.setBackoff(r.Ref, d.d.Clock.Now().Add(d.d.RetryAfter))
 	case engine.StatusFailed:
-		d.d.Log.Error("rotation failed", append(attrs, "err", o.Err)...)
-		d.setBackoff(r.Ref, d.d.Clock.Now().Add(d.d.RetryAfter))
+		wait := d.failed(r.Ref)
+		d.d.Log.Error("rotation failed", append(attrs, "err", o.Err, "retry_after", wait.String())...)
+		d.setBackoff(r.Ref, d.d.Clock.Now().Add(wait))
 	}
 	d.mu.Lock()
 	m := d.stats.Rotations[r.Strategy]
@@ -236,6 +238,20 @@ func (d *Daemon) notBefore(ref string) (time.Time, bool) {
 	defer d.mu.RUnlock()
 	t, ok := d.backoff[ref]
 	return t, ok
+}
+
+// failed counts one more failed rotation of ref in a row and returns how
+// long to wait before the next: RetryAfter, doubled for each earlier
+// failure, at most MaxRetryAfter.
+func (d *Daemon) failed(ref string) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fails[ref]++
+	wait := d.d.RetryAfter
+	for i := 1; i < d.fails[ref] && wait < MaxRetryAfter; i++ {
+		wait *= 2
+	}
+	return max(d.d.RetryAfter, min(wait, MaxRetryAfter))
 }
 
 func (d *Daemon) setBackoff(ref string, t time.Time) {

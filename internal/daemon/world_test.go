@@ -39,6 +39,8 @@ type world struct {
 	project sim.Project
 	sealer  secret.Sealer
 	events  *recorder
+	// managing is the managing token daemons start with; "" → rootToken.
+	managing string
 }
 
 func newWorld(t *testing.T) *world {
@@ -134,7 +136,11 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	managing := w.client(secret.New(rootToken))
+	tok := rootToken
+	if w.managing != "" {
+		tok = w.managing
+	}
+	managing := w.client(secret.New(tok))
 	eng := engine.New(engine.Deps{
 		GitLab:    managing,
 		ClientFor: func(s secret.Secret) (*gitlab.Client, error) { return w.client(s), nil },
