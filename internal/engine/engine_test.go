@@ -515,6 +515,30 @@ func TestSelfSecondRotation(t *testing.T) {
 	}
 }
 
+// TestSinkAddedDuringGrace: a sink added to the config while an overlap
+// rotation waits out its grace period gets the new secret before the old
+// token is revoked; otherwise it is left holding a revoked token (or
+// nothing) until the next rotation.
+func TestSinkAddedDuringGrace(t *testing.T) {
+	w := newWorld(t, "overlap")
+	outs := w.apply(w.engine(nil))
+	if len(outs) != 1 || outs[0].Status != engine.StatusWaiting {
+		t.Fatalf("want the rotation waiting for the grace period, got %+v", outs)
+	}
+	added := filepath.Join(w.dir, "worker.env")
+	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver,
+		config.Sink{File: &config.FileSink{Path: added, Format: "dotenv", Key: "DEPLOY_TOKEN"}})
+	w.finish()
+	w.check("overlap")
+	b, err := os.ReadFile(added)
+	if err != nil {
+		t.Fatalf("the added sink got nothing: %v", err)
+	}
+	if got := strings.TrimSpace(strings.TrimPrefix(string(b), "DEPLOY_TOKEN=")); got != w.fileValue() {
+		t.Errorf("the added sink does not hold the live secret")
+	}
+}
+
 // TestVerifyFailureKeepsOldToken: when the new token cannot do what the
 // consumer needs, the overlap rotation fails and the old token stays alive.
 func TestVerifyFailureKeepsOldToken(t *testing.T) {

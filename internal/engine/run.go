@@ -81,7 +81,13 @@ func (e *Engine) steps(ctx context.Context, r *journal.Rotation, tok config.Toke
 		case journal.StepMinted, journal.StepDelivered:
 			err = e.deliverAndVerify(ctx, r, tok)
 		case journal.StepVerified:
-			err = e.retireOld(ctx, r)
+			if e.undelivered(r, tok) {
+				// The config gained a sink since delivery: serve it (and
+				// verify again) before the old token goes.
+				err = e.deliverAndVerify(ctx, r, tok)
+			} else {
+				err = e.retireOld(ctx, r)
+			}
 		case journal.StepOldRevoked:
 			now := e.d.Clock.Now()
 			r.FinishedAt = &now
@@ -387,11 +393,29 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	}
 	detail := fmt.Sprintf("%s %s answered 2xx with the new token", method, path)
 	if r.Strategy == "overlap" && r.OldTokenID != 0 {
-		after := e.d.Clock.Now().Add(tok.Grace)
-		r.RevokeAfter = &after
-		detail += "; old token revoked after " + after.UTC().Format(time.RFC3339)
+		if r.RevokeAfter == nil { // a late sink does not extend the grace period
+			after := e.d.Clock.Now().Add(tok.Grace)
+			r.RevokeAfter = &after
+		}
+		detail += "; old token revoked after " + r.RevokeAfter.UTC().Format(time.RFC3339)
 	}
 	return e.commit(ctx, r, journal.StepVerified, detail)
+}
+
+// undelivered reports whether a configured sink has not had r's secret yet.
+// Sinks that cannot be built count as served here: deliverAndVerify reported
+// that when it ran.
+func (e *Engine) undelivered(r *journal.Rotation, tok config.Token) bool {
+	sinks, err := e.d.Sinks(tok)
+	if err != nil {
+		return false
+	}
+	for _, s := range sinks {
+		if !slices.Contains(r.Delivered, s.ID()) {
+			return true
+		}
+	}
+	return false
 }
 
 // retireOld revokes the old token (overlap, once grace has passed); rotate and
