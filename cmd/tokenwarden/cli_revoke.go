@@ -69,10 +69,10 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 
 	now := clk.Now()
 	sel := cleanup.Select(rep.Tokens, now, crit)
+	// Always: the calling token may be a group or project access token
+	// (listed without --personal) as well as a personal one.
 	var inUse []cleanup.Candidate
-	if f.personal {
-		sel.Revoke, inUse = dropCallingToken(ctx, client.API, sel.Revoke)
-	}
+	sel.Revoke, inUse = dropCallingToken(ctx, client.API, sel.Revoke)
 	cands := writeRevokeList(out, sel, inUse, now, crit.Thresholds)
 	if len(cands) == 0 {
 		fmt.Fprintln(out, "\nNo token to revoke.")
@@ -166,15 +166,17 @@ func revokeThresholds(cfg *config.Config) policy.Thresholds {
 	return th
 }
 
-// dropCallingToken keeps the personal token this run authenticates with:
-// revoking it would cut the run off half-way.
+// dropCallingToken keeps the token this run authenticates with — personal,
+// group or project (GET /personal_access_tokens/self answers for all three,
+// and their ids share one sequence): revoking it would cut the run off
+// half-way.
 func dropCallingToken(ctx context.Context, api *gl.Client, cands []cleanup.Candidate) (kept, inUse []cleanup.Candidate) {
 	self, _, err := api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
 	if err != nil {
 		return cands, nil
 	}
 	for _, c := range cands {
-		if c.Token.Resource.Type == "user" && c.Token.ID == self.ID {
+		if c.Token.ID == self.ID {
 			inUse = append(inUse, c)
 			continue
 		}
