@@ -27,7 +27,8 @@ type Criteria struct {
 	Expired bool
 	// Findings selects tokens with any of these scan finding codes.
 	Findings []string
-	// Exclude keeps tokens whose name matches any of these path.Match globs.
+	// Exclude keeps tokens whose name matches any of these globs (path.Match
+	// syntax, but * and ? also match a "/").
 	Exclude []string
 	// Thresholds tune the findings that Findings looks at.
 	Thresholds policy.Thresholds
@@ -119,9 +120,15 @@ func Select(tokens []gitlab.Token, now time.Time, c Criteria) Selection {
 	return sel
 }
 
+// excluded matches name against the globs. Token names are free text, so a
+// "/" in one is an ordinary character: path.Match's * would stop at it and
+// let "break-glass*" miss "break-glass/eu" — and revoke the very token the
+// user meant to keep.
 func excluded(name string, globs []string) bool {
+	const sep = "\x00" // a character no token name holds
+	name = strings.ReplaceAll(name, "/", sep)
 	for _, g := range globs {
-		if ok, _ := path.Match(g, name); ok {
+		if ok, _ := path.Match(strings.ReplaceAll(g, "/", sep), name); ok {
 			return true
 		}
 	}

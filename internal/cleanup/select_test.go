@@ -118,6 +118,17 @@ func TestSelect(t *testing.T) {
 			want: []string{"stale: unused 200 days"},
 		},
 		{
+			// Token names are free text: a "/" in one is not a path separator.
+			name: "exclude: * also matches a slash in a name",
+			tokens: []gitlab.Token{
+				tok("break-glass/eu-prod", lastUsed(200)),
+				tok("ci/deploy", lastUsed(200)),
+				tok("stale", lastUsed(200)),
+			},
+			c:    Criteria{Unused: d90, Exclude: []string{"break-glass*", "ci/*"}},
+			want: []string{"stale: unused 200 days"},
+		},
+		{
 			name: "managed tokens are skipped, matched by resource type, path and name",
 			tokens: []gitlab.Token{
 				tok("deploy", lastUsed(200), inGroup("Platform")),
