@@ -71,6 +71,8 @@ type Daemon struct {
 	d        Deps
 	wake     chan struct{}
 	requests chan rotateRequest
+	stopped  chan struct{} // closed when Run returns
+	stopOnce sync.Once
 
 	mu      sync.RWMutex
 	cfg     *config.Config
@@ -100,6 +102,9 @@ type rotateReply struct {
 // ErrUnknownToken is returned by RotateNow for a ref that is not in the config.
 var ErrUnknownToken = errors.New("no such managed token in the config")
 
+// ErrStopped is returned by RotateNow once Run has returned.
+var ErrStopped = errors.New("the daemon is shutting down")
+
 // New returns a daemon. It does nothing until Run.
 func New(d Deps) *Daemon {
 	if d.Log == nil {
@@ -119,6 +124,7 @@ func New(d Deps) *Daemon {
 		cfg:      d.Config,
 		wake:     make(chan struct{}, 1),
 		requests: make(chan rotateRequest),
+		stopped:  make(chan struct{}),
 		backoff:  map[string]time.Time{},
 		fails:    map[string]int{},
 		stats:    Stats{Rotations: map[string]map[string]int{}},
@@ -165,9 +171,12 @@ func (d *Daemon) RotateNow(ctx context.Context, ref string) (engine.Outcome, err
 	req := rotateRequest{ref: ref, reply: make(chan rotateReply, 1)}
 	select {
 	case d.requests <- req:
+	case <-d.stopped:
+		return engine.Outcome{}, ErrStopped
 	case <-ctx.Done():
 		return engine.Outcome{}, ctx.Err()
 	}
+	// Run answers every request it took before it returns.
 	select {
 	case r := <-req.reply:
 		return r.out, r.err

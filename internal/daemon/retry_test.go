@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
@@ -93,5 +96,28 @@ func TestFailingRotationBacksOff(t *testing.T) {
 	p.asleep(t)
 	if r := p.rotations(t, "deploy")[0]; r.Step != journal.StepVerified && r.Step != journal.StepDone {
 		t.Errorf("after the reload the newest rotation is at %s (%s), want it verified at once", r.Step, r.Error)
+	}
+}
+
+// TestRotateNowAfterStop: "rotate now" asked of a daemon that has stopped
+// (a click during shutdown) answers at once instead of holding the request,
+// and with it the HTTP server's shutdown, until the request's own timeout.
+func TestRotateNowAfterStop(t *testing.T) {
+	w := newWorld(t)
+	w.token("deploy", 20*day, 40*day)
+	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	p := w.start(nil)
+	p.asleep(t)
+	p.stop(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	began := time.Now()
+	_, err := p.d.RotateNow(ctx, "project/acme/app:deploy")
+	if err == nil || time.Since(began) > 5*time.Second {
+		t.Fatalf("RotateNow on a stopped daemon: %v after %s, want an error at once", err, time.Since(began))
+	}
+	if !errors.Is(err, daemon.ErrStopped) {
+		t.Errorf("RotateNow on a stopped daemon: %v, want ErrStopped", err)
 	}
 }

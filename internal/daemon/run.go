@@ -19,6 +19,7 @@ import (
 // a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.d.Log.Info("daemon started", "tokens", len(d.Config().Tokens), "scan_interval", d.scanInterval().String())
+	defer d.stopOnce.Do(func() { close(d.stopped) })
 	work, stopWork := d.workContext(ctx)
 	defer stopWork()
 	d.resume(ctx, work)
