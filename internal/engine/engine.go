@@ -36,8 +36,9 @@ type Deps struct {
 	// Returning an error stops the engine there, as a crash would: tests use it
 	// to prove that every step can be resumed.
 	Fault func(r *journal.Rotation, step journal.Step, after bool) error
-	// MaxAttempts is how often a rotation whose delivery fails is resumed before
-	// it is marked failed; 0 means 5.
+	// MaxAttempts is how often a rotation that cannot mint its token is
+	// tried before it is marked failed; 0 means 5. Once minted, a rotation is
+	// never given up: it is resumed until every sink holds the new secret.
 	MaxAttempts int
 }
 

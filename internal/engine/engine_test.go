@@ -598,3 +598,24 @@ func TestNoSecretInJournal(t *testing.T) {
 
 var _ = errors.New
 var _ = gl.WithContext
+
+// TestMintedRotationIsNeverGivenUp: once the new token exists, a sink that
+// keeps failing keeps the rotation open (and the old token alive) run after
+// run, instead of marking it failed with consumers half-served.
+func TestMintedRotationIsNeverGivenUp(t *testing.T) {
+	w := newWorld(t, "overlap")
+	w.srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 1000)
+	w.srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 1000)
+	for run := 1; run <= 7; run++ {
+		outs := w.apply(w.engine(nil))
+		if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
+			t.Fatalf("run %d: want the rotation kept open for retry, got %+v", run, outs)
+		}
+	}
+	if w.whoami(w.oldValue) != w.oldID {
+		t.Fatal("the old token was revoked while a sink still lacked the new secret")
+	}
+	w.srv.Faults().Clear()
+	w.finish()
+	w.check("overlap")
+}

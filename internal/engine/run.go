@@ -49,11 +49,14 @@ func (e *Engine) drive(ctx context.Context, r *journal.Rotation, tok config.Toke
 	if r.Step == journal.StepFailed {
 		return Outcome{Rotation: r, Status: StatusFailed, Err: err}
 	}
-	// A transient error: remember it and let the next run resume, unless
-	// this rotation has been tried often enough.
+	// A transient error: remember it and let the next run resume. Before
+	// anything is minted, a rotation that keeps failing is given up. After,
+	// giving up would strand the consumers: some sinks would hold the new
+	// secret, some the old one, and nothing would finish the job. So a
+	// minted rotation stays open, and every run says so until it completes.
 	r.Attempts++
 	r.Error = err.Error()
-	if r.Attempts >= e.d.MaxAttempts {
+	if r.Step == journal.StepPlanned && r.Attempts >= e.d.MaxAttempts {
 		return e.fail(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.Attempts, err))
 	}
 	if uerr := e.d.Store.Update(ctx, r, "attempt failed: "+err.Error()); uerr != nil {
