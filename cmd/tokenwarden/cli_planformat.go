@@ -25,6 +25,9 @@ func writePlanText(w io.Writer, p *engine.Plan) {
 	}
 	for _, it := range p.Items {
 		fmt.Fprintf(w, "%-8s  %-*s  %-7s  %s\n", actionMark[it.Action], refW, it.Ref, it.Strategy, it.Reason)
+		if it.Warning != "" {
+			fmt.Fprintf(w, "%10s! %s\n", "", it.Warning)
+		}
 		if it.Action != engine.ActionNone && it.Action != engine.ActionError {
 			for _, d := range it.Deliver {
 				fmt.Fprintf(w, "%10s→ %s\n", "", d)
@@ -42,6 +45,7 @@ type planJSONItem struct {
 	ExpiresAt      string     `json:"expires_at,omitempty"`
 	RenewAt        *time.Time `json:"renew_at,omitempty"`
 	RotationID     string     `json:"rotation_id,omitempty"`
+	Warning        string     `json:"warning,omitempty"`
 	Deliver        []string   `json:"deliver"`
 }
 
@@ -53,7 +57,7 @@ func writePlanJSON(w io.Writer, p *engine.Plan) error {
 	}{At: p.At.UTC(), Changes: p.Changes(), Items: []planJSONItem{}}
 	for _, it := range p.Items {
 		j := planJSONItem{Ref: it.Ref, Action: string(it.Action), Strategy: it.Strategy, Reason: it.Reason,
-			RenewAt: it.RenewAt, RotationID: it.RotationID, Deliver: it.Deliver}
+			RenewAt: it.RenewAt, RotationID: it.RotationID, Warning: it.Warning, Deliver: it.Deliver}
 		if j.Deliver == nil {
 			j.Deliver = []string{}
 		}

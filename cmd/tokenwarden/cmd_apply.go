@@ -92,16 +92,24 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 }
 
 // planErrors is an error naming the managed tokens the plan could not
-// evaluate (missing group, no permission, …), or nil.
+// evaluate (missing group, no permission, …) and those whose last rotation
+// failed, or nil.
 func planErrors(p *engine.Plan) error {
-	var refs []string
+	var broken, failed []string
 	for _, it := range p.Items {
-		if it.Action == engine.ActionError {
-			refs = append(refs, it.Ref)
+		switch {
+		case it.Action == engine.ActionError:
+			broken = append(broken, it.Ref)
+		case it.Warning != "":
+			failed = append(failed, it.Ref)
 		}
 	}
-	if len(refs) == 0 {
-		return nil
+	var errs []error
+	if len(broken) > 0 {
+		errs = append(errs, fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(broken), strings.Join(broken, ", ")))
 	}
-	return fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(refs), strings.Join(refs, ", "))
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("the last rotation of %d managed token(s) failed: %s (see the plan above)", len(failed), strings.Join(failed, ", ")))
+	}
+	return errors.Join(errs...)
 }

@@ -554,6 +554,26 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 	if w.whoami(w.oldValue) != w.oldID {
 		t.Error("old token no longer works after a failed verification")
 	}
+	// The failure stays visible in every plan until a rotation succeeds.
+	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warn := p.Items[0].Warning; !strings.Contains(warn, "failed: verify") || !strings.Contains(warn, "both still alive") {
+		t.Errorf("plan warning %q does not report the failed rotation and the two live tokens", warn)
+	}
+	w.cfg.Tokens[0].Verify = nil
+	w.clk.Advance(time.Second)
+	o := w.engine(nil).Start(context.Background(), w.cfg.Tokens[0], p.Items[0].Current, engine.RotateOptions{Reason: "manual"})
+	if o.Status != engine.StatusWaiting && o.Status != engine.StatusDone {
+		t.Fatalf("manual rotation after the fix: %s (%v)", o.Status, o.Err)
+	}
+	if p, err = w.engine(nil).Plan(context.Background(), w.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if p.Items[0].Warning != "" {
+		t.Errorf("warning %q still shown after a successful rotation", p.Items[0].Warning)
+	}
 }
 
 // TestDeliveryFailureResumes: a sink that fails keeps the rotation open; the

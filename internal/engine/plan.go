@@ -33,6 +33,9 @@ type Item struct {
 	Current    *gitlab.Token `json:"current,omitempty"`
 	RenewAt    *time.Time    `json:"renew_at,omitempty"`
 	RotationID string        `json:"rotation_id,omitempty"`
+	// Warning says the token needs a person: its last rotation failed (the
+	// tokens it left behind are named), whatever the action.
+	Warning string `json:"warning,omitempty"`
 	Deliver    []string      `json:"deliver"`
 	Token      config.Token  `json:"-"`
 }
@@ -78,6 +81,9 @@ func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 			}
 			p.Items = append(p.Items, it)
 			continue
+		}
+		if it.Warning, err = e.lastFailure(ctx, tok.Ref()); err != nil {
+			return nil, err
 		}
 		cur, err := e.current(ctx, tok)
 		if err != nil {
@@ -230,4 +236,27 @@ func (e *Engine) Apply(ctx context.Context, cfg *config.Config, p *Plan) ([]Outc
 		out = append(out, e.Start(ctx, it.Token, it.Current, RotateOptions{Reason: reason}))
 	}
 	return out, ctx.Err()
+}
+
+// lastFailure describes the token's most recent rotation if it failed, so
+// that a failure stays visible in every plan until a rotation succeeds.
+func (e *Engine) lastFailure(ctx context.Context, ref string) (string, error) {
+	rots, err := e.d.Store.List(ctx, journal.Filter{Ref: ref, Limit: 10})
+	if err != nil {
+		return "", fmt.Errorf("journal: %w", err)
+	}
+	for _, r := range rots {
+		if r.Kind == journal.KindRevocation {
+			continue
+		}
+		if r.Step != journal.StepFailed {
+			return "", nil
+		}
+		msg := fmt.Sprintf("last rotation %s failed: %s", r.ID, r.Error)
+		if r.NewTokenID != 0 && r.OldTokenID != 0 && r.Strategy == "overlap" {
+			msg += fmt.Sprintf(" (new token %d and old token %d are both still alive)", r.NewTokenID, r.OldTokenID)
+		}
+		return msg + "; fix the cause, then run `tokenwarden rotate " + ref + "`", nil
+	}
+	return "", nil
 }
