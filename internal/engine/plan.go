@@ -35,9 +35,9 @@ type Item struct {
 	RotationID string        `json:"rotation_id,omitempty"`
 	// Warning says the token needs a person: its last rotation failed (the
 	// tokens it left behind are named), whatever the action.
-	Warning string `json:"warning,omitempty"`
-	Deliver    []string      `json:"deliver"`
-	Token      config.Token  `json:"-"`
+	Warning string       `json:"warning,omitempty"`
+	Deliver []string     `json:"deliver"`
+	Token   config.Token `json:"-"`
 }
 
 // Plan is what apply would do, token by token, in config order.
