@@ -78,6 +78,10 @@ func (s *Server) handle(pattern string, mode access, scopes []string, fn func(*c
 			}
 			t := s.st.tokens[id]
 			switch {
+			case !t.listed(s.st.removedBots(c.now)):
+				// Its bot user is deleted: GitLab no longer knows the token.
+				c.unauthorized()
+				return
 			case t.expired(c.now):
 				c.invalidToken(msgExpired)
 				return

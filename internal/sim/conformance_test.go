@@ -171,7 +171,7 @@ func TestConformanceAccessTokens(t *testing.T) {
 		{name: "bad sort", path: "/groups/1/access_tokens?sort=size", token: aliceSecret, code: 400, want: `{"error":"sort does not have a valid value"}`},
 		{name: "developer cannot revoke", method: "DELETE", path: "/groups/1/access_tokens/16", token: bobSecret, code: 400, want: `{"message":"400 Bad request - Bob cannot delete ci"}`},
 		{name: "revoke", method: "DELETE", path: "/groups/1/access_tokens/16", token: aliceSecret, code: 204, want: ""},
-		{name: "revoke unknown", method: "DELETE", path: "/groups/1/access_tokens/999", token: aliceSecret, code: 404, want: `{"message":"404 Could not find group access token with token_id: 999 Not Found"}`},
+		{name: "revoke unknown", method: "DELETE", path: "/groups/1/access_tokens/999", token: aliceSecret, code: 404, want: `{"message":"404 group Access Token Not Found"}`},
 		{name: "maintainer creates project token", method: "POST", path: "/projects/1/access_tokens", token: carolSecret, body: `{"name":"p","scopes":["api"],"access_level":30}`, code: 201, contains: []string{`"resource_type":"project"`}},
 		{name: "maintainer cannot create owner token", method: "POST", path: "/projects/1/access_tokens", token: carolSecret, body: `{"name":"p","scopes":["api"],"access_level":50}`, code: 400,
 			want: `{"message":"400 Bad request - Access level of the token contains permissions not held by the creating user"}`},

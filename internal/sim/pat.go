@@ -26,8 +26,9 @@ func (s *Server) listPATs(c *call) {
 		uid = c.user.ID
 	}
 	var all []*token
+	removed := s.st.removedBots(c.now)
 	for _, t := range s.st.sortedTokens() {
-		if (uid == 0 || t.UserID == uid) && t.listed(c.now) {
+		if (uid == 0 || t.UserID == uid) && t.listed(removed) {
 			all = append(all, t)
 		}
 	}
@@ -54,7 +55,7 @@ func (s *Server) getSelfPAT(c *call) {
 func (s *Server) patByID(c *call) *token {
 	id, ok := parseID(c.r.PathValue("tid"))
 	t := s.st.tokens[id]
-	if !ok || t == nil || !t.listed(c.now) {
+	if !ok || t == nil || !t.listed(s.st.removedBots(c.now)) {
 		return nil
 	}
 	return t

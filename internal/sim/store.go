@@ -313,8 +313,36 @@ func (t *token) inactiveSince(now time.Time) time.Time {
 	return at
 }
 
-// listed: GitLab removes tokens 30 days after they became inactive.
-func (t *token) listed(now time.Time) bool {
-	at := t.inactiveSince(now)
-	return at.IsZero() || now.Sub(at) <= 30*24*time.Hour
+// retention is how long GitLab keeps a group or project access token's bot
+// user once all of its tokens are inactive.
+const retention = 30 * 24 * time.Hour
+
+// removedBots are the bot users GitLab has deleted by now, with their tokens:
+// its daily ResourceAccessTokens::InactiveTokensDeletionCronWorker removes a
+// bot once every token it holds has been inactive for 30 days. A rotation
+// keeps the bot, so a rotated-away token stays listed for as long as its
+// family has a live token, and 30 days after the last one became inactive.
+// Personal tokens of people are never removed.
+func (st *store) removedBots(now time.Time) map[int64]bool {
+	live := map[int64]bool{}
+	for _, t := range st.tokens {
+		if t.ResourceType == "" || live[t.UserID] {
+			continue
+		}
+		if at := t.inactiveSince(now); at.IsZero() || now.Sub(at) <= retention {
+			live[t.UserID] = true
+		}
+	}
+	removed := map[int64]bool{}
+	for _, t := range st.tokens {
+		if t.ResourceType != "" && !live[t.UserID] {
+			removed[t.UserID] = true
+		}
+	}
+	return removed
+}
+
+// listed reports whether t still exists at now, given removedBots(now).
+func (t *token) listed(removed map[int64]bool) bool {
+	return t.ResourceType == "" || !removed[t.UserID]
 }

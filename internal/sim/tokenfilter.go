@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // filterTokens applies the list filters shared by access token endpoints.
@@ -38,7 +39,7 @@ func (c *call) filterTokens(ts []*token) ([]*token, bool) {
 		paramError(c.w, "sort does not have a valid value")
 		return nil, false
 	}
-	search := strings.ToLower(c.p.str("search"))
+	search, hasSearch := c.p.get("search")
 	var out []*token
 	for _, t := range ts {
 		if hasState {
@@ -51,7 +52,7 @@ func (c *call) filterTokens(ts []*token) ([]*token, bool) {
 		if hasRevoked && t.Revoked != revoked {
 			continue
 		}
-		if search != "" && !strings.Contains(strings.ToLower(t.Name), search) {
+		if hasSearch && !searchMatches(t.Name, search) {
 			continue
 		}
 		if !dateFilters(t, dates) {
@@ -61,6 +62,47 @@ func (c *call) filterTokens(ts []*token) ([]*token, bool) {
 	}
 	sortTokens(out, sortBy)
 	return out, true
+}
+
+// searchMatches is GitLab's fuzzy search on a token's name
+// (Gitlab::SQL::Pattern): the query, with its whitespace squished, is split
+// into words ("quoted phrases" stay one word); every word of at least 3
+// characters must occur in the name, case-insensitively, in any order.
+// Without such a word the whole query must equal the name (ILIKE without
+// wildcards). So "deploy prod" finds "prod-deploy", and "ci" finds only "ci".
+func searchMatches(name, query string) bool {
+	q := strings.Join(strings.Fields(query), " ")
+	if q == "" {
+		return true
+	}
+	var rest strings.Builder
+	var terms []string
+	for i := 0; i < len(q); i++ {
+		if q[i] == '"' && (i == 0 || q[i-1] == ' ') {
+			if j := strings.IndexByte(q[i+1:], '"'); j > 0 {
+				end := i + 1 + j
+				if end+1 == len(q) || q[end+1] == ' ' {
+					terms = append(terms, q[i+1:end])
+					i = end
+					continue
+				}
+			}
+		}
+		rest.WriteByte(q[i])
+	}
+	terms = append(strings.Fields(rest.String()), terms...)
+	lower := strings.ToLower(name)
+	matched := false
+	for _, w := range terms {
+		if utf8.RuneCountInString(w) < 3 {
+			continue
+		}
+		if !strings.Contains(lower, strings.ToLower(w)) {
+			return false
+		}
+		matched = true
+	}
+	return matched || strings.EqualFold(name, q)
 }
 
 func dateFilters(t *token, d map[string]time.Time) bool {

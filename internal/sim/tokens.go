@@ -51,8 +51,9 @@ func (c *call) canManageTokens(kind string, level int) bool {
 
 func (s *Server) resourceTokens(kind string, id int64, now time.Time) []*token {
 	var out []*token
+	removed := s.st.removedBots(now)
 	for _, t := range s.st.sortedTokens() {
-		if t.ResourceType == kind && t.ResourceID == id && t.listed(now) {
+		if t.ResourceType == kind && t.ResourceID == id && t.listed(removed) {
 			out = append(out, t)
 		}
 	}
@@ -89,7 +90,7 @@ func (s *Server) listResourceTokens(kind string) func(*call) {
 func (s *Server) findResourceToken(c *call, kind string, resID int64) *token {
 	tid, ok := parseID(c.r.PathValue("tid"))
 	t := s.st.tokens[tid]
-	if !ok || t == nil || t.ResourceType != kind || t.ResourceID != resID || !t.listed(c.now) {
+	if !ok || t == nil || t.ResourceType != kind || t.ResourceID != resID || !t.listed(s.st.removedBots(c.now)) {
 		return nil
 	}
 	return t
@@ -281,7 +282,7 @@ func (s *Server) revokeResourceToken(kind string) func(*call) {
 		}
 		t := s.findResourceToken(c, kind, id)
 		if t == nil {
-			message(c.w, http.StatusNotFound, fmt.Sprintf("404 Could not find %s access token with token_id: %s Not Found", kind, c.r.PathValue("tid")))
+			message(c.w, http.StatusNotFound, "404 "+kind+" Access Token Not Found")
 			return
 		}
 		if !c.canManageTokens(kind, lvl) {
