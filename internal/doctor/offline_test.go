@@ -72,6 +72,9 @@ func TestOfflineChecks(t *testing.T) {
 		{"incoming mail token", envInput("glimt-AbCdEfGhIjKlMnOpQrSt", true), "shape", "incoming mail token", "", ""},
 		{"agent token", envInput("glagent-AbCdEfGhIjKlMnOpQrSt", true), "shape", "agent for Kubernetes", "", ""},
 		{"scim token", envInput("glsoat-AbCdEfGhIjKlMnOpQrSt", true), "shape", "SCIM token", "", ""},
+		{"unknown gitlab prefix", envInput("glxyz-AbCdEfGhIjKlMnOpQrSt", true), "shape", "starts with glxyz-, a GitLab token of a kind", "", ""},
+		// A value that merely starts with "gl": nothing of it is echoed.
+		{"secret starting with gl", envInput("glAb3x9-QrSt0123456789", true), "shape", "does not look like a GitLab token", "", ""},
 		{"github token", envInput("ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", true), "shape", "does not look like a GitLab token", "", ""},
 		{"cut off", envInput("glpat-AbCdEf", true), "shape", "only 6 characters follow the prefix", "cut off", ""},
 		{"smart ellipsis", envInput("glpat-AbCdEfGhIj…KlMnOpQrSt", true), "shape", "a character no GitLab token has, at position 17", "", ""},

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -53,14 +54,18 @@ func checkShape(_ context.Context, s *session) Result {
 			return fail(fmt.Sprintf("this is %s (%s…), not an access token", k.what, k.prefix), k.fix)
 		}
 	}
-	if strings.HasPrefix(v, "gl") && strings.Contains(v[:min(len(v), 12)], "-") {
-		prefix := v[:strings.Index(v, "-")+1]
+	// An unknown gl…- prefix is named only when it looks like one (lowercase
+	// letters): otherwise the "prefix" could be part of the secret itself.
+	if m := unknownPrefix.FindString(v); m != "" {
+		prefix := m
 		return fail(fmt.Sprintf("starts with %s, a GitLab token of a kind that is not an access token", prefix),
 			"use a personal, project or group access token (glpat-…) for API, git and registry access")
 	}
 	return fail("does not look like a GitLab token: access tokens start with glpat-",
 		"check that the variable holds the GitLab token and not another secret (a password, a GitHub token …); if your instance predates token prefixes (GitLab < 14.5) or uses a custom prefix, compare with a newly created token")
 }
+
+var unknownPrefix = regexp.MustCompile(`^gl[a-z]{1,8}-`)
 
 // accessTokenBody returns the part after glpat-, also behind an instance
 // token prefix (GitLab 18: "<instance-prefix>-glpat-…").
