@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
+
+	"golang.org/x/text/width"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
@@ -51,7 +52,7 @@ func writeTokenTable(out *strings.Builder, rows []scanRow, notes func(scanRow) [
 			} else {
 				v = trunc(v, c.width)
 			}
-			pad := strings.Repeat(" ", c.width-utf8.RuneCountInString(v))
+			pad := strings.Repeat(" ", c.width-cellWidth(v))
 			if c.right {
 				b.WriteString(pad + v)
 			} else {
@@ -228,20 +229,52 @@ func printable(s string) string {
 	}, s)
 }
 
-// trunc shortens s to n runes, marking the cut with "…".
-func trunc(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// cellWidth is how many terminal columns s takes: East Asian wide and
+// fullwidth characters take two.
+func cellWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	return n
 }
 
-// truncLeft shortens s to n runes from the left: for paths the end says most.
+func runeWidth(r rune) int {
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// trunc shortens s to at most n columns, marking the cut with "…".
+func trunc(s string, n int) string {
+	if cellWidth(s) <= n {
+		return s
+	}
+	var b strings.Builder
+	w := 0
+	for _, r := range s {
+		if w+runeWidth(r) > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		w += runeWidth(r)
+	}
+	return b.String() + "…"
+}
+
+// truncLeft shortens s to at most n columns from the left: for paths the end
+// says most.
 func truncLeft(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if cellWidth(s) <= n {
 		return s
 	}
 	r := []rune(s)
-	return "…" + string(r[len(r)-n+1:])
+	w, i := 0, len(r)
+	for i > 0 && w+runeWidth(r[i-1]) <= n-1 {
+		i--
+		w += runeWidth(r[i])
+	}
+	return "…" + string(r[i:])
 }
