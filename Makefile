@@ -1,7 +1,7 @@
 # The whole test suite is `make test`; .ci/run calls exactly that.
 GO ?= go
 
-.PHONY: test bench build vet fmt
+.PHONY: test bench build lint fmt
 
 test:
 	$(GO) vet ./...
@@ -15,3 +15,8 @@ build:
 
 fmt:
 	gofmt -l -w .
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

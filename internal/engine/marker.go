@@ -20,11 +20,6 @@ func withMarker(desc, rotationID string) string {
 	return desc + " " + marker(rotationID)
 }
 
-// stripMarker returns desc as the user wrote it.
-func stripMarker(desc string) string {
-	return strings.TrimSpace(markerRE.ReplaceAllString(desc, ""))
-}
-
 func hasMarker(desc, rotationID string) bool {
 	return strings.Contains(desc, marker(rotationID))
 }

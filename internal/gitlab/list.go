@@ -56,6 +56,7 @@ func (c *Client) Group(ctx context.Context, path string) (Group, error) {
 	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
 		var resp *gl.Response
 		var err error
+		//lint:ignore SA1019 with_projects=false keeps GitLab from embedding up to 100 projects in the answer; still honoured by API v4
 		g, resp, err = c.API.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
 		return resp, err
 	})
