@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+)
+
+// mint obtains the new token and its secret and journals them before anything
+// else sees the secret. It is safe to call again after a lost response.
+func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token) error {
+	now := e.d.Clock.Now()
+	expires := schedule.ExpiresAtFor(now, tok.Lifetime)
+	var (
+		newTok gitlab.Token
+		sec    secret.Secret
+		how    string
+		err    error
+	)
+	switch r.Strategy {
+	case "overlap":
+		newTok, sec, how, err = e.mintOverlap(ctx, r, tok, expires)
+	case "rotate":
+		newTok, sec, how, err = e.mintRotate(ctx, r, tok, expires)
+	case "self":
+		newTok, sec, how, err = e.mintSelf(ctx, r, tok, expires)
+	default:
+		return e.fail(ctx, r, fmt.Errorf("unknown strategy %q", r.Strategy)).Err
+	}
+	if err != nil {
+		if permanent(err) {
+			return e.fail(ctx, r, err).Err
+		}
+		return err
+	}
+	r.NewTokenID = newTok.ID
+	r.NewSecret = sec
+	r.NewExpiresAt = newTok.ExpiresAt
+	detail := fmt.Sprintf("%s token %d", how, newTok.ID)
+	if newTok.ExpiresAt != nil {
+		detail += ", expires " + newTok.ExpiresAt.Format(time.DateOnly)
+	}
+	return e.commit(ctx, r, journal.StepMinted, detail)
+}
+
+func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+	m, err := e.managing()
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	res, err := e.resource(ctx, m, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	// A token carrying this rotation's marker means an earlier create (or
+	// recovery rotate) succeeded but its response never reached us. GitLab
+	// shows a secret only once, so get a fresh one by rotating that token:
+	// it stays a single live successor, and nothing is created twice.
+	existing, err := m.TokensNamed(ctx, res, tok.Name)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	for _, t := range slices.Backward(existing) {
+		if t.Active && !t.Revoked && hasMarker(t.Description, r.ID) {
+			nt, sec, err := m.RotateAccessToken(ctx, res, t.ID, expires)
+			if err != nil {
+				return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
+			}
+			return nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID), nil
+		}
+	}
+	nt, sec, err := m.CreateAccessToken(ctx, res, gitlab.MintSpec{
+		Name: tok.Name, Description: withMarker(tok.Description, r.ID),
+		Scopes: tok.Scopes, AccessLevel: tok.AccessLevel, ExpiresAt: expires,
+	})
+	return nt, sec, "created", err
+}
+
+// successor finds the live token that GitLab made when it rotated old, in
+// case the rotate response was lost: same name, a higher id, still active,
+// and the same bot user — a rotation keeps the bot user, while a token that
+// someone created by hand under the same name has its own (and rotating it
+// would revoke a token its consumers hold).
+func successor(ctx context.Context, c *gitlab.Client, res gitlab.Resource, old gitlab.Token) (gitlab.Token, bool, error) {
+	list, err := c.TokensNamed(ctx, res, old.Name)
+	if err != nil {
+		return gitlab.Token{}, false, err
+	}
+	for _, t := range slices.Backward(list) {
+		if t.ID > old.ID && t.UserID == old.UserID && t.Active && !t.Revoked {
+			return t, true, nil
+		}
+	}
+	return gitlab.Token{}, false, nil
+}
+
+func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+	m, err := e.managing()
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	res, err := e.resource(ctx, m, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	old, err := m.AccessToken(ctx, res, r.OldTokenID)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+	}
+	target, how := old.ID, "rotated"
+	if old.Revoked {
+		// Our earlier rotate went through but its answer was lost.
+		s, ok, err := successor(ctx, m, res, old)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", err
+		}
+		if !ok {
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
+		}
+		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
+	}
+	nt, sec, err := m.RotateAccessToken(ctx, res, target, expires)
+	return nt, sec, how, err
+}
+
+func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+	cur, err := e.currentSecret(ctx, tok)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	c, err := e.d.ClientFor(cur)
+	if err != nil {
+		return gitlab.Token{}, secret.Secret{}, "", err
+	}
+	// Never call self-rotate with a revoked token: GitLab's reuse detection
+	// would then revoke the successor too. Ask the token about itself first.
+	_, _, selfErr := c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	if selfErr != nil && !isStatus(selfErr, http.StatusUnauthorized) {
+		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("check current token: %w", selfErr)
+	}
+	if isStatus(selfErr, http.StatusUnauthorized) {
+		m, merr := e.managing()
+		if merr != nil {
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
+		}
+		res, err := e.resource(ctx, m, tok)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", err
+		}
+		old, err := m.AccessToken(ctx, res, r.OldTokenID)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+		}
+		s, ok, err := successor(ctx, m, res, old)
+		if err != nil {
+			return gitlab.Token{}, secret.Secret{}, "", err
+		}
+		if !ok {
+			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref)}
+		}
+		nt, sec, err := m.RotateAccessToken(ctx, res, s.ID, expires)
+		return nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID), err
+	}
+	res := gitlab.Resource{Type: tok.ResourceType(), Path: tok.ResourcePath()}
+	nt, sec, err := c.SelfRotateAccessToken(ctx, res, expires)
+	return nt, sec, "self-rotated into", err
+}
+
+func selfSource(tok config.Token) string {
+	if tok.TokenEnv != "" {
+		return "$" + tok.TokenEnv
+	}
+	return tok.TokenFile
+}
+
+// currentSecret is the managed token's secret for the self strategy: the one
+// tokenwarden minted last, or else the one the config points at. When
+// GitLab rejects the journal's secret but accepts the config's (someone
+// rotated the token by hand and put the new secret there), the config's wins.
+func (e *Engine) currentSecret(ctx context.Context, tok config.Token) (secret.Secret, error) {
+	journaled, err := e.lastMinted(ctx, tok.Ref())
+	if err != nil {
+		return secret.Secret{}, err
+	}
+	configured, cerr := config.LoadSecret(tok.TokenEnv, tok.TokenFile)
+	switch {
+	case journaled.IsZero():
+		return configured, cerr
+	case cerr != nil, configured.Equal(journaled):
+		return journaled, nil
+	}
+	if e.rejected(ctx, journaled) && !e.rejected(ctx, configured) {
+		return configured, nil
+	}
+	return journaled, nil
+}
+
+// lastMinted is the secret of the newest finished rotation of ref, or zero.
+// List leaves secrets sealed, so the rotation is read again with Get.
+func (e *Engine) lastMinted(ctx context.Context, ref string) (secret.Secret, error) {
+	list, err := e.d.Store.List(ctx, journal.Filter{Ref: ref, Limit: 50})
+	if err != nil {
+		return secret.Secret{}, err
+	}
+	for _, r := range list {
+		if r.Step != journal.StepDone || r.NewTokenID == 0 {
+			continue
+		}
+		full, err := e.d.Store.Get(ctx, r.ID)
+		if err != nil {
+			return secret.Secret{}, err
+		}
+		if !full.NewSecret.IsZero() {
+			return full.NewSecret, nil
+		}
+	}
+	return secret.Secret{}, nil
+}
+
+// rejected reports whether GitLab answers 401 to s asking about itself.
+func (e *Engine) rejected(ctx context.Context, s secret.Secret) bool {
+	c, err := e.d.ClientFor(s)
+	if err != nil {
+		return false
+	}
+	_, _, err = c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	return isStatus(err, http.StatusUnauthorized)
+}
