@@ -3,36 +3,19 @@ package journal
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 )
 
-const rotationColumns = `id, ref, kind, strategy, resource_type, resource_path, token_name,
-	old_token_id, new_token_id, new_expires_at, new_secret, step, delivered,
-	revoke_after, reason, error, attempts, started_at, updated_at, finished_at`
-
 func (s *sqliteStore) Create(ctx context.Context, r *Rotation) error {
 	if r.Ref == "" {
 		return errors.New("journal create: rotation without ref")
 	}
-	if r.ID == "" {
-		r.ID = NewID()
-	}
-	if r.Step == "" {
-		r.Step = StepPlanned
-	}
 	now := s.clk.Now()
-	if r.StartedAt.IsZero() {
-		r.StartedAt = now
-	}
-	r.UpdatedAt = now
-	if r.Step.Final() && r.FinishedAt == nil {
-		r.FinishedAt = &now
-	}
-	args, err := s.rowArgs(r)
+	prepareCreate(r, now)
+	args, err := encodeRotation(s.sealer, r)
 	if err != nil {
 		return fmt.Errorf("journal create %s: %w", r.ID, err)
 	}
@@ -57,17 +40,13 @@ func (s *sqliteStore) Create(ctx context.Context, r *Rotation) error {
 
 func (s *sqliteStore) Update(ctx context.Context, r *Rotation, detail string) error {
 	now := s.clk.Now()
-	prevUpdated, prevFinished := r.UpdatedAt, r.FinishedAt
-	r.UpdatedAt = now
-	if r.Step.Final() && r.FinishedAt == nil {
-		r.FinishedAt = &now
-	}
-	args, err := s.rowArgs(r)
+	undo := prepareUpdate(r, now)
+	args, err := encodeRotation(s.sealer, r)
 	if err != nil {
-		r.UpdatedAt, r.FinishedAt = prevUpdated, prevFinished
+		undo()
 		return fmt.Errorf("journal update %s: %w", r.ID, err)
 	}
-	// rowArgs begins with id; UPDATE wants it last.
+	// encodeRotation begins with id; UPDATE wants it last.
 	args = append(args[1:], args[0])
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE rotations SET
@@ -89,7 +68,7 @@ func (s *sqliteStore) Update(ctx context.Context, r *Rotation, detail string) er
 		return insertEvent(ctx, tx, r.ID, now, r.Step, detail)
 	})
 	if err != nil {
-		r.UpdatedAt, r.FinishedAt = prevUpdated, prevFinished
+		undo()
 		return fmt.Errorf("journal update %s: %w", r.ID, err)
 	}
 	return nil
@@ -181,32 +160,6 @@ func insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, step 
 	return err
 }
 
-// rowArgs returns r's columns in rotationColumns order, with the secret
-// sealed.
-func (s *sqliteStore) rowArgs(r *Rotation) ([]any, error) {
-	var sealed []byte
-	if !r.NewSecret.IsZero() {
-		var err error
-		if sealed, err = s.sealer.Seal(r.NewSecret); err != nil {
-			return nil, err
-		}
-	}
-	delivered := r.Delivered
-	if delivered == nil {
-		delivered = []string{}
-	}
-	dj, err := json.Marshal(delivered)
-	if err != nil {
-		return nil, err
-	}
-	return []any{
-		r.ID, r.Ref, r.Kind, r.Strategy, r.ResourceType, r.ResourcePath, r.TokenName,
-		r.OldTokenID, r.NewTokenID, nanosPtr(r.NewExpiresAt), sealed, string(r.Step), string(dj),
-		nanosPtr(r.RevokeAfter), r.Reason, r.Error, r.Attempts,
-		r.StartedAt.UnixNano(), r.UpdatedAt.UnixNano(), nanosPtr(r.FinishedAt),
-	}, nil
-}
-
 func (s *sqliteStore) query(ctx context.Context, withSecret bool, q string, args ...any) ([]*Rotation, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -215,55 +168,14 @@ func (s *sqliteStore) query(ctx context.Context, withSecret bool, q string, args
 	defer rows.Close()
 	var out []*Rotation
 	for rows.Next() {
-		var (
-			r                                 Rotation
-			step, delivered                   string
-			newExpires, revokeAfter, finished sql.NullInt64
-			started, updated                  int64
-			sealed                            []byte
-		)
-		if err := rows.Scan(&r.ID, &r.Ref, &r.Kind, &r.Strategy, &r.ResourceType, &r.ResourcePath, &r.TokenName,
-			&r.OldTokenID, &r.NewTokenID, &newExpires, &sealed, &step, &delivered,
-			&revokeAfter, &r.Reason, &r.Error, &r.Attempts, &started, &updated, &finished); err != nil {
+		r, err := scanRotation(rows.Scan, s.sealer, withSecret)
+		if err != nil {
 			return nil, err
 		}
-		r.Step = Step(step)
-		r.NewExpiresAt, r.RevokeAfter, r.FinishedAt = timePtr(newExpires), timePtr(revokeAfter), timePtr(finished)
-		r.StartedAt, r.UpdatedAt = fromNanos(started), fromNanos(updated)
-		if err := json.Unmarshal([]byte(delivered), &r.Delivered); err != nil {
-			return nil, fmt.Errorf("rotation %s: delivered: %w", r.ID, err)
-		}
-		if len(r.Delivered) == 0 {
-			r.Delivered = nil
-		}
-		if withSecret && len(sealed) > 0 {
-			v, err := s.sealer.Open(sealed)
-			if err != nil {
-				return nil, fmt.Errorf("rotation %s: new secret: %w (is this the key that wrote the state?)", r.ID, err)
-			}
-			r.NewSecret = v
-		}
-		out = append(out, &r)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
-
-func nanosPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixNano()
-}
-
-func timePtr(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := fromNanos(n.Int64)
-	return &t
-}
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")

@@ -24,32 +24,15 @@ type sqliteStore struct {
 	clk    clock.Clock
 }
 
-// Open opens (creating and migrating when needed) the journal named by dsn:
-// "sqlite:///abs/path.db", "sqlite://relative.db" or a plain path. A
-// "postgres://" dsn returns ErrUnsupported for now.
-func Open(ctx context.Context, dsn string, sealer secret.Sealer, clk clock.Clock) (Store, error) {
-	if sealer == nil {
-		return nil, errors.New("open journal: no sealer for secrets at rest")
-	}
-	if clk == nil {
-		return nil, errors.New("open journal: no clock")
-	}
-	path, err := sqlitePath(dsn)
-	if err != nil {
-		return nil, err
-	}
-	return openSQLite(ctx, path, sealer, clk)
-}
-
 func sqlitePath(dsn string) (string, error) {
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", fmt.Errorf("open journal: postgres state is not supported yet (use sqlite://PATH): %w", ErrUnsupported)
+	case IsPostgres(dsn):
+		return "", fmt.Errorf("state is PostgreSQL, not a SQLite path: %w", ErrUnsupported)
 	case strings.HasPrefix(dsn, "sqlite://"):
 		dsn = strings.TrimPrefix(dsn, "sqlite://")
 	case strings.Contains(dsn, "://"):
 		scheme, _, _ := strings.Cut(dsn, "://")
-		return "", fmt.Errorf("open journal: unknown state scheme %q (use sqlite://PATH): %w", scheme, ErrUnsupported)
+		return "", fmt.Errorf("open journal: unknown state scheme %q (use sqlite://PATH or postgres://HOST/DB): %w", scheme, ErrUnsupported)
 	}
 	if dsn == "" {
 		return "", errors.New("open journal: empty database path")
