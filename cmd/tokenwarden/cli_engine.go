@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -42,26 +43,37 @@ type engineRuntime struct {
 	engine *engine.Engine
 	gitlab *gitlab.Client
 	clock  clock.Clock
-	unlock func()
+	lease  *journal.Lease // the state lock, once held
 }
 
 func (r *engineRuntime) Close() error {
-	if r.unlock != nil {
-		r.unlock()
+	if r.lease != nil {
+		r.lease.Unlock()
 	}
 	return r.store.Close()
 }
 
 // lock makes this process the only one starting rotations on the state.
 func (r *engineRuntime) lock() error {
-	unlock, err := journal.Lock(r.cfg.State)
+	lease, err := journal.TryLock(context.Background(), r.cfg.State)
 	if errors.Is(err, journal.ErrLocked) {
 		return withHint(err, "wait for the other run to finish (or stop `tokenwarden serve`, which rotates on its own schedule)")
 	}
 	if err != nil {
 		return err
 	}
-	r.unlock = unlock
+	r.lease = lease
+	return nil
+}
+
+// waitLock waits until this process holds the lock, trying every poll: a
+// daemon on a shared (PostgreSQL) state stands by until the leader is gone.
+func (r *engineRuntime) waitLock(ctx context.Context, poll time.Duration) error {
+	lease, err := journal.WaitLock(ctx, r.cfg.State, poll)
+	if err != nil {
+		return err
+	}
+	r.lease = lease
 	return nil
 }
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -60,8 +63,13 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				return err
 			}
 			defer rt.Close()
+			// On a shared (PostgreSQL) state another daemon may lead: stand by.
+			leading := true
 			if err := rt.lock(); err != nil {
-				return err
+				if !errors.Is(err, journal.ErrLocked) || !journal.IsPostgres(rt.cfg.State) {
+					return err
+				}
+				leading = false
 			}
 			cfg := rt.cfg
 			if !cmd.Flags().Changed("listen") {
@@ -86,6 +94,13 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				return usageError("listen on %s: %v", listen, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tokenwarden dashboard: http://%s/\n", ln.Addr())
+			if !leading {
+				log.Info("standing by: another tokenwarden serve is the leader", "retry_every", standbyPoll.String())
+				if err := standBy(ctx, ln, rt); err != nil || ctx.Err() != nil {
+					return err
+				}
+				log.Info("leading: took the state lock; starting the daemon")
+			}
 
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error {
@@ -95,6 +110,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				})
 			})
 			g.Go(func() error { return reloadOnHangup(gctx, d, log) })
+			g.Go(func() error { return stopIfLockLost(gctx, rt.lease) })
 			return g.Wait()
 		},
 	}
@@ -136,8 +152,8 @@ func operatorPassword(cfg *config.Config) (secret.Secret, error) {
 	return pw, nil
 }
 
-// openNotifier builds the configured notification channels; de-duplication
-// is kept beside the SQLite journal, or in memory for other backends.
+// openNotifier builds the configured notification channels, with
+// de-duplication kept beside the journal.
 func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, log *slog.Logger) (daemon.Notifier, func(), error) {
 	if len(cfg.Notify) == 0 {
 		return nil, func() {}, nil
@@ -146,13 +162,7 @@ func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, lo
 	if err != nil {
 		return nil, nil, withHint(err, "each notify entry reads its secret from the named environment variable or file")
 	}
-	var dedup notify.DedupStore = notify.NewMemoryDedup()
-	closeDedup := func() {}
-	if sq, err := notify.OpenSQLiteDedup(ctx, cfg.State); err == nil {
-		dedup, closeDedup = sq, func() { sq.Close() }
-	} else {
-		log.Warn("notification de-duplication kept in memory", "reason", err)
-	}
+	dedup, closeDedup := openDedup(ctx, cfg.State, log)
 	n := notify.New(chans, dedup, rt.clock, log)
 	return n, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -160,6 +170,84 @@ func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, lo
 		n.Close(cctx)
 		closeDedup()
 	}, nil
+}
+
+// standbyPoll is how often a daemon standing by tries to take the lock.
+const standbyPoll = 5 * time.Second
+
+// standBy serves /healthz ("ok") and a 503 "standing by" everywhere else
+// (/readyz, the dashboard) on ln until this process holds the state lock,
+// so that a load balancer sends operators to the leader. It returns nil once
+// the lock is held or ctx ended, leaving ln open for the dashboard.
+func standBy(ctx context.Context, ln net.Listener, rt *engineRuntime) error {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return fmt.Errorf("stand by: listener %T is not TCP", ln)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "standing by: another tokenwarden serve is the leader", http.StatusServiceUnavailable)
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(lentListener{tl}) }()
+	err := rt.waitLock(ctx, standbyPoll)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("stand by: http: %w", serr)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if derr := tl.SetDeadline(time.Time{}); err == nil && derr != nil {
+		err = fmt.Errorf("stand by: %w", derr)
+	}
+	return err
+}
+
+// lentListener lends the listener to the stand-by server: its Close only
+// stops Accept (a deadline in the past) and keeps the socket, so that the
+// dashboard takes over the same address without a gap in which it is free.
+type lentListener struct{ *net.TCPListener }
+
+func (l lentListener) Close() error { return l.SetDeadline(time.Unix(1, 0)) }
+
+// stopIfLockLost ends serve when the lease is lost (the PostgreSQL session
+// holding it ended): another daemon may lead now, and two must never rotate.
+func stopIfLockLost(ctx context.Context, lease *journal.Lease) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-lease.Lost():
+		return withHint(errors.New("lost the state lock: its PostgreSQL session ended, so another tokenwarden serve may lead now"),
+			"restart tokenwarden serve (a supervisor does it): it stands by or leads again")
+	}
+}
+
+// openDedup opens the notify_sent table in the journal's database (SQLite
+// or PostgreSQL, where every daemon on the state shares it); when that
+// fails, de-duplication is kept in memory and the reason logged.
+func openDedup(ctx context.Context, state string, log *slog.Logger) (notify.DedupStore, func()) {
+	var (
+		store interface {
+			notify.DedupStore
+			Close() error
+		}
+		err error
+	)
+	if journal.IsPostgres(state) {
+		store, err = notify.OpenPostgresDedup(ctx, state)
+	} else {
+		store, err = notify.OpenSQLiteDedup(ctx, state)
+	}
+	if err != nil {
+		log.Warn("notification de-duplication kept in memory", "reason", err)
+		return notify.NewMemoryDedup(), func() {}
+	}
+	return store, func() { store.Close() }
 }
 
 // reloadOnHangup reloads the config on every SIGHUP until ctx ends.
