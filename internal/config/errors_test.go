@@ -37,6 +37,8 @@ func TestRejected(t *testing.T) {
 			[]want{{3, "secret written inline (webhook_url)", "webhook_url_env"}, {3, "webhook_url_env or webhook_url_file is required", ""}}},
 		{"password in postgres url", head + "state: postgres://tw:hunter2hunter2@db/tw\n",
 			[]want{{2, "a password in the postgres URL", "PGPASSWORD"}}},
+		{"password in postgres url query", head + "state: postgres://tw@db/tw?sslmode=require&password=hunter2hunter2\n",
+			[]want{{2, "a password in the postgres URL", "PGPASSWORD"}}},
 		{"both token_env and token_file", "gitlab: {url: https://g.example.com, token_env: A, token_file: /b}\n",
 			[]want{{1, "both token_env and token_file", ""}}},
 		{"missing gitlab", "tokens: []\n",

@@ -131,8 +131,9 @@ func (d *decoder) state(n *yaml.Node, s string) string {
 		}
 		return "sqlite://" + d.abs(p)
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
-		if u, err := url.Parse(s); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
+		if u, err := url.Parse(s); err == nil {
+			_, inUser := u.User.Password()
+			if inUser || u.Query().Has("password") {
 				d.errorf(n, "put the password in PGPASSWORD or ~/.pgpass, not in the config", "state: secret written inline (a password in the postgres URL)")
 			}
 		}
