@@ -84,10 +84,11 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				return err
 			}
 			defer closeNotifier()
+			fence := make(chan struct{}) // closed when the state lock is lost
 			d = daemon.New(daemon.Deps{
 				Engine: rt.engine, Store: rt.store, GitLab: rt.gitlab, Clock: rt.clock, Log: log, Config: cfg,
 				LoadConfig: func() (*config.Config, error) { return loadConfig(f.config) },
-				Notifier:   notifier, Metrics: m,
+				Notifier:   notifier, Metrics: m, Fence: fence,
 			})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -110,7 +111,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				})
 			})
 			g.Go(func() error { return reloadOnHangup(gctx, d, log) })
-			g.Go(func() error { return stopIfLockLost(gctx, rt.lease) })
+			g.Go(func() error { return stopIfLockLost(gctx, rt.lease, fence) })
 			return g.Wait()
 		},
 	}
@@ -217,11 +218,14 @@ func (l lentListener) Close() error { return l.SetDeadline(time.Unix(1, 0)) }
 
 // stopIfLockLost ends serve when the lease is lost (the PostgreSQL session
 // holding it ended): another daemon may lead now, and two must never rotate.
-func stopIfLockLost(ctx context.Context, lease *journal.Lease) error {
+func stopIfLockLost(ctx context.Context, lease *journal.Lease, fence chan<- struct{}) error {
 	select {
 	case <-ctx.Done():
 		return nil
 	case <-lease.Lost():
+		// Stop rotating at once: another daemon may be resuming the same
+		// rotation from the journal already.
+		close(fence)
 		return withHint(errors.New("lost the state lock: its PostgreSQL session ended, so another tokenwarden serve may lead now"),
 			"restart tokenwarden serve (a supervisor does it): it stands by or leads again")
 	}

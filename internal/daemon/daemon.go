@@ -58,6 +58,10 @@ type Deps struct {
 	RetryAfter time.Duration
 	// ShutdownGrace: see DefaultShutdownGrace (0 → default).
 	ShutdownGrace time.Duration
+	// Fence, when closed, stops the rotation in progress at once, without
+	// the shutdown grace: the daemon lost its leadership, and another one
+	// may already be resuming the same rotation. Nil: never.
+	Fence <-chan struct{}
 	// OnSleep, when set, is called each time the scheduler goes to sleep,
 	// with the time it wakes up next. Tests use it to know the daemon idles.
 	OnSleep func(until time.Time)

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,4 +187,30 @@ func contains[T comparable](s []T, v T) bool {
 		}
 	}
 	return false
+}
+
+// TestFenceStopsTheRotationAtOnce: a daemon that loses its leadership stops
+// the rotation in progress between two steps, without the shutdown grace,
+// so that the new leader alone resumes it from the journal.
+func TestFenceStopsTheRotationAtOnce(t *testing.T) {
+	w := newWorld(t)
+	w.token("deploy", 3*day, 40*day)
+	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w.fence = make(chan struct{})
+	var once sync.Once
+	p := w.start(func(r *journal.Rotation, step journal.Step, after bool) error {
+		if step == journal.StepMinted && after {
+			once.Do(func() {
+				close(w.fence)
+				time.Sleep(100 * time.Millisecond) // let the fence cancel the work
+			})
+		}
+		return nil
+	})
+	p.asleep(t)
+	rs := p.rotations(t, "deploy")
+	if len(rs) != 1 || rs[0].Step != journal.StepMinted || len(rs[0].Delivered) != 0 {
+		t.Fatalf("after the fence: %+v, want one rotation parked at minted with nothing delivered", rs)
+	}
+	p.stop(t)
 }

@@ -79,6 +79,15 @@ func (d *Daemon) workContext(ctx context.Context) (context.Context, context.Canc
 		// Wall-clock on purpose: this bounds real I/O during shutdown.
 		time.AfterFunc(d.d.ShutdownGrace, cancel)
 	})
+	if d.d.Fence != nil {
+		go func() {
+			select {
+			case <-d.d.Fence:
+				cancel()
+			case <-work.Done():
+			}
+		}()
+	}
 	return work, func() { stop(); cancel() }
 }
 

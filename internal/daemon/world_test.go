@@ -41,6 +41,8 @@ type world struct {
 	events  *recorder
 	// managing is the managing token daemons start with; "" → rootToken.
 	managing string
+	// fence is passed to daemons as Deps.Fence.
+	fence chan struct{}
 }
 
 func newWorld(t *testing.T) *world {
@@ -164,6 +166,12 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 		Notifier:   w.events,
 		OnSleep:    func(until time.Time) { p.sleeps <- until },
 	})
+	if w.fence != nil {
+		p.d = daemon.New(daemon.Deps{
+			Engine: eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
+			Notifier: w.events, OnSleep: func(until time.Time) { p.sleeps <- until }, Fence: w.fence,
+		})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	go func() { p.stopped <- p.d.Run(ctx) }()
