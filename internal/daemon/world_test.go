@@ -165,13 +165,8 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 		LoadConfig: func() (*config.Config, error) { return config.Load(filepath.Join(w.dir, "tw.yaml")) },
 		Notifier:   w.events,
 		OnSleep:    func(until time.Time) { p.sleeps <- until },
+		Fence:      w.fence,
 	})
-	if w.fence != nil {
-		p.d = daemon.New(daemon.Deps{
-			Engine: eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
-			Notifier: w.events, OnSleep: func(until time.Time) { p.sleeps <- until }, Fence: w.fence,
-		})
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	go func() { p.stopped <- p.d.Run(ctx) }()
