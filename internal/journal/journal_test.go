@@ -85,10 +85,8 @@ func (f *fixture) exec(t *testing.T, q string) {
 	t.Helper()
 	var err error
 	switch s := f.open(t).(type) {
-	case *sqliteStore:
+	case *sqlStore:
 		_, err = s.db.Exec(q)
-	case *postgresStore:
-		_, err = s.pool.Exec(context.Background(), q)
 	default:
 		t.Fatalf("exec on a %T", s)
 	}
@@ -548,7 +546,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 
 func TestPragmas(t *testing.T) {
 	f := newFixture(t, sqliteBackend)
-	ss := f.store.(*sqliteStore)
+	ss := f.store.(*sqlStore)
 	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000"} {
 		var got string
 		if err := ss.db.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {

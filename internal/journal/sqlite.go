@@ -16,12 +16,17 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
-// sqliteStore is the embedded Store.
-type sqliteStore struct {
-	db     *sql.DB
-	path   string
-	sealer secret.Sealer
-	clk    clock.Clock
+// sqliteDialect is the embedded SQLite database's.
+var sqliteDialect = dialect{
+	migrations: migrations,
+	order:      "rowid",
+	rebind:     func(q string) string { return q },
+	unique: func(err error) (bool, bool) {
+		if err == nil || !strings.Contains(err.Error(), "UNIQUE constraint failed") {
+			return false, false
+		}
+		return true, strings.Contains(err.Error(), "rotations.ref")
+	},
 }
 
 func sqlitePath(dsn string) (string, error) {
@@ -43,7 +48,7 @@ func sqlitePath(dsn string) (string, error) {
 	return dsn, nil
 }
 
-func openSQLite(ctx context.Context, path string, sealer secret.Sealer, clk clock.Clock) (*sqliteStore, error) {
+func openSQLite(ctx context.Context, path string, sealer secret.Sealer, clk clock.Clock) (*sqlStore, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -59,7 +64,7 @@ func openSQLite(ctx context.Context, path string, sealer secret.Sealer, clk cloc
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	s := &sqliteStore{db: db, path: path, sealer: sealer, clk: clk}
+	s := &sqlStore{db: db, d: sqliteDialect, sealer: sealer, clk: clk}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
@@ -86,38 +91,3 @@ func createPrivate(path string) error {
 	}
 	return f.Close()
 }
-
-func (s *sqliteStore) migrate(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if current > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this tokenwarden knows (%d): upgrade tokenwarden", current, len(migrations))
-	}
-	for v := current + 1; v <= len(migrations); v++ {
-		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, s.clk.Now().UnixNano()); err != nil {
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
-}
-
-func (s *sqliteStore) Close() error { return s.db.Close() }
