@@ -7,14 +7,17 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 )
 
 var actionMark = map[engine.Action]string{
-	engine.ActionCreate: "+ create",
-	engine.ActionRotate: "~ rotate",
-	engine.ActionResume: "> resume",
-	engine.ActionNone:   "  ok",
-	engine.ActionError:  "! error",
+	engine.ActionCreate:  "+ create",
+	engine.ActionRotate:  "~ rotate",
+	engine.ActionDeliver: "* deliver",
+	engine.ActionAdopt:   "~ adopt",
+	engine.ActionResume:  "> resume",
+	engine.ActionNone:    "  ok",
+	engine.ActionError:   "! error",
 }
 
 func writePlanText(w io.Writer, p *engine.Plan) {
@@ -24,13 +27,16 @@ func writePlanText(w io.Writer, p *engine.Plan) {
 		refW = max(refW, len(it.Ref))
 	}
 	for _, it := range p.Items {
-		fmt.Fprintf(w, "%-8s  %-*s  %-7s  %s\n", actionMark[it.Action], refW, it.Ref, it.Strategy, it.Reason)
+		fmt.Fprintf(w, "%-9s  %-*s  %-7s  %s\n", actionMark[it.Action], refW, it.Ref, it.Strategy, it.Reason)
 		if it.Warning != "" {
-			fmt.Fprintf(w, "%10s! %s\n", "", it.Warning)
+			fmt.Fprintf(w, "%11s! %s\n", "", it.Warning)
+		}
+		if it.Note != "" {
+			fmt.Fprintf(w, "%11si %s\n", "", it.Note)
 		}
 		if it.Action != engine.ActionNone && it.Action != engine.ActionError {
 			for _, d := range it.Deliver {
-				fmt.Fprintf(w, "%10s→ %s\n", "", d)
+				fmt.Fprintf(w, "%11s→ %s\n", "", d)
 			}
 		}
 	}
@@ -46,6 +52,7 @@ type planJSONItem struct {
 	RenewAt        *time.Time `json:"renew_at,omitempty"`
 	RotationID     string     `json:"rotation_id,omitempty"`
 	Warning        string     `json:"warning,omitempty"`
+	Note           string     `json:"note,omitempty"`
 	Deliver        []string   `json:"deliver"`
 }
 
@@ -57,7 +64,7 @@ func writePlanJSON(w io.Writer, p *engine.Plan) error {
 	}{At: p.At.UTC(), Changes: p.Changes(), Items: []planJSONItem{}}
 	for _, it := range p.Items {
 		j := planJSONItem{Ref: it.Ref, Action: string(it.Action), Strategy: it.Strategy, Reason: it.Reason,
-			RenewAt: it.RenewAt, RotationID: it.RotationID, Warning: it.Warning, Deliver: it.Deliver}
+			RenewAt: it.RenewAt, RotationID: it.RotationID, Warning: it.Warning, Note: it.Note, Deliver: it.Deliver}
 		if j.Deliver == nil {
 			j.Deliver = []string{}
 		}
@@ -80,8 +87,12 @@ func writeOutcome(w io.Writer, o engine.Outcome) {
 	switch o.Status {
 	case engine.StatusDone:
 		what := "rotated"
-		if r.Kind == "creation" {
+		switch r.Kind {
+		case journal.KindCreation:
 			what = "created"
+		case journal.KindDelivery:
+			fmt.Fprintf(w, "✓ delivered %s: live token %d's secret to %d sink(s), verified (no new token)\n", r.Ref, r.NewTokenID, len(r.Delivered))
+			return
 		}
 		fmt.Fprintf(w, "✓ %s %s (%s): token %d", what, r.Ref, r.Strategy, r.NewTokenID)
 		if r.NewExpiresAt != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -38,41 +39,53 @@ func newRotateCmd() *cobra.Command {
 			if err := rt.lock(); err != nil {
 				return err
 			}
-			p, err := rt.engine.Plan(ctx, rt.cfg)
+			ref, err := findRef(ctx, rt.cfg, args[0], rt.engine)
 			if err != nil {
 				return err
 			}
-			it, err := findPlanItem(p, args[0])
+			outs, err := rt.engine.RotateNow(ctx, rt.cfg, ref, engine.RotateOptions{
+				Strategy: strategy, ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
+			})
+			for i, o := range outs {
+				if earlier := len(outs) == 2 || err != nil; i == 0 && earlier {
+					fmt.Fprintf(out, "%s had an unfinished rotation (%s); finishing it first:\n", ref, o.Rotation.ID)
+				}
+				writeOutcome(out, o)
+			}
 			if err != nil {
-				return err
-			}
-			var o engine.Outcome
-			switch it.Action {
-			case engine.ActionError:
-				return fmt.Errorf("%s: %s", it.Ref, it.Reason)
-			case engine.ActionResume:
-				fmt.Fprintf(out, "%s has an unfinished rotation (%s); resuming it first\n", it.Ref, it.RotationID)
-				outs, err := rt.engine.Resume(ctx, rt.cfg)
-				if err != nil {
-					return err
+				code := exitError
+				if len(outs) > 0 {
+					code = exitPartial
 				}
-				for _, o := range outs {
-					writeOutcome(out, o)
-				}
-				return outcomeCode(outs)
-			default:
-				o = rt.engine.Start(ctx, it.Token, it.Current, engine.RotateOptions{
-					Strategy: strategy, ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
-				})
+				return withCode(code, err)
 			}
-			writeOutcome(out, o)
-			return outcomeCode([]engine.Outcome{o})
+			return outcomeCode(outs)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&strategy, "strategy", "", "overlap, rotate or self (default: the token's configured strategy)")
 	cmd.Flags().Var(durationFlag{&expiresIn}, "expires-in", "lifetime of the new token, e.g. 30d (default: the token's lifetime)")
 	return cmd
+}
+
+// findRef resolves REF to a managed token's full ref. Only a token id needs
+// GitLab (a plan, to know each token's live id).
+func findRef(ctx context.Context, cfg *config.Config, ref string, eng *engine.Engine) (string, error) {
+	p := &engine.Plan{}
+	for _, t := range cfg.Tokens {
+		p.Items = append(p.Items, engine.Item{Ref: t.Ref(), Token: t})
+	}
+	if _, err := strconv.ParseInt(ref, 10, 64); err == nil && eng != nil {
+		var perr error
+		if p, perr = eng.Plan(ctx, cfg); perr != nil {
+			return "", perr
+		}
+	}
+	it, err := findPlanItem(p, ref)
+	if err != nil {
+		return "", err
+	}
+	return it.Ref, nil
 }
 
 // findPlanItem resolves REF against the managed tokens: a full ref

@@ -21,6 +21,10 @@ const (
 	DefaultExecTimeout  = 30 * time.Second
 	DefaultFileMode     = os.FileMode(0o600)
 	DefaultSMTPPort     = 587
+	// DefaultExpiresCritical is scan's default expires-soon critical
+	// threshold (policy.expires_critical); a managed token is renewed no
+	// later than that.
+	DefaultExpiresCritical = 7 * 24 * time.Hour
 	// MaxLifetime is GitLab's limit: expires_at at most today + 365 days.
 	MaxLifetime = 365 * 24 * time.Hour
 	// KeyFileEnv overrides key_file.
@@ -32,6 +36,12 @@ const (
 	StrategyOverlap = "overlap"
 	StrategyRotate  = "rotate"
 	StrategySelf    = "self"
+)
+
+// Adoption policies (adopt:).
+const (
+	AdoptDeliver = "deliver"
+	AdoptWait    = "wait"
 )
 
 // Config is a validated configuration file. Relative paths in it (state,
@@ -63,6 +73,7 @@ type Defaults struct {
 	RotateBefore time.Duration // 0: one third of the lifetime
 	Strategy     string
 	Grace        time.Duration
+	AdoptWait    bool // adopt: wait
 }
 
 // Policy is what scan measures tokens against. Zero values mean "use the
@@ -87,6 +98,11 @@ type Token struct {
 	RotateBefore time.Duration // 0: one third of the lifetime
 	Grace        time.Duration
 	Strategy     string
+	// AdoptWait (adopt: wait) leaves the sinks of an adopted token, whose
+	// secret tokenwarden never knew, alone until its next scheduled
+	// rotation. The default (adopt: deliver) rotates at once to obtain a
+	// secret and deliver it.
+	AdoptWait bool
 
 	// TokenEnv / TokenFile: where the token's own current secret is read
 	// (strategy self only).

@@ -165,12 +165,15 @@ func (d *decoder) gitlab(n *yaml.Node, g *GitLab) {
 }
 
 func (d *decoder) defaults(n *yaml.Node, df *Defaults) {
+	var adopt string
 	d.mapping(n, "defaults", map[string]field{
 		"lifetime":      d.dur(&df.Lifetime, "defaults.lifetime"),
 		"rotate_before": d.dur(&df.RotateBefore, "defaults.rotate_before"),
 		"strategy":      d.strategy(&df.Strategy, "defaults.strategy"),
 		"grace":         d.dur(&df.Grace, "defaults.grace"),
+		"adopt":         d.adopt(&adopt, "defaults.adopt"),
 	})
+	df.AdoptWait = adopt == AdoptWait
 	d.lifetime(n, "defaults", df.Lifetime, df.RotateBefore)
 }
 
@@ -184,6 +187,20 @@ func (d *decoder) strategy(dst *string, where string) field {
 		case "":
 		default:
 			d.errorf(v, "strategies: overlap (default: new token, deliver, verify, revoke the old after grace), rotate (GitLab's rotate endpoint), self (the token rotates itself)", "%s: unknown strategy %q", where, s)
+		}
+	}
+}
+
+// adopt decodes adopt: deliver | wait.
+func (d *decoder) adopt(dst *string, where string) field {
+	return func(k, v *yaml.Node) {
+		var s string
+		d.str(&s, where)(k, v)
+		switch s {
+		case AdoptDeliver, AdoptWait, "":
+			*dst = s
+		default:
+			d.errorf(v, "adopt: deliver (default: an adopted token whose secret tokenwarden never knew is rotated at once so that its sinks get one) or adopt: wait (its sinks get a secret at the next scheduled rotation)", "%s: unknown value %q", where, s)
 		}
 	}
 }

@@ -18,6 +18,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	t := Token{Line: n.Line, Grace: df.Grace} // an explicit "grace: 0" overrides the default
 	var access string
 	var deliverNode, verifyNode *yaml.Node
+	var adopt string
 	// at remembers where each key is, so that problems found after
 	// decoding point at the line that has them.
 	at := map[string]*yaml.Node{}
@@ -35,6 +36,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 		"rotate_before": rec("rotate_before", d.dur(&t.RotateBefore, where+".rotate_before")),
 		"grace":         d.dur(&t.Grace, where+".grace"),
 		"strategy":      rec("strategy", d.strategy(&t.Strategy, where+".strategy")),
+		"adopt":         rec("adopt", d.adopt(&adopt, where+".adopt")),
 		"token_env":     rec("token", d.env(&t.TokenEnv, where+".token_env")),
 		"token_file":    rec("token", d.path(&t.TokenFile, where+".token_file")),
 		"deliver":       func(_, v *yaml.Node) { deliverNode = v },
@@ -73,6 +75,10 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if t.Strategy == "" {
 		t.Strategy = df.Strategy
+	}
+	t.AdoptWait = df.AdoptWait
+	if adopt != "" {
+		t.AdoptWait = adopt == AdoptWait
 	}
 	// Only report here what the defaults section did not already report.
 	if lifetimeSet || rotateBeforeSet {

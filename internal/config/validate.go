@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/duration"
-	"go.yaml.in/yaml/v3"
+	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
 )
 
 // validate runs the checks that span several tokens or sections.
@@ -27,5 +30,33 @@ func (d *decoder) validate(_ *yaml.Node, c *Config) {
 				Msg:  fmt.Sprintf("token %q: lifetime %s is over policy.max_lifetime %s", t.Name, duration.Format(t.Lifetime), duration.Format(max)),
 				Hint: "shorten the lifetime, or raise policy.max_lifetime"})
 		}
+		d.window(c, t)
 	}
+}
+
+// window checks that a token's renewal window (rotate_before, or one third
+// of its lifetime, but never less than policy.expires_critical: see
+// schedule.Policy.Before) leaves it a day of life, so that a token
+// tokenwarden has just minted is not due again at once.
+func (d *decoder) window(c *Config, t Token) {
+	if t.Lifetime == 0 || (t.RotateBefore > 0 && t.RotateBefore >= t.Lifetime) || t.Lifetime > MaxLifetime {
+		return // reported with the lifetime
+	}
+	critical := c.Policy.ExpiresCritical
+	if critical == 0 {
+		critical = DefaultExpiresCritical
+	}
+	p := schedule.Policy{Lifetime: t.Lifetime, RotateBefore: t.RotateBefore, Critical: critical}
+	if p.Before() <= t.Lifetime-24*time.Hour {
+		return
+	}
+	msg := fmt.Sprintf("token %q: rotate_before %s leaves less than a day of a %s lifetime: it would be due for renewal as soon as it is created",
+		t.Name, duration.Format(p.Before()), duration.Format(t.Lifetime))
+	hint := "shorten rotate_before, or lengthen lifetime"
+	if critical >= t.Lifetime-24*time.Hour {
+		msg = fmt.Sprintf("token %q: a %s lifetime is within policy.expires_critical (%s): scan flags the token critical from the day it is created, so tokenwarden would renew it at once",
+			t.Name, duration.Format(t.Lifetime), duration.Format(critical))
+		hint = fmt.Sprintf("use lifetime: %s or more, or lower policy.expires_critical", duration.Format(critical+48*time.Hour))
+	}
+	d.errs = append(d.errs, &Error{File: d.file, Line: t.Line, Msg: msg, Hint: hint})
 }

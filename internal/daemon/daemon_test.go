@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -213,4 +215,27 @@ func TestFenceStopsTheRotationAtOnce(t *testing.T) {
 		t.Fatalf("after the fence: %+v, want one rotation parked at minted with nothing delivered", rs)
 	}
 	p.stop(t)
+}
+
+// An adopted token whose secret tokenwarden never knew is rotated at once
+// (overlap) so that its sinks hold a secret, not at its next renewal.
+func TestAdoptedTokenDeliveredAtOnce(t *testing.T) {
+	w := newWorld(t)
+	old := w.token("deploy", 20*day, 40*day)
+	path := w.writeConfig(tokenSpec{"deploy", "overlap"})
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, strings.Replace(string(cfg), "adopt: wait", "adopt: deliver", 1))
+
+	p := w.start(nil)
+	p.asleep(t)
+	rs := p.rotations(t, "deploy")
+	if len(rs) != 1 || rs[0].OldTokenID != old.ID || !rs[0].StartedAt.Equal(start) {
+		t.Fatalf("rotations at start: %+v, want one from adopted token %d at once", rs, old.ID)
+	}
+	if got := w.whoami(w.fileSecret("deploy")); got != rs[0].NewTokenID {
+		t.Errorf("deploy.env holds token %d, want the new token %d", got, rs[0].NewTokenID)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 )
 
@@ -44,7 +45,10 @@ func (d *Daemon) notifyOutcome(ctx context.Context, o engine.Outcome) {
 	switch o.Status {
 	case engine.StatusDone:
 		detail := fmt.Sprintf("%s: token %d replaced by token %d", r.Strategy, r.OldTokenID, r.NewTokenID)
-		if r.OldTokenID == 0 {
+		switch {
+		case r.Kind == journal.KindDelivery:
+			detail = fmt.Sprintf("delivered live token %d's secret to its sinks (no new token)", r.NewTokenID)
+		case r.OldTokenID == 0:
 			detail = fmt.Sprintf("created token %d", r.NewTokenID)
 		}
 		d.send(ctx, notify.Event{Kind: notify.KindRotated, TokenRef: r.Ref, Token: tok, RotationID: r.ID, Detail: detail})

@@ -158,7 +158,7 @@ func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) 
 				continue
 			}
 			resumeDue = true
-		case engine.ActionCreate, engine.ActionRotate:
+		case engine.ActionCreate, engine.ActionRotate, engine.ActionAdopt, engine.ActionDeliver:
 			due = append(due, it)
 		}
 	}
@@ -170,38 +170,36 @@ func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) 
 			break
 		}
 		d.d.Log.Info("rotating", "token", it.Ref, "strategy", it.Strategy, "reason", it.Reason)
-		d.record(ctx, d.d.Engine.Start(work, it.Token, it.Current, engine.RotateOptions{Reason: it.Reason}))
+		d.record(ctx, d.d.Engine.Run(work, it, engine.RotateOptions{Reason: it.Reason}))
 		worked = true
 	}
 	return next, worked
 }
 
-// rotateNow rotates the configured token ref at once ("rotate now").
+// rotateNow rotates the configured token ref at once ("rotate now"). An
+// unfinished rotation of ref is finished first (see engine.RotateNow).
 func (d *Daemon) rotateNow(ctx, work context.Context, ref string) (engine.Outcome, error) {
 	cfg := d.Config()
-	p, err := d.d.Engine.Plan(work, cfg)
-	if err != nil {
-		return engine.Outcome{}, fmt.Errorf("plan: %w", err)
-	}
-	d.setPlan(p)
-	i := slices.IndexFunc(p.Items, func(it engine.Item) bool { return it.Ref == ref })
-	if i < 0 {
+	if !slices.ContainsFunc(cfg.Tokens, func(t config.Token) bool { return t.Ref() == ref }) {
 		return engine.Outcome{}, fmt.Errorf("%s: %w", ref, ErrUnknownToken)
 	}
-	it := p.Items[i]
-	switch it.Action {
-	case engine.ActionResume:
-		return engine.Outcome{}, fmt.Errorf("%s: %w (%s)", ref, journal.ErrInProgress, it.Reason)
-	case engine.ActionError:
-		return engine.Outcome{}, fmt.Errorf("%s: %s", ref, it.Reason)
+	d.d.Log.Info("rotating on request", "token", ref)
+	outs, err := d.d.Engine.RotateNow(work, cfg, ref, engine.RotateOptions{Reason: "rotate now (dashboard)"})
+	var last engine.Outcome
+	for _, o := range outs {
+		d.record(ctx, o)
+		last = o
 	}
-	d.d.Log.Info("rotating on request", "token", ref, "strategy", it.Strategy)
-	o := d.d.Engine.Start(work, it.Token, it.Current, engine.RotateOptions{Reason: "rotate now (dashboard)"})
-	d.record(ctx, o)
-	if o.Status == engine.StatusFailed {
-		return o, fmt.Errorf("rotate %s: %w", ref, o.Err)
+	if p, perr := d.d.Engine.Plan(work, cfg); perr == nil {
+		d.setPlan(p)
 	}
-	return o, nil
+	if err != nil {
+		return last, err
+	}
+	if last.Status == engine.StatusFailed {
+		return last, fmt.Errorf("rotate %s: %w", ref, last.Err)
+	}
+	return last, nil
 }
 
 // record logs an outcome, counts it, backs the token off when it did not

@@ -89,11 +89,13 @@ type tokenSpec struct{ name, strategy string }
 
 // writeConfig writes the config managing specs (rotate 10 days before
 // expiry, grace 1s, each delivered to <name>.env) and returns its path.
+// Tokens made by w.token are adopted with adopt: wait, so that they rotate
+// on their schedule (TestAdoptedTokenDeliveredAtOnce covers the default).
 func (w *world) writeConfig(specs ...tokenSpec) string {
 	w.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\n", w.url)
-	b.WriteString("defaults: {lifetime: 40d, rotate_before: 10d, grace: 1s}\nserve: {scan_interval: 30d}\ntokens:\n")
+	b.WriteString("defaults: {lifetime: 40d, rotate_before: 10d, grace: 1s, adopt: wait}\nserve: {scan_interval: 30d}\ntokens:\n")
 	for _, s := range specs {
 		fmt.Fprintf(&b, "  - name: %s\n    description: managed %s\n    project: acme/app\n    scopes: [read_api]\n    access_level: reporter\n    strategy: %s\n    deliver:\n      - file: {path: %s.env, format: dotenv, key: TOKEN}\n", s.name, s.name, s.strategy, s.name)
 	}

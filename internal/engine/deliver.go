@@ -8,16 +8,36 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 )
 
-// deliverAndVerify hands the new secret to every sink not yet served, then
-// proves the secret works and that readable sinks hold it.
+// deliverAndVerify proves the new secret works and hands it to every sink not
+// yet served, then checks that readable sinks hold it.
+//
+// A token tokenwarden minted alongside the old one (overlap, creation) is
+// verified before any consumer sees it: one that fails is revoked and never
+// delivered, and the old token and every sink stay as they were. With rotate
+// and self GitLab has already revoked the old token, so the new one is
+// delivered whatever happens and a failed verification fails the rotation
+// loudly afterwards. A delivery of a known live secret is verified first too,
+// and never revokes anything.
 func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok config.Token) error {
 	sinks, err := e.d.Sinks(tok)
 	if err != nil {
 		return e.fail(ctx, r, fmt.Errorf("sinks: %w", err)).Err
+	}
+	verifyFirst := r.Kind == journal.KindDelivery || r.Strategy == config.StrategyOverlap
+	method, path := verifyRequest(tok)
+	if verifyFirst && len(r.Delivered) == 0 && r.Step == journal.StepMinted {
+		if err := e.probe(ctx, tok, r.NewSecret); err != nil {
+			if !permanent(err) {
+				return fmt.Errorf("verify: %w", err)
+			}
+			return e.rejectNew(ctx, r, err)
+		}
 	}
 	for _, s := range sinks {
 		if slices.Contains(r.Delivered, s.ID()) {
@@ -46,22 +66,13 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 		}
 	}
 
-	c, err := e.d.ClientFor(r.NewSecret)
-	if err != nil {
-		return err
-	}
-	method, path := http.MethodGet, "personal_access_tokens/self"
-	if tok.Verify != nil && tok.Verify.Path != "" {
-		path = tok.Verify.Path
-		if tok.Verify.Method != "" {
-			method = tok.Verify.Method
+	if !verifyFirst {
+		if err := e.probe(ctx, tok, r.NewSecret); err != nil {
+			if permanent(err) {
+				return e.fail(ctx, r, fmt.Errorf("verify: the new token %d does not work (GitLab already revoked the old one, so it was delivered anyway): %w", r.NewTokenID, err)).Err
+			}
+			return fmt.Errorf("verify: %w", err)
 		}
-	}
-	if err := c.Probe(ctx, method, path); err != nil {
-		if permanent(err) {
-			return e.fail(ctx, r, fmt.Errorf("verify: the new token does not work: %w", err)).Err
-		}
-		return fmt.Errorf("verify: %w", err)
 	}
 	for _, s := range sinks {
 		got, err := s.Get(ctx)
@@ -73,7 +84,10 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 		}
 	}
 	detail := fmt.Sprintf("%s %s answered 2xx with the new token", method, path)
-	if r.Strategy == "overlap" && r.OldTokenID != 0 {
+	if r.Kind == journal.KindDelivery {
+		detail = fmt.Sprintf("%s %s answered 2xx with live token %d", method, path, r.NewTokenID)
+	}
+	if r.Strategy == config.StrategyOverlap && r.OldTokenID != 0 {
 		if r.RevokeAfter == nil { // a late sink does not extend the grace period
 			after := e.d.Clock.Now().Add(tok.Grace)
 			r.RevokeAfter = &after
@@ -81,6 +95,56 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 		detail += "; old token revoked after " + r.RevokeAfter.UTC().Format(time.RFC3339)
 	}
 	return e.commit(ctx, r, journal.StepVerified, detail)
+}
+
+// verifyRequest is the request that proves a secret works: the token's
+// configured verify, or GET personal_access_tokens/self.
+func verifyRequest(tok config.Token) (method, path string) {
+	method, path = http.MethodGet, "personal_access_tokens/self"
+	if tok.Verify != nil && tok.Verify.Path != "" {
+		path = tok.Verify.Path
+		if tok.Verify.Method != "" {
+			method = tok.Verify.Method
+		}
+	}
+	return method, path
+}
+
+// probe sends tok's verify request with sec.
+func (e *Engine) probe(ctx context.Context, tok config.Token, sec secret.Secret) error {
+	c, err := e.d.ClientFor(sec)
+	if err != nil {
+		return err
+	}
+	method, path := verifyRequest(tok)
+	return c.Probe(ctx, method, path)
+}
+
+// rejectNew fails a rotation whose new secret did not pass verification
+// before any sink saw it. A token tokenwarden minted is revoked, so that
+// nothing that does not work stays alive; a delivery of the live token
+// revokes nothing.
+func (e *Engine) rejectNew(ctx context.Context, r *journal.Rotation, verr error) error {
+	if r.Kind == journal.KindDelivery {
+		return e.fail(ctx, r, fmt.Errorf("verify: live token %d does not pass verification, so it was not delivered: %w", r.NewTokenID, verr)).Err
+	}
+	what := fmt.Sprintf("verify: the new token %d does not work: %v; it was never delivered", r.NewTokenID, verr)
+	if r.OldTokenID != 0 {
+		what += fmt.Sprintf(", and old token %d and every sink are unchanged", r.OldTokenID)
+	}
+	m, err := e.managing()
+	if err == nil {
+		var res gitlab.Resource
+		if res, err = m.Resolve(ctx, r.ResourceType, r.ResourcePath); err == nil {
+			_, err = m.RevokeToken(ctx, res, r.NewTokenID)
+		}
+	}
+	if err != nil {
+		// Revoking is retried by the next run only if the rotation stays
+		// open; it fails here, so say exactly what is left to do.
+		return e.fail(ctx, r, fmt.Errorf("%s; revoking it failed (%v): revoke token %d by hand", what, err, r.NewTokenID)).Err
+	}
+	return e.fail(ctx, r, fmt.Errorf("%s; it has been revoked", what)).Err
 }
 
 // undelivered reports whether a configured sink has not had r's secret yet.
@@ -104,6 +168,9 @@ func (e *Engine) undelivered(r *journal.Rotation, tok config.Token) bool {
 func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation) error {
 	if r.Strategy != "overlap" || r.OldTokenID == 0 {
 		detail := "nothing to revoke (new token)"
+		if r.Kind == journal.KindDelivery {
+			detail = "nothing to revoke (delivery of the live token)"
+		}
 		if r.OldTokenID != 0 {
 			detail = fmt.Sprintf("GitLab revoked old token %d when it rotated", r.OldTokenID)
 		}

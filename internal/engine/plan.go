@@ -10,19 +10,33 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 )
 
 // Action is what apply would do for one configured token.
 type Action string
 
 const (
-	ActionCreate Action = "create" // no active token by that name: mint one
-	ActionRotate Action = "rotate" // due for renewal
-	ActionResume Action = "resume" // an unfinished rotation is carried on
-	ActionNone   Action = "none"   // healthy; next rotation at RenewAt
-	ActionError  Action = "error"  // could not be evaluated (see Reason)
+	ActionCreate  Action = Action(schedule.Create)  // no active token by that name: mint one
+	ActionRotate  Action = Action(schedule.Rotate)  // due for renewal
+	ActionDeliver Action = Action(schedule.Deliver) // a sink lacks the live secret tokenwarden holds: deliver it, no new token
+	ActionAdopt   Action = Action(schedule.Adopt)   // an adopted token's secret was never known: rotate to obtain one
+	ActionResume  Action = "resume"                 // an unfinished rotation is carried on
+	ActionNone    Action = Action(schedule.None)    // healthy; next rotation at RenewAt
+	ActionError   Action = "error"                  // could not be evaluated (see Reason)
 )
+
+// Changes reports whether apply would act on an item with this action.
+func (a Action) Changes() bool {
+	switch a {
+	case ActionCreate, ActionRotate, ActionDeliver, ActionAdopt, ActionResume:
+		return true
+	}
+	return false
+}
 
 // Item is one line of a plan.
 type Item struct {
@@ -33,11 +47,19 @@ type Item struct {
 	Current    *gitlab.Token `json:"current,omitempty"`
 	RenewAt    *time.Time    `json:"renew_at,omitempty"`
 	RotationID string        `json:"rotation_id,omitempty"`
-	// Warning says the token needs a person: its last rotation failed (the
-	// tokens it left behind are named), whatever the action.
-	Warning string       `json:"warning,omitempty"`
+	// Warning says the token needs a person: its last rotation failed and
+	// the live token is not yet healthy, verified and held by every sink.
+	Warning string `json:"warning,omitempty"`
+	// Note is information that needs nothing: a failure that no longer
+	// counts, or sinks left alone under adopt: wait.
+	Note    string       `json:"note,omitempty"`
 	Deliver []string     `json:"deliver"`
 	Token   config.Token `json:"-"`
+
+	// live is the live token's secret when the journal holds it (for
+	// ActionDeliver), and the rotation it comes from.
+	live   secret.Secret
+	liveOf string
 }
 
 // Plan is what apply would do, token by token, in config order.
@@ -50,14 +72,15 @@ type Plan struct {
 func (p *Plan) Changes() int {
 	n := 0
 	for _, it := range p.Items {
-		if it.Action == ActionCreate || it.Action == ActionRotate || it.Action == ActionResume {
+		if it.Action.Changes() {
 			n++
 		}
 	}
 	return n
 }
 
-// Plan works out what apply would do. It only reads.
+// Plan works out what apply would do. It only reads: GitLab, the journal
+// and the sinks (to see whether each holds the live token's secret).
 func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 	now := e.d.Clock.Now()
 	unfinished, err := e.d.Store.Unfinished(ctx)
@@ -82,39 +105,146 @@ func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 			p.Items = append(p.Items, it)
 			continue
 		}
-		if it.Warning, err = e.lastFailure(ctx, tok.Ref()); err != nil {
-			return nil, err
-		}
-		cur, err := e.current(ctx, tok)
-		if err != nil {
-			it.Action, it.Reason = ActionError, err.Error()
-			p.Items = append(p.Items, it)
-			continue
-		}
-		if cur == nil {
-			it.Action = ActionCreate
-			it.Reason = fmt.Sprintf("no active token named %q in %s", tok.Name, resourceName(tok))
-			p.Items = append(p.Items, it)
-			continue
-		}
-		it.Current = cur
-		renew, expires := schedule.RenewAt(cur.CreatedAt, cur.ExpiresAt, schedule.Policy{Lifetime: tok.Lifetime, RotateBefore: tok.RotateBefore})
-		if !expires {
-			it.Action = ActionRotate
-			it.Reason = fmt.Sprintf("token %d never expires; replace it with one that does", cur.ID)
-		} else {
-			it.RenewAt = &renew
-			if !now.Before(renew) {
-				it.Action = ActionRotate
-				it.Reason = fmt.Sprintf("token %d expires %s; due for renewal since %s", cur.ID, cur.ExpiresAt.Format(time.DateOnly), renew.UTC().Format(time.RFC3339))
-			} else {
-				it.Action = ActionNone
-				it.Reason = fmt.Sprintf("token %d expires %s; next rotation %s", cur.ID, cur.ExpiresAt.Format(time.DateOnly), renew.UTC().Format(time.RFC3339))
+		if err := e.decide(ctx, cfg, tok, &it); err != nil {
+			if isJournalErr(err) {
+				return nil, err
 			}
+			it.Action, it.Reason = ActionError, err.Error()
 		}
 		p.Items = append(p.Items, it)
 	}
 	return p, nil
+}
+
+// journalError marks a failure to read the journal: Plan as a whole fails
+// on it, unlike a GitLab or sink error that concerns one token.
+type journalError struct{ err error }
+
+func (e *journalError) Error() string { return "journal: " + e.err.Error() }
+func (e *journalError) Unwrap() error { return e.err }
+
+func isJournalErr(err error) bool {
+	var je *journalError
+	return errors.As(err, &je)
+}
+
+// decide gathers the facts about tok (GitLab's live token, the journal, what
+// the sinks hold) and lets schedule.Decide fill it in.
+func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Token, it *Item) error {
+	now := e.d.Clock.Now()
+	f := schedule.Facts{Now: now, AdoptWait: tok.AdoptWait}
+	rows, err := e.d.Store.List(ctx, journal.Filter{Ref: tok.Ref(), Limit: 50})
+	if err != nil {
+		return &journalError{err}
+	}
+	for _, r := range rows {
+		if r.Kind == journal.KindRevocation {
+			continue
+		}
+		if r.Step == journal.StepFailed {
+			f.LastFailure = &schedule.Failure{RotationID: r.ID, Error: r.Error}
+			if r.NewTokenID != 0 && r.OldTokenID != 0 && r.Strategy == config.StrategyOverlap && r.Kind == journal.KindRotation {
+				f.LastFailure.Detail = fmt.Sprintf("new token %d and old token %d are both still alive", r.NewTokenID, r.OldTokenID)
+			}
+		}
+		break
+	}
+	cur, err := e.current(ctx, tok)
+	if err != nil {
+		return err
+	}
+	it.Current = cur
+	var sec secret.Secret
+	if cur != nil {
+		f.Live = &schedule.Live{ID: cur.ID, CreatedAt: cur.CreatedAt, ExpiresAt: cur.ExpiresAt}
+		// What tokenwarden knows of the live token: the rotations (or
+		// deliveries) that produced it, newest first.
+		var delivered []string
+		for _, r := range rows {
+			if r.NewTokenID != cur.ID || r.Kind == journal.KindRevocation || r.Step == journal.StepPlanned {
+				continue
+			}
+			delivered = append(delivered, r.Delivered...)
+			switch r.Step {
+			case journal.StepVerified, journal.StepOldRevoked, journal.StepDone:
+				f.Verified = true
+			}
+			if sec.IsZero() {
+				full, err := e.d.Store.Get(ctx, r.ID)
+				if err != nil {
+					return &journalError{err}
+				}
+				if !full.NewSecret.IsZero() {
+					sec, it.liveOf = full.NewSecret, r.ID
+				}
+			}
+		}
+		f.SecretKnown = !sec.IsZero()
+		if f.SecretKnown {
+			if f.Sinks, err = e.holdings(ctx, tok, sec, delivered); err != nil {
+				return err
+			}
+			if !f.Verified && f.LastFailure != nil {
+				// The failure may be behind us: check the live token
+				// again, as its rotation would have.
+				f.Verified = e.probe(ctx, tok, sec) == nil
+			}
+		} else if sinks, err := e.d.Sinks(tok); err == nil {
+			for _, s := range sinks {
+				f.Sinks = append(f.Sinks, schedule.SinkFact{Name: s.Describe(), Holding: schedule.Missing})
+			}
+		}
+	}
+	pol := schedule.Policy{Lifetime: tok.Lifetime, RotateBefore: tok.RotateBefore, Critical: criticalThreshold(cfg)}
+	d := schedule.Decide(f, pol, tok.Ref())
+	it.Action, it.Reason, it.RenewAt, it.Warning, it.Note = Action(d.Action), d.Reason, d.RenewAt, d.Warning, d.Note
+	if d.Action == schedule.Create {
+		it.Reason = fmt.Sprintf("no active token named %q in %s", tok.Name, resourceName(tok))
+	}
+	if d.Action == schedule.Deliver {
+		it.live = sec
+	}
+	return nil
+}
+
+// criticalThreshold is when scan calls an expiry critical under cfg's policy.
+func criticalThreshold(cfg *config.Config) time.Duration {
+	if cfg.Policy.ExpiresCritical > 0 {
+		return cfg.Policy.ExpiresCritical
+	}
+	return policy.DefaultThresholds().ExpiresCritical
+}
+
+// holdings reads each sink of tok back and compares it with the live
+// token's secret. Write-only sinks count as holding it when the journal
+// says it was delivered to them.
+func (e *Engine) holdings(ctx context.Context, tok config.Token, live secret.Secret, delivered []string) ([]schedule.SinkFact, error) {
+	sinks, err := e.d.Sinks(tok)
+	if err != nil {
+		return nil, fmt.Errorf("sinks: %w", err)
+	}
+	var out []schedule.SinkFact
+	for _, s := range sinks {
+		f := schedule.SinkFact{Name: s.Describe()}
+		got, err := s.Get(ctx)
+		switch {
+		case errors.Is(err, sink.ErrNotReadable):
+			f.Holding = schedule.Missing
+			if slices.Contains(delivered, s.ID()) {
+				f.Holding = schedule.Holds
+			}
+		case errors.Is(err, sink.ErrNotFound):
+			f.Holding = schedule.Missing
+		case err != nil:
+			return nil, fmt.Errorf("cannot read %s: %w", s.Describe(), err)
+		case got.Equal(live):
+			f.Holding = schedule.Holds
+		default:
+			f.Holding = schedule.Changed
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func resourceName(tok config.Token) string {
@@ -218,45 +348,55 @@ func (e *Engine) Resume(ctx context.Context, cfg *config.Config) ([]Outcome, err
 	return out, nil
 }
 
-// Apply resumes unfinished rotations, then carries out the plan's creations
-// and rotations.
+// Apply resumes unfinished rotations, then carries out the plan: creations,
+// rotations, adoptions and deliveries.
 func (e *Engine) Apply(ctx context.Context, cfg *config.Config, p *Plan) ([]Outcome, error) {
 	out, err := e.Resume(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	for _, it := range p.Items {
-		if it.Action != ActionCreate && it.Action != ActionRotate {
+		if it.Action == ActionResume || !it.Action.Changes() {
 			continue
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		reason := it.Reason
-		out = append(out, e.Start(ctx, it.Token, it.Current, RotateOptions{Reason: reason}))
+		out = append(out, e.Run(ctx, it, RotateOptions{Reason: it.Reason}))
 	}
 	return out, ctx.Err()
 }
 
-// lastFailure describes the token's most recent rotation if it failed, so
-// that a failure stays visible in every plan until a rotation succeeds.
-func (e *Engine) lastFailure(ctx context.Context, ref string) (string, error) {
-	rots, err := e.d.Store.List(ctx, journal.Filter{Ref: ref, Limit: 10})
-	if err != nil {
-		return "", fmt.Errorf("journal: %w", err)
+// Run carries out one plan item: a creation, rotation or adoption starts a
+// rotation; a delivery hands the live token's known secret to the sinks that
+// lack it, with no new token.
+func (e *Engine) Run(ctx context.Context, it Item, opts RotateOptions) Outcome {
+	if it.Action == ActionDeliver && opts.Strategy == "" && opts.ExpiresIn == 0 {
+		return e.StartDelivery(ctx, it)
 	}
-	for _, r := range rots {
-		if r.Kind == journal.KindRevocation {
-			continue
-		}
-		if r.Step != journal.StepFailed {
-			return "", nil
-		}
-		msg := fmt.Sprintf("last rotation %s failed: %s", r.ID, r.Error)
-		if r.NewTokenID != 0 && r.OldTokenID != 0 && r.Strategy == "overlap" {
-			msg += fmt.Sprintf(" (new token %d and old token %d are both still alive)", r.NewTokenID, r.OldTokenID)
-		}
-		return msg + "; fix the cause, then run `tokenwarden rotate " + ref + "`", nil
+	return e.Start(ctx, it.Token, it.Current, opts)
+}
+
+// StartDelivery journals a delivery of the live token's secret (known from
+// an earlier rotation) and drives it: deliver to every sink, verify, done.
+// Nothing is minted or revoked.
+func (e *Engine) StartDelivery(ctx context.Context, it Item) Outcome {
+	tok, cur := it.Token, it.Current
+	now := e.d.Clock.Now()
+	r := &journal.Rotation{
+		Ref: tok.Ref(), Kind: journal.KindDelivery, Strategy: tok.Strategy, TokenName: tok.Name,
+		Reason: it.Reason, StartedAt: now, UpdatedAt: now,
+		Step: journal.StepMinted, NewSecret: it.live,
 	}
-	return "", nil
+	r.ResourceType, r.ResourcePath = tok.ResourceType(), tok.ResourcePath()
+	if cur == nil || it.live.IsZero() {
+		r.Step = journal.StepPlanned
+		return e.fail(ctx, r, errors.New("nothing to deliver: the live token's secret is not in the journal"))
+	}
+	r.NewTokenID, r.NewExpiresAt = cur.ID, cur.ExpiresAt
+	if err := e.d.Store.Create(ctx, r); err != nil {
+		return Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)}
+	}
+	e.d.Log.Info("delivery", "rotation", r.ID, "ref", r.Ref, "token", cur.ID, "secret_from", it.liveOf)
+	return e.drive(ctx, r, tok)
 }

@@ -37,6 +37,7 @@ const (
 	KindRotation   = "rotation"
 	KindRevocation = "revocation" // cleanup by `revoke`
 	KindCreation   = "creation"   // the managed token did not exist
+	KindDelivery   = "delivery"   // the live token's known secret delivered again, nothing minted
 )
 
 // Rotation is one rotation (or creation, or revocation) of one token.
