@@ -99,8 +99,12 @@ func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 			r := unfinished[i]
 			it.Action, it.RotationID = ActionResume, r.ID
 			it.Reason = fmt.Sprintf("rotation %s stopped at step %q", r.ID, r.Step)
-			if r.Step == journal.StepVerified && r.RevokeAfter != nil && now.Before(*r.RevokeAfter) {
-				it.Reason = fmt.Sprintf("rotation %s: old token %d is revoked after %s (grace)", r.ID, r.OldTokenID, r.RevokeAfter.UTC().Format(time.RFC3339))
+			if r.Step == journal.StepVerified && r.RevokeAfter != nil {
+				if now.Before(*r.RevokeAfter) {
+					it.Reason = fmt.Sprintf("rotation %s: old token %d is revoked after %s (grace)", r.ID, r.OldTokenID, r.RevokeAfter.UTC().Format(time.RFC3339))
+				} else {
+					it.Reason = fmt.Sprintf("rotation %s: the grace period is over; old token %d is revoked now", r.ID, r.OldTokenID)
+				}
 			}
 			p.Items = append(p.Items, it)
 			continue
