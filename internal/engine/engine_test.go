@@ -550,6 +550,8 @@ func TestSinkAddedDuringGrace(t *testing.T) {
 
 // TestVerifyFailureKeepsOldToken: when the new token cannot do what the
 // consumer needs, the overlap rotation fails and the old token stays alive.
+// A new overlap token that fails verification is revoked and never reaches
+// a consumer: the old token and every sink stay as they were.
 func TestVerifyFailureKeepsOldToken(t *testing.T) {
 	w := newWorld(t, "overlap")
 	w.cfg.Tokens[0].Verify = &config.Verify{Method: http.MethodGet, Path: "/projects/acme%2Fnope"}
@@ -557,19 +559,33 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 	if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
 		t.Fatalf("want a failed rotation, got %+v", outs)
 	}
-	if !strings.Contains(outs[0].Err.Error(), "verify") {
-		t.Errorf("error %q does not say verification failed", outs[0].Err)
+	r := outs[0].Rotation
+	if !strings.Contains(outs[0].Err.Error(), "verify") || !strings.Contains(outs[0].Err.Error(), "never delivered") {
+		t.Errorf("error %q does not say verification failed before delivery", outs[0].Err)
 	}
 	if w.whoami(w.oldValue) != w.oldID {
 		t.Error("old token no longer works after a failed verification")
 	}
-	// The failure stays visible in every plan until a rotation succeeds.
+	if nt, _ := w.srv.Token(r.NewTokenID); r.NewTokenID == 0 || !nt.Revoked {
+		t.Errorf("new token %d that failed verification is not revoked", r.NewTokenID)
+	}
+	if got := w.fileValue(); got != w.oldValue {
+		t.Error("the file sink was given the token that failed verification")
+	}
+	if _, ok := w.srv.Variable("project", w.project.ID, "DEPLOY_TOKEN", "*"); ok {
+		t.Error("the CI/CD variable was given the token that failed verification")
+	}
+	if len(r.Delivered) != 0 {
+		t.Errorf("journal records deliveries %v of a token that failed verification", r.Delivered)
+	}
+	// The failure stays visible until a rotation succeeds: tokenwarden
+	// never knew the (adopted) live token's secret.
 	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if warn := p.Items[0].Warning; !strings.Contains(warn, "failed: verify") || !strings.Contains(warn, "both still alive") {
-		t.Errorf("plan warning %q does not report the failed rotation and the two live tokens", warn)
+	if warn := p.Items[0].Warning; !strings.Contains(warn, "failed: verify") || strings.Contains(warn, "both still alive") {
+		t.Errorf("plan warning %q does not report the failed rotation (and must not claim two live tokens)", warn)
 	}
 	w.cfg.Tokens[0].Verify = nil
 	w.clk.Advance(time.Second)
@@ -582,6 +598,71 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 	}
 	if p.Items[0].Warning != "" {
 		t.Errorf("warning %q still shown after a successful rotation", p.Items[0].Warning)
+	}
+}
+
+// With rotate, GitLab revoked the old token already: a new token that fails
+// verification is still delivered, and the failure is loud until the live
+// token passes verification again.
+func TestRotateVerifyFailureDeliversAndStaysLoud(t *testing.T) {
+	w := newWorld(t, "rotate")
+	w.cfg.Tokens[0].Verify = &config.Verify{Method: http.MethodGet, Path: "/projects/acme%2Fnope"}
+	outs := w.apply(w.engine(nil))
+	if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
+		t.Fatalf("want a failed rotation, got %+v", outs)
+	}
+	r := outs[0].Rotation
+	if got := w.whoami(w.fileValue()); got != r.NewTokenID {
+		t.Errorf("file sink holds token %d, want the new token %d (the old one is revoked)", got, r.NewTokenID)
+	}
+	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := p.Items[0]; !strings.Contains(it.Warning, "has not passed verification") {
+		t.Errorf("plan: action %s, warning %q; want the failure to count while verification fails", it.Action, it.Warning)
+	}
+	// The cause is fixed (here: the verify request): the live token passes,
+	// every sink holds it, so the failure stops counting.
+	w.cfg.Tokens[0].Verify = nil
+	if p, err = w.engine(nil).Plan(context.Background(), w.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if it := p.Items[0]; it.Action != engine.ActionNone || it.Warning != "" || !strings.Contains(it.Note, "nothing to fix") {
+		t.Errorf("plan after the fix: action %s, warning %q, note %q; want ok with a note", it.Action, it.Warning, it.Note)
+	}
+}
+
+// A sink added to the config gets the live token's secret from the journal:
+// no new token.
+func TestDeliverToSinkAdded(t *testing.T) {
+	w := newWorld(t, "overlap")
+	w.apply(w.engine(nil))
+	w.finish()
+	live := w.whoami(w.fileValue())
+	creates := w.creates.Load()
+	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver, config.Sink{File: &config.FileSink{Path: filepath.Join(w.dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
+	e := w.engine(nil)
+	p, err := e.Plan(context.Background(), w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := p.Items[0]; it.Action != engine.ActionDeliver || !strings.Contains(it.Reason, "more.env") {
+		t.Fatalf("plan: %s %q, want deliver naming more.env", it.Action, it.Reason)
+	}
+	outs, err := e.Apply(context.Background(), w.cfg, p)
+	if err != nil || len(outs) != 1 || outs[0].Status != engine.StatusDone || outs[0].Rotation.Kind != journal.KindDelivery {
+		t.Fatalf("apply: %+v, %v", outs, err)
+	}
+	b, err := os.ReadFile(filepath.Join(w.dir, "more.env"))
+	if err != nil || strings.TrimSpace(string(b)) != "T="+w.fileValue() {
+		t.Errorf("more.env = %q (%v), want the live secret", b, err)
+	}
+	if got := w.whoami(w.fileValue()); got != live || w.creates.Load() != creates {
+		t.Errorf("live token %d → %d, creates %d → %d: a delivery must not mint", live, got, creates, w.creates.Load())
+	}
+	if p, err = w.engine(nil).Plan(context.Background(), w.cfg); err != nil || p.Items[0].Action != engine.ActionNone {
+		t.Errorf("plan after delivery: %+v %v, want ok", p.Items[0].Action, err)
 	}
 }
 

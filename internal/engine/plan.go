@@ -147,7 +147,10 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 		}
 		if r.Step == journal.StepFailed {
 			f.LastFailure = &schedule.Failure{RotationID: r.ID, Error: r.Error}
-			if r.NewTokenID != 0 && r.OldTokenID != 0 && r.Strategy == config.StrategyOverlap && r.Kind == journal.KindRotation {
+			// An overlap rotation that failed after delivering left two
+			// live tokens; one that failed verification before any
+			// delivery revoked its new token.
+			if r.NewTokenID != 0 && r.OldTokenID != 0 && len(r.Delivered) > 0 && r.Strategy == config.StrategyOverlap && r.Kind == journal.KindRotation {
 				f.LastFailure.Detail = fmt.Sprintf("new token %d and old token %d are both still alive", r.NewTokenID, r.OldTokenID)
 			}
 		}
