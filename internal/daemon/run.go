@@ -274,7 +274,7 @@ func (d *Daemon) setPlan(p *engine.Plan) {
 	for _, it := range p.Items {
 		ms = append(ms, Managed{
 			Ref: it.Ref, ResourceType: it.Token.ResourceType(), ResourcePath: it.Token.ResourcePath(), Name: it.Token.Name,
-			Strategy: it.Strategy, Action: it.Action, Reason: it.Reason, Current: it.Current, RenewAt: it.RenewAt, Deliver: it.Deliver,
+			Strategy: it.Strategy, Action: it.Action, Reason: it.Reason, Warning: it.Warning, Note: it.Note, Current: it.Current, RenewAt: it.RenewAt, Deliver: it.Deliver,
 		})
 	}
 	d.mu.Lock()

@@ -45,6 +45,8 @@ type Managed struct {
 	Strategy     string
 	Action       engine.Action
 	Reason       string
+	Warning      string // the last rotation failed and still needs a person
+	Note         string // a failure that no longer counts; adopt: wait
 	Current      *gitlab.Token
 	RenewAt      *time.Time
 	Deliver      []string // sink descriptions, in config order
