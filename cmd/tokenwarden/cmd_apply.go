@@ -27,6 +27,9 @@ func newApplyCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
+			if _, err := rt.checkManaging(ctx, out, true); err != nil {
+				return err
+			}
 			if err := rt.lock(); err != nil {
 				return err
 			}

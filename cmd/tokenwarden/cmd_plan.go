@@ -20,6 +20,13 @@ func newPlanCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
+			warnTo := cmd.OutOrStdout()
+			if format == "json" {
+				warnTo = cmd.ErrOrStderr()
+			}
+			if _, err := rt.checkManaging(cmd.Context(), warnTo, true); err != nil {
+				return err
+			}
 			p, err := rt.engine.Plan(cmd.Context(), rt.cfg)
 			if err != nil {
 				return err

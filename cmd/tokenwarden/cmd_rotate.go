@@ -36,6 +36,9 @@ func newRotateCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
+			if _, err := rt.checkManaging(ctx, out, true); err != nil {
+				return err
+			}
 			if err := rt.lock(); err != nil {
 				return err
 			}

@@ -64,8 +64,27 @@ type GitLab struct {
 	URL       string // without a trailing slash and without /api/v4
 	TokenEnv  string // exactly one of TokenEnv, TokenFile
 	TokenFile string
-	Line      int
+	// ExpiresWarning / ExpiresCritical: how long before the managing token
+	// expires every command warns (0: the defaults, 30 and 7 days).
+	ExpiresWarning  time.Duration
+	ExpiresCritical time.Duration
+	// SelfRotate: tokenwarden renews the managing token itself (needs
+	// TokenFile, which it rewrites) inside RotateBefore of its expiry
+	// (0: a third of its lifetime, as for managed tokens).
+	SelfRotate   bool
+	Lifetime     time.Duration // of each renewed managing token; 0: the defaults' lifetime
+	RotateBefore time.Duration
+	// Deliver lists other consumers of the managing token, updated after
+	// each renewal.
+	Deliver []Sink
+	Line    int
 }
+
+// Default thresholds for the managing token's expiry.
+const (
+	DefaultManagingWarning  = 30 * 24 * time.Hour
+	DefaultManagingCritical = 7 * 24 * time.Hour
+)
 
 // Defaults apply to every token that does not set its own value.
 type Defaults struct {

@@ -145,12 +145,38 @@ func (d *decoder) state(n *yaml.Node, s string) string {
 
 func (d *decoder) gitlab(n *yaml.Node, g *GitLab) {
 	g.Line = resolve(n).Line
+	var deliverNode, selfRotateNode *yaml.Node
 	if !d.mapping(n, "gitlab", map[string]field{
-		"url":        d.str(&g.URL, "gitlab.url"),
-		"token_env":  d.env(&g.TokenEnv, "gitlab.token_env"),
-		"token_file": d.path(&g.TokenFile, "gitlab.token_file"),
+		"url":              d.str(&g.URL, "gitlab.url"),
+		"token_env":        d.env(&g.TokenEnv, "gitlab.token_env"),
+		"token_file":       d.path(&g.TokenFile, "gitlab.token_file"),
+		"expires_warning":  d.dur(&g.ExpiresWarning, "gitlab.expires_warning"),
+		"expires_critical": d.dur(&g.ExpiresCritical, "gitlab.expires_critical"),
+		"self_rotate":      func(k, v *yaml.Node) { selfRotateNode = k; d.boolean(&g.SelfRotate, "gitlab.self_rotate")(k, v) },
+		"lifetime":         d.dur(&g.Lifetime, "gitlab.lifetime"),
+		"rotate_before":    d.dur(&g.RotateBefore, "gitlab.rotate_before"),
+		"deliver":          func(_, v *yaml.Node) { deliverNode = v },
 	}) {
 		return
+	}
+	d.sequence(deliverNode, "gitlab.deliver", func(j int, item *yaml.Node) {
+		g.Deliver = append(g.Deliver, d.sink(item, fmt.Sprintf("gitlab.deliver[%d]", j)))
+	})
+	if g.ExpiresWarning == 0 {
+		g.ExpiresWarning = DefaultManagingWarning
+	}
+	if g.ExpiresCritical == 0 {
+		g.ExpiresCritical = DefaultManagingCritical
+	}
+	if g.ExpiresCritical > g.ExpiresWarning {
+		d.errorf(n, "expires_critical is the shorter threshold (default 7d), expires_warning the longer (default 30d)", "gitlab: expires_critical is longer than expires_warning")
+	}
+	d.lifetime(n, "gitlab", g.Lifetime, g.RotateBefore)
+	if g.SelfRotate && g.TokenFile == "" {
+		d.errorf(selfRotateNode, "self_rotate rewrites the file the token is read from: use token_file: PATH instead of token_env", "gitlab.self_rotate needs gitlab.token_file")
+	}
+	if len(g.Deliver) > 0 && !g.SelfRotate {
+		d.errorf(deliverNode, "add self_rotate: true (tokenwarden delivers the managing token when it renews it)", "gitlab.deliver without gitlab.self_rotate")
 	}
 	switch {
 	case g.URL == "":

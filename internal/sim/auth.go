@@ -56,7 +56,10 @@ func tokenFromRequest(r *http.Request) string {
 	return ""
 }
 
-var rotatePath = regexp.MustCompile(`/access_tokens/(\d+|self)/rotate$`)
+// rotatePath is GitLab's access_token_rotation_request? (lib/gitlab/auth/
+// auth_finders.rb): it has no leading slash, so personal_access_tokens/…
+// matches as well as group and project access_tokens/….
+var rotatePath = regexp.MustCompile(`access_tokens/(\d+|self)/rotate$`)
 
 // handle registers fn behind authentication, rate limiting and scope checks.
 // The store lock is held for the whole request.
@@ -133,12 +136,14 @@ func scopeAllows(have, accepted []string, method string) bool {
 }
 
 // revokeDescendants is GitLab's token reuse detection: presenting a revoked
-// token to a rotate endpoint revokes every active token rotated from it.
+// token to a rotate endpoint revokes every active (neither revoked nor
+// expired) token rotated from it (PersonalAccessTokens::
+// RevokeTokenFamilyService: pat_family.active.update_all(revoked: true)).
 func (s *Server) revokeDescendants(t *token, now time.Time) {
 	for _, d := range s.st.sortedTokens() {
 		for a := d; a.PreviousID != 0; a = s.st.tokens[a.PreviousID] {
 			if a.PreviousID == t.ID {
-				if !d.Revoked {
+				if !d.Revoked && !d.expired(now) {
 					d.Revoked, d.RevokedAt = true, now
 				}
 				break

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -380,3 +381,37 @@ func TestSimAdminEndpoints(t *testing.T) {
 
 func itoa(n int) string     { return strconv.Itoa(n) }
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Reuse detection on /personal_access_tokens/self/rotate (GitLab's
+// access_token_rotation_request? matches access_tokens/(\d+|self)/rotate$
+// anywhere in the path) and only there: the rotated-away secret presented to
+// any other endpoint is just rejected. Only active descendants are revoked.
+func TestConformanceReuseDetectionOnPersonalSelfRotate(t *testing.T) {
+	s, base, _ := newConformance(t, Options{})
+	dora, err := s.CreateUser("dora", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC)
+	_, old, err := s.CreatePersonalToken(dora.ID, TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "POST", base+"/api/v4/personal_access_tokens/self/rotate", old, `{"expires_at":"2027-02-01"}`)
+	if r.code != 200 {
+		t.Fatalf("self rotate: %d %s", r.code, r.body)
+	}
+	var rotated struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &rotated); err != nil || rotated.Token == "" {
+		t.Fatalf("self rotate answer %s: %v", r.body, err)
+	}
+	runSteps(t, base, []step{
+		{name: "old secret on a read: rejected", path: "/personal_access_tokens/self", token: old, code: 401, want: bodyRevoked},
+		{name: "new secret unaffected by that", path: "/personal_access_tokens/self", token: rotated.Token, code: 200, contains: []string{`"active":true`}},
+		{name: "old secret on self/rotate: rejected", method: "POST", path: "/personal_access_tokens/self/rotate", token: old, code: 401, want: bodyRevoked},
+		{name: "…and the new one is revoked with it", path: "/personal_access_tokens/self", token: rotated.Token, code: 401, want: bodyRevoked},
+	})
+}
