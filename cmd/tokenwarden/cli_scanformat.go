@@ -22,7 +22,12 @@ const dateOnly = "2006-01-02"
 // indented beneath it, then a summary line. Lines stay within 120 columns.
 func writeScanTable(w io.Writer, r scanResult) error {
 	var out strings.Builder
-	writeTokenTable(&out, r.Rows, nil)
+	writeTokenTable(&out, r.Rows, func(row scanRow) []string {
+		if row.Self {
+			return []string{selfNote}
+		}
+		return nil
+	})
 	out.WriteString("\n" + summaryLine(r) + "\n")
 	_, err := io.WriteString(w, out.String())
 	return err
@@ -112,6 +117,8 @@ type jsonToken struct {
 	LastUsedAt      *string       `json:"last_used_at"`
 	State           string        `json:"state"`
 	Findings        []jsonFinding `json:"findings"`
+	// Self marks the token the scan ran with.
+	Self bool `json:"self,omitempty"`
 }
 
 type jsonError struct {
@@ -134,7 +141,7 @@ func writeScanJSON(w io.Writer, r scanResult) error {
 			ResourceType: t.Resource.Type, ResourceID: t.Resource.ID, ResourcePath: t.Resource.Path,
 			Scopes: t.Scopes, AccessLevel: t.AccessLevel, AccessLevelName: gitlab.AccessLevelName(t.AccessLevel),
 			CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), DaysLeft: row.DaysLeft, State: row.State,
-			Findings: row.Findings,
+			Findings: row.Findings, Self: row.Self,
 		}
 		if jt.Scopes == nil {
 			jt.Scopes = []string{}

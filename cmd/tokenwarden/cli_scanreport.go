@@ -17,6 +17,20 @@ type scanRow struct {
 	DaysLeft *int
 	Findings []policy.Finding
 	Worst    string
+	// Self: this is the token the command authenticates with.
+	Self bool
+}
+
+// selfNote is how the table marks the token tokenwarden runs with.
+const selfNote = "    ← the token tokenwarden runs with"
+
+// markSelf marks the row of the calling token.
+func (r *scanResult) markSelf(self gitlab.Token) {
+	for i := range r.Rows {
+		if r.Rows[i].Token.ID == self.ID {
+			r.Rows[i].Self = true
+		}
+	}
 }
 
 // scanSummary counts what a scan found.

@@ -27,10 +27,10 @@ func newApplyCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
-			if _, err := rt.checkManaging(ctx, out, true); err != nil {
+			if err := rt.lock(); err != nil {
 				return err
 			}
-			if err := rt.lock(); err != nil {
+			if _, err := rt.checkManaging(ctx, out, true); err != nil {
 				return err
 			}
 			p, err := rt.engine.Plan(ctx, rt.cfg)

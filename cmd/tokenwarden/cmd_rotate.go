@@ -36,10 +36,10 @@ func newRotateCmd() *cobra.Command {
 				return err
 			}
 			defer rt.Close()
-			if _, err := rt.checkManaging(ctx, out, true); err != nil {
+			if err := rt.lock(); err != nil {
 				return err
 			}
-			if err := rt.lock(); err != nil {
+			if _, err := rt.checkManaging(ctx, out, true); err != nil {
 				return err
 			}
 			ref, err := findRef(ctx, rt.cfg, args[0], rt.engine)

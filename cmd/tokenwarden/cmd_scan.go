@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
@@ -66,6 +69,12 @@ above --fail-on.`,
 			if err != nil {
 				return err
 			}
+			// The calling token itself, once, before any work: a dead one
+			// stops here; its row is marked in the output.
+			self, err := client.SelfToken(cmd.Context())
+			if err != nil {
+				return scanError(err)
+			}
 			progress, done := progressLine(cmd.ErrOrStderr())
 			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{
 				Groups: groups, Personal: personal, Concurrency: concurrency, Progress: progress,
@@ -78,6 +87,11 @@ above --fail-on.`,
 				return scanError(rep.FailureSummary())
 			}
 			res := evaluateScan(rep, clk.Now(), th)
+			res.markSelf(self)
+			if lvl := managing.LevelAt(self.ExpiresAt, clk.Now(), managing.Thresholds{Warning: th.ExpiresWarning, Critical: th.ExpiresCritical}); lvl != managing.LevelOK {
+				fmt.Fprintf(cmd.ErrOrStderr(), "! %s: the token scan runs with (%q, id %d) expires on %s: renew it before it does\n",
+					strings.ToUpper(lvl), self.Name, self.ID, self.ExpiresAt.Format(time.DateOnly))
+			}
 			if err := render(cmd.OutOrStdout(), res); err != nil {
 				return fmt.Errorf("scan: write output: %w", err)
 			}

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
 // TestApplyRefusesWhileAnotherRunHoldsTheState: two processes must never
@@ -16,10 +18,12 @@ import (
 func TestApplyRefusesWhileAnotherRunHoldsTheState(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tw.yaml")
-	if err := os.WriteFile(cfg, []byte("gitlab: {url: http://127.0.0.1:1, token_env: TW_LOCK_TEST_TOKEN}\nstate: sqlite://tw.db\ntokens: []\n"), 0o600); err != nil {
+	// GitLab is asked about the managing token once the lock is held.
+	_, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken})
+	if err := os.WriteFile(cfg, []byte("gitlab: {url: "+url+", token_env: TW_LOCK_TEST_TOKEN}\nstate: sqlite://tw.db\ntokens: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TW_LOCK_TEST_TOKEN", "glpat-locklocklocklocklock")
+	t.Setenv("TW_LOCK_TEST_TOKEN", simRootToken)
 	unlock, err := journal.Lock("sqlite://" + filepath.Join(dir, "tw.db"))
 	if err != nil {
 		t.Fatal(err)
