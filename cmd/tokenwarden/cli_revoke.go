@@ -46,6 +46,12 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 	if err != nil {
 		return err
 	}
+	if cfg != nil && f.tokenFile == "" {
+		// The config's managing token: warn when it expires soon, stop when dead.
+		if _, err := checkManaging(ctx, client, cfg, clk.Now(), stderr, false); err != nil {
+			return err
+		}
+	}
 
 	progress, done := progressLine(stderr)
 	rep, err := inventory.Scan(ctx, client, inventory.Options{

@@ -71,6 +71,11 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				}
 				leading = false
 			}
+			// The managing token, once, before any work: a dead one or one
+			// without the scopes and role the config needs stops here.
+			if _, err := rt.checkManaging(ctx, cmd.ErrOrStderr(), true); err != nil {
+				return err
+			}
 			cfg := rt.cfg
 			if !cmd.Flags().Changed("listen") {
 				listen = cfg.Serve.Listen

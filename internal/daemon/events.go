@@ -7,6 +7,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 )
 
@@ -70,7 +71,14 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, first bool, prevF
 		return
 	}
 	now := d.d.Clock.Now()
+	var selfID int64
+	if st := d.State().Managing; st != nil {
+		selfID = st.Token.ID
+	}
 	for _, t := range toks {
+		if t.ID == selfID && selfID != 0 {
+			continue // notifyManaging tells about it, with the fix
+		}
 		switch t.State {
 		case gitlab.StateActive:
 			if t.ExpiresAt == nil {
@@ -97,6 +105,32 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, first bool, prevF
 			}
 			d.send(ctx, notify.Event{Kind: notify.KindNewFinding, Token: eventToken(t.Token),
 				Finding: &notify.Finding{Code: f.Code, Severity: f.Severity, Message: f.Message, Fix: f.Fix}})
+		}
+	}
+}
+
+// ManagingRef names the managing token in notifications.
+const ManagingRef = "tokenwarden's own token (gitlab.token_env / gitlab.token_file)"
+
+// notifyManaging tells people when the managing token crosses 30, 7 and 1
+// days before expiry, and when it has stopped working. The notifier
+// de-duplicates per threshold and token id.
+func (d *Daemon) notifyManaging(ctx context.Context, st managing.Status) {
+	if d.d.Notifier == nil {
+		return
+	}
+	tok := notify.Token{ID: st.Token.ID, Name: st.Token.Name, ResourceType: "", ResourcePath: "", Scopes: st.Token.Scopes, ExpiresAt: st.Token.ExpiresAt}
+	switch st.Level {
+	case managing.LevelExpired:
+		d.send(ctx, notify.Event{Kind: notify.KindExpired, TokenRef: ManagingRef, Token: tok,
+			Detail: fmt.Sprintf("%s no longer works (%s): every scan, rotation and delivery has stopped. Fix: %s", st.Name(), st.Rejected, st.ReplaceFix())})
+	default:
+		if st.Token.ExpiresAt == nil {
+			return
+		}
+		if th, ok := notify.CrossedThreshold(*st.Token.ExpiresAt, d.d.Clock.Now(), notify.DefaultThresholds); ok {
+			d.send(ctx, notify.Event{Kind: notify.KindExpiring, TokenRef: ManagingRef, Token: tok, Threshold: th,
+				Detail: fmt.Sprintf("%s expires %s. Fix: %s", st.Name(), st.Token.ExpiresAt.UTC().Format("2006-01-02"), st.RenewFix())})
 		}
 	}
 }

@@ -18,6 +18,9 @@ type RotationCounter interface {
 func (d *Daemon) Snapshot() metrics.Snapshot {
 	st := d.State()
 	snap := metrics.Snapshot{LastScan: st.ScannedAt}
+	if m := st.Managing; m != nil {
+		snap.Managing = &metrics.ManagingState{Name: m.Token.Name, ExpiresAt: m.Token.ExpiresAt, Valid: !st.ManagingDead()}
+	}
 	type key struct{ code, sev string }
 	counts := map[key]int{}
 	for _, t := range st.Tokens {

@@ -10,6 +10,8 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 )
 
 // Run resumes unfinished rotations, scans, then rotates each managed token
@@ -38,6 +40,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if next.IsZero() || nextScan.Before(next) {
 			next = nextScan
 		}
+		managingAt := d.managingWake()
+		if !managingAt.IsZero() && managingAt.Before(next) {
+			next = managingAt
+		}
 		d.mu.Lock()
 		d.state.NextWake = next
 		d.mu.Unlock()
@@ -64,6 +70,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if !d.d.Clock.Now().Before(nextScan) {
 				d.scan(ctx)
 				nextScan = d.d.Clock.Now().Add(d.scanInterval())
+			} else if !managingAt.IsZero() && !d.d.Clock.Now().Before(managingAt) {
+				d.checkManaging(ctx, d.Config())
 			}
 		}
 	}
@@ -284,4 +292,24 @@ func (d *Daemon) setPlan(p *engine.Plan) {
 	toks := slices.Clone(d.state.Tokens)
 	d.attachRenewals(toks)
 	d.state.Tokens = toks
+}
+
+// managingWake is the next instant the managing token crosses a
+// notification threshold (30, 7, 1 days before expiry) or expires, zero
+// when none is ahead: the daemon checks it then, so that the warning, the
+// banner and /readyz do not wait for the next scan.
+func (d *Daemon) managingWake() time.Time {
+	st := d.State().Managing
+	if st == nil || st.Token.ExpiresAt == nil || st.Level == managing.LevelExpired {
+		return time.Time{}
+	}
+	now := d.d.Clock.Now()
+	var next time.Time
+	for _, th := range append([]time.Duration{0}, notify.DefaultThresholds...) {
+		at := st.Token.ExpiresAt.Add(-th)
+		if at.After(now) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next
 }

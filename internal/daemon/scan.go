@@ -8,6 +8,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
@@ -42,6 +43,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	}
 	cfg := d.Config()
 	started := d.d.Clock.Now()
+	d.checkManaging(ctx, cfg)
 	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups})
 	now := d.d.Clock.Now()
 	if err != nil {
@@ -132,4 +134,33 @@ func activeIDs(toks []Token) map[int64]bool {
 		}
 	}
 	return out
+}
+
+// checkManaging asks GitLab about the token tokenwarden runs with, keeps
+// the answer for the dashboard, metrics and /readyz, and notifies at 30, 7
+// and 1 day before it expires and once it is dead. A check GitLab does not
+// answer keeps the previous one.
+func (d *Daemon) checkManaging(ctx context.Context, cfg *config.Config) {
+	now := d.d.Clock.Now()
+	st, err := managing.Check(ctx, d.d.GitLab, cfg, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.d.Log.Warn("managing token check failed", "err", err)
+		}
+		return
+	}
+	d.mu.Lock()
+	prev := d.state.Managing
+	if st.Level == managing.LevelExpired && prev != nil && st.Token.ID == 0 {
+		st.Token = prev.Token // GitLab no longer says what it was: keep what it said
+	}
+	d.state.Managing = &st
+	d.mu.Unlock()
+	switch st.Level {
+	case managing.LevelExpired:
+		d.d.Log.Error("the managing token no longer works", "reason", st.Rejected, "fix", st.ReplaceFix())
+	case managing.LevelWarning, managing.LevelCritical:
+		d.d.Log.Warn("the managing token expires soon", "expires_at", st.Token.ExpiresAt.Format(time.DateOnly), "fix", st.RenewFix())
+	}
+	d.notifyManaging(ctx, st)
 }

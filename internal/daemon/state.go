@@ -5,6 +5,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
@@ -21,6 +22,24 @@ type State struct {
 	Managed   []Managed // configured tokens, in config order
 	PlannedAt time.Time
 	NextWake  time.Time // when the scheduler wakes next
+	// Managing is the last check of the token tokenwarden runs with; nil
+	// before the first (or without a managing token).
+	Managing *managing.Status
+}
+
+// ManagingDead reports whether the last check found the managing token
+// expired or revoked: nothing works until it is replaced.
+func (s State) ManagingDead() bool {
+	return s.Managing != nil && s.Managing.Level == managing.LevelExpired
+}
+
+// ManagingBanner is the dashboard's warning about the managing token, ""
+// when it is far from expiry.
+func (s State) ManagingBanner() string {
+	if s.Managing == nil {
+		return ""
+	}
+	return s.Managing.Warning()
 }
 
 // Token is one scanned token with what the policy says about it.

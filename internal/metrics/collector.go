@@ -18,6 +18,7 @@ type stateCollector struct {
 	src                          Source
 	expiry, lastUsed, nextRotate *prometheus.Desc
 	findings, lastScan           *prometheus.Desc
+	managingExpiry, managingOK   *prometheus.Desc
 }
 
 func newStateCollector(src Source) *stateCollector {
@@ -33,11 +34,15 @@ func newStateCollector(src Source) *stateCollector {
 			"Findings of the last scan, by code and severity.", []string{"code", "severity"}, nil),
 		lastScan: prometheus.NewDesc("tokenwarden_last_scan_timestamp_seconds",
 			"When the last scan finished (Unix time); 0 before the first.", nil, nil),
+		managingExpiry: prometheus.NewDesc("tokenwarden_managing_token_expiry_timestamp_seconds",
+			"When the token tokenwarden itself runs with expires (Unix time). No series before the first check or when it never expires.", []string{"token_name"}, nil),
+		managingOK: prometheus.NewDesc("tokenwarden_managing_token_valid",
+			"1 while GitLab accepts the token tokenwarden runs with, 0 once it has expired or been revoked. No series before the first check.", nil, nil),
 	}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.expiry, c.lastUsed, c.nextRotate, c.findings, c.lastScan} {
+	for _, d := range []*prometheus.Desc{c.expiry, c.lastUsed, c.nextRotate, c.findings, c.lastScan, c.managingExpiry, c.managingOK} {
 		ch <- d
 	}
 }
@@ -63,6 +68,16 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		last = seconds(s.LastScan)
 	}
 	ch <- prometheus.MustNewConstMetric(c.lastScan, prometheus.GaugeValue, last)
+	if m := s.Managing; m != nil {
+		if m.ExpiresAt != nil {
+			ch <- prometheus.MustNewConstMetric(c.managingExpiry, prometheus.GaugeValue, seconds(*m.ExpiresAt), m.Name)
+		}
+		valid := 0.0
+		if m.Valid {
+			valid = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.managingOK, prometheus.GaugeValue, valid)
+	}
 }
 
 func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -29,6 +29,15 @@ type Snapshot struct {
 	Tokens   []TokenState
 	Findings []FindingCount
 	LastScan time.Time // zero: no scan finished yet (reported as 0)
+	// Managing is the token tokenwarden runs with; nil: not checked yet.
+	Managing *ManagingState
+}
+
+// ManagingState is the managing token as last checked.
+type ManagingState struct {
+	Name      string
+	ExpiresAt *time.Time // nil: never expires (no expiry series)
+	Valid     bool       // GitLab accepts it (false: expired or revoked)
 }
 
 // TokenState is one token. Nil times are left out of their metric.

@@ -315,3 +315,23 @@ func scrapeText(t *testing.T, h http.Handler) string {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	return rec.Body.String()
 }
+
+// The managing token has its own gauges: its expiry (the alert rule in the
+// README fires on it) and whether GitLab still accepts it.
+func TestManagingTokenGauges(t *testing.T) {
+	src := &state{}
+	m := metrics.New(src, "dev", "")
+	mfs := scrape(t, m.Handler())
+	if got := series(mfs, "tokenwarden_managing_token_expiry_timestamp_seconds"); got != nil {
+		t.Errorf("managing token series before the first check: %v", got)
+	}
+	src.set(metrics.Snapshot{Managing: &metrics.ManagingState{Name: "tokenwarden", ExpiresAt: at("2026-12-10T00:00:00Z"), Valid: true}})
+	mfs = scrape(t, m.Handler())
+	equal(t, "expiry", series(mfs, "tokenwarden_managing_token_expiry_timestamp_seconds"), []string{"token_name=tokenwarden 1796860800"})
+	equal(t, "valid", series(mfs, "tokenwarden_managing_token_valid"), []string{" 1"})
+	src.set(metrics.Snapshot{Managing: &metrics.ManagingState{Name: "tokenwarden", ExpiresAt: at("2026-12-10T00:00:00Z")}})
+	equal(t, "revoked", series(scrape(t, m.Handler()), "tokenwarden_managing_token_valid"), []string{" 0"})
+	if mf := mfs["tokenwarden_managing_token_expiry_timestamp_seconds"]; mf.GetType() != dto.MetricType_GAUGE || mf.GetHelp() == "" {
+		t.Errorf("managing expiry: not a gauge with help")
+	}
+}

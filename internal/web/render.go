@@ -81,6 +81,9 @@ type page struct {
 	Version  string
 	Now      time.Time
 	Data     any
+	// Banner warns about the token tokenwarden runs with (expiring soon,
+	// expired or revoked) on every page; "" when it is fine.
+	Banner string
 }
 
 // render executes the named page into a buffer first, so that a template
@@ -89,6 +92,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	pg := page{Title: titles[name], Nav: name, ReadOnly: s.o.ReadOnly, Version: s.o.Version, Now: s.o.Clock.Now(), Data: data}
 	if sess != nil {
 		pg.LoggedIn, pg.CSRF = true, sess.csrf
+		pg.Banner = s.o.Backend.State().ManagingBanner()
 		if !sess.bearer {
 			pg.Flash = s.auth.takeFlash(sess)
 		}

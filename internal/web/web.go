@@ -119,7 +119,8 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// readyz: the journal answers and the first scan is done.
+// readyz: the journal answers, the first scan is done and the managing
+// token still works.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
@@ -131,6 +132,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.o.Backend.Ready() {
 		http.Error(w, "first scan not done yet", http.StatusServiceUnavailable)
+		return
+	}
+	if st := s.o.Backend.State(); st.ManagingDead() {
+		http.Error(w, "the managing token (gitlab.token_env / gitlab.token_file) has expired or been revoked: "+st.Managing.ReplaceFix(), http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")

@@ -1,0 +1,88 @@
+package daemon_test
+
+import (
+	"testing"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+)
+
+// serve watches the token it runs with: it wakes when that token crosses 30,
+// 7 and 1 days before expiry and when it expires (not only at scans), sends
+// one notification each time, and reports it dead once GitLab refuses it.
+func TestDaemonWatchesTheManagingToken(t *testing.T) {
+	w := newWorld(t)
+	u, err := w.srv.CreateUser("tw", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := w.srv.GroupByPath("acme")
+	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
+		t.Fatal(err)
+	}
+	exp := start.Add(10 * day)
+	tok, secret, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.managing = secret
+	w.token("deploy", 200*day, 300*day)
+	w.writeConfig(tokenSpec{"deploy", "overlap"}) // scans every 30 days
+
+	p := w.start(nil)
+	wake := p.asleep(t)
+	st := p.d.State()
+	if st.Managing == nil || st.Managing.Token.ID != tok.ID || st.Managing.Level != managing.LevelWarning {
+		t.Fatalf("after the first scan the managing token is %+v, want token %d at warning", st.Managing, tok.ID)
+	}
+	if m := p.d.Snapshot().Managing; m == nil || m.ExpiresAt == nil || !m.ExpiresAt.Equal(exp) || !m.Valid || m.Name != "tokenwarden" {
+		t.Fatalf("metrics snapshot of the managing token = %+v", m)
+	}
+	if want := exp.Add(-7 * day); !wake.Equal(want) {
+		t.Fatalf("daemon sleeps until %s, want %s (7 days before the managing token expires)", wake, want)
+	}
+	if got := thresholds(w.events, daemon.ManagingRef); len(got) != 1 || got[0] != 30*day {
+		t.Fatalf("managing token notifications %v, want one at 30 days", got)
+	}
+
+	w.clk.Advance(3 * day)
+	if wake := p.asleep(t); !wake.Equal(exp.Add(-day)) {
+		t.Fatalf("then sleeps until %s, want 1 day before expiry", wake)
+	}
+	if got := p.d.State().Managing.Level; got != managing.LevelCritical {
+		t.Fatalf("7 days before expiry the level is %s, want critical", got)
+	}
+	w.clk.Advance(6 * day)
+	if wake := p.asleep(t); !wake.Equal(exp) {
+		t.Fatalf("then sleeps until %s, want the expiry %s", wake, exp)
+	}
+	w.clk.Advance(day)
+	p.asleep(t)
+	if !p.d.State().ManagingDead() {
+		t.Fatalf("at its expiry the managing token is %+v, want dead", p.d.State().Managing)
+	}
+	if m := p.d.Snapshot().Managing; m == nil || m.Valid {
+		t.Errorf("metrics snapshot after expiry = %+v, want not valid", m)
+	}
+	if got := thresholds(w.events, daemon.ManagingRef); len(got) != 3 || got[1] != 7*day || got[2] != day {
+		t.Errorf("managing token thresholds notified %v, want 30, 7 and 1 days, once each", got)
+	}
+	if kinds := w.events.kinds(daemon.ManagingRef); kinds[len(kinds)-1] != notify.KindExpired {
+		t.Errorf("managing token events %v, want expired last", kinds)
+	}
+}
+
+func thresholds(r *recorder, ref string) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []time.Duration
+	for _, e := range r.events {
+		if e.TokenRef == ref && e.Kind == notify.KindExpiring {
+			out = append(out, e.Threshold)
+		}
+	}
+	return out
+}
