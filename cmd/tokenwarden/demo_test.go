@@ -154,6 +154,15 @@ func TestDemoServe(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	// The dashboard is up before the daemon's first scan is done.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, _ := get("/readyz", ""); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz not 200 within 30s")
+		}
+	}
 	if code, _ := get("/metrics", ""); code != http.StatusUnauthorized {
 		t.Errorf("/metrics without login: %d, want 401", code)
 	}
