@@ -14,7 +14,7 @@ import (
 
 func newDoctorCmd() *cobra.Command {
 	var (
-		envVar, file, url, need, project, group, format, lookupEnv string
+		envVar, file, url, need, project, group, format, lookupEnv, cfgPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor [-]",
@@ -33,10 +33,15 @@ stdin with "-". It is never printed: at most its prefix and last 4 characters.
 Operations accepted by --need besides scope names: clone, fetch, pull, push,
 pull-image, push-image, api-read, api-write, rotate.
 
+With -c CONFIG and no token argument, doctor checks tokenwarden's own
+(managing) token, read as gitlab.token_env / gitlab.token_file say, and
+whether its scopes and its user's role can do what the config asks.
+
 Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 		Example: `  tokenwarden doctor --need push --project platform/app
   tokenwarden doctor --env DEPLOY_TOKEN --url https://gitlab.example.com --need read_api
-  printf %s "$TOKEN" | tokenwarden doctor - --format json`,
+  printf %s "$TOKEN" | tokenwarden doctor - --format json
+  tokenwarden doctor -c tokenwarden.yaml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			stdin := len(args) == 1
@@ -52,6 +57,10 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 			if sources > 1 {
 				return usageError("doctor: give only one of --env, --file and -")
 			}
+			if cfgPath != "" && (sources > 0 || need != "" || project != "" || group != "" || url != "") {
+				return withHint(usageError("doctor: -c checks the config's managing token against the config; it takes none of --env, --file, -, --need, --project, --group, --url"),
+					"tokenwarden doctor -c tokenwarden.yaml")
+			}
 			if format != "text" && format != "json" {
 				return usageError("doctor: --format must be text or json, not %q", format)
 			}
@@ -62,6 +71,9 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 			now, err := nowClock()
 			if err != nil {
 				return usageError("doctor: %v", err)
+			}
+			if cfgPath != "" {
+				return doctorManaging(cmd, cfgPath, format, lookupEnv, now)
 			}
 			in := doctor.Input{Needs: needs, Project: project, Group: group, InCI: os.Getenv("GITLAB_CI") == "true"}
 			switch {
@@ -115,6 +127,7 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 	f.StringVar(&project, "project", "", "full path of a project the token must reach")
 	f.StringVar(&group, "group", "", "full path of a group the token must reach")
 	f.StringVar(&format, "format", "text", "output format: text or json")
+	f.StringVarP(&cfgPath, "config", "c", "", "check tokenwarden's own token (gitlab.token_env / token_file of this config) against what the config asks")
 	f.StringVar(&lookupEnv, "lookup-env", "", "environment variable with an administrator token, used only to find out when an expired token expired (GitLab's token information API)")
 	return cmd
 }
