@@ -112,7 +112,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 			g.Go(func() error {
 				return web.Serve(gctx, ln, d, web.Options{
 					Store: rt.store, Password: password, ReadOnly: readOnly || cfg.Serve.ReadOnly,
-					Clock: rt.clock, Log: log, Metrics: m.Handler(), Version: ver,
+					Clock: rt.clock, Log: log, Metrics: m.Handler(), Version: ver, TrustedProxies: cfg.Serve.TrustedProxies,
 				})
 			})
 			g.Go(func() error { return reloadOnHangup(gctx, d, log) })

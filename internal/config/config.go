@@ -5,6 +5,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"time"
 )
@@ -243,4 +244,7 @@ type Serve struct {
 	ReadOnly     bool
 	PasswordEnv  string // operator password for the dashboard; at most one
 	PasswordFile string
+	// TrustedProxies are the reverse proxies in front of the dashboard:
+	// only from a peer inside one of them is X-Forwarded-For believed.
+	TrustedProxies []netip.Prefix
 }

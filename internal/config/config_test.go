@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -74,7 +75,8 @@ func TestLoadFull(t *testing.T) {
 	if len(c.Notify) != 3 || c.Notify[0].Webhook.SecretEnv != "HOOK_SECRET" || c.Notify[1].Slack.WebhookURLFile != filepath.Join(dir, "slack.url") || c.Notify[2].Email.SMTPPort != 587 {
 		t.Errorf("notify = %+v", c.Notify)
 	}
-	if c.Serve != (Serve{Listen: ":9090", ScanInterval: time.Hour, ReadOnly: true}) {
+	wantProxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/8")}
+	if !reflect.DeepEqual(c.Serve, Serve{Listen: ":9090", ScanInterval: time.Hour, ReadOnly: true, TrustedProxies: wantProxies}) {
 		t.Errorf("serve = %+v", c.Serve)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -257,11 +258,12 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 
 func (d *decoder) serve(n *yaml.Node, s *Serve) {
 	d.mapping(n, "serve", map[string]field{
-		"listen":        d.str(&s.Listen, "serve.listen"),
-		"scan_interval": d.dur(&s.ScanInterval, "serve.scan_interval"),
-		"read_only":     d.boolean(&s.ReadOnly, "serve.read_only"),
-		"password_env":  d.env(&s.PasswordEnv, "serve.password_env"),
-		"password_file": d.path(&s.PasswordFile, "serve.password_file"),
+		"listen":          d.str(&s.Listen, "serve.listen"),
+		"scan_interval":   d.dur(&s.ScanInterval, "serve.scan_interval"),
+		"read_only":       d.boolean(&s.ReadOnly, "serve.read_only"),
+		"password_env":    d.env(&s.PasswordEnv, "serve.password_env"),
+		"password_file":   d.path(&s.PasswordFile, "serve.password_file"),
+		"trusted_proxies": d.networks(&s.TrustedProxies, "serve.trusted_proxies"),
 	})
 	d.secretRef(n, "serve", "password", s.PasswordEnv, s.PasswordFile, false)
 }
@@ -348,5 +350,39 @@ func (d *decoder) oneOf(n *yaml.Node, where string, kinds map[string]field) {
 		d.errorf(n, "use one of: "+strings.Join(names, ", "), "%s is empty", where)
 	case count > 1:
 		d.errorf(n, "split it into one list item per "+strings.Join(names, " / "), "%s has more than one of %s", where, strings.Join(names, ", "))
+	}
+}
+
+// networks reads a list of networks in CIDR notation; a bare address is
+// that one host.
+func (d *decoder) networks(dst *[]netip.Prefix, where string) field {
+	return func(_, v *yaml.Node) {
+		if r := resolve(v); r != nil && r.Kind == yaml.ScalarNode && !isNull(r) {
+			d.errorf(v, fmt.Sprintf("write a list: [%s]", r.Value), "%s must be a list, not %s", where, kindName(r))
+			return
+		}
+		d.sequence(v, where, func(i int, item *yaml.Node) {
+			s, ok := d.scalar(item, fmt.Sprintf("%s[%d]", where, i))
+			if !ok {
+				return
+			}
+			s = strings.TrimSpace(s)
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, aerr := netip.ParseAddr(s)
+				if aerr != nil || a.Zone() != "" {
+					d.errorf(item, "write an address or a network in CIDR notation, e.g. 10.0.0.0/8, 192.0.2.7 or fd00::/8",
+						"%s[%d]: %q is not an IP address or network", where, i, s)
+					return
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			if p != p.Masked() {
+				d.errorf(item, fmt.Sprintf("write %s for the network, or %s for the one host", p.Masked(), p.Addr()),
+					"%s[%d]: %q has bits set after the /%d", where, i, s, p.Bits())
+				return
+			}
+			*dst = append(*dst, p)
+		})
 	}
 }

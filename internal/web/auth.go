@@ -5,26 +5,18 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 const cookieName = "tokenwarden_session"
-
-// Login attempts: a burst of 5, then one a minute, per client address.
-const (
-	loginBurst = 5
-	loginEvery = time.Minute
-)
 
 type session struct {
 	id      string
@@ -34,21 +26,22 @@ type session struct {
 	bearer  bool // authenticated by header: no cookie, no CSRF needed
 }
 
-// auth holds the sessions and the login rate limits, in memory: a restart
-// logs everyone out.
+// auth holds the sessions and the login limits, in memory: a restart logs
+// everyone out.
 type auth struct {
-	pw    [32]byte // sha256 of the password: compared in constant time
-	clock clock.Clock
-	ttl   time.Duration
+	pw      [32]byte // sha256 of the password: compared in constant time
+	clock   clock.Clock
+	ttl     time.Duration
+	trusted []netip.Prefix // proxies whose X-Forwarded-For names the client
+	limits  *loginLimits
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	limits   map[string]*rate.Limiter
 }
 
-func newAuth(pw secret.Secret, clk clock.Clock, ttl time.Duration) *auth {
-	return &auth{pw: sha256.Sum256([]byte(pw.Reveal())), clock: clk, ttl: ttl,
-		sessions: map[string]*session{}, limits: map[string]*rate.Limiter{}}
+func newAuth(pw secret.Secret, clk clock.Clock, ttl time.Duration, trusted []netip.Prefix) *auth {
+	return &auth{pw: sha256.Sum256([]byte(pw.Reveal())), clock: clk, ttl: ttl, trusted: trusted,
+		limits: newLoginLimits(clk, ttl), sessions: map[string]*session{}}
 }
 
 // check compares a password attempt with the operator password in constant time.
@@ -57,33 +50,13 @@ func (a *auth) check(attempt string) bool {
 	return subtle.ConstantTimeCompare(h[:], a.pw[:]) == 1
 }
 
-// limiter returns the login limiter of the client at addr. Only failed
-// attempts spend from it, so a scraper with the right bearer is never limited.
-func (a *auth) limiter(addr string) *rate.Limiter {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	l := a.limits[host]
-	if l == nil {
-		if len(a.limits) > 10000 { // bound memory under a spray of addresses
-			a.limits = map[string]*rate.Limiter{}
-		}
-		l = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
-		a.limits[host] = l
-	}
-	return l
+// attempt checks a password sent by the client of r against the operator
+// password and the login limits (see loginLimits), and names the client for
+// the log.
+func (a *auth) attempt(r *http.Request, password string) (verdict, string) {
+	src := source(r, a.trusted)
+	return a.limits.attempt(src, a.check(password)), src
 }
-
-// blocked reports whether the client at addr has used up its failed attempts.
-func (a *auth) blocked(addr string) bool {
-	return a.limiter(addr).TokensAt(a.clock.Now()) < 1
-}
-
-// failed spends one attempt of the client at addr.
-func (a *auth) failed(addr string) { a.limiter(addr).AllowN(a.clock.Now(), 1) }
 
 func randomID() string {
 	var b [32]byte
@@ -173,12 +146,13 @@ func (s *Server) authed(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sess *session
 		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			if s.auth.blocked(r.RemoteAddr) {
+			switch verdict, client := s.auth.attempt(r, v); verdict {
+			case limited:
+				s.o.Log.Warn("bearer rate limited", "client", client)
 				http.Error(w, "too many failed attempts; wait a minute", http.StatusTooManyRequests)
 				return
-			}
-			if !s.auth.check(v) {
-				s.auth.failed(r.RemoteAddr)
+			case failed:
+				s.o.Log.Warn("wrong bearer token", "client", client)
 				http.Error(w, "wrong bearer token", http.StatusUnauthorized)
 				return
 			}
@@ -198,6 +172,9 @@ func (s *Server) authed(h authedHandler) http.Handler {
 		if r.Method == http.MethodPost && !sess.bearer {
 			if !sameOrigin(r) {
 				http.Error(w, "cross-origin request refused", http.StatusForbidden)
+				return
+			}
+			if !s.parseForm(w, r) {
 				return
 			}
 			got := r.PostFormValue("csrf")
@@ -232,19 +209,22 @@ func safeNext(n string) string {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	next := safeNext(r.PostFormValue("next"))
 	if !sameOrigin(r) {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 		return
 	}
-	if s.auth.blocked(r.RemoteAddr) {
-		s.o.Log.Warn("login rate limited", "client", r.RemoteAddr)
-		s.render(w, r, http.StatusTooManyRequests, "login", nil, loginData{Next: next, Error: "Too many attempts. Wait a minute and try again."})
+	if !s.parseForm(w, r) {
 		return
 	}
-	if !s.auth.check(r.PostFormValue("password")) {
-		s.auth.failed(r.RemoteAddr)
-		s.o.Log.Warn("login failed", "client", r.RemoteAddr)
+	next := safeNext(r.PostFormValue("next"))
+	verdict, client := s.auth.attempt(r, r.PostFormValue("password"))
+	switch verdict {
+	case limited:
+		s.o.Log.Warn("login rate limited", "client", client)
+		s.render(w, r, http.StatusTooManyRequests, "login", nil, loginData{Next: next, Error: "Too many attempts. Wait a minute and try again."})
+		return
+	case failed:
+		s.o.Log.Warn("login failed", "client", client)
 		s.render(w, r, http.StatusUnauthorized, "login", nil, loginData{Next: next, Error: "Wrong password."})
 		return
 	}
@@ -253,7 +233,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Name: cookieName, Value: sess.id, Path: "/", HttpOnly: true, Secure: secure(r),
 		SameSite: http.SameSiteStrictMode, Expires: sess.expires, MaxAge: int(s.o.SessionTTL / time.Second),
 	})
-	s.o.Log.Info("login", "client", r.RemoteAddr)
+	s.o.Log.Info("login", "client", client)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

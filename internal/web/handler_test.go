@@ -79,10 +79,17 @@ func fixedState() daemon.State {
 type site struct {
 	t   *testing.T
 	srv *httptest.Server
+	h   http.Handler
 	be  *backend
 }
 
 func newSite(t *testing.T, readOnly bool) *site {
+	t.Helper()
+	return newSiteWith(t, func(o *web.Options) { o.ReadOnly = readOnly })
+}
+
+// newSiteWith is newSite with options changed by opt.
+func newSiteWith(t *testing.T, opt func(*web.Options)) *site {
 	t.Helper()
 	dir := t.TempDir()
 	sealer, err := secret.LoadOrCreateKey(filepath.Join(dir, "k"))
@@ -95,16 +102,20 @@ func newSite(t *testing.T, readOnly bool) *site {
 	}
 	t.Cleanup(func() { st.Close() })
 	be := &backend{ready: true, state: fixedState()}
-	h, err := web.NewServer(web.Options{
-		Backend: be, Store: st, Password: secret.New(password), ReadOnly: readOnly, Clock: clock.NewFake(now),
+	o := web.Options{
+		Backend: be, Store: st, Password: secret.New(password), Clock: clock.NewFake(now),
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "tokenwarden_build_info 1\n") }),
-	})
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	h, err := web.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, be: be}
+	return &site{t: t, srv: srv, h: h, be: be}
 }
 
 // client returns an HTTP client with a cookie jar that does not follow redirects.
@@ -430,6 +441,29 @@ func TestHostileNamesRenderInert(t *testing.T) {
 		}
 		if p == "/tokens/66" && !strings.Contains(body, "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;") {
 			t.Errorf("GET %s: the token's name is not shown as text", p)
+		}
+	}
+}
+
+// TestFirstScanStillRunning: before the daemon's first scan the pages say
+// so, instead of an empty table that reads as "no tokens".
+func TestFirstScanStillRunning(t *testing.T) {
+	s := newSite(t, false)
+	s.be.mu.Lock()
+	s.be.ready, s.be.state = false, daemon.State{}
+	s.be.mu.Unlock()
+	c := s.client()
+	s.do(c, "POST", "/login", url.Values{"password": {password}}, nil)
+	for _, p := range []string{"/", "/tokens", "/tokens?state=managed"} {
+		resp, body := s.do(c, "GET", p, nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", p, resp.Status)
+		}
+		if !strings.Contains(body, "The first scan is still running") {
+			t.Errorf("GET %s before the first scan does not say the scan is running", p)
+		}
+		if strings.Contains(body, "Showing 0 of 0") || strings.Contains(body, "No token matches") {
+			t.Errorf("GET %s before the first scan reads as an empty inventory", p)
 		}
 	}
 }

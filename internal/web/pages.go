@@ -63,6 +63,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 type tokensData struct {
+	Scanned               bool // false until the daemon's first scan is done
 	Rows                  []daemon.Token
 	Total                 int
 	Groups, Codes, States []string
@@ -88,7 +89,7 @@ func groupOf(t gitlab.Token) string {
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 	st := s.o.Backend.State()
 	q := r.URL.Query()
-	d := tokensData{Group: q.Get("group"), Finding: q.Get("finding"), State: q.Get("state"),
+	d := tokensData{Scanned: st.Scanned, Group: q.Get("group"), Finding: q.Get("finding"), State: q.Get("state"),
 		Sort: q.Get("sort"), Order: q.Get("order"), Sorts: sorts, Total: len(st.Tokens),
 		States: []string{gitlab.StateActive, gitlab.StateExpired, gitlab.StateRevoked, "managed", "unmanaged"}}
 	if !slices.ContainsFunc(sorts, func(o option) bool { return o.Value == d.Sort }) {

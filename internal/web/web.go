@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -53,6 +55,9 @@ type Options struct {
 	Version string
 	// SessionTTL is how long a login lasts; 0 → 12h.
 	SessionTTL time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (serve.trusted_proxies).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the dashboard's http.Handler.
@@ -84,7 +89,7 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), pages: p, auth: newAuth(o.Password, o.Clock, o.SessionTTL)}
+	s := &Server{o: o, mux: http.NewServeMux(), pages: p, auth: newAuth(o.Password, o.Clock, o.SessionTTL, o.TrustedProxies)}
 	s.routes()
 	return s, nil
 }
@@ -95,7 +100,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+	// Cap every body before anything reads it: the dashboard's forms are a
+	// few hundred bytes.
+	if r.ContentLength > maxBody {
+		tooLarge(w)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	s.mux.ServeHTTP(w, r)
+}
+
+// maxBody caps request bodies (forms: a password or a CSRF token, and next=).
+const maxBody = 8 << 10
+
+func tooLarge(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, fmt.Sprintf("request body too large: the limit is %d KiB", maxBody>>10), http.StatusRequestEntityTooLarge)
+}
+
+// parseForm reads the posted form (URL-encoded or multipart) within the
+// body cap. It answers 413 or 400 itself and returns false when it cannot.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	var err error
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxBody)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		tooLarge(w)
+		return false
+	case err != nil:
+		http.Error(w, "malformed form data; reload the page and try again", http.StatusBadRequest)
+		return false
+	}
+	return true
 }
 
 func (s *Server) routes() {
