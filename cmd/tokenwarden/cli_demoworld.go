@@ -85,7 +85,11 @@ func startDemoWorld(ctx context.Context, opts demoOptions) (*demoWorld, func(), 
 	if err != nil {
 		return fail(err)
 	}
-	hs := &http.Server{Handler: w.srv, ReadHeaderTimeout: 10 * time.Second}
+	var gl http.Handler = w.srv
+	if opts.gitlab != nil {
+		gl = opts.gitlab(gl)
+	}
+	hs := &http.Server{Handler: gl, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	closers = append(closers, func() { hs.Close() })
 	w.url = "http://" + ln.Addr().String()

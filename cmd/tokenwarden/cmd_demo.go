@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type demoOptions struct {
 	log io.Writer
 	// inspect, when set, is called at the end with the demo's world (tests).
 	inspect func(*demoWorld)
+	// gitlab, when set, wraps the emulator's handler (tests).
+	gitlab func(http.Handler) http.Handler
+	// serving, when set, is called as --serve starts the daemon (tests).
+	serving func()
 }
 
 func runDemo(ctx context.Context, out io.Writer, opts demoOptions) (err error) {
@@ -192,14 +197,14 @@ func runDemo(ctx context.Context, out io.Writer, opts demoOptions) (err error) {
 	p("  tokenwarden doctor --env GITLAB_TOKEN --need read_api --project acme/infra/app\n")
 	p("  tokenwarden plan -c tokenwarden.yaml   # with your own config (see the README)\n")
 	if opts.serve {
-		return serveDemo(ctx, out, w)
+		return serveDemo(ctx, out, w, opts)
 	}
 	return nil
 }
 
 // serveDemo keeps the dashboard up on the demo's data until interrupted:
 // the daemon goes on rotating on the demo's (now live) clock.
-func serveDemo(ctx context.Context, out io.Writer, w *demoWorld) error {
+func serveDemo(ctx context.Context, out io.Writer, w *demoWorld, opts demoOptions) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:8484")
 	if err != nil {
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -213,12 +218,63 @@ func serveDemo(ctx context.Context, out io.Writer, w *demoWorld) error {
 		Engine: w.rt.engine, Store: w.rt.store, GitLab: w.rt.gitlab, Clock: w.clock, Config: w.cfg, Metrics: m,
 	})
 	password := web.GeneratePassword()
+	if opts.serving != nil {
+		opts.serving()
+	}
+	fmt.Fprintf(out, "\nStarting the dashboard: waiting for the daemon's first scan…\n")
+	served := make(chan error, 1)
+	go func() {
+		served <- web.Serve(ctx, ln, d, web.Options{Store: w.rt.store, Password: password, Clock: w.clock, Metrics: m.Handler(), Version: ver})
+	}()
+	// The URL is printed once /readyz answers: a dashboard opened before the
+	// first scan would show no tokens.
+	if err := waitReady(ctx, "http://"+ln.Addr().String()+"/readyz", served); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	fmt.Fprintf(out, "\nDashboard: http://%s/  (password for this demo only: %s)\n", ln.Addr(), password.Reveal())
 	fmt.Fprintf(out, "Metrics:   http://%s/metrics  (send the password as Authorization: Bearer …)\n", ln.Addr())
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
-	err = web.Serve(ctx, ln, d, web.Options{Store: w.rt.store, Password: password, Clock: w.clock, Metrics: m.Handler(), Version: ver})
+	err = <-served
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// waitReady polls url until it answers 200. It returns early with the
+// server's error when served delivers one (the server ended), or with
+// ctx's error.
+func waitReady(ctx context.Context, url string, served <-chan error) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	pause := 20 * time.Millisecond
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			<-served
+			return ctx.Err()
+		case err := <-served:
+			t.Stop()
+			if err == nil {
+				err = errors.New("the dashboard stopped before it was ready")
+			}
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,27 +120,76 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// gate holds every request to the emulator once armed, until released, and
+// says when the first one arrived.
+type gate struct {
+	armed    atomic.Bool
+	once     sync.Once
+	reached  chan struct{}
+	released chan struct{}
+}
+
+func newGate() *gate { return &gate{reached: make(chan struct{}), released: make(chan struct{})} }
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.armed.Load() {
+			g.once.Do(func() { close(g.reached) })
+			select {
+			case <-g.released:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// waitFor polls cond until it holds, failing the test after a minute or when
+// the demo ends.
+func waitFor(t *testing.T, what string, done <-chan error, out *syncBuffer, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a minute; output:\n%s", what, out.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("%s: the demo ended early: %v\n%s", what, err, out.String())
+		default:
+		}
+	}
+}
+
 // TestDemoServe: demo --serve keeps the dashboard up on the demo's data and
-// prints where and how to log in.
+// prints where and how to log in, but only once the daemon's first scan is
+// done (/readyz answers): before, the dashboard would list no tokens. The
+// emulator is held while the daemon starts, so that the first scan cannot
+// finish before the test has looked, however fast or slow the machine.
 func TestDemoServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out syncBuffer
+	g := newGate()
 	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, &out, demoOptions{serve: true}) }()
+	go func() {
+		done <- runDemo(ctx, &out, demoOptions{serve: true, gitlab: g.wrap, serving: func() { g.armed.Store(true) }})
+	}()
 	re := regexp.MustCompile(`Dashboard: (http://\S+)/  \(password for this demo only: (\S+)\)`)
-	var m []string
-	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no dashboard line in:\n%s", out.String())
-		}
+	waitFor(t, "the daemon asks GitLab", done, &out, func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("demo ended early: %v\n%s", err, out.String())
+		case <-g.reached:
+			return true
 		default:
+			return false
 		}
-		m = re.FindStringSubmatch(out.String())
+	})
+	if re.MatchString(out.String()) {
+		t.Errorf("demo --serve printed the dashboard's URL while its first scan could not have finished:\n%s", out.String())
 	}
+	close(g.released)
+	var m []string
+	waitFor(t, "the dashboard line", done, &out, func() bool { m = re.FindStringSubmatch(out.String()); return m != nil })
 	base, password := m[1], m[2]
 	get := func(path, bearer string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -154,21 +204,15 @@ func TestDemoServe(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	// The dashboard is up before the daemon's first scan is done.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if code, _ := get("/readyz", ""); code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("/readyz not 200 within 30s")
-		}
+	if code, body := get("/readyz", ""); code != http.StatusOK {
+		t.Errorf("/readyz once the URL is printed: %d %q, want 200", code, body)
 	}
 	if code, _ := get("/metrics", ""); code != http.StatusUnauthorized {
 		t.Errorf("/metrics without login: %d, want 401", code)
 	}
 	code, body := get("/tokens", password)
 	if code != http.StatusOK || !strings.Contains(body, "deploy-registry-read") || !strings.Contains(body, "release-bot") {
-		t.Errorf("/tokens with the printed password: %d, want 200 listing the demo's managed tokens", code)
+		t.Errorf("/tokens with the printed password: %d, want 200 listing the demo's managed tokens:\n%s", code, body)
 	}
 	code, body = get("/metrics", password)
 	if code != http.StatusOK || !strings.Contains(body, `tokenwarden_token_expiry_timestamp_seconds{managed="true",resource_path="acme/infra/app",resource_type="project",token_name="deploy-registry-read"}`) {
