@@ -338,7 +338,8 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdWaitFile waits until a file written by a background command matches a
-// regular expression (up to 10 seconds), and can keep what it matched:
+// regular expression (up to a minute: a loaded machine is slow), and can
+// keep what it matched:
 //
 //	waitfile FILE REGEXP [VAR]
 //
@@ -351,7 +352,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	path := ts.MkAbs(args[0])
 	var content []byte
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		content, _ = os.ReadFile(path)
 		m := re.FindSubmatch(content)
 		if m == nil {
@@ -362,7 +363,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		return
 	}
-	ts.Fatalf("waitfile: %s does not match %q after 10s; it holds:\n%s", args[0], args[1], content)
+	ts.Fatalf("waitfile: %s does not match %q after a minute; it holds:\n%s", args[0], args[1], content)
 }
 
 // cmdHTTPGet sends a GET request and prints the response body on stdout:
