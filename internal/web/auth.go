@@ -40,7 +40,7 @@ type auth struct {
 }
 
 func newAuth(pw secret.Secret, clk clock.Clock, ttl time.Duration, trusted []netip.Prefix) *auth {
-	return &auth{pw: sha256.Sum256([]byte(pw.Reveal())), clock: clk, ttl: ttl, trusted: trusted,
+	return &auth{pw: sha256.Sum256([]byte(pw.Reveal())), clock: clk, ttl: ttl, trusted: unmapPrefixes(trusted),
 		limits: newLoginLimits(clk, ttl), sessions: map[string]*session{}}
 }
 

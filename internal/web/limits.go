@@ -172,6 +172,19 @@ func source(r *http.Request, trusted []netip.Prefix) string {
 	return client.String()
 }
 
+// unmapPrefixes writes IPv4-mapped IPv6 networks (::ffff:10.0.0.0/104) as
+// the IPv4 networks they are: source compares unmapped addresses.
+func unmapPrefixes(ps []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	for _, p := range trusted {
 		if p.Contains(a) {

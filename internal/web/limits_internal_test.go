@@ -42,7 +42,7 @@ func TestSourceTableEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestSource(t *testing.T) {
-	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("::ffff:172.16.0.0/108")}
 	tests := []struct {
 		name, peer, xff, want string
 	}{
@@ -57,6 +57,7 @@ func TestSource(t *testing.T) {
 		{"with port", "10.1.1.1:1", "198.51.100.1:443", "198.51.100.1"},
 		{"ipv6 client via proxy", "[fd00::1]:1", "[2001:db8:1:2::77]:443", "2001:db8:1:2::/64"},
 		{"all trusted: leftmost", "10.1.1.1:1", "10.3.3.3, 10.2.2.2", "10.3.3.3"},
+		{"ipv4-mapped trusted network", "172.16.5.5:1", "198.51.100.1", "198.51.100.1"},
 		{"garbage: the proxy that wrote it", "10.1.1.1:1", "198.51.100.1, unknown", "10.1.1.1"},
 	}
 	for _, tc := range tests {
@@ -66,7 +67,7 @@ func TestSource(t *testing.T) {
 			for _, v := range splitBar(tc.xff) {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := source(r, trusted); got != tc.want {
+			if got := source(r, unmapPrefixes(trusted)); got != tc.want {
 				t.Errorf("source = %q, want %q", got, tc.want)
 			}
 		})
