@@ -228,13 +228,17 @@ func serveDemo(ctx context.Context, out io.Writer, w *demoWorld, opts demoOption
 	}()
 	// The URL is printed once /readyz answers: a dashboard opened before the
 	// first scan would show no tokens.
-	if err := waitReady(ctx, "http://"+ln.Addr().String()+"/readyz", served); err != nil {
+	notReady, err := waitReady(ctx, "http://"+ln.Addr().String()+"/readyz", d.Ready, served)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
 	fmt.Fprintf(out, "\nDashboard: http://%s/  (password for this demo only: %s)\n", ln.Addr(), password.Reveal())
+	if notReady != "" {
+		fmt.Fprintf(out, "The first scan is done, but /readyz says: %s\n", notReady)
+	}
 	fmt.Fprintf(out, "Metrics:   http://%s/metrics  (send the password as Authorization: Bearer …)\n", ln.Addr())
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 	err = <-served
@@ -244,21 +248,28 @@ func serveDemo(ctx context.Context, out io.Writer, w *demoWorld, opts demoOption
 	return err
 }
 
-// waitReady polls url until it answers 200. It returns early with the
-// server's error when served delivers one (the server ended), or with
-// ctx's error.
-func waitReady(ctx context.Context, url string, served <-chan error) error {
+// waitReady polls url until it answers 200, or until scanned reports the
+// first scan done while url still says why it is not ready (returned). It
+// returns early with the server's error when served delivers one (the
+// server ended), or with ctx's error.
+func waitReady(ctx context.Context, url string, scanned func() bool, served <-chan error) (string, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	pause := 20 * time.Millisecond
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return err
+			return "", err
 		}
+		// Asked before the request: a 503 after the scan is for another reason.
+		wasScanned := scanned()
 		if resp, err := client.Do(req); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				return "", nil
+			}
+			if wasScanned {
+				return strings.TrimSpace(string(body)), nil
 			}
 		}
 		t := time.NewTimer(pause)
@@ -266,13 +277,13 @@ func waitReady(ctx context.Context, url string, served <-chan error) error {
 		case <-ctx.Done():
 			t.Stop()
 			<-served
-			return ctx.Err()
+			return "", ctx.Err()
 		case err := <-served:
 			t.Stop()
 			if err == nil {
 				err = errors.New("the dashboard stopped before it was ready")
 			}
-			return err
+			return "", err
 		case <-t.C:
 		}
 		pause = min(2*pause, 500*time.Millisecond)

@@ -223,3 +223,38 @@ func TestDemoServe(t *testing.T) {
 		t.Fatalf("demo --serve after interrupt: %v", err)
 	}
 }
+
+// TestDemoServeNotReadyStillPrints: when the first scan is done but /readyz
+// stays 503 for another reason (here GitLab refuses the demo's token once
+// serving starts), demo --serve still prints where the dashboard is, with
+// the reason, instead of waiting for ever.
+func TestDemoServeNotReadyStillPrints(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	var refuse atomic.Bool
+	deny := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refuse.Load() {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"message":"401 Unauthorized"}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, &out, demoOptions{serve: true, gitlab: deny, serving: func() { refuse.Store(true) }})
+	}()
+	waitFor(t, "the dashboard line", done, &out, func() bool { return strings.Contains(out.String(), "Dashboard: http://") })
+	waitFor(t, "the reason", done, &out, func() bool { return strings.Contains(out.String(), "Metrics:") })
+	if !strings.Contains(out.String(), "The first scan is done, but /readyz says: the managing token") {
+		t.Errorf("demo --serve does not say why the dashboard is not ready:\n%s", out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo --serve after interrupt: %v", err)
+	}
+}
