@@ -1,8 +1,10 @@
 // Package exec is the sink that hands a secret to a command: on its stdin or
 // in one environment variable, never in its argv (which every user on the
-// machine can read in /proc). A non-zero exit fails the delivery; a timeout
-// kills the command's whole process group. An exec hook cannot be read back
-// or compared, so every Put runs it.
+// machine can read in /proc). The command runs with a minimal environment,
+// never tokenwarden's own (which holds the managing token and other
+// secrets). A non-zero exit fails the delivery; a timeout kills the
+// command's whole process group. An exec hook cannot be read back or
+// compared, so every Put runs it.
 package exec
 
 import (
@@ -30,6 +32,17 @@ type Config struct {
 	Env     string        // pass the secret in this environment variable; "" → on stdin
 	Timeout time.Duration // 0 means 30s
 	Dir     string        // working directory; "" → tokenwarden's own
+	// EnvPass names variables of tokenwarden's environment the command also
+	// gets, besides PassedEnv. Refusing the ones that hold tokenwarden's own
+	// secrets is the config's job: it knows their names.
+	EnvPass []string
+	// Newline ends the secret on stdin with "\n", for hooks that read a
+	// line; by default stdin is exactly the secret's bytes.
+	Newline bool
+	// Redactor scrubs every secret of the process from the command's
+	// stderr before it is quoted in an error; the delivered secret is
+	// always scrubbed too.
+	Redactor *secret.Redactor
 	// Meta is passed to the command as TOKENWARDEN_TOKEN_NAME and
 	// TOKENWARDEN_TOKEN_EXPIRES_AT; a sink.WithMeta on the Put context
 	// overrides it field by field.
@@ -45,6 +58,10 @@ type Sink struct {
 var _ sink.Sink = (*Sink)(nil)
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// PassedEnv are the variables of tokenwarden's environment every command
+// gets (when they are set).
+var PassedEnv = []string{"PATH", "HOME", "LANG", "TZ"}
 
 // stderrTail is how much of a failed command's stderr an error quotes.
 const (
@@ -63,6 +80,19 @@ func New(cfg Config) (*Sink, error) {
 	if strings.HasPrefix(cfg.Env, "TOKENWARDEN_") {
 		return nil, fail(fmt.Errorf("env %s: the TOKENWARDEN_ prefix is reserved", cfg.Env), "choose another variable name")
 	}
+	for _, name := range cfg.EnvPass {
+		switch {
+		case !envName.MatchString(name):
+			return nil, fail(fmt.Errorf("env_pass: %q is not a valid environment variable name", name), "use letters, digits and '_', not starting with a digit")
+		case strings.HasPrefix(name, "TOKENWARDEN_"):
+			return nil, fail(fmt.Errorf("env_pass %s: tokenwarden's own variables are not passed to hooks", name), "remove it from env_pass")
+		case name == cfg.Env:
+			return nil, fail(fmt.Errorf("env_pass %s: it is the variable the secret goes in", name), "remove it from env_pass")
+		}
+	}
+	if cfg.Newline && cfg.Env != "" {
+		return nil, fail(errors.New("newline applies to the secret on stdin, not in an environment variable"), "remove newline, or remove env to pass the secret on stdin")
+	}
 	if cfg.Timeout < 0 {
 		return nil, fail(fmt.Errorf("negative timeout %v", cfg.Timeout), "")
 	}
@@ -70,6 +100,7 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	cfg.Command = append([]string(nil), cfg.Command...)
+	cfg.EnvPass = append([]string(nil), cfg.EnvPass...)
 	return &Sink{cfg: cfg}, nil
 }
 
@@ -107,7 +138,11 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	cmd.Dir = s.cfg.Dir
 	cmd.Env = s.env(ctx, v)
 	if s.cfg.Env == "" {
-		cmd.Stdin = strings.NewReader(v.Reveal() + "\n")
+		in := v.Reveal()
+		if s.cfg.Newline {
+			in += "\n"
+		}
+		cmd.Stdin = strings.NewReader(in)
 	}
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
@@ -120,7 +155,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
-	tail := stderr.tail(v)
+	tail := stderr.tail(s.scrub(v))
 	var exitErr *osexec.ExitError
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -131,23 +166,26 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	case errors.As(err, &exitErr):
 		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: exit code %d%s", s.Describe(), exitErr.ExitCode(), tail)}
 	case errors.Is(err, osexec.ErrNotFound), errors.Is(err, os.ErrNotExist):
-		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %s", s.Describe(), sink.Scrub(err.Error(), v)),
+		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %s", s.Describe(), s.scrub(v)(err.Error())),
 			Hint: "install the program or give its absolute path"}
 	default:
-		return false, s.wrap(errors.New(sink.Scrub(err.Error(), v)))
+		return false, s.wrap(errors.New(s.scrub(v)(err.Error())))
 	}
 }
 
-// env is tokenwarden's environment without any TOKENWARDEN_* variable or
-// the variable the secret goes in, plus the secret and the token's metadata.
+// scrub removes v and every secret of the process from text.
+func (s *Sink) scrub(v secret.Secret) func(string) string {
+	return func(text string) string { return s.cfg.Redactor.Scrub(sink.Scrub(text, v)) }
+}
+
+// env is PassedEnv and EnvPass (those that are set) from tokenwarden's
+// environment, plus the token's metadata and, with Env, the secret.
 func (s *Sink) env(ctx context.Context, v secret.Secret) []string {
 	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "TOKENWARDEN_") || (s.cfg.Env != "" && name == s.cfg.Env) {
-			continue
+	for _, name := range append(append([]string(nil), PassedEnv...), s.cfg.EnvPass...) {
+		if val, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+val)
 		}
-		env = append(env, kv)
 	}
 	meta := s.cfg.Meta
 	if m, ok := sink.MetaFrom(ctx); ok {
@@ -194,15 +232,15 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 
 // tail formats the last lines of stderr for an error, or "", with the
 // secrets scrubbed before it is cut short: a cut through a secret would
-// otherwise leave a piece of it that Scrub no longer recognises.
-func (t *tailBuffer) tail(secrets ...secret.Secret) string {
+// otherwise leave a piece of it that scrub no longer recognises.
+func (t *tailBuffer) tail(scrub func(string) string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := bytes.TrimRight(t.b, "\r\n\t ")
 	if len(b) == 0 {
 		return ""
 	}
-	lines := strings.Split(sink.Scrub(string(b), secrets...), "\n")
+	lines := strings.Split(scrub(string(b)), "\n")
 	if len(lines) > stderrLines {
 		lines = lines[len(lines)-stderrLines:]
 	}

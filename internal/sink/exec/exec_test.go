@@ -40,7 +40,7 @@ func TestConformance(t *testing.T) {
 				if env != "" {
 					t.Setenv("VIA_ENV", "1")
 				}
-				s, err := exec.New(exec.Config{Command: []string{"sh", "-c", hook}, Env: env, Dir: dir})
+				s, err := exec.New(exec.Config{Command: []string{"sh", "-c", hook}, Env: env, EnvPass: []string{"VIA_ENV"}, Dir: dir})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -133,20 +133,89 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
-func TestStdinGetsSecretAndNewline(t *testing.T) {
+// TestStdinGetsExactlyTheSecret: the hook reads the secret's bytes, with no
+// newline added (a consumer that stores stdin as-is must get the token, not
+// the token and a line break).
+func TestStdinGetsExactlyTheSecret(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `cat > in.txt; echo "$@" > args.txt`, "hook"}, Dir: dir})
 	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
 		t.Fatal(err)
 	}
-	if in, _ := os.ReadFile(filepath.Join(dir, "in.txt")); string(in) != "glpat-aaaaaaaaaaaaaaaaaaaa\n" {
-		t.Errorf("stdin %q", in)
+	if in, _ := os.ReadFile(filepath.Join(dir, "in.txt")); string(in) != "glpat-aaaaaaaaaaaaaaaaaaaa" {
+		t.Errorf("stdin %q, want exactly the secret", in)
 	}
 	if args, _ := os.ReadFile(filepath.Join(dir, "args.txt")); strings.Contains(string(args), "glpat") {
 		t.Errorf("secret in argv: %q", args)
 	}
 }
 
+// hostileEnv is what a daemon's environment typically holds besides the
+// variables a hook needs.
+var hostileEnv = map[string]string{
+	"GITLAB_TOKEN":          "glpat-managing-admin-token-01",
+	"PGPASSWORD":            "pg-password-0123456789",
+	"SMTP_PASSWORD":         "smtp-password-0123456789",
+	"HOOK_SECRET":           "webhook-signing-0123456789",
+	"TOKENWARDEN_PASSWORD":  "dashboard-password-0123",
+	"AWS_SECRET_ACCESS_KEY": "aws-secret-0123456789",
+}
+
+// TestHookEnvironmentIsMinimal: a hook sees PATH, HOME, LANG, TZ, what
+// env_pass names, the token's metadata and its own secret, and nothing else
+// of tokenwarden's environment (which holds the managing token and other
+// secrets).
+func TestHookEnvironmentIsMinimal(t *testing.T) {
+	for k, v := range hostileEnv {
+		t.Setenv(k, v)
+	}
+	t.Setenv("HOME", "/home/tw")
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("TZ", "Europe/Berlin")
+	t.Setenv("APP_ENV", "production")
+	t.Setenv("NOT_PASSED", "x")
+	dir := t.TempDir()
+	s, err := exec.New(exec.Config{
+		Command: []string{"sh", "-c", `env > env.txt`},
+		Env:     "DELIVERED", EnvPass: []string{"APP_ENV", "UNSET_VAR"}, Dir: dir,
+		Meta: sink.Meta{TokenName: "deploy"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "env.txt"))
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		got[k] = v
+	}
+	want := map[string]string{
+		"PATH": os.Getenv("PATH"), "HOME": "/home/tw", "LANG": "C.UTF-8", "TZ": "Europe/Berlin",
+		"APP_ENV": "production", "TOKENWARDEN_TOKEN_NAME": "deploy", "DELIVERED": "glpat-aaaaaaaaaaaaaaaaaaaa",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("hook sees %s=%q, want %q", k, got[k], v)
+		}
+	}
+	for k := range got {
+		switch k {
+		case "PWD", "SHLVL", "_", "OLDPWD": // the shell's own
+			continue
+		}
+		if _, ok := want[k]; !ok {
+			t.Errorf("hook sees %s, which it was not given", k)
+		}
+	}
+	for k, v := range hostileEnv {
+		if strings.Contains(string(b), v) {
+			t.Errorf("hook sees the value of %s", k)
+		}
+	}
+}
 func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `sleep 60 & echo $! > child; wait`}, Dir: dir, Timeout: 300 * time.Millisecond})
@@ -192,5 +261,79 @@ func TestNewValidatesAndMissingProgram(t *testing.T) {
 	_, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
 	if err == nil || sink.Hint(err) == "" || errors.Is(err, sink.ErrNotReadable) {
 		t.Fatalf("Put of a missing program: %v (hint %q)", err, sink.Hint(err))
+	}
+}
+
+func TestNewlineOption(t *testing.T) {
+	dir := t.TempDir()
+	s, err := exec.New(exec.Config{Command: []string{"sh", "-c", `cat > in.txt`}, Dir: dir, Newline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := os.ReadFile(filepath.Join(dir, "in.txt")); string(in) != "glpat-aaaaaaaaaaaaaaaaaaaa\n" {
+		t.Errorf("stdin %q, want the secret and one newline", in)
+	}
+	if _, err := exec.New(exec.Config{Command: []string{"true"}, Env: "TOKEN", Newline: true}); err == nil {
+		t.Error("New accepted newline with env: the option only applies to stdin")
+	}
+}
+
+// TestEnvVarGetsExactlyTheSecret: no newline in the variable either.
+func TestEnvVarGetsExactlyTheSecret(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `printf %s "$DELIVERED" > v.txt`}, Env: "DELIVERED", Dir: dir})
+	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := os.ReadFile(filepath.Join(dir, "v.txt")); string(v) != "glpat-aaaaaaaaaaaaaaaaaaaa" {
+		t.Errorf("$DELIVERED = %q", v)
+	}
+}
+
+// TestHookOutputScrubbedOfEveryProcessSecret: a hook can still find a
+// secret of the process (a file it can read, a value compiled in) and print
+// it; its stderr is scrubbed of every secret the process registered, not
+// only of the one delivered.
+func TestHookOutputScrubbedOfEveryProcessSecret(t *testing.T) {
+	const managing = "glpat-managing-admin-token-01"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte(managing), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	red := secret.NewRedactor()
+	red.Add(secret.New(managing))
+	s, err := exec.New(exec.Config{
+		Command:  []string{"sh", "-c", `echo "found $(cat admin.token)" >&2; echo "found $(cat admin.token) on stdout"; exit 1`},
+		Dir:      dir,
+		Redactor: red,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	if err == nil {
+		t.Fatal("Put succeeded although the hook exited 1")
+	}
+	if msg := err.Error(); strings.Contains(msg, managing) || !strings.Contains(msg, "found [REDACTED]") {
+		t.Errorf("error %q: want the managing token replaced by [REDACTED]", msg)
+	}
+}
+
+func TestEnvPassValidation(t *testing.T) {
+	for _, tt := range []struct {
+		pass []string
+		env  string
+		want string
+	}{
+		{[]string{"A-B"}, "", "not a valid environment variable"},
+		{[]string{"TOKENWARDEN_PASSWORD"}, "", "tokenwarden's own"},
+		{[]string{"REG_TOKEN"}, "REG_TOKEN", "the variable the secret goes in"},
+	} {
+		if _, err := exec.New(exec.Config{Command: []string{"true"}, Env: tt.env, EnvPass: tt.pass}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("EnvPass %v: %v, want %q", tt.pass, err, tt.want)
+		}
 	}
 }
