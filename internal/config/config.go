@@ -202,6 +202,11 @@ type FileSink struct {
 type ExecSink struct {
 	Command []string
 	Env     string // "" → stdin
+	// EnvPass names variables of tokenwarden's environment the command gets
+	// besides PATH, HOME, LANG and TZ. Variables that hold a secret this
+	// config names are refused.
+	EnvPass []string
+	Newline bool // end the secret on stdin with a newline
 	Timeout time.Duration
 }
 

@@ -267,3 +267,16 @@ func TestGraceZeroIsKept(t *testing.T) {
 		})
 	}
 }
+
+func TestExecSinkOptions(t *testing.T) {
+	y := head + "state: postgres://tw@db/tw\n" + tok + "    deliver:\n      - exec: {command: [reload], env_pass: [APP_ENV, LC_ALL, SMTP_PASSWORD], newline: true}\n"
+	c, err := Parse("c.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SMTP_PASSWORD is no secret of this config: a hook may have it when asked.
+	want := &ExecSink{Command: []string{"reload"}, EnvPass: []string{"APP_ENV", "LC_ALL", "SMTP_PASSWORD"}, Newline: true, Timeout: DefaultExecTimeout}
+	if got := c.Tokens[0].Deliver[0].Exec; !reflect.DeepEqual(got, want) {
+		t.Errorf("exec sink = %+v, want %+v", got, want)
+	}
+}

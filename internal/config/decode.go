@@ -23,6 +23,10 @@ type decoder struct {
 	file string // as named in messages
 	dir  string // relative paths are resolved against it
 	errs []*Error
+	// secretEnv maps the environment variables that hold one of
+	// tokenwarden's own secrets to what they hold: an exec hook must never
+	// be handed one (see execEnvPass).
+	secretEnv map[string]string
 }
 
 func (d *decoder) errorf(n *yaml.Node, hint, format string, a ...any) {

@@ -99,6 +99,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 	}
 	c.State = d.state(stateNode, state)
 	d.applyDefaults(c)
+	d.collectSecretEnv(c, tokensNode)
 	d.sequence(tokensNode, "tokens", func(i int, item *yaml.Node) {
 		c.Tokens = append(c.Tokens, d.token(item, i, c.Defaults))
 	})

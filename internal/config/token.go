@@ -261,15 +261,22 @@ func (d *decoder) sink(n *yaml.Node, where string) Sink {
 			e := &ExecSink{}
 			s.Exec = e
 			w := where + ".exec"
+			var passNode, newlineNode *yaml.Node
 			if !d.mapping(v, w, map[string]field{
-				"command": d.strings(&e.Command, w+".command"),
-				"env":     d.env(&e.Env, w+".env"),
-				"timeout": d.dur(&e.Timeout, w+".timeout"),
+				"command":  d.strings(&e.Command, w+".command"),
+				"env":      d.env(&e.Env, w+".env"),
+				"env_pass": func(k, val *yaml.Node) { passNode = k; d.envList(&e.EnvPass, w+".env_pass")(k, val) },
+				"newline":  func(k, val *yaml.Node) { newlineNode = k; d.boolean(&e.Newline, w+".newline")(k, val) },
+				"timeout":  d.dur(&e.Timeout, w+".timeout"),
 			}) {
 				return
 			}
 			if len(e.Command) == 0 || e.Command[0] == "" {
 				d.errorf(v, "add command: [systemctl, reload, app] (the token arrives on stdin, or in the variable named by env)", "%s: command is required", w)
+			}
+			d.execEnvPass(passNode, w, e)
+			if e.Newline && e.Env != "" {
+				d.errorf(newlineNode, "remove newline, or remove env to pass the secret on stdin", "%s: newline applies to the secret on stdin, not to the variable named by env", w)
 			}
 			if e.Timeout == 0 {
 				e.Timeout = DefaultExecTimeout

@@ -10,6 +10,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
@@ -20,6 +21,9 @@ import (
 type Deps struct {
 	GitLab *gl.Client // the managing client, for gitlab_variable sinks
 	Owner  string     // the managed token's reference, for ownership markers
+	// Redactor holds every secret of the process; sinks that quote text
+	// from outside (a hook's stderr) scrub it with it.
+	Redactor *secret.Redactor
 }
 
 // New builds the sink s configures.
@@ -49,6 +53,6 @@ func New(s config.Sink, deps Deps) (sink.Sink, error) {
 		return file.New(file.Config{Path: f.Path, Format: f.Format, Key: f.Key, Mode: f.Mode})
 	default:
 		e := s.Exec
-		return exec.New(exec.Config{Command: e.Command, Env: e.Env, Timeout: e.Timeout})
+		return exec.New(exec.Config{Command: e.Command, Env: e.Env, EnvPass: e.EnvPass, Newline: e.Newline, Timeout: e.Timeout, Redactor: deps.Redactor})
 	}
 }
