@@ -113,7 +113,7 @@ func startDemoWorld(ctx context.Context, opts demoOptions) (*demoWorld, func(), 
 	}
 	var log *slog.Logger
 	if logW != nil {
-		log = slog.New(slog.NewTextHandler(logW, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(secret.RedactingHandler(slog.NewTextHandler(logW, &slog.HandlerOptions{Level: slog.LevelDebug}), redactorFrom(ctx)))
 	}
 	if w.rt, err = newRuntime(ctx, w.cfg, w.sealer, w.clock, runtimeOptions{Log: log}); err != nil {
 		return fail(err)

@@ -126,11 +126,11 @@ func openSealer(flag string, cfg *config.Config) (secret.Sealer, error) {
 	return s, err
 }
 
-func newLogger(w io.Writer, verbose bool) *slog.Logger {
+func newLogger(w io.Writer, verbose bool, red *secret.Redactor) *slog.Logger {
 	if !verbose {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(secret.RedactingHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}), red))
 }
 
 // runtimeOptions adjust how the runtime talks and logs.
@@ -142,7 +142,7 @@ type runtimeOptions struct {
 
 // openRuntime loads the config, opens the journal and builds the engine.
 func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engineRuntime, error) {
-	return openRuntimeWith(ctx, f, runtimeOptions{Log: newLogger(stderr, f.verbose)})
+	return openRuntimeWith(ctx, f, runtimeOptions{Log: newLogger(stderr, f.verbose, redactorFrom(ctx))})
 }
 
 // openRuntimeWith is openRuntime with the caller's logger and hooks (serve).
@@ -163,16 +163,21 @@ func openRuntimeWith(ctx context.Context, f *engineFlags, opts runtimeOptions) (
 }
 
 // newRuntime opens the journal and builds the engine for cfg. The demo calls
-// it with the emulator's clock.
+// it with the emulator's clock. Every secret the runtime reads, mints or
+// passes on is added to the process redactor, which scrubs what the journal
+// records and what hooks print.
 func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, clk clock.Clock, opts runtimeOptions) (*engineRuntime, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	red := redactorFrom(ctx)
+	registerConfigSecrets(red, cfg)
 	store, err := journal.Open(ctx, cfg.State, sealer, clk)
 	if err != nil {
 		return nil, err
 	}
+	store = journal.Redacting(store, red)
 	var managing *gitlab.Client
 	if cfg.GitLab.TokenEnv != "" || cfg.GitLab.TokenFile != "" {
 		tok, err := cfg.GitLab.LoadToken()
@@ -186,17 +191,18 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 		}
 	}
 	clientFor := func(s secret.Secret) (*gitlab.Client, error) {
+		red.Add(s)
 		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log, OnResponse: opts.OnResponse})
 	}
 	sinks := func(t config.Token) ([]sink.Sink, error) {
 		var out []sink.Sink
 		var api = managingAPI(managing)
 		for _, d := range t.Deliver {
-			s, err := all.New(d, all.Deps{GitLab: api, Owner: t.Ref()})
+			s, err := all.New(d, all.Deps{GitLab: api, Owner: t.Ref(), Redactor: red})
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, s)
+			out = append(out, registeringSink{Sink: s, r: red})
 		}
 		return out, nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -50,8 +51,9 @@ func gitlabToken(tokenFile string) (secret.Secret, error) {
 }
 
 // newGitLabClient builds the adapter. It always paces on the wall clock:
-// TOKENWARDEN_NOW only moves the "now" findings are computed at.
-func newGitLabClient(url, tokenFile string) (*gitlab.Client, error) {
+// TOKENWARDEN_NOW only moves the "now" findings are computed at. The token
+// joins the process redactor.
+func newGitLabClient(ctx context.Context, url, tokenFile string) (*gitlab.Client, error) {
 	u, err := gitlabURL(url)
 	if err != nil {
 		return nil, err
@@ -60,6 +62,7 @@ func newGitLabClient(url, tokenFile string) (*gitlab.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	redactorFrom(ctx).Add(tok)
 	c, err := gitlab.New(gitlab.Config{URL: u, Token: tok, Clock: clock.Real{}})
 	if err != nil {
 		return nil, usageError("%v", err)

@@ -40,9 +40,10 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 		if cfg, err = loadConfig(f.config); err != nil {
 			return err
 		}
+		registerConfigSecrets(redactorFrom(ctx), cfg)
 	}
 	crit.Managed, crit.Thresholds = managedRefs(cfg), revokeThresholds(cfg)
-	client, err := revokeClient(f, cfg)
+	client, err := revokeClient(ctx, f, cfg)
 	if err != nil {
 		return err
 	}
@@ -118,18 +119,19 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 
 // revokeClient connects as --url / --token-file, else as the config says,
 // else as $GITLAB_URL / $GITLAB_TOKEN.
-func revokeClient(f *revokeFlags, cfg *config.Config) (*gitlab.Client, error) {
+func revokeClient(ctx context.Context, f *revokeFlags, cfg *config.Config) (*gitlab.Client, error) {
 	if cfg == nil || f.tokenFile != "" {
 		url := f.url
 		if url == "" && cfg != nil {
 			url = cfg.GitLab.URL
 		}
-		return newGitLabClient(url, f.tokenFile)
+		return newGitLabClient(ctx, url, f.tokenFile)
 	}
 	tok, err := cfg.GitLab.LoadToken()
 	if err != nil {
 		return nil, withHint(err, fmt.Sprintf("the config (%s) names where the managing token is read from: gitlab.token_env or gitlab.token_file; or pass --token-file", cfg.Path))
 	}
+	redactorFrom(ctx).Add(tok)
 	url := f.url
 	if url == "" {
 		url = cfg.GitLab.URL
@@ -201,7 +203,7 @@ func openRevokeJournal(ctx context.Context, cfg *config.Config, clk clock.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("open the journal: %w", err)
 	}
-	return store, nil
+	return journal.Redacting(store, redactorFrom(ctx)), nil
 }
 
 // revokeExit: 4 when some revocations failed, 1 when all did or the

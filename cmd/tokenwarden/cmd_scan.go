@@ -65,7 +65,7 @@ above --fail-on.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			client, err := newGitLabClient(url, tokenFile)
+			client, err := newGitLabClient(cmd.Context(), url, tokenFile)
 			if err != nil {
 				return err
 			}

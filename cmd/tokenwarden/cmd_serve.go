@@ -51,7 +51,8 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log, err := serveLogger(cmd.ErrOrStderr(), logFormat)
+			red := redactorFrom(cmd.Context())
+			log, err := serveLogger(cmd.ErrOrStderr(), logFormat, red)
 			if err != nil {
 				return err
 			}
@@ -84,6 +85,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 			if err != nil {
 				return err
 			}
+			red.Add(password)
 			notifier, closeNotifier, err := openNotifier(ctx, cfg, rt, log)
 			if err != nil {
 				return err
@@ -92,8 +94,14 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 			fence := make(chan struct{}) // closed when the state lock is lost
 			d = daemon.New(daemon.Deps{
 				Engine: rt.engine, Store: rt.store, GitLab: rt.gitlab, Clock: rt.clock, Log: log, Config: cfg,
-				LoadConfig: func() (*config.Config, error) { return loadConfig(f.config) },
-				Notifier:   notifier, Metrics: m, Fence: fence,
+				LoadConfig: func() (*config.Config, error) {
+					cfg, err := loadConfig(f.config)
+					if err == nil {
+						registerConfigSecrets(red, cfg)
+					}
+					return cfg, err
+				},
+				Notifier: notifier, Metrics: m, Fence: fence,
 			})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -132,13 +140,14 @@ type sourceFunc func() metrics.Snapshot
 
 func (f sourceFunc) Snapshot() metrics.Snapshot { return f() }
 
-func serveLogger(w io.Writer, format string) (*slog.Logger, error) {
+// serveLogger logs to w; every record is scrubbed of the process's secrets.
+func serveLogger(w io.Writer, format string, red *secret.Redactor) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(secret.RedactingHandler(slog.NewTextHandler(w, opts), red)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(secret.RedactingHandler(slog.NewJSONHandler(w, opts), red)), nil
 	}
 	return nil, usageError("--log-format must be text or json, not %q", format)
 }
@@ -170,7 +179,7 @@ func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, lo
 	}
 	dedup, closeDedup := openDedup(ctx, cfg.State, log)
 	n := notify.New(chans, dedup, rt.clock, log)
-	return n, func() {
+	return redactingNotifier{n: n, r: redactorFrom(ctx)}, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		n.Close(cctx)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // Exit codes, documented in the README.
@@ -79,8 +81,12 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-// run executes the CLI and returns the process exit code.
+// run executes the CLI and returns the process exit code. Everything the
+// CLI prints, errors included, passes through the process's one redactor.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	red := secret.NewRedactor()
+	ctx = withRedactor(ctx, red)
+	stdout, stderr = red.Writer(stdout), red.Writer(stderr)
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
