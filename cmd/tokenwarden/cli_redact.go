@@ -7,6 +7,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
@@ -118,4 +119,31 @@ func (n redactingNotifier) Notify(ctx context.Context, e notify.Event) error {
 		e.Finding = &f
 	}
 	return n.n.Notify(ctx, e)
+}
+
+// redactingBackend is the daemon as the dashboard sees it: the free text it
+// shows (scan errors, plan reasons, rotation errors) is scrubbed.
+type redactingBackend struct {
+	d *daemon.Daemon
+	r *secret.Redactor
+}
+
+func (b redactingBackend) Ready() bool { return b.d.Ready() }
+
+func (b redactingBackend) State() daemon.State {
+	st := b.d.State()
+	st.ScanErr = b.r.Scrub(st.ScanErr)
+	managed := make([]daemon.Managed, len(st.Managed))
+	for i, m := range st.Managed {
+		m.Reason = b.r.Scrub(m.Reason)
+		managed[i] = m
+	}
+	st.Managed = managed
+	return st
+}
+
+func (b redactingBackend) RotateNow(ctx context.Context, ref string) (engine.Outcome, error) {
+	o, err := b.d.RotateNow(ctx, ref)
+	o.Err = b.r.ScrubError(o.Err)
+	return o, b.r.ScrubError(err)
 }

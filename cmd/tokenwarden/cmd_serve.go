@@ -119,7 +119,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error {
 				return web.Serve(gctx, ln, d, web.Options{
-					Store: rt.store, Password: password, ReadOnly: readOnly || cfg.Serve.ReadOnly,
+					Backend: redactingBackend{d: d, r: red}, Store: rt.store, Password: password, ReadOnly: readOnly || cfg.Serve.ReadOnly,
 					Clock: rt.clock, Log: log, Metrics: m.Handler(), Version: ver, TrustedProxies: cfg.Serve.TrustedProxies,
 				})
 			})

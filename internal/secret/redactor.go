@@ -108,3 +108,25 @@ func (sw *scrubWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// ScrubError returns err with its message scrubbed; errors.Is and errors.As
+// still see the errors it wraps. Nil stays nil, and an error with no secret
+// in its message is returned as it is.
+func (r *Redactor) ScrubError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if scrubbed := r.Scrub(msg); scrubbed != msg {
+		return &scrubbedError{msg: scrubbed, err: err}
+	}
+	return err
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

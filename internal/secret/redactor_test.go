@@ -109,3 +109,22 @@ func TestRedactingHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactorScrubError(t *testing.T) {
+	r := NewRedactor()
+	r.Add(New("glpat-errorerror0000001"))
+	sentinel := errors.New("in progress")
+	err := r.ScrubError(fmt.Errorf("hook said glpat-errorerror0000001: %w", sentinel))
+	if err.Error() != "hook said [REDACTED]: in progress" {
+		t.Errorf("message %q", err)
+	}
+	if !errors.Is(err, sentinel) {
+		t.Error("the scrubbed error no longer wraps the original")
+	}
+	if r.ScrubError(nil) != nil {
+		t.Error("ScrubError(nil) != nil")
+	}
+	if plain := errors.New("nothing secret"); r.ScrubError(plain) != plain {
+		t.Error("an error without a secret was replaced")
+	}
+}
