@@ -161,10 +161,10 @@ func scanError(err error) error {
 // progressLine returns a Progress callback that redraws one line on w when w
 // is a terminal (and does nothing otherwise), and a func that clears it.
 func progressLine(w io.Writer) (func(done, total int), func()) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(w) {
 		return nil, func() {}
 	}
+	f := w
 	var mu sync.Mutex
 	drawn := false
 	return func(done, total int) {
@@ -179,4 +179,19 @@ func progressLine(w io.Writer) (func(done, total int), func()) {
 				fmt.Fprint(f, "\r\033[K")
 			}
 		}
+}
+
+// isTerminal reports whether w is, or wraps (the redactor's writer), a
+// terminal.
+func isTerminal(w io.Writer) bool {
+	for {
+		switch x := w.(type) {
+		case *os.File:
+			return term.IsTerminal(int(x.Fd()))
+		case interface{ Unwrap() io.Writer }:
+			w = x.Unwrap()
+		default:
+			return false
+		}
+	}
 }

@@ -101,6 +101,10 @@ type scrubWriter struct {
 	r *Redactor
 }
 
+// Unwrap returns the writer underneath, for callers that ask whether it is
+// a terminal.
+func (sw *scrubWriter) Unwrap() io.Writer { return sw.w }
+
 func (sw *scrubWriter) Write(p []byte) (int, error) {
 	out := sw.r.Scrub(string(p))
 	if _, err := io.WriteString(sw.w, out); err != nil {

@@ -182,8 +182,10 @@ func (s *Sink) scrub(v secret.Secret) func(string) string {
 // environment, plus the token's metadata and, with Env, the secret.
 func (s *Sink) env(ctx context.Context, v secret.Secret) []string {
 	var env []string
+	seen := map[string]bool{}
 	for _, name := range append(append([]string(nil), PassedEnv...), s.cfg.EnvPass...) {
-		if val, ok := os.LookupEnv(name); ok {
+		if val, ok := os.LookupEnv(name); ok && !seen[name] {
+			seen[name] = true
 			env = append(env, name+"="+val)
 		}
 	}
