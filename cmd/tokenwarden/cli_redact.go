@@ -122,7 +122,8 @@ func (n redactingNotifier) Notify(ctx context.Context, e notify.Event) error {
 }
 
 // redactingBackend is the daemon as the dashboard sees it: the free text it
-// shows (scan errors, plan reasons, rotation errors) is scrubbed.
+// shows (scan errors, plan reasons and warnings, the managing token's
+// rejection, rotation errors) is scrubbed.
 type redactingBackend struct {
 	d *daemon.Daemon
 	r *secret.Redactor
@@ -135,10 +136,15 @@ func (b redactingBackend) State() daemon.State {
 	st.ScanErr = b.r.Scrub(st.ScanErr)
 	managed := make([]daemon.Managed, len(st.Managed))
 	for i, m := range st.Managed {
-		m.Reason = b.r.Scrub(m.Reason)
+		m.Reason, m.Warning, m.Note = b.r.Scrub(m.Reason), b.r.Scrub(m.Warning), b.r.Scrub(m.Note)
 		managed[i] = m
 	}
 	st.Managed = managed
+	if st.Managing != nil {
+		ms := *st.Managing
+		ms.Rejected = b.r.Scrub(ms.Rejected)
+		st.Managing = &ms
+	}
 	return st
 }
 
