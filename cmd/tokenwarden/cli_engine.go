@@ -18,6 +18,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
@@ -44,6 +45,8 @@ type engineRuntime struct {
 	gitlab *gitlab.Client
 	clock  clock.Clock
 	lease  *journal.Lease // the state lock, once held
+	// renewer renews the managing token (gitlab.self_rotate); nil: off.
+	renewer *managing.Renewer
 }
 
 func (r *engineRuntime) Close() error {
@@ -209,7 +212,18 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 	eng := engine.New(engine.Deps{
 		GitLab: managing, ClientFor: clientFor, Store: store, Clock: clk, Log: log, Sinks: sinks,
 	})
-	return &engineRuntime{cfg: cfg, store: store, engine: eng, gitlab: managing, clock: clk}, nil
+	rt := &engineRuntime{cfg: cfg, store: store, engine: eng, gitlab: managing, clock: clk}
+	if cfg.GitLab.SelfRotate && managing != nil {
+		rt.renewer = newRenewer(cfg, managing, store, clk, log)
+		// Before anything else talks to GitLab: finish a renewal a crash
+		// interrupted, or take the newest secret from the journal when
+		// token_file holds a dead one.
+		if err := rt.renewer.Recover(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	return rt, nil
 }
 
 func managingAPI(c *gitlab.Client) *gl.Client {

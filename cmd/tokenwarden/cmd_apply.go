@@ -30,7 +30,11 @@ func newApplyCmd() *cobra.Command {
 			if err := rt.lock(); err != nil {
 				return err
 			}
-			if _, err := rt.checkManaging(ctx, out, true); err != nil {
+			st, err := rt.checkManaging(ctx, out, true)
+			if err != nil {
+				return err
+			}
+			if _, err := rt.renewManaging(ctx, st, out, false); err != nil {
 				return err
 			}
 			p, err := rt.engine.Plan(ctx, rt.cfg)

@@ -24,7 +24,11 @@ func newPlanCmd() *cobra.Command {
 			if format == "json" {
 				warnTo = cmd.ErrOrStderr()
 			}
-			if _, err := rt.checkManaging(cmd.Context(), warnTo, true); err != nil {
+			st, err := rt.checkManaging(cmd.Context(), warnTo, true)
+			if err != nil {
+				return err
+			}
+			if _, err := rt.renewManaging(cmd.Context(), st, warnTo, true); err != nil {
 				return err
 			}
 			p, err := rt.engine.Plan(cmd.Context(), rt.cfg)

@@ -101,7 +101,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 					}
 					return cfg, err
 				},
-				Notifier: notifier, Metrics: m, Fence: fence,
+				Notifier: notifier, Metrics: m, Fence: fence, Renewer: rt.renewer,
 			})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 )
 
 // DefaultRetryAfter is how long a token whose rotation failed (or could not
@@ -68,6 +69,9 @@ type Deps struct {
 	// ScanGroups limits the scan to these groups; empty: every group the
 	// managing token can see.
 	ScanGroups []string
+	// Renewer renews the managing token inside its renewal window
+	// (gitlab.self_rotate); nil: never.
+	Renewer *managing.Renewer
 }
 
 // Daemon is the scheduler. Create it with New, run it with Run.

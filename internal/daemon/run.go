@@ -311,5 +311,10 @@ func (d *Daemon) managingWake() time.Time {
 			next = at
 		}
 	}
+	if d.d.Renewer != nil {
+		if at, ok := managing.RenewAt(d.Config(), *st); ok && at.After(now) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
 	return next
 }

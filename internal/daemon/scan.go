@@ -9,6 +9,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
@@ -163,4 +164,37 @@ func (d *Daemon) checkManaging(ctx context.Context, cfg *config.Config) {
 		d.d.Log.Warn("the managing token expires soon", "expires_at", st.Token.ExpiresAt.Format(time.DateOnly), "fix", st.RenewFix())
 	}
 	d.notifyManaging(ctx, st)
+	d.renewManaging(ctx, cfg, st)
+}
+
+// renewManaging renews the managing token once it is inside its renewal
+// window (gitlab.self_rotate), then checks it again.
+func (d *Daemon) renewManaging(ctx context.Context, cfg *config.Config, st managing.Status) {
+	rn := d.d.Renewer
+	if rn == nil {
+		return
+	}
+	at, ok := managing.RenewAt(cfg, st)
+	if !ok || d.d.Clock.Now().Before(at) {
+		return
+	}
+	rn.Config = cfg
+	rot, err := rn.Renew(ctx, st, "expires "+st.Token.ExpiresAt.Format(time.DateOnly)+"; renewal due since "+at.UTC().Format(time.RFC3339))
+	if err != nil {
+		d.d.Log.Error("renew the managing token", "err", err)
+		if rot != nil {
+			d.send(ctx, notify.Event{Kind: notify.KindRotationFailed, TokenRef: ManagingRef, RotationID: rot.ID,
+				Token: notify.Token{ID: st.Token.ID, Name: st.Token.Name}, Detail: err.Error()})
+		}
+		return
+	}
+	d.d.Log.Info("renewed the managing token", "old_token", rot.OldTokenID, "new_token", rot.NewTokenID, "token_file", cfg.GitLab.TokenFile)
+	d.send(ctx, notify.Event{Kind: notify.KindRotated, TokenRef: ManagingRef, RotationID: rot.ID,
+		Token:  notify.Token{ID: rot.NewTokenID, Name: rot.TokenName, ExpiresAt: rot.NewExpiresAt},
+		Detail: fmt.Sprintf("self-rotated: token %d replaced by token %d", rot.OldTokenID, rot.NewTokenID)})
+	if st2, err := managing.Check(ctx, d.d.GitLab, cfg, d.d.Clock.Now()); err == nil {
+		d.mu.Lock()
+		d.state.Managing = &st2
+		d.mu.Unlock()
+	}
 }

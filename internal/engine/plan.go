@@ -10,6 +10,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -343,6 +344,9 @@ func (e *Engine) Resume(ctx context.Context, cfg *config.Config) ([]Outcome, err
 	}
 	var out []Outcome
 	for _, r := range unfinished {
+		if r.Ref == managing.Ref {
+			continue // the managing token's own renewal: internal/managing resumes it
+		}
 		i := slices.IndexFunc(cfg.Tokens, func(t config.Token) bool { return t.Ref() == r.Ref })
 		if i < 0 {
 			out = append(out, e.fail(ctx, r, fmt.Errorf("%s is no longer in the config; finish by hand (new token %d, old token %d)", r.Ref, r.NewTokenID, r.OldTokenID)))

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -43,6 +44,30 @@ type Client struct {
 	API     *gl.Client
 	baseURL string
 	pacer   *pacer
+	auth    *swappableToken
+}
+
+// swappableToken is the client's credential; SetToken replaces it for every
+// later request (the managing token renewed in place).
+type swappableToken struct {
+	mu  sync.RWMutex
+	tok secret.Secret
+}
+
+func (*swappableToken) Init(context.Context, *gl.Client) error { return nil }
+
+func (s *swappableToken) Header(context.Context) (string, string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return gl.AccessTokenHeaderName, s.tok.Reveal(), nil
+}
+
+// SetToken makes every later request of this client (and of everything that
+// shares its API, such as gitlab_variable sinks) authenticate with tok.
+func (c *Client) SetToken(tok secret.Secret) {
+	c.auth.mu.Lock()
+	c.auth.tok = tok
+	c.auth.mu.Unlock()
 }
 
 // New returns a client whose retries never repeat a non-idempotent request
@@ -94,11 +119,12 @@ func New(cfg Config) (*Client, error) {
 			hook(resp.Request.Method, resp.StatusCode)
 		}))
 	}
-	api, err := gl.NewClient(cfg.Token.Reveal(), opts...)
+	auth := &swappableToken{tok: cfg.Token}
+	api, err := gl.NewAuthSourceClient(auth, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: %w", err)
 	}
-	return &Client{API: api, baseURL: strings.TrimRight(cfg.URL, "/"), pacer: p}, nil
+	return &Client{API: api, baseURL: strings.TrimRight(cfg.URL, "/"), pacer: p, auth: auth}, nil
 }
 
 // Stats counts what the client sent: every HTTP request including retries,

@@ -305,6 +305,14 @@ func Check(ctx context.Context, c *gitlab.Client, cfg *config.Config, now time.T
 			Fix:  "add scope api (or self_rotate) to the managing token, or turn gitlab.self_rotate off",
 		})
 	}
+	if u.Bot && len(cfg.Tokens) > 0 {
+		// GitLab's group and project policies: rule { can?(:project_bot_access) }
+		// prevents :create_resource_access_tokens and :manage_resource_access_tokens.
+		st.Problems = append(st.Problems, Problem{
+			What: fmt.Sprintf("a human (or service account) user: it is a group or project access token (bot user %s), and GitLab never lets those create or rotate access tokens, whatever their role; needed to create and rotate %s", u.Username, cfg.Tokens[0].Ref()),
+			Fix:  "use a personal access token (scope api) of a user with the Owner role on the groups — ideally a service account — or of an administrator",
+		})
+	}
 	if u.Admin {
 		return st, nil // administrators reach every group and project
 	}

@@ -1,0 +1,358 @@
+package managing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+)
+
+const rootToken = "glpat-rootrootrootrootroot"
+
+var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// world: group acme, owned by user tokenwarden-svc whose personal access
+// token "tokenwarden" (api, expiring in 10 days: inside the 30-day renewal
+// window of a 90-day lifetime) is the managing token, read from tw.token, renewed by
+// tokenwarden (gitlab.self_rotate) and also delivered to other.env.
+type world struct {
+	t      *testing.T
+	clk    *clock.Fake
+	srv    *sim.Server
+	url    string
+	dir    string
+	cfg    *config.Config
+	sealer secret.Sealer
+	old    sim.Token
+	store  journal.Store
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, clk: clock.NewFake(start), dir: t.TempDir()}
+	w.srv, w.url = sim.StartTest(t, sim.Options{Clock: w.clk, RootToken: rootToken})
+	g, err := w.srv.CreateGroup("acme", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	// A service account (a user) that owns acme: group and project access
+	// tokens cannot create access tokens.
+	u, err := w.srv.CreateUser("tokenwarden-svc", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
+		t.Fatal(err)
+	}
+	tok, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.old = tok
+	write(t, filepath.Join(w.dir, "tw.token"), sec+"\n")
+	write(t, filepath.Join(w.dir, "tw.yaml"), fmt.Sprintf(`gitlab:
+  url: %s
+  token_file: tw.token
+  self_rotate: true
+  deliver:
+    - file: {path: other.env, format: dotenv, key: GITLAB_TOKEN}
+state: sqlite://tw.db
+key_file: tw.key
+tokens:
+  - {name: deploy, description: deploys, group: acme, scopes: [read_api]}
+`, w.url))
+	if w.cfg, err = config.Load(filepath.Join(w.dir, "tw.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if w.sealer, err = secret.LoadOrCreateKey(w.cfg.KeyFile); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// process starts "a new process": the journal opened afresh, a client with
+// whatever token_file holds now, and a renewer with the given fault hook.
+func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error) *managing.Renewer {
+	w.t.Helper()
+	if w.store != nil {
+		w.store.Close()
+	}
+	st, err := journal.Open(context.Background(), w.cfg.State, w.sealer, w.clk)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.store = st
+	w.t.Cleanup(func() { st.Close() })
+	tok, err := w.cfg.GitLab.LoadToken()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: tok, RetryMax: 1, Clock: w.clk})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &managing.Renewer{
+		Client: c, Store: st, Clock: w.clk, Config: w.cfg, Fault: fault,
+		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
+			var out []sink.Sink
+			for _, d := range ds {
+				s, err := all.New(d, all.Deps{GitLab: c.API, Owner: managing.Ref})
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, s)
+			}
+			return out, nil
+		},
+	}
+}
+
+// run is what apply does: recover, check, renew when due.
+func (w *world) run(rn *managing.Renewer) error {
+	ctx := context.Background()
+	if err := rn.Recover(ctx); err != nil {
+		return err
+	}
+	st, err := managing.Check(ctx, rn.Client, w.cfg, w.clk.Now())
+	if err != nil {
+		return err
+	}
+	if err := st.Err(); err != nil {
+		return err
+	}
+	if at, ok := managing.RenewAt(w.cfg, st); ok && !w.clk.Now().Before(at) {
+		_, err = rn.Renew(ctx, st, "test")
+	}
+	return err
+}
+
+func (w *world) file(name string) string {
+	b, err := os.ReadFile(filepath.Join(w.dir, name))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return strings.TrimSpace(strings.TrimPrefix(string(b), "GITLAB_TOKEN="))
+}
+
+// check: token_file and other.env hold the one live "tokenwarden" token,
+// the old one is revoked, the process's client works with it, and the
+// journal's renewal is done.
+func (w *world) check(rn *managing.Renewer) {
+	w.t.Helper()
+	var live []sim.Token
+	for _, t := range w.srv.Tokens() {
+		if t.Name == "tokenwarden" && t.Active && !t.Revoked {
+			live = append(live, t)
+		}
+	}
+	if len(live) != 1 || live[0].ID == w.old.ID {
+		w.t.Fatalf("live managing tokens %+v, want exactly one successor of %d", live, w.old.ID)
+	}
+	if old, _ := w.srv.Token(w.old.ID); !old.Revoked {
+		w.t.Errorf("old managing token %d not revoked", w.old.ID)
+	}
+	self, err := rn.Client.SelfToken(context.Background())
+	if err != nil || self.ID != live[0].ID {
+		t := self.ID
+		w.t.Fatalf("the process's client is token %d (%v), want the live token %d", t, err, live[0].ID)
+	}
+	c, _ := gitlab.New(gitlab.Config{URL: w.url, Token: secret.New(w.file("tw.token")), RetryMax: 1})
+	if got, err := c.SelfToken(context.Background()); err != nil || got.ID != live[0].ID {
+		w.t.Errorf("tw.token holds token %d (%v), want %d", got.ID, err, live[0].ID)
+	}
+	if w.file("other.env") != w.file("tw.token") {
+		w.t.Errorf("other.env does not hold the token in tw.token")
+	}
+	if fi, err := os.Stat(filepath.Join(w.dir, "tw.token")); err != nil || fi.Mode().Perm() != 0o600 {
+		w.t.Errorf("tw.token mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	rots, err := w.store.List(context.Background(), journal.Filter{Ref: managing.Ref})
+	if err != nil || len(rots) == 0 || rots[0].Step != journal.StepDone || rots[0].NewTokenID != live[0].ID {
+		w.t.Fatalf("newest managing renewal %+v (%v), want done into %d", rots, err, live[0].ID)
+	}
+}
+
+func TestRenewManagingToken(t *testing.T) {
+	w := newWorld(t)
+	rn := w.process(nil)
+	if err := w.run(rn); err != nil {
+		t.Fatal(err)
+	}
+	w.check(rn)
+	// Every later call of the process uses it: a second run has nothing to do.
+	if err := w.run(rn); err != nil {
+		t.Fatal(err)
+	}
+	if rots, _ := w.store.List(context.Background(), journal.Filter{Ref: managing.Ref}); len(rots) != 1 {
+		t.Errorf("%d renewals after two runs, want 1", len(rots))
+	}
+	// The secret is sealed in the journal: not in plain text on disk.
+	db, err := os.ReadFile(filepath.Join(w.dir, "tw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(db), w.file("tw.token")) {
+		t.Error("the renewed secret is in the journal in plain text")
+	}
+}
+
+// A crash at every fault point of a renewal (before and after each step is
+// journaled), then a new process: it finishes the renewal from the journal,
+// or — when token_file holds the dead old token — takes the newest secret
+// from the journal, rewrites the file and goes on. The one point that
+// cannot be recovered is a crash between GitLab's answer and the journal
+// (the secret existed only in memory): that is reported with the manual fix.
+func TestRenewCrashAtEveryStep(t *testing.T) {
+	points := 0
+	{
+		w := newWorld(t)
+		if err := w.run(w.process(func(*journal.Rotation, journal.Step, bool) error { points++; return nil })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if points < 9 {
+		t.Fatalf("only %d fault points", points)
+	}
+	for k := 1; k <= points; k++ {
+		t.Run(fmt.Sprintf("point-%02d", k), func(t *testing.T) {
+			w := newWorld(t)
+			n := 0
+			var at string
+			crash := func(r *journal.Rotation, step journal.Step, after bool) error {
+				n++
+				if n == k {
+					at = fmt.Sprintf("%s after=%v", step, after)
+					return engine.ErrCrash
+				}
+				return nil
+			}
+			if err := w.run(w.process(crash)); !errors.Is(err, engine.ErrCrash) {
+				t.Fatalf("run with a crash at point %d: %v", k, err)
+			}
+			t.Logf("crashed at %s", at)
+			rn := w.process(nil)
+			err := w.run(rn)
+			if at == "minted after=false" {
+				// GitLab rotated; the answer never reached the journal.
+				if !errors.Is(err, managing.ErrLost) || !strings.Contains(err.Error(), "Fix: in GitLab, rotate the active token named \"tokenwarden\" that replaced token") {
+					t.Fatalf("restart after losing the answer: %v, want ErrLost with the manual fix", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			w.check(rn)
+		})
+	}
+}
+
+// Commit, then drop the response: GitLab rotates, the answer is lost, the
+// old token is dead. tokenwarden reports the exact manual fix, never
+// presents the old secret to a rotate endpoint (GitLab's reuse detection
+// would revoke the successor), and once a person puts a working secret in
+// token_file, it carries on.
+func TestRenewLostResponse(t *testing.T) {
+	w := newWorld(t)
+	w.srv.Faults().DropAfterCommit(http.MethodPost, `/personal_access_tokens/self/rotate$`, 1)
+	err := w.run(w.process(nil))
+	if !errors.Is(err, managing.ErrLost) {
+		t.Fatalf("run: %v, want ErrLost", err)
+	}
+	for _, want := range []string{"(id " + fmt.Sprint(w.old.ID), "tw.token", "Do not present the old secret", "tokenwarden apply -c"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	var succ sim.Token
+	for _, tk := range w.srv.Tokens() {
+		if tk.Name == "tokenwarden" && tk.Active && !tk.Revoked {
+			succ = tk
+		}
+	}
+	if succ.ID == 0 || succ.ID == w.old.ID {
+		t.Fatalf("no live successor: GitLab's reuse detection revoked it, or the rotation did not happen")
+	}
+	// A restart says the same, and still leaves the successor alive.
+	if err := w.run(w.process(nil)); !errors.Is(err, managing.ErrLost) {
+		t.Fatalf("restart: %v, want ErrLost again", err)
+	}
+	if tk, _ := w.srv.Token(succ.ID); tk.Revoked {
+		t.Fatal("the successor was revoked: the old secret reached a rotate endpoint")
+	}
+	// The manual fix: an administrator rotates the successor and writes its secret.
+	root, _ := gitlab.New(gitlab.Config{URL: w.url, Token: secret.New(rootToken), RetryMax: 1})
+	exp := gl.ISOTime(start.AddDate(0, 3, 0))
+	pat, _, err := root.API.PersonalAccessTokens.RotatePersonalAccessTokenByID(succ.ID, &gl.RotatePersonalAccessTokenOptions{ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(w.dir, "tw.token"), pat.Token+"\n")
+	rn := w.process(nil)
+	if err := w.run(rn); err != nil {
+		t.Fatalf("after the manual fix: %v", err)
+	}
+	if self, err := rn.Client.SelfToken(context.Background()); err != nil || self.Revoked {
+		t.Fatalf("after the manual fix the client does not work: %+v %v", self, err)
+	}
+}
+
+// token_file holds a dead token (someone restored an old copy) while the
+// journal has the newest one: the next start uses the journal's, says so,
+// and rewrites the file.
+func TestRecoverFromDeadTokenFile(t *testing.T) {
+	w := newWorld(t)
+	oldSecret := w.file("tw.token")
+	if err := w.run(w.process(nil)); err != nil {
+		t.Fatal(err)
+	}
+	newSecret := w.file("tw.token")
+	write(t, filepath.Join(w.dir, "tw.token"), oldSecret+"\n")
+	var logs strings.Builder
+	rn := w.process(nil)
+	rn.Log = newTextLogger(&logs)
+	if err := w.run(rn); err != nil {
+		t.Fatal(err)
+	}
+	if w.file("tw.token") != newSecret {
+		t.Error("tw.token was not rewritten with the journal's secret")
+	}
+	if !strings.Contains(logs.String(), "gitlab.token_file held a dead token") {
+		t.Errorf("no log line says so: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), newSecret) || strings.Contains(logs.String(), oldSecret) {
+		t.Error("a secret is in the log")
+	}
+	w.check(rn)
+}
+
+func newTextLogger(w *strings.Builder) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}
