@@ -1,6 +1,9 @@
 package daemon_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +88,54 @@ func thresholds(r *recorder, ref string) []time.Duration {
 		}
 	}
 	return out
+}
+
+// With gitlab.self_rotate the daemon renews its own token when the renewal
+// window opens (it wakes for it), writes token_file, and goes on with the
+// new token: the old one is revoked by GitLab.
+func TestDaemonRenewsTheManagingToken(t *testing.T) {
+	w := newWorld(t)
+	u, _ := w.srv.CreateUser("tw", false)
+	g, _ := w.srv.GroupByPath("acme")
+	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
+		t.Fatal(err)
+	}
+	exp := start.Add(40 * day)
+	old, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.managing, w.selfRotate = sec, true
+	w.token("deploy", 200*day, 300*day)
+	cfgPath := w.writeConfig(tokenSpec{"deploy", "overlap"})
+	b, _ := os.ReadFile(cfgPath)
+	// rotate_before 10d of a 40d lifetime: due 10 days before expiry.
+	write(t, cfgPath, strings.Replace(string(b), "token_file: root.token}", "token_file: tw.token, self_rotate: true}", 1))
+	write(t, filepath.Join(w.dir, "tw.token"), sec+"\n")
+
+	p := w.start(nil)
+	renewAt := exp.Add(-10 * day)
+	// It wakes at the 30-day notice, then at the renewal time.
+	wakes := []time.Time{p.asleep(t)}
+	for w.clk.Now().Before(renewAt) && len(wakes) < 5 {
+		w.clk.Advance(wakes[len(wakes)-1].Sub(w.clk.Now()))
+		wakes = append(wakes, p.asleep(t))
+	}
+	if !contains(wakes, renewAt) {
+		t.Fatalf("daemon woke at %v, never at the managing token's renewal time %s", wakes, renewAt)
+	}
+	st := p.d.State().Managing
+	if st == nil || st.Token.ID == old.ID || st.Level != managing.LevelOK {
+		t.Fatalf("after renewal the managing token is %+v, want a new one, ok", st)
+	}
+	if tok, _ := w.srv.Token(old.ID); !tok.Revoked {
+		t.Error("old managing token still active")
+	}
+	b, _ = os.ReadFile(filepath.Join(w.dir, "tw.token"))
+	if got := w.whoami(strings.TrimSpace(string(b))); got != st.Token.ID {
+		t.Errorf("tw.token holds token %d, want %d", got, st.Token.ID)
+	}
+	if kinds := w.events.kinds(daemon.ManagingRef); !contains(kinds, notify.KindRotated) {
+		t.Errorf("managing token events %v, want rotated", kinds)
+	}
 }

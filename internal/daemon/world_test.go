@@ -16,6 +16,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	mgmt "gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
@@ -43,6 +44,8 @@ type world struct {
 	managing string
 	// fence is passed to daemons as Deps.Fence.
 	fence chan struct{}
+	// selfRotate gives daemons a managing token renewer (gitlab.self_rotate).
+	selfRotate bool
 }
 
 func newWorld(t *testing.T) *world {
@@ -162,7 +165,12 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 		},
 	})
 	p := &proc{store: st, sleeps: make(chan time.Time, 100), stopped: make(chan error, 1)}
+	var renewer *mgmt.Renewer
+	if w.selfRotate {
+		renewer = &mgmt.Renewer{Client: managing, Store: st, Clock: w.clk, Config: cfg}
+	}
 	p.d = daemon.New(daemon.Deps{
+		Renewer: renewer,
 		Engine: eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
 		LoadConfig: func() (*config.Config, error) { return config.Load(filepath.Join(w.dir, "tw.yaml")) },
 		Notifier:   w.events,
