@@ -171,7 +171,7 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 	}
 	p.d = daemon.New(daemon.Deps{
 		Renewer: renewer,
-		Engine: eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
+		Engine:  eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
 		LoadConfig: func() (*config.Config, error) { return config.Load(filepath.Join(w.dir, "tw.yaml")) },
 		Notifier:   w.events,
 		OnSleep:    func(until time.Time) { p.sleeps <- until },
