@@ -214,7 +214,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 	})
 	rt := &engineRuntime{cfg: cfg, store: store, engine: eng, gitlab: managing, clock: clk}
 	if cfg.GitLab.SelfRotate && managing != nil {
-		rt.renewer = newRenewer(cfg, managing, store, clk, log)
+		rt.renewer = newRenewer(cfg, managing, store, clk, log, red)
 		// Before anything else talks to GitLab: finish a renewal a crash
 		// interrupted, or take the newest secret from the journal when
 		// token_file holds a dead one.

@@ -15,6 +15,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // checkManaging asks GitLab once about the managing token: a warning line
@@ -55,17 +56,17 @@ func (r *engineRuntime) checkManaging(ctx context.Context, w io.Writer, strict b
 
 // newRenewer builds the managing token's renewer (gitlab.self_rotate):
 // gitlab.deliver's sinks share the managing client, like managed tokens'.
-func newRenewer(cfg *config.Config, c *gitlab.Client, store journal.Store, clk clock.Clock, log *slog.Logger) *managing.Renewer {
+func newRenewer(cfg *config.Config, c *gitlab.Client, store journal.Store, clk clock.Clock, log *slog.Logger, red *secret.Redactor) *managing.Renewer {
 	return &managing.Renewer{
 		Client: c, Store: store, Clock: clk, Log: log, Config: cfg,
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
 			var out []sink.Sink
 			for _, d := range ds {
-				s, err := all.New(d, all.Deps{GitLab: c.API, Owner: managing.Ref})
+				s, err := all.New(d, all.Deps{GitLab: c.API, Owner: managing.Ref, Redactor: red})
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, s)
+				out = append(out, registeringSink{Sink: s, r: red})
 			}
 			return out, nil
 		},
