@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -139,14 +140,25 @@ func checkUndescriptiveName(tok gitlab.Token, _ time.Time, _ Thresholds) (Findin
 	}, true
 }
 
+// rotationMarker is what tokenwarden's engine appends to the description of
+// a token it mints (internal/engine/marker.go): it says nothing about what
+// uses the token.
+var rotationMarker = regexp.MustCompile(`\[tokenwarden rot-[0-9a-f]+\]`)
+
 func checkNoDescription(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, bool) {
-	if strings.TrimSpace(tok.Description) != "" {
+	desc := strings.TrimSpace(tok.Description)
+	rest := strings.TrimSpace(rotationMarker.ReplaceAllString(desc, ""))
+	if rest != "" {
 		return Finding{}, false
+	}
+	msg := "has no description"
+	if desc != "" {
+		msg += " (only tokenwarden's rotation marker)"
 	}
 	return Finding{
 		Code:     CodeNoDescription,
 		Severity: SeverityInfo,
-		Message:  "has no description",
+		Message:  msg,
 		Fix:      "describe who uses it and where it is stored; the next rotation can carry the description",
 	}, true
 }
