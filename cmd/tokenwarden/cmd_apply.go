@@ -18,7 +18,7 @@ func newApplyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -c FILE [--yes]",
 		Short: "Create and rotate managed tokens, deliver, verify and revoke, as the plan says",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
@@ -42,10 +42,10 @@ func newApplyCmd() *cobra.Command {
 				return err
 			}
 			writePlanText(out, p)
-			planErrs := planErrors(p)
+			broken, failed := unevaluated(p), lastFailed(p)
 			if p.Changes() == 0 {
-				if planErrs != nil {
-					return planErrs
+				if err := errors.Join(broken, failed); err != nil {
+					return err
 				}
 				fmt.Fprintln(out, "\nNothing to do.")
 				return nil
@@ -68,10 +68,17 @@ func newApplyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if planErrs != nil {
-				return withCode(exitPartial, planErrs)
+			// The other tokens are done; one that could not be evaluated is
+			// an error (1), as in plan. Rotations that failed, now or last
+			// time, leave the run partial (4).
+			done := outcomeCode(outs)
+			if broken != nil {
+				return errors.Join(broken, failed, done)
 			}
-			return outcomeCode(outs)
+			if failed != nil {
+				return withCode(exitPartial, errors.Join(failed, done))
+			}
+			return done
 		},
 	}
 	f.register(cmd)
@@ -98,25 +105,32 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 	return false, nil
 }
 
-// planErrors is an error naming the managed tokens the plan could not
-// evaluate (missing group, no permission, …) and those whose last rotation
-// failed, or nil.
-func planErrors(p *engine.Plan) error {
-	var broken, failed []string
+// unevaluated is an error naming the managed tokens the plan could not
+// evaluate (GitLab unreachable, refused, missing group …), or nil.
+func unevaluated(p *engine.Plan) error {
+	var broken []string
 	for _, it := range p.Items {
-		switch {
-		case it.Action == engine.ActionError:
+		if it.Action == engine.ActionError {
 			broken = append(broken, it.Ref)
-		case it.Warning != "":
+		}
+	}
+	if len(broken) == 0 {
+		return nil
+	}
+	return fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(broken), strings.Join(broken, ", "))
+}
+
+// lastFailed is an error naming the managed tokens whose last rotation
+// failed, or nil.
+func lastFailed(p *engine.Plan) error {
+	var failed []string
+	for _, it := range p.Items {
+		if it.Action != engine.ActionError && it.Warning != "" {
 			failed = append(failed, it.Ref)
 		}
 	}
-	var errs []error
-	if len(broken) > 0 {
-		errs = append(errs, fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(broken), strings.Join(broken, ", ")))
+	if len(failed) == 0 {
+		return nil
 	}
-	if len(failed) > 0 {
-		errs = append(errs, fmt.Errorf("the last rotation of %d managed token(s) failed: %s (see the plan above)", len(failed), strings.Join(failed, ", ")))
-	}
-	return errors.Join(errs...)
+	return fmt.Errorf("the last rotation of %d managed token(s) failed: %s (see the plan above)", len(failed), strings.Join(failed, ", "))
 }

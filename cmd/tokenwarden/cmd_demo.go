@@ -27,7 +27,7 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole story against an embedded, emulated GitLab (no GitLab, no flags, no network needed)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stderr = cmd.ErrOrStderr()
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), opts)

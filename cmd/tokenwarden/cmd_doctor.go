@@ -42,7 +42,7 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
   tokenwarden doctor --env DEPLOY_TOKEN --url https://gitlab.example.com --need read_api
   printf %s "$TOKEN" | tokenwarden doctor - --format json
   tokenwarden doctor -c tokenwarden.yaml`,
-		Args: cobra.MaximumNArgs(1),
+		Args: optionalArg("-"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			stdin := len(args) == 1
 			if stdin && args[0] != "-" {

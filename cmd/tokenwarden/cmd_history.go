@@ -19,7 +19,7 @@ func newHistoryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history [REF] -c FILE",
 		Short: "Show the journal of rotations, newest first",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  optionalArg("REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usageError("--format must be text or json, not %q", format)

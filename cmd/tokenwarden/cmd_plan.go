@@ -10,7 +10,7 @@ func newPlanCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -c FILE",
 		Short: "Show what apply would create, rotate and revoke, and why (changes nothing)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
 				return usageError("--format must be text or json, not %q", format)
@@ -36,10 +36,15 @@ func newPlanCmd() *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writePlanJSON(cmd.OutOrStdout(), p)
+				if err := writePlanJSON(cmd.OutOrStdout(), p); err != nil {
+					return err
+				}
+			} else {
+				writePlanText(cmd.OutOrStdout(), p)
 			}
-			writePlanText(cmd.OutOrStdout(), p)
-			return nil
+			// A plan that could not evaluate a token cannot say it is fine:
+			// exit 1, so that a CI gate on `plan` fails.
+			return unevaluated(p)
 		},
 	}
 	f.register(cmd)

@@ -32,8 +32,14 @@ failed.`,
 		Example: `  tokenwarden revoke --unused 90d --dry-run
   tokenwarden revoke --expired --finding never-used --group platform --exclude 'break-glass-*'
   tokenwarden revoke -c tokenwarden.yaml --unused 180d --yes`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("unused") && crit.Unused == 0 {
+				// Every token was last used some time ago (or never):
+				// 0d selects them all. Never read it as "off".
+				return withHint(usageError("--unused 0d would select every token, used or not"),
+					"give the idle time after which a token counts as unused, e.g. --unused 90d (scan's threshold); --expired or --finding CODE select by other criteria")
+			}
 			if err := crit.Validate(); err != nil {
 				if errors.Is(err, cleanup.ErrNoSelector) {
 					return withHint(usageError("%v", err), "e.g. tokenwarden revoke --unused 90d --dry-run")

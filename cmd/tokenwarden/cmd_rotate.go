@@ -21,7 +21,7 @@ func newRotateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rotate REF -c FILE",
 		Short: "Rotate one managed token now (REF: group/PATH:NAME, project/PATH:NAME, PATH:NAME or a token id)",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()

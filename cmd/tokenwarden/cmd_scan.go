@@ -45,7 +45,7 @@ above --fail-on.`,
 		Example: `  tokenwarden scan --url https://gitlab.example.com --group platform
   tokenwarden scan --format json --fail-on critical
   tokenwarden scan --personal --expires-warning 60d --format csv > tokens.csv`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			render, err := scanRenderer(format)
 			if err != nil {

@@ -47,7 +47,7 @@ SIGHUP reloads the config; SIGINT/SIGTERM stop cleanly (a rotation in
 progress finishes or stays parked in the journal and is resumed next start).`,
 		Example: `  TOKENWARDEN_PASSWORD=… tokenwarden serve -c tokenwarden.yaml
   tokenwarden serve -c tokenwarden.yaml --listen :8484 --read-only --log-format json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -40,7 +40,7 @@ administrator token with api scope. The clock follows real time and can be
 moved with POST /-/sim/clock {"advance":"72h"}; GET /-/sim/stats and
 POST /-/sim/faults are the other admin endpoints (root token required).`,
 		Example: `  tokenwarden sim --listen 127.0.0.1:8080 --root-token glpat-... --seed 1 --groups 5 --projects-per-group 3 --tokens-per-project 2`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSim(cmd.Context(), cmd, f)
 		},

@@ -36,15 +36,20 @@ func buildVersion() (ver, rev string) {
 	return ver, rev
 }
 
+// versionLine is what `version` and `--version` print.
+func versionLine() string {
+	ver, rev := buildVersion()
+	return fmt.Sprintf("tokenwarden %s (commit %s, %s)", ver, rev, runtime.Version())
+}
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version and commit of this binary",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ver, rev := buildVersion()
-			fmt.Fprintf(cmd.OutOrStdout(), "tokenwarden %s (commit %s, %s)\n", ver, rev, runtime.Version())
-			return nil
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), versionLine())
+			return err
 		},
 	}
 }

@@ -55,11 +55,19 @@ func usageError(format string, a ...any) error {
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "tokenwarden",
-		Short:         "Keep GitLab access tokens alive, least-privileged and delivered",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:     "tokenwarden",
+		Short:   "Keep GitLab access tokens alive, least-privileged and delivered",
+		Version: versionLine(),
+		// cobra only defaults this when it prints the error itself.
+		SuggestionsMinimumDistance: 2,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		// Runnable, so that cobra hands an unknown command to Args (a usage
+		// error) instead of failing in Find with a plain one.
+		Args: unknownCommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
@@ -78,7 +86,72 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newHistoryCmd(),
 		newVersionCmd(),
 	)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every argument error of cmd and its subcommands a usage
+// error (exit 2) with the command's usage line as the hint.
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			err := check(c, args)
+			var ce *cliError
+			if err == nil || errors.As(err, &ce) {
+				return err
+			}
+			return &cliError{code: exitUsage, err: err, hint: "usage: " + c.UseLine()}
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
+}
+
+// unknownCommand is the root's Args: any argument is a command that does
+// not exist.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		err = fmt.Errorf("%w; did you mean %q?", err, s[0])
+	}
+	return &cliError{code: exitUsage, err: err, hint: "run " + cmd.CommandPath() + " --help to list the commands"}
+}
+
+// noArgs is Args for a command that takes no arguments.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// oneArg is Args for a command that needs exactly one argument, called name.
+func oneArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s needs %s", cmd.CommandPath(), name)
+		case len(args) > 1:
+			return fmt.Errorf("%s takes 1 argument (%s), got %d", cmd.CommandPath(), name, len(args))
+		}
+		return nil
+	}
+}
+
+// optionalArg is Args for a command that takes at most one argument, name.
+func optionalArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return fmt.Errorf("%s takes at most 1 argument (%s), got %d", cmd.CommandPath(), name, len(args))
+		}
+		return nil
+	}
 }
 
 // run executes the CLI and returns the process exit code. Everything the
