@@ -6,9 +6,34 @@ import (
 	"io"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 )
+
+// writePolicyWarnings prints, above a plan, what scan would flag on the
+// managed tokens as the config asks for them: tokenwarden would create
+// tokens that break its own policy. Nothing when there is nothing to say.
+func writePolicyWarnings(w io.Writer, ws []config.PolicyWarning) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Policy warnings: scan would flag these managed tokens as configured (policy.enforce: true makes them config errors)")
+	for _, x := range ws {
+		fmt.Fprintf(w, "  ! %s  %s: %s\n", x.Token.Ref(), x.Finding.Code, x.Finding.Message)
+		fmt.Fprintf(w, "      fix (%s:%d): %s\n", x.File, x.Line, x.Finding.Fix)
+	}
+	fmt.Fprintln(w)
+}
+
+type policyWarningJSON struct {
+	Ref      string `json:"ref"`
+	Line     int    `json:"line"`
+	Code     string `json:"code"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Fix      string `json:"fix"`
+}
 
 var actionMark = map[engine.Action]string{
 	engine.ActionCreate:  "+ create",
@@ -56,12 +81,17 @@ type planJSONItem struct {
 	Deliver        []string   `json:"deliver"`
 }
 
-func writePlanJSON(w io.Writer, p *engine.Plan) error {
+func writePlanJSON(w io.Writer, p *engine.Plan, ws []config.PolicyWarning) error {
 	out := struct {
-		At      time.Time      `json:"at"`
-		Changes int            `json:"changes"`
-		Items   []planJSONItem `json:"items"`
-	}{At: p.At.UTC(), Changes: p.Changes(), Items: []planJSONItem{}}
+		At             time.Time           `json:"at"`
+		Changes        int                 `json:"changes"`
+		PolicyWarnings []policyWarningJSON `json:"policy_warnings"`
+		Items          []planJSONItem      `json:"items"`
+	}{At: p.At.UTC(), Changes: p.Changes(), PolicyWarnings: []policyWarningJSON{}, Items: []planJSONItem{}}
+	for _, x := range ws {
+		out.PolicyWarnings = append(out.PolicyWarnings, policyWarningJSON{Ref: x.Token.Ref(), Line: x.Line,
+			Code: x.Finding.Code, Severity: x.Finding.Severity, Message: x.Finding.Message, Fix: x.Finding.Fix})
+	}
 	for _, it := range p.Items {
 		j := planJSONItem{Ref: it.Ref, Action: string(it.Action), Strategy: it.Strategy, Reason: it.Reason,
 			RenewAt: it.RenewAt, RotationID: it.RotationID, Warning: it.Warning, Note: it.Note, Deliver: it.Deliver}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -158,20 +157,10 @@ func managedRefs(cfg *config.Config) map[string]bool {
 // revokeThresholds are scan's defaults with the config's policy on top:
 // --finding unused means what scan says is unused.
 func revokeThresholds(cfg *config.Config) policy.Thresholds {
-	th := policy.DefaultThresholds()
 	if cfg == nil {
-		return th
+		return policy.DefaultThresholds()
 	}
-	set := func(dst *time.Duration, v time.Duration) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	set(&th.MaxLifetime, cfg.Policy.MaxLifetime)
-	set(&th.UnusedAfter, cfg.Policy.UnusedAfter)
-	set(&th.ExpiresWarning, cfg.Policy.ExpiresWarning)
-	set(&th.ExpiresCritical, cfg.Policy.ExpiresCritical)
-	return th
+	return cfg.Policy.Thresholds()
 }
 
 // dropCallingToken keeps the token this run authenticates with — personal,

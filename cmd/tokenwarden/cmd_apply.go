@@ -41,6 +41,7 @@ func newApplyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			writePolicyWarnings(out, rt.cfg.PolicyWarnings())
 			writePlanText(out, p)
 			broken, failed := unevaluated(p), lastFailed(p)
 			if p.Changes() == 0 {

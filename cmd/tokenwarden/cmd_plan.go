@@ -36,10 +36,11 @@ func newPlanCmd() *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				if err := writePlanJSON(cmd.OutOrStdout(), p); err != nil {
+				if err := writePlanJSON(cmd.OutOrStdout(), p, rt.cfg.PolicyWarnings()); err != nil {
 					return err
 				}
 			} else {
+				writePolicyWarnings(cmd.OutOrStdout(), rt.cfg.PolicyWarnings())
 				writePlanText(cmd.OutOrStdout(), p)
 			}
 			// A plan that could not evaluate a token cannot say it is fine:

@@ -99,6 +99,9 @@ type Defaults struct {
 // Policy is what scan measures tokens against. Zero values mean "use the
 // built-in default" (decided by the policy package).
 type Policy struct {
+	// Enforce makes a managed token that scan would flag by its
+	// configuration (PolicyWarnings) a config error.
+	Enforce         bool
 	MaxLifetime     time.Duration
 	UnusedAfter     time.Duration
 	ExpiresWarning  time.Duration
@@ -132,6 +135,18 @@ type Token struct {
 	Deliver []Sink
 	Verify  *Verify // nil: the engine's default check
 	Line    int
+
+	keyLines map[string]int // line of each key the file sets
+}
+
+// lineOf is the line of the first of keys the file sets, else the token's.
+func (t Token) lineOf(keys ...string) int {
+	for _, k := range keys {
+		if l, ok := t.keyLines[k]; ok {
+			return l
+		}
+	}
+	return t.Line
 }
 
 // ResourceType is "group" or "project".

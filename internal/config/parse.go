@@ -247,6 +247,7 @@ func (d *decoder) lifetime(n *yaml.Node, where string, l, b time.Duration) {
 
 func (d *decoder) policy(n *yaml.Node, p *Policy) {
 	d.mapping(n, "policy", map[string]field{
+		"enforce":          d.boolean(&p.Enforce, "policy.enforce"),
 		"max_lifetime":     d.dur(&p.MaxLifetime, "policy.max_lifetime"),
 		"unused_after":     d.dur(&p.UnusedAfter, "policy.unused_after"),
 		"expires_warning":  d.dur(&p.ExpiresWarning, "policy.expires_warning"),

@@ -44,6 +44,10 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}) {
 		return t
 	}
+	t.keyLines = map[string]int{}
+	for k, key := range at {
+		t.keyLines[k] = key.Line
+	}
 	line := func(keys ...string) *yaml.Node {
 		for _, k := range keys {
 			if at[k] != nil {

@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/duration"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
 )
 
@@ -31,6 +32,17 @@ func (d *decoder) validate(_ *yaml.Node, c *Config) {
 				Hint: "shorten the lifetime, or raise policy.max_lifetime"})
 		}
 		d.window(c, t)
+	}
+	if !c.Policy.Enforce || len(d.errs) > 0 {
+		return // a config with other problems is not judged by its policy yet
+	}
+	for _, w := range c.PolicyWarnings() {
+		if w.Finding.Code == policy.CodeLongLived && c.Policy.MaxLifetime > 0 {
+			continue // reported above, enforced or not
+		}
+		d.errs = append(d.errs, &Error{File: d.file, Line: w.Line,
+			Msg:  fmt.Sprintf("token %q: %s: %s (policy.enforce)", w.Token.Name, w.Finding.Code, w.Finding.Message),
+			Hint: w.Finding.Fix})
 	}
 }
 
