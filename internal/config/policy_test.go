@@ -105,3 +105,20 @@ func TestPolicyEnforceMaxLifetimeOnce(t *testing.T) {
 		t.Errorf("errors = %v, want the one max_lifetime error", errs)
 	}
 }
+
+// Policy errors come with the others, all at once, without repeating them.
+func TestPolicyEnforceWithOtherErrors(t *testing.T) {
+	_, err := Parse("tw.yaml", []byte(head+"tokens:\n  - group: acme\n    scopes: [api]\n  - name: test\n    description: x\n    group: acme\n    scopes: [read_apii]\npolicy: {enforce: true}\n"))
+	var got []string
+	for _, e := range Errors(err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`tw.yaml:3: tokens[0]: name is required`,
+		`tw.yaml:5: token "test": undescriptive-name: the name "test" does not say what uses it (policy.enforce)`,
+		`tw.yaml:8: token "test": unknown scope "read_apii"`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -33,11 +33,14 @@ func (d *decoder) validate(_ *yaml.Node, c *Config) {
 		}
 		d.window(c, t)
 	}
-	if !c.Policy.Enforce || len(d.errs) > 0 {
-		return // a config with other problems is not judged by its policy yet
+	if !c.Policy.Enforce {
+		return
 	}
 	for _, w := range c.PolicyWarnings() {
-		if w.Finding.Code == policy.CodeLongLived && c.Policy.MaxLifetime > 0 {
+		switch {
+		case w.Token.Name == "" || len(w.Token.Scopes) == 0:
+			continue // reported above: there is nothing to judge yet
+		case w.Finding.Code == policy.CodeLongLived && c.Policy.MaxLifetime > 0:
 			continue // reported above, enforced or not
 		}
 		d.errs = append(d.errs, &Error{File: d.file, Line: w.Line,
