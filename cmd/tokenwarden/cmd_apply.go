@@ -74,7 +74,7 @@ func newApplyCmd() *cobra.Command {
 			// time, leave the run partial (4).
 			done := outcomeCode(outs)
 			if broken != nil {
-				return errors.Join(broken, failed, done)
+				return withCode(exitError, errors.Join(broken, failed, done))
 			}
 			if failed != nil {
 				return withCode(exitPartial, errors.Join(failed, done))
