@@ -18,7 +18,13 @@ func newApplyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -c FILE [--yes]",
 		Short: "Create and rotate managed tokens, deliver, verify and revoke, as the plan says",
-		Args:  noArgs,
+		Long: `apply resumes unfinished rotations, then does what the plan says, after
+asking (unless --yes).
+
+Exit codes: 0 done, 1 error (a managed token could not be evaluated: the
+others are done), 2 usage or config, 4 a rotation failed while others were
+done.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()

@@ -10,7 +10,14 @@ func newPlanCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -c FILE",
 		Short: "Show what apply would create, rotate and revoke, and why (changes nothing)",
-		Args:  noArgs,
+		Long: `plan shows what apply would create, rotate and resume, and why; it changes
+nothing. Above the plan it warns about managed tokens that scan would flag as
+configured (policy.enforce: true makes them config errors).
+
+Exit codes: 0 ok, 1 a managed token could not be evaluated (GitLab
+unreachable or refusing, missing group …; the plan is still printed),
+2 usage or config.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
 				return usageError("--format must be text or json, not %q", format)
