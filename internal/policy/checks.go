@@ -147,7 +147,10 @@ var rotationMarker = regexp.MustCompile(`\[tokenwarden rot-[0-9a-f]+\]`)
 
 func checkNoDescription(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, bool) {
 	desc := strings.TrimSpace(tok.Description)
-	rest := strings.TrimSpace(rotationMarker.ReplaceAllString(desc, ""))
+	rest := desc
+	if strings.Contains(desc, "[tokenwarden rot-") {
+		rest = strings.TrimSpace(rotationMarker.ReplaceAllString(desc, ""))
+	}
 	if rest != "" {
 		return Finding{}, false
 	}
