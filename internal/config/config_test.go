@@ -95,6 +95,33 @@ func TestMinimalDefaults(t *testing.T) {
 	if c.Serve.ScanInterval != time.Hour || c.Serve.Listen == "" {
 		t.Errorf("serve = %+v", c.Serve)
 	}
+	if c.GitLab.ExpiresWarning != 30*day || c.GitLab.ExpiresCritical != 7*day || c.GitLab.SelfRotate {
+		t.Errorf("managing token defaults = %+v", c.GitLab)
+	}
+}
+
+func TestManagingTokenSettings(t *testing.T) {
+	c, err := Parse("/etc/tw/config.yaml", []byte(`gitlab:
+  url: https://gitlab.com
+  token_file: token
+  expires_warning: 60d
+  expires_critical: 14d
+  self_rotate: true
+  lifetime: 120d
+  rotate_before: 40d
+  deliver:
+    - file: {path: other.env, format: dotenv, key: GITLAB_TOKEN}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.GitLab
+	if g.ExpiresWarning != 60*day || g.ExpiresCritical != 14*day || !g.SelfRotate || g.Lifetime != 120*day || g.RotateBefore != 40*day {
+		t.Errorf("gitlab = %+v", g)
+	}
+	if len(g.Deliver) != 1 || g.Deliver[0].File == nil || g.Deliver[0].File.Path != "/etc/tw/other.env" {
+		t.Errorf("gitlab.deliver = %+v", g.Deliver)
+	}
 }
 
 func TestSinkIDs(t *testing.T) {
