@@ -210,6 +210,10 @@ type FileSink struct {
 	Format string // dotenv | json | yaml | raw
 	Key    string // required unless raw
 	Mode   os.FileMode
+	// AllowSharedDir accepts a directory other users can write to.
+	AllowSharedDir bool
+	// Newline ends a raw file with "\n" after the secret.
+	Newline bool
 }
 
 // ExecSink runs a command with the token on stdin or in an environment

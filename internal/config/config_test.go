@@ -63,7 +63,7 @@ func TestLoadFull(t *testing.T) {
 	if mirror.AccessLevel != 40 || mirror.Strategy != "rotate" || mirror.Verify != nil {
 		t.Errorf("mirror = %+v", mirror)
 	}
-	if f := mirror.Deliver[0].File; f.Format != "raw" || f.Key != "" {
+	if f := mirror.Deliver[0].File; f.Format != "raw" || f.Key != "" || !f.Newline || !f.AllowSharedDir {
 		t.Errorf("raw file sink = %+v", f)
 	}
 	if g := mirror.Deliver[1].GitLabVariable; !g.Masked || !g.Hidden || g.EnvironmentScope != "production" || g.Group != "platform" {

@@ -230,10 +230,12 @@ func (d *decoder) sink(n *yaml.Node, where string) Sink {
 			s.File = f
 			w := where + ".file"
 			if !d.mapping(v, w, map[string]field{
-				"path":   d.path(&f.Path, w+".path"),
-				"format": d.str(&f.Format, w+".format"),
-				"key":    d.str(&f.Key, w+".key"),
-				"mode":   d.fileMode(&f.Mode, w+".mode"),
+				"path":             d.path(&f.Path, w+".path"),
+				"format":           d.str(&f.Format, w+".format"),
+				"key":              d.str(&f.Key, w+".key"),
+				"mode":             d.fileMode(&f.Mode, w+".mode"),
+				"allow_shared_dir": d.boolean(&f.AllowSharedDir, w+".allow_shared_dir"),
+				"newline":          d.boolean(&f.Newline, w+".newline"),
 			}) {
 				return
 			}
@@ -254,6 +256,9 @@ func (d *decoder) sink(n *yaml.Node, where string) Sink {
 				}
 			default:
 				d.errorf(v, "formats: dotenv, json, yaml, raw", "%s: unknown format %q", w, f.Format)
+			}
+			if f.Newline && f.Format != FormatRaw {
+				d.errorf(v, "remove newline: it applies only to format raw (a key's value never carries one)", "%s: newline is used only with format raw", w)
 			}
 			if f.Mode&0o007 != 0 {
 				d.errorf(v, "use mode \"0600\" (or \"0640\" for a group of readers)", "%s: mode %04o lets every user on the machine read the token", w, f.Mode)

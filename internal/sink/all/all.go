@@ -50,7 +50,7 @@ func New(s config.Sink, deps Deps) (sink.Sink, error) {
 		}, deps.GitLab, deps.Owner)
 	case s.File != nil:
 		f := s.File
-		return file.New(file.Config{Path: f.Path, Format: f.Format, Key: f.Key, Mode: f.Mode})
+		return file.New(file.Config{Path: f.Path, Format: f.Format, Key: f.Key, Mode: f.Mode, AllowSharedDir: f.AllowSharedDir, Newline: f.Newline})
 	default:
 		e := s.Exec
 		return exec.New(exec.Config{Command: e.Command, Env: e.Env, EnvPass: e.EnvPass, Newline: e.Newline, Timeout: e.Timeout, Redactor: deps.Redactor})

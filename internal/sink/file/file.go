@@ -1,8 +1,15 @@
 // Package file is the sink that writes a secret into a file on the local
 // machine: one key of a dotenv, JSON or YAML file (other keys, comments and
-// order kept), or the whole file (raw). Writes are atomic: a temp file in the
-// same directory, fsync, chmod, rename, fsync of the directory — a failure
-// at any point leaves the previous file as it was.
+// order kept), or the whole file (raw: exactly the secret's bytes). Writes
+// are atomic: a temp file in the same directory, fsync, chmod, rename, fsync
+// of the directory — a failure at any point leaves the previous file as it
+// was.
+//
+// Other users of the machine are not trusted: the directory is reached
+// without following a link another user could have planted, the file itself
+// is never a link, a directory other users can write to is refused unless
+// the config allows it, and the written file belongs to tokenwarden's user,
+// whoever owned the file it replaces.
 package file
 
 import (
@@ -11,7 +18,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sync"
 
@@ -36,6 +42,12 @@ type Config struct {
 	Format string      // dotenv | json | yaml | raw
 	Key    string      // the key to set; for json and yaml "a.b.c" is a nested path; empty for raw
 	Mode   os.FileMode // permission bits of the written file; 0 means 0600
+	// AllowSharedDir lets the file live in a directory other users can
+	// write to (group- or world-writable, sticky like /tmp or not).
+	AllowSharedDir bool
+	// Newline ends a raw file with "\n" after the secret, for consumers
+	// that want a text file; by default the file is exactly the secret.
+	Newline bool
 }
 
 // Sink writes one key of one file.
@@ -68,6 +80,9 @@ func New(cfg Config) (*Sink, error) {
 	if cfg.Mode&^fs.ModePerm != 0 {
 		return nil, fail(fmt.Errorf("%s: mode %v has bits other than permissions", cfg.Path, cfg.Mode), "use an octal permission such as 0600 or 0640")
 	}
+	if cfg.Newline && cfg.Format != FormatRaw {
+		return nil, fail(fmt.Errorf("%s: newline applies only to format raw", cfg.Path), "drop newline: a key's value never carries one")
+	}
 	s := &Sink{cfg: cfg}
 	switch cfg.Format {
 	case FormatDotenv:
@@ -88,7 +103,7 @@ func New(cfg Config) (*Sink, error) {
 		if cfg.Key != "" {
 			return nil, fail(fmt.Errorf("%s: format raw takes no key (the whole file is the secret)", cfg.Path), "drop the key, or choose dotenv, json or yaml")
 		}
-		s.fmt = raw{}
+		s.fmt = raw{newline: cfg.Newline}
 	case "":
 		return nil, fail(fmt.Errorf("%s: no format given", cfg.Path), "set format to dotenv, json, yaml or raw")
 	default:
@@ -118,11 +133,12 @@ func (s *Sink) Path() string { return s.cfg.Path }
 
 // Get reads the key's current value.
 func (s *Sink) Get(ctx context.Context) (secret.Secret, error) {
-	target, err := s.target()
+	pl, err := s.open()
 	if err != nil {
 		return secret.Secret{}, err
 	}
-	content, err := os.ReadFile(target)
+	defer pl.close()
+	content, _, err := pl.read()
 	if errors.Is(err, fs.ErrNotExist) {
 		return secret.Secret{}, s.wrap(sink.ErrNotFound)
 	}
@@ -149,31 +165,23 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	target, err := s.target()
+	pl, err := s.open()
 	if err != nil {
 		return false, err
 	}
-	dir := filepath.Dir(target)
-	unlock, err := lockDir(dir)
+	defer pl.close()
+	unlock, err := pl.lock()
 	if err != nil {
-		return false, s.wrap(fmt.Errorf("lock %s: %w", dir, err))
+		return false, s.wrap(fmt.Errorf("lock the directory of %s: %w", s.cfg.Path, err))
 	}
 	defer unlock()
 
-	content, err := os.ReadFile(target)
-	var old fs.FileInfo
+	content, old, err := pl.read()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		content = nil
+		content, old = nil, nil
 	case err != nil:
 		return false, s.wrap(err)
-	default:
-		if old, err = os.Stat(target); err != nil {
-			return false, s.wrap(err)
-		}
-		if !old.Mode().IsRegular() {
-			return false, s.wrap(fmt.Errorf("%s is not a regular file", target))
-		}
 	}
 	if cur, ok, err := s.fmt.get(content, s.cfg.Key); err != nil {
 		return false, s.wrap(scrubErr(err, v))
@@ -189,70 +197,22 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	if got, ok, err := s.fmt.get(next, s.cfg.Key); err != nil || !ok || got != v.Reveal() {
 		return false, s.wrap(errors.New("the new content would not read back as the secret; nothing written"))
 	}
-	if err := s.writeAtomic(target, next, old); err != nil {
+	if err := pl.write(next, s.cfg.Mode, old, s.beforeRename); err != nil {
 		return false, s.wrap(scrubErr(err, v))
 	}
 	return true, nil
 }
 
-// target resolves the configured path to the file that is really written:
-// a symlink is followed (replacing it with a regular file would silently
-// cut whoever relies on the link), but not into a directory anyone may write
-// to, where another user could swap the file between our check and rename.
-func (s *Sink) target() (string, error) {
-	path := s.cfg.Path
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", &sink.Error{Kind: "file", Err: fmt.Errorf("%s: directory %s does not exist", s.cfg.Path, dir),
-			Hint: "create the directory (with the owner and permissions the consumer needs); tokenwarden does not create directories"}
-	}
+// open walks to the file's directory without following a link another user
+// could have planted, and refuses a directory other users can write to
+// unless the config allows it. The file itself is never a link: read and
+// write refuse one.
+func (s *Sink) open() (*place, error) {
+	pl, err := openPlace(s.cfg.Path, s.cfg.AllowSharedDir)
 	if err != nil {
-		return "", s.wrap(err)
+		return nil, s.wrap(err)
 	}
-	if !st.IsDir() {
-		return "", s.wrap(fmt.Errorf("%s is not a directory", dir))
-	}
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		resolved, err := filepath.EvalSymlinks(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			// A dangling link: write where it points if that directory exists.
-			link, lerr := os.Readlink(path)
-			if lerr != nil {
-				return "", s.wrap(lerr)
-			}
-			if !filepath.IsAbs(link) {
-				link = filepath.Join(dir, link)
-			}
-			rdir, derr := filepath.EvalSymlinks(filepath.Dir(link))
-			if derr != nil {
-				return "", &sink.Error{Kind: "file", Err: fmt.Errorf("%s is a symlink to %s, whose directory does not exist", path, link),
-					Hint: "fix or remove the symlink"}
-			}
-			resolved = filepath.Join(rdir, filepath.Base(link))
-		} else if err != nil {
-			return "", s.wrap(err)
-		}
-		path = resolved
-	}
-	if err := checkDirSafe(filepath.Dir(path)); err != nil {
-		return "", &sink.Error{Kind: "file", Err: fmt.Errorf("%s: %w", s.cfg.Path, err),
-			Hint: "put the file in a directory only its owner can write to"}
-	}
-	return path, nil
-}
-
-// checkDirSafe refuses directories that every user may write to, unless the
-// sticky bit keeps them from replacing other users' files (like /tmp).
-func checkDirSafe(dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if m := st.Mode(); m&0o002 != 0 && m&fs.ModeSticky == 0 {
-		return fmt.Errorf("directory %s is writable by every user", dir)
-	}
-	return nil
+	return pl, nil
 }
 
 func (s *Sink) wrap(err error) error {
@@ -260,7 +220,24 @@ func (s *Sink) wrap(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	return &sink.Error{Kind: "file", Err: fmt.Errorf("%s: %w", s.Describe(), err)}
+	var (
+		hint    string
+		missing *missingDirError
+		shared  *sharedDirError
+		planted *plantedError
+		link    *linkError
+	)
+	switch {
+	case errors.As(err, &missing):
+		hint = "create the directory (with the owner and permissions the consumer needs); tokenwarden does not create directories"
+	case errors.As(err, &shared):
+		hint = "put the file in a directory only its owner can write to; or, if every user who can write to " + shared.dir + " is trusted, set allow_shared_dir: true on this file sink"
+	case errors.As(err, &planted):
+		hint = "use a path whose directories belong to root or to tokenwarden's user (not made by another user in " + planted.parent + ")"
+	case errors.As(err, &link):
+		hint = link.hint()
+	}
+	return &sink.Error{Kind: "file", Err: fmt.Errorf("%s: %w", s.Describe(), err), Hint: hint}
 }
 
 func fail(err error, hint string) error { return &sink.Error{Kind: "file", Err: err, Hint: hint} }

