@@ -4,16 +4,26 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // checkClean finds what copying and pasting leaves around a token: spaces,
 // newlines, quotes, an "Authorization: Bearer" header.
 func checkClean(_ context.Context, s *session) Result {
-	problems, remove, _ := strayParts(s.in.Token.Reveal())
+	v := s.in.Token.Reveal()
+	problems, remove, bare := strayParts(v)
 	if len(problems) == 0 {
 		return pass("no whitespace, quotes or prefix around the token")
 	}
 	where := s.in.Origin.Label()
+	if s.in.Origin.Kind == "file" && v == bare+"\n" {
+		// One newline at the end of a file is what an editor or `echo >`
+		// leaves, and most readers drop it. The checks that follow look at
+		// the token as those readers see it.
+		s.in.Token = secret.New(bare)
+		return warn(where+" ends with a newline", s.newlineFix())
+	}
 	detail := fmt.Sprintf("%s %s", where, joinAnd(problems))
 	onlySpace := true
 	for _, r := range remove {
@@ -134,6 +144,15 @@ func (s *session) cleanFix(remove string, onlySpace bool) string {
 	default:
 		return fmt.Sprintf("pass the bare token: remove %s (printf %%s \"$TOKEN\" | tokenwarden doctor - adds no newline)", remove)
 	}
+}
+
+// newlineFix says who keeps a file's trailing newline and how to drop it.
+func (s *session) newlineFix() string {
+	f := s.in.Origin.Name
+	return fmt.Sprintf("a shell that reads the file with $(cat %s) or read drops the newline, "+
+		"but a program that reads the file as it is keeps it, e.g. in an HTTP header (PRIVATE-TOKEN or Authorization), and GitLab then rejects the token; "+
+		"if such a program reads it, remove the newline: printf %%s \"$(cat %s)\" > %s.new && mv %s.new %s "+
+		"(a tokenwarden raw file sink writes none unless it is configured with newline: true)", f, f, f, f, f)
 }
 
 // joinAnd joins "a", "b", "c" as "a, b and c".

@@ -20,6 +20,10 @@ func envInput(v string, set bool) Input {
 	return Input{Token: secret.New(v), Origin: Origin{Kind: "env", Name: "DEPLOY_TOKEN", Found: set}, URL: "http://127.0.0.1:1"}
 }
 
+func fileInput(v string) Input {
+	return Input{Token: secret.New(v), Origin: Origin{Kind: "file", Name: "tok.txt", Found: true}, URL: "http://127.0.0.1:1"}
+}
+
 // runOffline runs the chain against an address where nothing listens, so
 // every check before "instance" decides on its own.
 func runOffline(t *testing.T, in Input) Report {
@@ -62,7 +66,11 @@ func TestOfflineChecks(t *testing.T) {
 		{"header pasted", envInput("PRIVATE-TOKEN: "+goodToken, true), "clean", `starts with "PRIVATE-TOKEN: "`, "", ""},
 		{"two problems named together", envInput(`"Bearer `+goodToken+"\"\n", true), "clean", `ends with a newline, is wrapped in double quotes and starts with "Bearer "`, "", ""},
 		{"two tokens", envInput(goodToken+" "+goodToken, true), "clean", "contains a space inside", "", ""},
-		{"newline in a file", Input{Token: secret.New(goodToken + "\n"), Origin: Origin{Kind: "file", Name: "tok.txt", Found: true}}, "clean", "file tok.txt ends with a newline", "tr -d '[:space:]' < tok.txt", ""},
+		{"two newlines in a file", fileInput(goodToken + "\n\n"), "clean", "file tok.txt ends with 2 line breaks", "tr -d '[:space:]' < tok.txt", ""},
+		{"windows line ending in a file", fileInput(goodToken + "\r\n"), "clean", "file tok.txt ends with a Windows line ending", "", ""},
+		{"newline and quotes in a file", fileInput(`"` + goodToken + "\"\n"), "clean", "file tok.txt ends with a newline and is wrapped in double quotes", "", ""},
+		{"newline inside a file", fileInput(goodToken + "\n" + goodToken + "\n"), "clean", "contains a newline inside", "", ""},
+		{"leading space in a file", fileInput(" " + goodToken + "\n"), "clean", "file tok.txt starts with a space", "", ""},
 		{"deploy token", envInput("gldt-AbCdEfGhIjKlMnOpQrSt", true), "shape", "deploy token", "not for the REST API", ""},
 		{"runner token", envInput("glrt-AbCdEfGhIjKlMnOpQrSt", true), "shape", "runner authentication token", "", ""},
 		{"trigger token", envInput("glptt-AbCdEfGhIjKlMnOpQrSt", true), "shape", "pipeline trigger token", "", ""},
@@ -141,6 +149,36 @@ func assertNoSecret(t *testing.T, rep Report, token string) {
 	for _, out := range []string{text.String(), js.String()} {
 		if strings.Contains(out, body[:8]) {
 			t.Errorf("output shows the token:\n%s", out)
+		}
+	}
+}
+
+// One trailing newline in a file is what editors and `echo > file` leave,
+// and what `$(cat file)` strips: a warning that names who keeps it, not a
+// blocking problem. The checks after it see the token without it. The same
+// newline in a variable or on stdin stays a problem (see TestOfflineChecks).
+func TestFileTrailingNewlineIsAWarning(t *testing.T) {
+	rep := runOffline(t, fileInput(goodToken+"\n"))
+	got := check(t, rep, "clean")
+	if got.Status != StatusWarning || got.Blocking || !strings.Contains(got.Detail, "file tok.txt ends with a newline") {
+		t.Fatalf("clean check = %+v, want a warning that names the newline", got)
+	}
+	for _, want := range []string{"$(cat tok.txt)", "HTTP header"} {
+		if !strings.Contains(got.Fix, want) {
+			t.Errorf("fix %q does not mention %q", got.Fix, want)
+		}
+	}
+	if shape := check(t, rep, "shape"); shape.Status != StatusOK {
+		t.Errorf("shape check = %+v: want ok, on the token without its newline", shape)
+	}
+	if f, _ := rep.Failure(); f.Name != "instance" {
+		t.Errorf("failed at %q, want the instance check (nothing listens)", f.Name)
+	}
+	assertNoSecret(t, rep, goodToken)
+
+	for _, in := range []Input{envInput(goodToken+"\n", true), {Token: secret.New(goodToken + "\n"), Origin: Origin{Kind: "stdin", Found: true}}} {
+		if got := check(t, runOffline(t, in), "clean"); got.Status != StatusFailed {
+			t.Errorf("%s: clean check = %+v, want failed", in.Origin.Label(), got)
 		}
 	}
 }
