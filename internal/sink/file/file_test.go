@@ -121,6 +121,7 @@ func TestPutRefusesToClobber(t *testing.T) {
 		{"json not an object", "json", "token", `[1]`, "not an object"},
 		{"json invalid", "json", "token", `{"token": `, "not valid JSON"},
 		{"yaml key holds a mapping", "yaml", "token", "token:\n  a: 1\n", "does not hold a scalar"},
+		{"yaml key other keys alias", "yaml", "token", "token: &t old\nother: *t\n", "other keys refer to (*t)"},
 		{"yaml several documents", "yaml", "token", "a: 1\n---\nb: 2\n", "several YAML documents"},
 		{"dotenv unterminated quote", "dotenv", "TOKEN", "TOKEN=\"abc\n", "line 1: unterminated"},
 	}

@@ -96,6 +96,10 @@ func (yamlFormat) set(content []byte, key, value string) ([]byte, error) {
 	if cur.Kind != yaml.ScalarNode {
 		return nil, fmt.Errorf("key %s does not hold a scalar; refusing to replace it", key)
 	}
+	if cur.Anchor != "" && yamlAliased(doc, cur) {
+		// Every alias would become the secret too.
+		return nil, fmt.Errorf("key %s is an anchor (&%s) that other keys refer to (*%s); refusing to change them too", key, cur.Anchor, cur.Anchor)
+	}
 	cur.Tag, cur.Value = "!!str", value
 	if cur.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 		cur.Style = 0 // the encoder quotes when a plain scalar would not read back as this string
@@ -110,4 +114,17 @@ func (yamlFormat) set(content []byte, key, value string) ([]byte, error) {
 		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// yamlAliased reports whether an alias anywhere under n refers to target.
+func yamlAliased(n, target *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode && n.Alias == target {
+		return true
+	}
+	for _, c := range n.Content {
+		if yamlAliased(c, target) {
+			return true
+		}
+	}
+	return false
 }
