@@ -120,6 +120,7 @@ func TestPutRefusesToClobber(t *testing.T) {
 		{"json path through a string", "json", "a.token", `{"a": "x"}`, "not an object"},
 		{"json not an object", "json", "token", `[1]`, "not an object"},
 		{"json invalid", "json", "token", `{"token": `, "not valid JSON"},
+		{"json not UTF-8", "json", "token", "{\"name\": \"caf\xe9\", \"token\": \"old\"}", "not UTF-8"},
 		{"yaml key holds a mapping", "yaml", "token", "token:\n  a: 1\n", "does not hold a scalar"},
 		{"yaml key other keys alias", "yaml", "token", "token: &t old\nother: *t\n", "other keys refer to (*t)"},
 		{"yaml several documents", "yaml", "token", "a: 1\n---\nb: 2\n", "several YAML documents"},
@@ -158,6 +159,7 @@ func TestNewValidates(t *testing.T) {
 		{"dotenv bad key", file.Config{Path: "/x", Format: "dotenv", Key: "1A"}, "not a valid variable name"},
 		{"json no key", file.Config{Path: "/x", Format: "json"}, "no key"},
 		{"yaml empty segment", file.Config{Path: "/x", Format: "yaml", Key: "a..b"}, "empty segment"},
+		{"json key not UTF-8", file.Config{Path: "/x", Format: "json", Key: "caf\xe9"}, "not valid UTF-8"},
 		{"raw with key", file.Config{Path: "/x", Format: "raw", Key: "a"}, "takes no key"},
 		{"mode with type bits", file.Config{Path: "/x", Format: "raw", Mode: os.ModeDir | 0o600}, "other than permissions"},
 	}

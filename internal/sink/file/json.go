@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // jsonFormat edits one string value in a JSON object; "a.b" addresses a
@@ -107,6 +108,11 @@ func (o jsonObject) index(key string) int {
 func parseJSON(content []byte) (jsonObject, error) {
 	if len(bytes.TrimSpace(content)) == 0 {
 		return jsonObject{}, nil
+	}
+	if !utf8.Valid(content) {
+		// encoding/json would turn the bad bytes into U+FFFD, and writing the
+		// file back would change other keys' values.
+		return nil, errors.New("not valid JSON: the file is not UTF-8 text")
 	}
 	dec := json.NewDecoder(bytes.NewReader(content))
 	dec.UseNumber()
