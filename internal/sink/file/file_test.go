@@ -100,6 +100,8 @@ func TestPutKeepsTheRestOfTheFile(t *testing.T) {
 			"token: old\n", "12345678", "token: \"12345678\"\n"},
 		{"yaml keeps the quoting style", "yaml", "token",
 			"token: 'old'\n", tok, "token: '" + tok + "'\n"},
+		{"yaml keeps an empty null in a flow mapping", "yaml", "token",
+			"{a, b: }\n", tok, "{a: null, b: null, token: " + tok + "}\n"},
 		{"yaml adds a missing key", "yaml", "a.token",
 			"b: 1\n", tok, "b: 1\na:\n  token: " + tok + "\n"},
 		{"raw is exactly the secret", "raw", "",

@@ -104,6 +104,7 @@ func (yamlFormat) set(content []byte, key, value string) ([]byte, error) {
 	if cur.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 		cur.Style = 0 // the encoder quotes when a plain scalar would not read back as this string
 	}
+	spellFlowNulls(doc, false)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -127,4 +128,17 @@ func yamlAliased(n, target *yaml.Node) bool {
 		}
 	}
 	return false
+}
+
+// spellFlowNulls writes "null" for an empty null inside a flow collection
+// ({a} or {a: }): yaml.v3 would encode it as '', an empty string, and so
+// change another key's value. Found by FuzzYAML.
+func spellFlowNulls(n *yaml.Node, inFlow bool) {
+	inFlow = inFlow || n.Style&yaml.FlowStyle != 0
+	if inFlow && n.Kind == yaml.ScalarNode && n.Value == "" && n.ShortTag() == "!!null" {
+		n.Value = "null"
+	}
+	for _, c := range n.Content {
+		spellFlowNulls(c, inFlow)
+	}
 }
