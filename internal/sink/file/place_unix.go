@@ -144,7 +144,7 @@ func openPlace(path string, sharedOK bool) (*place, error) {
 	}
 	last := stack[len(stack)-1]
 	closeAll(last.fd)
-	if !sharedOK {
+	if !sharedOK && last.st.Mode&0o022 != 0 {
 		if why := sharedWhy(&last.st); why != "" {
 			unix.Close(last.fd)
 			return nil, &sharedDirError{dir: last.path, why: why}
@@ -173,7 +173,7 @@ func sharedWhy(st *unix.Stat_t) string {
 // it belongs to someone other than root, us or the directory's owner:
 // another user could have planted it.
 func trustEntry(parent dirNode, st *unix.Stat_t, p, kind string, euid int) error {
-	if sharedWhy(&parent.st) == "" {
+	if parent.st.Mode&0o022 == 0 {
 		return nil
 	}
 	if st.Uid == 0 || int(st.Uid) == euid || st.Uid == parent.st.Uid {

@@ -131,8 +131,8 @@ func yamlAliased(n, target *yaml.Node) bool {
 }
 
 // spellFlowNulls writes "null" for an empty null inside a flow collection
-// ({a} or {a: }): yaml.v3 would encode it as '', an empty string, and so
-// change another key's value. Found by FuzzYAML.
+// ({a} or {a: }): yaml.v3 would encode it as an empty quoted string, and
+// so change another key's value. Found by FuzzYAML.
 func spellFlowNulls(n *yaml.Node, inFlow bool) {
 	inFlow = inFlow || n.Style&yaml.FlowStyle != 0
 	if inFlow && n.Kind == yaml.ScalarNode && n.Value == "" && n.ShortTag() == "!!null" {
