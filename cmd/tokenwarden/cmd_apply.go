@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,8 +52,11 @@ done.`,
 			writePlanText(out, p)
 			broken, failed := unevaluated(p), lastFailed(p)
 			if p.Changes() == 0 {
-				if err := errors.Join(broken, failed); err != nil {
-					return err
+				if broken != nil {
+					return withCode(exitError, errors.Join(broken, failed))
+				}
+				if failed != nil {
+					return withCode(exitPartial, failed)
 				}
 				fmt.Fprintln(out, "\nNothing to do.")
 				return nil
@@ -79,6 +83,7 @@ done.`,
 			// an error (1), as in plan. Rotations that failed, now or last
 			// time, leave the run partial (4).
 			done := outcomeCode(outs)
+			failed = lastFailed(p, outs...)
 			if broken != nil {
 				return withCode(exitError, errors.Join(broken, failed, done))
 			}
@@ -128,11 +133,15 @@ func unevaluated(p *engine.Plan) error {
 }
 
 // lastFailed is an error naming the managed tokens whose last rotation
-// failed, or nil.
-func lastFailed(p *engine.Plan) error {
+// failed and still needs a person (the plan's warning), or nil. A token that
+// a rotation in outs has since carried through is not named.
+func lastFailed(p *engine.Plan, outs ...engine.Outcome) error {
 	var failed []string
 	for _, it := range p.Items {
-		if it.Action != engine.ActionError && it.Warning != "" {
+		fixed := slices.ContainsFunc(outs, func(o engine.Outcome) bool {
+			return o.Rotation != nil && o.Rotation.Ref == it.Ref && (o.Status == engine.StatusDone || o.Status == engine.StatusWaiting)
+		})
+		if it.Action != engine.ActionError && it.Warning != "" && !fixed {
 			failed = append(failed, it.Ref)
 		}
 	}
