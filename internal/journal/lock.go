@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -90,6 +91,12 @@ func lockSQLite(dsn string) (*Lease, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The lock belongs to the database file, not to the name it was reached
+	// by: a second config whose state is a symlink to this database must
+	// meet the same lock.
+	if path, err = resolvePath(path); err != nil {
+		return nil, fmt.Errorf("lock state: %w", err)
+	}
 	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock state: %w", err)
@@ -105,4 +112,40 @@ func lockSQLite(dsn string) (*Lease, error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}}, nil
+}
+
+// resolvePath is path with every symlink resolved, in the directories and
+// in the final name, also when the final name is a symlink to a database
+// that does not exist yet (a dangling link still names where it will be).
+func resolvePath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	for range 40 { // the kernel's own limit on a chain of links (ELOOP)
+		dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+		if err != nil {
+			return "", err
+		}
+		abs = filepath.Join(dir, filepath.Base(abs))
+		fi, err := os.Lstat(abs)
+		if errors.Is(err, os.ErrNotExist) {
+			return abs, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			return abs, nil
+		}
+		target, err := os.Readlink(abs)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		abs = target
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
