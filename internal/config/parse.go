@@ -20,9 +20,9 @@ import (
 
 // Load reads and validates the configuration file at path.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -44,6 +44,9 @@ func Parse(name string, data []byte) (*Config, error) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func parse(name, dir string, data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, tooBig(name, int64(len(data)))
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -387,4 +390,39 @@ func (d *decoder) networks(dst *[]netip.Prefix, where string) field {
 			*dst = append(*dst, p)
 		})
 	}
+}
+
+// MaxFileSize is the largest config file Load and Parse accept. Real configs
+// are a few KiB; parsing tens of MiB of YAML takes seconds and gigabytes.
+const MaxFileSize = 1 << 20
+
+// readFile reads path, refusing a file over MaxFileSize before reading it
+// (and, for a file that grows or is not a regular file, while reading it).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+		return nil, tooBig(path, fi.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooBig(path, -1)
+	}
+	return data, nil
+}
+
+// tooBig is the error for a file over MaxFileSize; size < 0: unknown.
+func tooBig(name string, size int64) error {
+	what := "the file is over"
+	if size >= 0 {
+		what = fmt.Sprintf("the file is %.1f MiB, over", float64(size)/(1<<20))
+	}
+	return &Error{File: name, Msg: fmt.Sprintf("%s the %d MiB limit for a config file", what, MaxFileSize>>20),
+		Hint: "a config is a few KiB: check that -c names the config file and not a log, a database or a device"}
 }
