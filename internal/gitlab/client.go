@@ -37,6 +37,10 @@ type Config struct {
 	OnResponse func(method string, code int)
 	// Clock paces requests against RateLimit-Reset; nil means the wall clock.
 	Clock clock.Clock
+	// Timeout bounds each request: until the answer's headers and until its
+	// body is read (time spent waiting for the rate limit does not count).
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Client is a configured client-go client plus tokenwarden's operations.
@@ -45,6 +49,7 @@ type Client struct {
 	baseURL string
 	pacer   *pacer
 	auth    *swappableToken
+	timeout time.Duration
 }
 
 // swappableToken is the client's credential; SetToken replaces it for every
@@ -70,9 +75,13 @@ func (c *Client) SetToken(tok secret.Secret) {
 	c.auth.mu.Unlock()
 }
 
+// Timeout is the deadline of each request.
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
 // New returns a client whose retries never repeat a non-idempotent request
 // (POST: create, rotate): a lost response to those is recovered by the engine
-// through the journal, not by sending the request again.
+// through the journal, not by sending the request again. Every request has
+// a deadline (Config.Timeout); one that runs out is not retried either.
 func New(cfg Config) (*Client, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("gitlab: no URL given")
@@ -96,7 +105,12 @@ func New(cfg Config) (*Client, error) {
 		c := *cfg.HTTPClient
 		hc = &c
 	}
-	p := newPacer(clk, hc.Transport)
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	base := strings.TrimRight(cfg.URL, "/")
+	p := newPacer(clk, newGuard(hc.Transport, timeout, base))
 	opts := []gl.ClientOptionFunc{
 		gl.WithBaseURL(strings.TrimRight(cfg.URL, "/") + "/api/v4"),
 		gl.WithCustomRetry(checkRetry),
@@ -124,7 +138,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: %w", err)
 	}
-	return &Client{API: api, baseURL: strings.TrimRight(cfg.URL, "/"), pacer: p, auth: auth}, nil
+	return &Client{API: api, baseURL: base, pacer: p, auth: auth, timeout: timeout}, nil
 }
 
 // Stats counts what the client sent: every HTTP request including retries,
@@ -170,6 +184,14 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		}
 	}
 	if !idempotent(method) {
+		return false, nil
+	}
+	// A request that hung for the whole timeout would most likely hang
+	// again: retrying would multiply the wait. An answer that is not from
+	// GitLab's API will not become one.
+	var te *TimeoutError
+	var na *NotAPIError
+	if errors.As(err, &te) || errors.As(err, &na) {
 		return false, nil
 	}
 	if err != nil {

@@ -22,6 +22,11 @@ var (
 	ErrNotFound          = errors.New("not found")
 	ErrUnreachable       = errors.New("unreachable")
 	ErrRateLimited       = errors.New("rate limited")
+	// ErrTimeout is a request GitLab did not answer in time; it also
+	// matches ErrUnreachable.
+	ErrTimeout = errors.New("timed out")
+	// ErrNotAPI is an answer that cannot be GitLab's API (an HTML page).
+	ErrNotAPI = errors.New("not a GitLab API")
 )
 
 // Error is an API failure translated for people. Error() is the message;
@@ -29,13 +34,19 @@ var (
 type Error struct {
 	Kind   error
 	Msg    string
-	Status int // HTTP status, 0 for transport errors
+	Status int    // HTTP status, 0 for transport errors
+	Hint   string // what to do about it, when this package knows
 	cause  error
 }
 
-func (e *Error) Error() string        { return e.Msg }
-func (e *Error) Unwrap() error        { return e.cause }
-func (e *Error) Is(target error) bool { return target == e.Kind }
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.cause }
+func (e *Error) Is(target error) bool {
+	return target == e.Kind || (e.Kind == ErrTimeout && target == ErrUnreachable)
+}
+
+// HintText is Hint, behind an interface{ HintText() string }.
+func (e *Error) HintText() string { return e.Hint }
 
 // target says what a request was about, so that an error can name it.
 type target struct {
@@ -66,6 +77,14 @@ func (c *Client) classify(err error, t target) error {
 			msg = fmt.Sprintf("%s %q not found (or the token's user cannot see it)", t.kind, t.path)
 		}
 		return &Error{Kind: ErrNotFound, Msg: msg, Status: http.StatusNotFound, cause: err}
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return &Error{Kind: ErrTimeout, Msg: te.Error(), Hint: te.HintText(), cause: err}
+	}
+	var na *NotAPIError
+	if errors.As(err, &na) {
+		return &Error{Kind: ErrNotAPI, Msg: na.Error(), Hint: na.HintText(), cause: err}
 	}
 	var er *gl.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {

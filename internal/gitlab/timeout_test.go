@@ -1,0 +1,191 @@
+package gitlab_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+)
+
+// blackhole accepts connections and never answers (nor reads). It returns
+// its URL and a count of the connections it accepted.
+func blackhole(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int64
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String(), &accepted
+}
+
+func timeoutClient(t *testing.T, url string, timeout time.Duration) *gitlab.Client {
+	t.Helper()
+	// RetryMax 5 (the default): a timeout must not be retried anyway.
+	c, err := gitlab.New(gitlab.Config{URL: url, Token: secret.New(rootToken), Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestHungServerTimesOut: a server that accepts the connection and never
+// answers fails a read after the timeout, once (no retries that multiply
+// the wait), with an error naming the instance and the timeout; and a
+// create is sent once and reported as a timeout (an unknown outcome the
+// engine recovers through its journal), never repeated.
+func TestHungServerTimesOut(t *testing.T) {
+	url, accepted := blackhole(t)
+	c := timeoutClient(t, url, 300*time.Millisecond)
+	ctx := context.Background()
+
+	_, err := c.CurrentUser(ctx)
+	if !errors.Is(err, gitlab.ErrTimeout) || !errors.Is(err, gitlab.ErrUnreachable) {
+		t.Fatalf("CurrentUser against a hung server: got %v, want a timeout", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, url) || !strings.Contains(msg, "300ms") {
+		t.Errorf("error %q does not name the URL %s and the timeout 300ms", msg, url)
+	}
+	var h interface{ HintText() string }
+	if !errors.As(err, &h) || !strings.Contains(h.HintText(), "gitlab.timeout") {
+		t.Errorf("error %q has no hint about the timeout", err)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("a hung read was sent %d times, want 1", n)
+	}
+
+	accepted.Store(0)
+	_, _, err = c.CreateAccessToken(ctx, gitlab.Resource{Type: "group", ID: 2, Path: "g"}, gitlab.MintSpec{
+		Name: "x", Scopes: []string{"api"}, AccessLevel: 30, ExpiresAt: time.Now().AddDate(0, 1, 0)})
+	var te *gitlab.TimeoutError
+	if !errors.As(err, &te) || te.After != 300*time.Millisecond {
+		t.Fatalf("create against a hung server: got %v, want a *TimeoutError", err)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("a hung create was sent %d times, want exactly 1", n)
+	}
+
+	// The caller's own cancellation stays a cancellation.
+	cctx, cancel := context.WithCancel(ctx)
+	c2 := timeoutClient(t, url, time.Hour)
+	done := make(chan error, 1)
+	go func() { _, err := c2.CurrentUser(cctx); done <- err }()
+	for accepted.Load() < 2 {
+		time.Sleep(time.Millisecond) // polling for a condition, not a fixed wait
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) || errors.Is(err, gitlab.ErrTimeout) {
+		t.Errorf("cancelled read: got %v, want context.Canceled", err)
+	}
+}
+
+// TestStalledBodyTimesOut: headers arrive, then the body stalls; the
+// deadline covers the body too.
+func TestStalledBodyTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"id": 1, "username": "ro`))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := timeoutClient(t, srv.URL, 300*time.Millisecond)
+	if _, err := c.CurrentUser(context.Background()); !errors.Is(err, gitlab.ErrTimeout) {
+		t.Fatalf("CurrentUser with a stalled body: got %v, want a timeout", err)
+	}
+}
+
+// TestNotAGitLabAPI: a URL that answers with a web page, or with a success
+// that is not JSON, is named as not being GitLab's API, with a hint, for
+// reads and writes alike, instead of "invalid character '<'".
+func TestNotAGitLabAPI(t *testing.T) {
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		got               string
+	}{
+		{"html page", "text/html; charset=utf-8", "<!DOCTYPE html><html><body>Welcome</body></html>", 200, "text/html"},
+		{"html login page with 401", "text/html", "<html>Sign in</html>", 401, "text/html"},
+		{"html 404", "text/html", "<html>Not here</html>", 404, "text/html"},
+		{"broken json", "application/json", `{"id": 1, "username": `, 200, "broken JSON"},
+		{"html sent as json", "application/json", "<html></html>", 200, "broken JSON"},
+		{"no content type", "", "<html></html>", 200, "broken JSON"},
+		{"empty", "application/json", "", 200, "an empty answer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.Header()["Content-Type"] = nil
+				if tc.ctype != "" {
+					w.Header().Set("Content-Type", tc.ctype)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c := timeoutClient(t, srv.URL, 10*time.Second)
+			ctx := context.Background()
+
+			_, err := c.CurrentUser(ctx)
+			want := "not a GitLab API at " + srv.URL + " (got " + tc.got + ")"
+			if !errors.Is(err, gitlab.ErrNotAPI) || err.Error() != want {
+				t.Fatalf("CurrentUser: got %v, want %q", err, want)
+			}
+			var h interface{ HintText() string }
+			if !errors.As(err, &h) || !strings.Contains(h.HintText(), "without /api/v4") {
+				t.Errorf("error %q has no hint about the URL", err)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Errorf("sent %d times, want 1", n)
+			}
+			_, err = c.TokensNamed(ctx, gitlab.Resource{Type: "group", ID: 2, Path: "g"}, "x")
+			var na *gitlab.NotAPIError
+			if !errors.As(err, &na) || !strings.Contains(err.Error(), want) {
+				t.Errorf("TokensNamed: got %v, want %q", err, want)
+			}
+			_, err = c.RevokeToken(ctx, gitlab.Resource{Type: "group", ID: 2, Path: "g"}, 7)
+			if !errors.As(err, &na) {
+				t.Errorf("RevokeToken: got %v, want %q (a web page's 404 is not \"already revoked\")", err, want)
+			}
+		})
+	}
+}
