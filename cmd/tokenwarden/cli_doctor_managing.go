@@ -51,7 +51,7 @@ func doctorManaging(cmd *cobra.Command, cfgPath, format, lookupEnv string, now c
 		in.Lookup = secret.New(os.Getenv(lookupEnv))
 	}
 	th := managing.ThresholdsOf(g)
-	rep := doctor.Run(cmd.Context(), in, doctor.Config{Clock: now, ExpiryWarning: th.Warning})
+	rep := doctor.Run(cmd.Context(), in, doctor.Config{Clock: now, ExpiryWarning: th.Warning, Timeout: g.Timeout})
 	rep.Checks = append(rep.Checks, configCheck(cmd, cfg, in, rep.Healthy, now))
 	if last := rep.Checks[len(rep.Checks)-1]; last.Status == doctor.StatusFailed {
 		rep.Healthy = false
@@ -78,7 +78,7 @@ func configCheck(cmd *cobra.Command, cfg *config.Config, in doctor.Input, health
 		r.Status, r.Detail = doctor.StatusSkipped, "skipped: an earlier check failed"
 		return r
 	}
-	c, err := gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: secret.New(strings.TrimSpace(in.Token.Reveal()))})
+	c, err := gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: secret.New(strings.TrimSpace(in.Token.Reveal())), Timeout: cfg.GitLab.Timeout})
 	var st managing.Status
 	if err == nil {
 		st, err = managing.Check(cmd.Context(), c, cfg, now.Now())

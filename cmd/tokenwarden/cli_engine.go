@@ -188,14 +188,14 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 			store.Close()
 			return nil, withHint(err, fmt.Sprintf("the config (%s) names where the managing token is read from: gitlab.token_env or gitlab.token_file", cfg.Path))
 		}
-		if managing, err = gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log, OnResponse: opts.OnResponse}); err != nil {
+		if managing, err = gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: tok, Logger: log, OnResponse: opts.OnResponse, Timeout: cfg.GitLab.Timeout}); err != nil {
 			store.Close()
 			return nil, err
 		}
 	}
 	clientFor := func(s secret.Secret) (*gitlab.Client, error) {
 		red.Add(s)
-		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log, OnResponse: opts.OnResponse})
+		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log, OnResponse: opts.OnResponse, Timeout: cfg.GitLab.Timeout})
 	}
 	sinks := func(t config.Token) ([]sink.Sink, error) {
 		var out []sink.Sink

@@ -52,8 +52,8 @@ func gitlabToken(tokenFile string) (secret.Secret, error) {
 
 // newGitLabClient builds the adapter. It always paces on the wall clock:
 // TOKENWARDEN_NOW only moves the "now" findings are computed at. The token
-// joins the process redactor.
-func newGitLabClient(ctx context.Context, url, tokenFile string) (*gitlab.Client, error) {
+// joins the process redactor. timeout 0 is gitlab.DefaultTimeout.
+func newGitLabClient(ctx context.Context, url, tokenFile string, timeout time.Duration) (*gitlab.Client, error) {
 	u, err := gitlabURL(url)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func newGitLabClient(ctx context.Context, url, tokenFile string) (*gitlab.Client
 		return nil, err
 	}
 	redactorFrom(ctx).Add(tok)
-	c, err := gitlab.New(gitlab.Config{URL: u, Token: tok, Clock: clock.Real{}})
+	c, err := gitlab.New(gitlab.Config{URL: u, Token: tok, Clock: clock.Real{}, Timeout: timeout})
 	if err != nil {
 		return nil, usageError("%v", err)
 	}

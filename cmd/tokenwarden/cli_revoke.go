@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -124,7 +125,11 @@ func revokeClient(ctx context.Context, f *revokeFlags, cfg *config.Config) (*git
 		if url == "" && cfg != nil {
 			url = cfg.GitLab.URL
 		}
-		return newGitLabClient(ctx, url, f.tokenFile)
+		var timeout time.Duration
+		if cfg != nil {
+			timeout = cfg.GitLab.Timeout
+		}
+		return newGitLabClient(ctx, url, f.tokenFile, timeout)
 	}
 	tok, err := cfg.GitLab.LoadToken()
 	if err != nil {
@@ -135,7 +140,7 @@ func revokeClient(ctx context.Context, f *revokeFlags, cfg *config.Config) (*git
 	if url == "" {
 		url = cfg.GitLab.URL
 	}
-	c, err := gitlab.New(gitlab.Config{URL: url, Token: tok, Clock: clock.Real{}})
+	c, err := gitlab.New(gitlab.Config{URL: url, Token: tok, Clock: clock.Real{}, Timeout: cfg.GitLab.Timeout})
 	if err != nil {
 		return nil, usageError("%v", err)
 	}

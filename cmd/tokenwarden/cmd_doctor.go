@@ -15,6 +15,7 @@ import (
 func newDoctorCmd() *cobra.Command {
 	var (
 		envVar, file, url, need, project, group, format, lookupEnv, cfgPath string
+		timeout                                                             = doctor.DefaultTimeout
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor [-]",
@@ -61,6 +62,9 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 				return withHint(usageError("doctor: -c checks the config's managing token against the config; it takes none of --env, --file, -, --need, --project, --group, --url"),
 					"tokenwarden doctor -c tokenwarden.yaml")
 			}
+			if timeout <= 0 {
+				return usageError("doctor: --timeout must be positive")
+			}
 			if format != "text" && format != "json" {
 				return usageError("doctor: --format must be text or json, not %q", format)
 			}
@@ -102,7 +106,7 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 			if lookupEnv != "" {
 				in.Lookup = secret.New(os.Getenv(lookupEnv))
 			}
-			rep := doctor.Run(cmd.Context(), in, doctor.Config{Clock: now})
+			rep := doctor.Run(cmd.Context(), in, doctor.Config{Clock: now, Timeout: timeout})
 			out := cmd.OutOrStdout()
 			if format == "json" {
 				err = rep.WriteJSON(out)
@@ -128,6 +132,7 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 	f.StringVar(&group, "group", "", "full path of a group the token must reach")
 	f.StringVar(&format, "format", "text", "output format: text or json")
 	f.StringVarP(&cfgPath, "config", "c", "", "check tokenwarden's own token (gitlab.token_env / token_file of this config) against what the config asks")
+	f.Var(durationFlag{&timeout}, "timeout", "give up on a request GitLab has not answered within this")
 	f.StringVar(&lookupEnv, "lookup-env", "", "environment variable with an administrator token, used only to find out when an expired token expired (GitLab's token information API)")
 	return cmd
 }

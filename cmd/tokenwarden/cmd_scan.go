@@ -25,6 +25,7 @@ func newScanCmd() *cobra.Command {
 		groups                         []string
 		personal                       bool
 		concurrency                    int
+		timeout                        = gitlab.DefaultTimeout
 		th                             = policy.DefaultThresholds()
 	)
 	cmd := &cobra.Command{
@@ -57,6 +58,9 @@ above --fail-on.`,
 			if concurrency < 1 {
 				return usageError("--concurrency must be at least 1")
 			}
+			if timeout <= 0 {
+				return usageError("--timeout must be positive")
+			}
 			if th.ExpiresCritical > th.ExpiresWarning {
 				return usageError("--expires-critical (%s) must not be longer than --expires-warning (%s)",
 					durationFlag{&th.ExpiresCritical}, durationFlag{&th.ExpiresWarning})
@@ -65,7 +69,7 @@ above --fail-on.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			client, err := newGitLabClient(cmd.Context(), url, tokenFile)
+			client, err := newGitLabClient(cmd.Context(), url, tokenFile, timeout)
 			if err != nil {
 				return err
 			}
@@ -119,6 +123,7 @@ above --fail-on.`,
 	f.StringVar(&format, "format", "table", "output format: table, json or csv")
 	f.StringVar(&failOn, "fail-on", "", "exit with code 3 when a finding is at or above this severity: warning or critical")
 	f.IntVar(&concurrency, "concurrency", inventory.DefaultConcurrency, "API requests in flight at once")
+	f.Var(durationFlag{&timeout}, "timeout", "give up on a request GitLab has not answered within this")
 	f.Var(durationFlag{&th.ExpiresWarning}, "expires-warning", "expires-soon is a warning within this")
 	f.Var(durationFlag{&th.ExpiresCritical}, "expires-critical", "expires-soon is critical within this")
 	f.Var(durationFlag{&th.UnusedAfter}, "unused-after", "unused when last used longer ago than this (0 disables)")
@@ -150,6 +155,10 @@ func scanError(err error) error {
 		return withHint(err, "check GITLAB_TOKEN / --token-file; `tokenwarden doctor` tells why a token does not work")
 	case errors.Is(err, gitlab.ErrNoPermission):
 		return withHint(err, "use a token whose user owns the groups (or is an administrator), or limit the scan with --group")
+	case errors.Is(err, gitlab.ErrTimeout):
+		return withHint(err, "check --url / GITLAB_URL and the network path to the instance (firewall, HTTPS_PROXY/NO_PROXY, VPN); if it is merely slow, raise --timeout")
+	case errors.Is(err, gitlab.ErrNotAPI):
+		return withHint(err, "--url / GITLAB_URL must be the instance's root, the address of its web interface such as https://gitlab.example.com, without /api/v4")
 	case errors.Is(err, gitlab.ErrUnreachable):
 		return withHint(err, "check --url / GITLAB_URL and that the instance is reachable from here")
 	case errors.Is(err, gitlab.ErrNotFound):

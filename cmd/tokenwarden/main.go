@@ -175,8 +175,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stderr, "error: %v\n", err)
-	if ce != nil && ce.hint != "" {
+	var h interface{ HintText() string }
+	switch {
+	case ce != nil && ce.hint != "":
 		fmt.Fprintf(stderr, "hint: %s\n", ce.hint)
+	case errors.As(err, &h) && h.HintText() != "":
+		// The error knows what to do about itself (a GitLab that timed
+		// out or is not GitLab's API).
+		fmt.Fprintf(stderr, "hint: %s\n", h.HintText())
 	}
 	return code
 }

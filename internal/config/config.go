@@ -26,6 +26,10 @@ const (
 	// threshold (policy.expires_critical); a managed token is renewed no
 	// later than that.
 	DefaultExpiresCritical = 7 * 24 * time.Hour
+	// DefaultGitLabTimeout bounds each request to GitLab (gitlab.timeout).
+	DefaultGitLabTimeout = 30 * time.Second
+	// MaxGitLabTimeout is the longest gitlab.timeout accepted.
+	MaxGitLabTimeout = 10 * time.Minute
 	// MaxLifetime is GitLab's limit: expires_at at most today + 365 days.
 	MaxLifetime = 365 * 24 * time.Hour
 	// KeyFileEnv overrides key_file.
@@ -78,6 +82,8 @@ type GitLab struct {
 	// Deliver lists other consumers of the managing token, updated after
 	// each renewal.
 	Deliver []Sink
+	// Timeout bounds each request to GitLab (the answer and its body).
+	Timeout time.Duration
 	Line    int
 }
 

@@ -98,6 +98,13 @@ func TestMinimalDefaults(t *testing.T) {
 	if c.GitLab.ExpiresWarning != 30*day || c.GitLab.ExpiresCritical != 7*day || c.GitLab.SelfRotate {
 		t.Errorf("managing token defaults = %+v", c.GitLab)
 	}
+	if c.GitLab.Timeout != 30*time.Second {
+		t.Errorf("gitlab.timeout = %s, want the default 30s", c.GitLab.Timeout)
+	}
+	c, err = Parse("/etc/tw/config.yaml", []byte("gitlab: {url: https://gitlab.com, token_file: token, timeout: 5s}\n"))
+	if err != nil || c.GitLab.Timeout != 5*time.Second {
+		t.Errorf("gitlab.timeout: 5s gives %v, %v", c, err)
+	}
 }
 
 func TestManagingTokenSettings(t *testing.T) {

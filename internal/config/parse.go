@@ -161,8 +161,21 @@ func (d *decoder) gitlab(n *yaml.Node, g *GitLab) {
 		"lifetime":         d.dur(&g.Lifetime, "gitlab.lifetime"),
 		"rotate_before":    d.dur(&g.RotateBefore, "gitlab.rotate_before"),
 		"deliver":          func(_, v *yaml.Node) { deliverNode = v },
+		"timeout": func(k, v *yaml.Node) {
+			d.dur(&g.Timeout, "gitlab.timeout")(k, v)
+			switch {
+			case g.Timeout == 0:
+			case g.Timeout < time.Second:
+				d.errorf(v, "a request to GitLab takes longer than that; use a few seconds or more (default 30s)", "gitlab.timeout %s is shorter than a second", g.Timeout)
+			case g.Timeout > MaxGitLabTimeout:
+				d.errorf(v, "use 10m or less: a GitLab that does not answer for minutes is down, and a longer wait only holds the run up", "gitlab.timeout %s is longer than %s", g.Timeout, MaxGitLabTimeout)
+			}
+		},
 	}) {
 		return
+	}
+	if g.Timeout == 0 {
+		g.Timeout = DefaultGitLabTimeout
 	}
 	d.sequence(deliverNode, "gitlab.deliver", func(j int, item *yaml.Node) {
 		g.Deliver = append(g.Deliver, d.sink(item, fmt.Sprintf("gitlab.deliver[%d]", j)))

@@ -78,7 +78,9 @@ type Input struct {
 // Config holds what the checks need from outside.
 type Config struct {
 	Clock      clock.Clock  // nil → clock.Real{}
-	HTTPClient *http.Client // nil → a client with a 15 s timeout
+	HTTPClient *http.Client // nil → a client with Timeout
+	// Timeout bounds each request to GitLab; 0 → DefaultTimeout.
+	Timeout time.Duration
 	// ExpiryWarning is how close to its expiry a token gets a warning; 0 → 30 days.
 	ExpiryWarning time.Duration
 }
@@ -161,6 +163,9 @@ func Run(ctx context.Context, in Input, cfg Config) Report {
 	rep.Healthy = !blocked
 	return rep
 }
+
+// DefaultTimeout is how long doctor waits for each answer by default.
+const DefaultTimeout = 15 * time.Second
 
 func pass(detail string) Result { return Result{Status: StatusOK, Detail: detail} }
 

@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // checkInstance asks the instance, without the token, whether a GitLab API
@@ -33,11 +37,17 @@ func checkInstance(ctx context.Context, s *session) Result {
 	req.Header.Set("User-Agent", "tokenwarden-doctor")
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return transportFailure(s.baseURL, u, err)
+		return transportFailure(s.baseURL, u, s.timeout, err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized:
+		// GitLab answers both in JSON; a login page, a proxy or a web site
+		// at the URL answers with HTML.
+		if got, ok := apiAnswer(resp); !ok {
+			return fail(fmt.Sprintf("not a GitLab API at %s (got %s)", s.baseURL, got),
+				"use the instance's root URL (the address of its web interface, e.g. https://gitlab.example.com), without /api/v4 or a project path; if a single sign-on page sits in front of GitLab, use the address that reaches GitLab itself")
+		}
 		return pass(fmt.Sprintf("%s answers", s.baseURL))
 	case resp.StatusCode == http.StatusNotFound:
 		return fail(fmt.Sprintf("%s answers, but there is no GitLab API at %s (404)", s.baseURL, probe),
@@ -56,7 +66,7 @@ func checkInstance(ctx context.Context, s *session) Result {
 }
 
 // transportFailure says in plain words why no HTTP answer came back.
-func transportFailure(base string, u *url.URL, err error) Result {
+func transportFailure(base string, u *url.URL, timeout time.Duration, err error) Result {
 	host := u.Hostname()
 	var dnsErr *net.DNSError
 	var unknownCA x509.UnknownAuthorityError
@@ -83,13 +93,26 @@ func transportFailure(base string, u *url.URL, err error) Result {
 		return fail(fmt.Sprintf("cannot reach %s: the server does not speak TLS on %s", base, u.Host),
 			"use http:// instead of https://, or the port where GitLab serves HTTPS")
 	case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
-		return fail(fmt.Sprintf("cannot reach %s: no answer in time", base),
-			"check the network path to the instance (firewall, proxy settings HTTPS_PROXY/NO_PROXY, VPN)")
+		return fail(fmt.Sprintf("cannot reach %s: no answer within %s", base, timeout),
+			"check the network path to the instance (firewall, proxy settings HTTPS_PROXY/NO_PROXY, VPN); if it is merely slow, raise --timeout")
 	case errors.Is(err, syscall.ECONNRESET):
 		return fail(fmt.Sprintf("cannot reach %s: the connection was reset", base),
 			"check proxies and firewalls between this machine and the instance")
 	}
 	return fail(fmt.Sprintf("cannot reach %s: %s", base, plainError(err)), "check --url / GITLAB_URL and the network path to the instance")
+}
+
+// apiAnswer reads an answer of GitLab's API: JSON, by its content type
+// and its body. got names what came instead.
+func apiAnswer(resp *http.Response) (got string, ok bool) {
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return mt, false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || !json.Valid(body) {
+		return "broken JSON", false
+	}
+	return "", true
 }
 
 func tlsReason(e x509.CertificateInvalidError) string {

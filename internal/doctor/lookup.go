@@ -18,7 +18,7 @@ func (s *session) lookupExpiry(ctx context.Context) (time.Time, bool) {
 	if s.in.Lookup.IsZero() {
 		return time.Time{}, false
 	}
-	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Lookup, HTTPClient: s.http, RetryMax: 1})
+	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Lookup, HTTPClient: s.http, RetryMax: 1, Timeout: s.timeout})
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -16,6 +16,7 @@ type session struct {
 	in      Input
 	clock   clock.Clock
 	http    *http.Client
+	timeout time.Duration
 	warnIn  time.Duration
 	baseURL string // instance root without /api/v4 and trailing slash
 
@@ -29,8 +30,12 @@ func newSession(in Input, cfg Config) *session {
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
+	s.timeout = cfg.Timeout
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
 	if s.http == nil {
-		s.http = &http.Client{Timeout: 15 * time.Second}
+		s.http = &http.Client{Timeout: s.timeout}
 	}
 	if s.warnIn == 0 {
 		s.warnIn = 30 * 24 * time.Hour
@@ -53,7 +58,7 @@ func (s *session) client() (*gl.Client, error) {
 	if s.api != nil {
 		return s.api, nil
 	}
-	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Token, HTTPClient: s.http, RetryMax: 1})
+	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Token, HTTPClient: s.http, RetryMax: 1, Timeout: s.timeout})
 	if err != nil {
 		return nil, err
 	}
