@@ -129,7 +129,11 @@ func unevaluated(p *engine.Plan) error {
 	if len(broken) == 0 {
 		return nil
 	}
-	return fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(broken), strings.Join(broken, ", "))
+	err := fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(broken), strings.Join(broken, ", "))
+	if h := planHint(p); h != "" {
+		return &hintedError{err: err, hint: h}
+	}
+	return err
 }
 
 // lastFailed is an error naming the managed tokens whose last rotation
@@ -150,3 +154,27 @@ func lastFailed(p *engine.Plan, outs ...engine.Outcome) error {
 	}
 	return fmt.Errorf("the last rotation of %d managed token(s) failed: %s (see the plan above)", len(failed), strings.Join(failed, ", "))
 }
+
+// planHint is the remedy of the first token that could not be evaluated for
+// a cause that knows it (GitLab timed out, the URL is not GitLab's API):
+// such a cause is usually the same for every token, so it is said once.
+func planHint(p *engine.Plan) string {
+	for _, it := range p.Items {
+		var h interface{ HintText() string }
+		if it.Action == engine.ActionError && errors.As(it.Err, &h) && h.HintText() != "" {
+			return h.HintText()
+		}
+	}
+	return ""
+}
+
+// hintedError is an error with the hint main prints under it, also when it
+// is wrapped with an exit code.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string    { return e.err.Error() }
+func (e *hintedError) Unwrap() error    { return e.err }
+func (e *hintedError) HintText() string { return e.hint }

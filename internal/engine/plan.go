@@ -61,6 +61,8 @@ type Item struct {
 	// ActionDeliver), and the rotation it comes from.
 	live   secret.Secret
 	liveOf string
+	// Err is why the token could not be evaluated (Action error).
+	Err error `json:"-"`
 }
 
 // Plan is what apply would do, token by token, in config order.
@@ -114,7 +116,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 			if isJournalErr(err) {
 				return nil, err
 			}
-			it.Action, it.Reason = ActionError, err.Error()
+			it.Action, it.Reason, it.Err = ActionError, err.Error(), err
 		}
 		p.Items = append(p.Items, it)
 	}
