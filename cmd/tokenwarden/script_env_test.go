@@ -70,10 +70,11 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 //	sim stats                prints the emulator's stats as JSON on stdout
 //	sim id group|project PATH
 //	                         prints the numeric id of a group or project
-//	sim fault reset|drop METHOD PATH-REGEXP N
+//	sim fault reset|drop|hang METHOD PATH-REGEXP N
 //	                         the next N requests matching METHOD and the path
 //	                         regexp: reset the connection / commit then drop
-//	                         the response; {group:PATH} and {project:PATH}
+//	                         the response / commit then answer nothing until
+//	                         the client gives up; {group:PATH} and {project:PATH}
 //	                         in the regexp become numeric ids
 //	sim fault fail P         answer a fraction P (0 to 1) of requests with 500
 //	sim fault throttle N     answer the next N requests with 429
@@ -201,6 +202,8 @@ func simFault(ts *testscript.TestScript, st *simState, args []string) {
 		f.ResetConnection(args[1], re, n)
 	case "drop":
 		f.DropAfterCommit(args[1], re, n)
+	case "hang":
+		f.HangAfterCommit(args[1], re, n)
 	default:
 		ts.Fatalf("sim fault: unknown fault %q", args[0])
 	}

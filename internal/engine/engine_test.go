@@ -47,6 +47,7 @@ type world struct {
 	creates  atomic.Int64 // POST …/access_tokens (mints of a brand-new token)
 	store    journal.Store
 	sealer   secret.Sealer
+	timeout  time.Duration // of every GitLab client; 0: the default
 }
 
 func newWorld(t *testing.T, strategy string) *world {
@@ -141,7 +142,7 @@ func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) 
 	return engine.New(engine.Deps{
 		GitLab: managing,
 		ClientFor: func(s secret.Secret) (*gitlab.Client, error) {
-			return gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1})
+			return gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1, Timeout: w.timeout})
 		},
 		Store: st, Clock: w.clk, Fault: fault,
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
@@ -159,7 +160,7 @@ func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) 
 }
 
 func (w *world) client(s secret.Secret) *gitlab.Client {
-	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1})
+	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1, Timeout: w.timeout})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -396,6 +397,57 @@ func TestLostResponse(t *testing.T) {
 			w.check(strategy)
 		})
 	}
+}
+
+// TestTimedOutMint: GitLab performs the create/rotate but does not answer
+// within the client's timeout. That is an unknown outcome, handled exactly
+// like a lost response: the request is not repeated, the rotation waits at
+// "planned", and the next run recovers the token GitLab made instead of
+// minting another.
+func TestTimedOutMint(t *testing.T) {
+	paths := map[string]string{
+		"overlap": `/access_tokens$`,
+		"rotate":  `/access_tokens/\d+/rotate$`,
+		"self":    `/access_tokens/self/rotate$`,
+	}
+	for _, strategy := range strategies {
+		t.Run(strategy, func(t *testing.T) {
+			w := newWorld(t, strategy)
+			w.timeout = 300 * time.Millisecond
+			w.srv.Faults().HangAfterCommit(http.MethodPost, paths[strategy], 1)
+			before := w.srv.Stats().Requests
+			outs := w.apply(w.engine(nil))
+			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
+				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
+			}
+			var te *gitlab.TimeoutError
+			if !errors.As(outs[0].Err, &te) {
+				t.Errorf("first run failed with %v, want a *gitlab.TimeoutError", outs[0].Err)
+			}
+			if outs[0].Rotation.Step != journal.StepPlanned {
+				t.Fatalf("rotation at step %s, want planned", outs[0].Rotation.Step)
+			}
+			if n := countMints(w.srv, w.oldID); n != 1 {
+				t.Fatalf("GitLab made %d new tokens in the first run, want 1 (the timed-out request sent again?)", n)
+			}
+			if w.srv.Stats().Requests == before {
+				t.Fatal("no request reached GitLab")
+			}
+			w.finish()
+			w.check(strategy)
+		})
+	}
+}
+
+// countMints counts the deploy tokens other than old.
+func countMints(s *sim.Server, old int64) int {
+	n := 0
+	for _, tok := range s.Tokens() {
+		if tok.Name == "deploy" && tok.ID != old {
+			n++
+		}
+	}
+	return n
 }
 
 // TestInterruptAfterMint: Ctrl-C arrives after GitLab minted the new token

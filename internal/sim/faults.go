@@ -18,6 +18,9 @@ import (
 //   - DropAfterCommit(method, path, n): perform the next n matching requests
 //     in full, then close the connection without a response — the "crashed
 //     after commit, response lost" case;
+//   - HangAfterCommit(method, path, n): perform the next n matching requests
+//     in full, then send nothing until the client gives up (closes the
+//     connection) — a GitLab that hangs after doing the work;
 //   - Clear(): remove every fault.
 //
 // method "" or "*" matches any method. A path pattern that does not compile
@@ -33,14 +36,15 @@ type Faults struct {
 
 type faultRule struct {
 	drop   bool // commit, then drop; otherwise reset before handling
+	hang   bool // commit, then never answer
 	method string
 	path   *regexp.Regexp
 	left   int
 }
 
 type faultDecision struct {
-	latency                     time.Duration
-	reset, drop, throttle, fail bool
+	latency                           time.Duration
+	reset, drop, hang, throttle, fail bool
 }
 
 func newFaults(seed int64) *Faults {
@@ -57,11 +61,20 @@ func (f *Faults) ResetConnection(method, pathRE string, n int) { f.add(false, me
 func (f *Faults) Reset(method, pathRE string, n int)           { f.ResetConnection(method, pathRE, n) }
 func (f *Faults) DropAfterCommit(method, pathRE string, n int) { f.add(true, method, pathRE, n) }
 
+// HangAfterCommit performs the next n matching requests, then holds their
+// answers until the client closes the connection.
+func (f *Faults) HangAfterCommit(method, pathRE string, n int) {
+	f.addRule(&faultRule{hang: true, method: method, path: regexp.MustCompile(pathRE), left: n})
+}
+
 func (f *Faults) add(drop bool, method, pathRE string, n int) {
-	re := regexp.MustCompile(pathRE)
+	f.addRule(&faultRule{drop: drop, method: method, path: regexp.MustCompile(pathRE), left: n})
+}
+
+func (f *Faults) addRule(r *faultRule) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rules = append(f.rules, &faultRule{drop: drop, method: method, path: re, left: n})
+	f.rules = append(f.rules, r)
 }
 
 // Clear removes every fault.
@@ -79,9 +92,12 @@ func (f *Faults) decide(r *http.Request) faultDecision {
 	for _, rule := range f.rules {
 		if rule.left > 0 && (rule.method == "" || rule.method == "*" || rule.method == r.Method) && rule.path.MatchString(r.URL.Path) {
 			rule.left--
-			if rule.drop {
+			switch {
+			case rule.hang:
+				d.hang = true
+			case rule.drop:
 				d.drop = true
-			} else {
+			default:
 				d.reset = true
 			}
 			return d

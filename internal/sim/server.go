@@ -159,6 +159,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(&discardWriter{h: http.Header{}}, r)
 		resetConnection(w)
 		return
+	case f.hang:
+		// Perform the request in full, then answer nothing until the
+		// client gives up.
+		s.mux.ServeHTTP(&discardWriter{h: http.Header{}}, r)
+		<-r.Context().Done()
+		resetConnection(w)
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
