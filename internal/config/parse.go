@@ -53,7 +53,8 @@ func parse(name, dir string, data []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: name, Line: 1, Msg: "the file is empty", Hint: "start from the example in the README"}
 		}
-		e := &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Hint: "this is not valid YAML; check indentation and quoting"}
+		// yaml.v3 leaves the line out when the problem is on the first one.
+		e := &Error{File: name, Line: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Hint: "this is not valid YAML; check indentation and quoting"}
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Msg = m[2]
