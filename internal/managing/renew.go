@@ -111,7 +111,7 @@ func (rn *Renewer) commit(ctx context.Context, r *journal.Rotation, step journal
 // never a rotate endpoint: presenting a revoked secret there would make
 // GitLab revoke its successor too).
 func (rn *Renewer) alive(ctx context.Context, s secret.Secret) (gitlab.Token, bool, error) {
-	c, err := gitlab.New(gitlab.Config{URL: rn.Config.GitLab.URL, Token: s, Clock: rn.Clock})
+	c, err := gitlab.New(gitlab.Config{URL: rn.Config.GitLab.URL, Token: s, Clock: rn.Clock, Timeout: rn.Config.GitLab.Timeout})
 	if err != nil {
 		return gitlab.Token{}, false, err
 	}
