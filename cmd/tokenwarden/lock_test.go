@@ -11,6 +11,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // TestApplyRefusesWhileAnotherRunHoldsTheState: two processes must never
@@ -19,7 +20,7 @@ func TestApplyRefusesWhileAnotherRunHoldsTheState(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tw.yaml")
 	// GitLab is asked about the managing token once the lock is held.
-	_, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken})
+	_, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken})
 	if err := os.WriteFile(cfg, []byte("gitlab: {url: "+url+", token_env: TW_LOCK_TEST_TOKEN}\nstate: sqlite://tw.db\ntokens: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
@@ -51,7 +52,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, clk: clock.NewFake(start), dir: t.TempDir(), events: &recorder{}}
-	w.srv, w.url = sim.StartTest(t, sim.Options{Clock: w.clk, RootToken: rootToken, Seed: 1})
+	w.srv, w.url = simtest.Start(t, sim.Options{Clock: w.clk, RootToken: rootToken, Seed: 1})
 	g, err := w.srv.CreateGroup("acme", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 var simNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -27,7 +28,7 @@ func date(s string) *time.Time {
 // project elsewhere, a human Reporter, and one token per way a token breaks.
 func instance(t *testing.T) (string, map[string]string) {
 	t.Helper()
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootSecret})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootSecret})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

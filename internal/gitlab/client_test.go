@@ -13,6 +13,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 const rootToken = "glpat-root0000000000000000"
@@ -34,7 +35,7 @@ func date(y int, m time.Month, d int) *time.Time {
 }
 
 func TestListingsMapTokens(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, err := srv.CreateGroup("platform", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestListingsMapTokens(t *testing.T) {
 }
 
 func TestListingFollowsPages(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, _ := srv.CreateGroup("big", 0)
 	for i := range 250 {
 		if _, _, err := srv.CreateAccessToken("group", g.ID, spec(fmt.Sprintf("t%03d", i), "x", []string{"read_api"}, 20, date(2027, 1, 1), nil)); err != nil {
@@ -110,7 +111,7 @@ func TestListingFollowsPages(t *testing.T) {
 }
 
 func TestErrorsSayWhatIsWrong(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, _ := srv.CreateGroup("platform", 0)
 	alice, _ := srv.CreateUser("alice", false)
 	if err := srv.AddMember("group", g.ID, alice.ID, 30); err != nil {
@@ -168,7 +169,7 @@ func TestErrorsSayWhatIsWrong(t *testing.T) {
 // of running into 429s.
 func TestPacerKeepsUnderTheRateLimit(t *testing.T) {
 	fake := clock.NewFake(simNow)
-	srv, url := sim.StartTest(t, sim.Options{Clock: fake, RootToken: rootToken, RateLimit: 5})
+	srv, url := simtest.Start(t, sim.Options{Clock: fake, RootToken: rootToken, RateLimit: 5})
 	c := newClient(t, url, rootToken, fake)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -221,7 +222,7 @@ func TestThrottledReadsAreNotFatal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for Retry-After")
 	}
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	if _, err := srv.CreateGroup("platform", 0); err != nil {
 		t.Fatal(err)
 	}

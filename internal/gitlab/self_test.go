@@ -10,13 +10,14 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // A group access token is a personal access token of a bot user: GitLab
 // answers GET /personal_access_tokens/self for it, any scope, and its role
 // on the group is its bot's membership.
 func TestSelfTokenOfAGroupAccessToken(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, _ := srv.CreateGroup("acme", 0)
 	sub, _ := srv.CreateGroup("team", g.ID)
 	tok, secret, err := srv.CreateAccessToken("group", g.ID, spec("tokenwarden", "manages tokens", []string{"read_api"}, 50, date(2026, 12, 3), nil))
@@ -59,7 +60,7 @@ func TestSelfTokenOfAGroupAccessToken(t *testing.T) {
 // successor too (GitLab's token reuse detection).
 func TestRotateSelfAndReuseDetection(t *testing.T) {
 	fake := clock.NewFake(simNow)
-	srv, url := sim.StartTest(t, sim.Options{Clock: fake, RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: fake, RootToken: rootToken})
 	g, _ := srv.CreateGroup("acme", 0)
 	_, old, err := srv.CreateAccessToken("group", g.ID, spec("tokenwarden", "", []string{"api"}, 50, date(2026, 12, 3), nil))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 const rootToken = "glpat-root0000000000000000"
@@ -76,7 +77,7 @@ func startSim(tb testing.TB, in instance, opts sim.Options) (*sim.Server, string
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
-	srv, url := sim.StartTest(tb, opts)
+	srv, url := simtest.Start(tb, opts)
 	in.build(tb, srv)
 	return srv, url
 }

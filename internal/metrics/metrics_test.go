@@ -20,6 +20,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // state is a Source the test changes between scrapes.
@@ -229,7 +230,7 @@ func TestRotationCounter(t *testing.T) {
 
 // Observe is the GitLab client's OnResponse hook; here against the emulator.
 func TestGitLabRequestCounter(t *testing.T) {
-	_, url := sim.StartTest(t, sim.Options{RootToken: "glpat-root-metrics-test-0001"})
+	_, url := simtest.Start(t, sim.Options{RootToken: "glpat-root-metrics-test-0001"})
 	m := metrics.New(&state{}, "dev", "")
 	c, err := gitlab.New(gitlab.Config{URL: url, Token: secret.New("glpat-root-metrics-test-0001"), OnResponse: m.Observe})
 	if err != nil {

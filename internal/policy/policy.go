@@ -51,7 +51,7 @@ type Thresholds struct {
 }
 
 // DefaultThresholds mirror GitLab's own expiry mails (7 and 30 days) and the
-// policy in DESIGN.md.
+// findings the README documents (unused after 90 days, long-lived over 180).
 func DefaultThresholds() Thresholds {
 	return Thresholds{
 		ExpiresCritical: 7 * duration.Day,

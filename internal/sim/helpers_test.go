@@ -3,6 +3,7 @@ package sim
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,13 @@ func newConformance(t *testing.T, opts Options) (*Server, string, *clock.Fake) {
 	t.Helper()
 	fake := clock.NewFake(t0)
 	opts.Clock, opts.RootToken = fake, rootSecret
-	s, base := StartTest(t, opts)
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	base := ts.URL
 	if err := s.LoadFixture(strings.NewReader(conformanceFixture)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package sim owns the GitLab emulator: an in-process (and, through
 // `tokenwarden sim`, standalone) implementation of the subset of GitLab's REST
-// API v4 described in GITLAB_API.md — groups, projects, users, memberships,
+// API v4 described in docs/gitlab-api.md — groups, projects, users, memberships,
 // group/project and personal access tokens, the admin token information API,
 // CI/CD variables, pagination, rate limits — plus the
 // controls tests need: a settable clock, fixtures, a seeded instance generator
@@ -14,10 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
-
-	"net/http/httptest"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 )
@@ -92,19 +89,6 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
-}
-
-// StartTest serves s over httptest until the test ends and returns the base
-// URL (without /api/v4).
-func StartTest(t testing.TB, opts Options) (*Server, string) {
-	t.Helper()
-	s, err := New(opts)
-	if err != nil {
-		t.Fatalf("sim: %v", err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts.URL
 }
 
 // Clock is the server's clock.

@@ -24,6 +24,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 	"gitlab.com/tokenwarden/tokenwarden/internal/web"
@@ -52,7 +53,7 @@ func chromium(t *testing.T) string {
 func liveSite(t *testing.T) (base string, srv *sim.Server) {
 	t.Helper()
 	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	srv, glURL := sim.StartTest(t, sim.Options{Clock: clk, RootToken: rootToken, Seed: 7, Groups: 3, ProjectsPerGroup: 2, TokensPerProject: 2})
+	srv, glURL := simtest.Start(t, sim.Options{Clock: clk, RootToken: rootToken, Seed: 7, Groups: 3, ProjectsPerGroup: 2, TokensPerProject: 2})
 	g, err := srv.CreateGroup("acme", 0)
 	if err != nil {
 		t.Fatal(err)

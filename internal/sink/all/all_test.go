@@ -11,11 +11,12 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
 
 func TestNewMapsEveryKind(t *testing.T) {
-	srv, base := sim.StartTest(t, sim.Options{RootToken: "glpat-rootrootrootrootroot"})
+	srv, base := simtest.Start(t, sim.Options{RootToken: "glpat-rootrootrootrootroot"})
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app", g.ID)
 	c, err := gitlab.New(gitlab.Config{URL: base, Token: secret.New("glpat-rootrootrootrootroot")})

@@ -13,6 +13,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
@@ -30,7 +31,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	srv, base := sim.StartTest(t, sim.Options{RootToken: rootToken})
+	srv, base := simtest.Start(t, sim.Options{RootToken: rootToken})
 	g, err := srv.CreateGroup("platform", 0)
 	if err != nil {
 		t.Fatal(err)
