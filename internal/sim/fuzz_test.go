@@ -18,7 +18,8 @@ var fuzzTokens = []string{"", rootSecret, aliceSecret, aliceRead, bobSecret, exp
 
 // FuzzRequest: whatever arrives — any path, query, body and content type,
 // from any token — the emulator answers like GitLab: never a panic, never a
-// 500, and an API answer in JSON (GitLab answers junk with 400 or 404).
+// 500, and under /api/v4/ an answer in JSON (GitLab answers junk with 400
+// or 404).
 // The request goes through net/http's own parser first, as it would on the
 // wire; what that parser refuses never reaches a handler.
 func FuzzRequest(f *testing.F) {
@@ -92,6 +93,9 @@ func FuzzRequest(f *testing.F) {
 		}
 		if res.StatusCode >= 300 && res.StatusCode < 400 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusNoContent {
 			return
+		}
+		if !strings.HasPrefix(req.URL.Path, "/api/v4/") {
+			return // not the API ("GET *" and the like): GitLab's web server answers those
 		}
 		if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "application/json" {
 			t.Fatalf("%s %s: answered %d with Content-Type %q, not JSON: %q", m, target, res.StatusCode, res.Header.Get("Content-Type"), rec.Body.String())
