@@ -189,3 +189,34 @@ func TestNotAGitLabAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestNonJSONEndpointsStillWork: some GitLab API endpoints answer with other
+// content than JSON (a raw repository file is text/plain, an archive is
+// application/octet-stream). A verify probe of one of them must pass: only
+// an HTML page, or a JSON answer that does not parse, is "not GitLab".
+func TestNonJSONEndpointsStillWork(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/raw"):
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("<p>a README that starts like HTML</p>\n"))
+		case strings.HasSuffix(r.URL.Path, "/archive"):
+			w.Header().Set("Content-Type", "application/octet-stream")
+			_, _ = w.Write([]byte{0x1f, 0x8b, 0, 1, 2})
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html></html>"))
+		}
+	}))
+	defer srv.Close()
+	c := timeoutClient(t, srv.URL, 10*time.Second)
+	ctx := context.Background()
+	for _, p := range []string{"/projects/1/repository/files/README.md/raw", "/projects/1/repository/archive"} {
+		if err := c.Probe(ctx, http.MethodGet, p); err != nil {
+			t.Errorf("Probe %s: %v", p, err)
+		}
+	}
+	if err := c.Probe(ctx, http.MethodGet, "/projects/1"); !errors.As(err, new(*gitlab.NotAPIError)) {
+		t.Errorf("Probe of an HTML answer: got %v, want a *NotAPIError", err)
+	}
+}

@@ -88,13 +88,14 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, g.timedOut(parent, ctx, err)
 	}
-	if got, ok := notJSON(req, resp); !ok {
+	kind, got := answerKind(req, resp)
+	if kind == answerHTML {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		cancel()
 		return nil, &NotAPIError{URL: g.base, Got: got}
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusNoContent || req.Method == http.MethodHead {
+	if kind == answerOther || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, g: g, parent: parent, ctx: ctx}
 		return resp, nil
 	}
@@ -133,26 +134,37 @@ func (g *guard) timedOut(parent, ctx context.Context, err error) error {
 	return err
 }
 
-// notJSON reports an answer GitLab's API would not give: a non-JSON content
-// type on anything but a server error or a throttle (a proxy's error page
-// there says more as a status than as "not GitLab"). ok is false then.
-func notJSON(req *http.Request, resp *http.Response) (got string, ok bool) {
+type answer int
+
+const (
+	answerJSON  answer = iota // JSON, or no content type: a success must parse
+	answerHTML                // a web page: never an answer of GitLab's API
+	answerOther               // raw files, archives, …: passed on as they are
+)
+
+// answerKind sorts an answer by its content type. A server error or a
+// throttle is left to the status (a proxy's error page there says more as
+// "502 Bad Gateway" than as "not GitLab"), and so is an answer without a
+// body.
+func answerKind(req *http.Request, resp *http.Response) (answer, string) {
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified || req.Method == http.MethodHead {
-		return "", true
+		return answerOther, ""
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
-		return "", true // judged by the body, for a success
+		return answerJSON, ""
 	}
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return ct, false
+	switch {
+	case err != nil:
+		return answerOther, ""
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return answerJSON, ""
+	case mt == "text/html" || mt == "application/xhtml+xml":
+		return answerHTML, mt
 	}
-	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		return "", true
-	}
-	return mt, false
+	return answerOther, ""
 }
 
 // cancelBody releases the request's deadline when the body is closed, and
