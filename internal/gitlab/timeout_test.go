@@ -101,7 +101,10 @@ func TestHungServerTimesOut(t *testing.T) {
 	c2 := timeoutClient(t, url, time.Hour)
 	done := make(chan error, 1)
 	go func() { _, err := c2.CurrentUser(cctx); done <- err }()
-	for accepted.Load() < 2 {
+	for deadline := time.Now().Add(10 * time.Second); accepted.Load() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the cancelled read never reached the server")
+		}
 		time.Sleep(time.Millisecond) // polling for a condition, not a fixed wait
 	}
 	cancel()
