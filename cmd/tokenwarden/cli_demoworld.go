@@ -44,17 +44,18 @@ type demoWorld struct {
 // demoManaged are the tokens the demo's config manages: one per strategy,
 // plus one that does not exist yet.
 type demoManaged struct {
-	name, kind, path, strategy string
-	scopes                     []string
-	access                     int
-	expiresIn                  int // days; 0: does not exist yet
+	name, kind, path string
+	strategy         config.Strategy
+	scopes           []string
+	access           int
+	expiresIn        int // days; 0: does not exist yet
 }
 
 var demoTokens = []demoManaged{
-	{"deploy-registry-read", "project", "acme/infra/app", "overlap", []string{"read_registry", "read_api"}, 20, 5},
-	{"release-bot", "group", "acme/infra", "rotate", []string{"api"}, 40, 12},
-	{"mirror-sync", "project", "acme/infra/app", "self", []string{"read_repository", "self_rotate"}, 30, 3},
-	{"docs-preview", "project", "acme/infra/docs", "overlap", []string{"read_api"}, 20, 0},
+	{"deploy-registry-read", "project", "acme/infra/app", config.StrategyOverlap, []string{"read_registry", "read_api"}, 20, 5},
+	{"release-bot", "group", "acme/infra", config.StrategyRotate, []string{"api"}, 40, 12},
+	{"mirror-sync", "project", "acme/infra/app", config.StrategySelf, []string{"read_repository", "self_rotate"}, 30, 3},
+	{"docs-preview", "project", "acme/infra/docs", config.StrategyOverlap, []string{"read_api"}, 20, 0},
 }
 
 // startDemoWorld starts the emulator on a loopback port, creates the demo's
@@ -148,14 +149,14 @@ func (w *demoWorld) seedManaged(now time.Time) error {
 		}
 		exp := now.AddDate(0, 0, d.expiresIn).Truncate(24 * time.Hour)
 		_, sec, err := w.srv.CreateAccessToken(d.kind, ids[d.path], sim.TokenSpec{
-			Name: d.name, Description: "demo: " + d.strategy + " strategy", Scopes: d.scopes, AccessLevel: d.access,
+			Name: d.name, Description: "demo: " + string(d.strategy) + " strategy", Scopes: d.scopes, AccessLevel: d.access,
 			CreatedAt: now.AddDate(0, 0, d.expiresIn-90), ExpiresAt: &exp,
 		})
 		if err != nil {
 			return err
 		}
 		w.secrets = append(w.secrets, secret.New(sec))
-		if d.strategy == "self" {
+		if d.strategy == config.StrategySelf {
 			// The consumer's copy, which is also where tokenwarden reads the
 			// token's current secret from to let it rotate itself.
 			if err := os.WriteFile(filepath.Join(w.dir, "mirror.token"), []byte(sec+"\n"), 0o600); err != nil {

@@ -69,17 +69,17 @@ func writePlanText(w io.Writer, p *engine.Plan) {
 }
 
 type planJSONItem struct {
-	Ref            string     `json:"ref"`
-	Action         string     `json:"action"`
-	Strategy       string     `json:"strategy"`
-	Reason         string     `json:"reason"`
-	CurrentTokenID int64      `json:"current_token_id,omitempty"`
-	ExpiresAt      string     `json:"expires_at,omitempty"`
-	RenewAt        *time.Time `json:"renew_at,omitempty"`
-	RotationID     string     `json:"rotation_id,omitempty"`
-	Warning        string     `json:"warning,omitempty"`
-	Note           string     `json:"note,omitempty"`
-	Deliver        []string   `json:"deliver"`
+	Ref            string          `json:"ref"`
+	Action         string          `json:"action"`
+	Strategy       config.Strategy `json:"strategy"`
+	Reason         string          `json:"reason"`
+	CurrentTokenID int64           `json:"current_token_id,omitempty"`
+	ExpiresAt      string          `json:"expires_at,omitempty"`
+	RenewAt        *time.Time      `json:"renew_at,omitempty"`
+	RotationID     string          `json:"rotation_id,omitempty"`
+	Warning        string          `json:"warning,omitempty"`
+	Note           string          `json:"note,omitempty"`
+	Deliver        []string        `json:"deliver"`
 }
 
 func writePlanJSON(w io.Writer, p *engine.Plan, ws []config.PolicyWarning) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +24,7 @@ func newRotateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			if strategy != "" && !slices.Contains([]string{config.StrategyOverlap, config.StrategyRotate, config.StrategySelf}, strategy) {
+			if strategy != "" && !config.Strategy(strategy).Valid() {
 				return usageError("--strategy must be overlap, rotate or self, not %q", strategy)
 			}
 			if d := expiresIn; d != 0 && (d < 24*time.Hour || d > config.MaxLifetime) {
@@ -47,7 +46,7 @@ func newRotateCmd() *cobra.Command {
 				return err
 			}
 			outs, err := rt.engine.RotateNow(ctx, rt.cfg, ref, engine.RotateOptions{
-				Strategy: strategy, ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
+				Strategy: config.Strategy(strategy), ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
 			})
 			for i, o := range outs {
 				if earlier := len(outs) == 2 || err != nil; i == 0 && earlier {

@@ -7,6 +7,7 @@ package config
 import (
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -36,12 +37,26 @@ const (
 	KeyFileEnv = "TOKENWARDEN_KEY_FILE"
 )
 
+// Strategy is how a token is rotated (strategy:). The journal stores it as
+// its string.
+type Strategy string
+
 // Rotation strategies.
 const (
-	StrategyOverlap = "overlap"
-	StrategyRotate  = "rotate"
-	StrategySelf    = "self"
+	// StrategyOverlap creates a new token, delivers and verifies it, and
+	// revokes the old one after the grace period.
+	StrategyOverlap Strategy = "overlap"
+	// StrategyRotate uses GitLab's rotate endpoint (the old token dies at once).
+	StrategyRotate Strategy = "rotate"
+	// StrategySelf has the token rotate itself with its own secret.
+	StrategySelf Strategy = "self"
 )
+
+// Strategies are the rotation strategies, in the order the docs give them.
+var Strategies = []Strategy{StrategyOverlap, StrategyRotate, StrategySelf}
+
+// Valid reports whether s is one of Strategies.
+func (s Strategy) Valid() bool { return slices.Contains(Strategies, s) }
 
 // Adoption policies (adopt:).
 const (
@@ -97,7 +112,7 @@ const (
 type Defaults struct {
 	Lifetime     time.Duration
 	RotateBefore time.Duration // 0: one third of the lifetime
-	Strategy     string
+	Strategy     Strategy
 	Grace        time.Duration
 	AdoptWait    bool // adopt: wait
 }
@@ -126,7 +141,7 @@ type Token struct {
 	Lifetime     time.Duration
 	RotateBefore time.Duration // 0: one third of the lifetime
 	Grace        time.Duration
-	Strategy     string
+	Strategy     Strategy
 	// AdoptWait (adopt: wait) leaves the sinks of an adopted token, whose
 	// secret tokenwarden never knew, alone until its next scheduled
 	// rotation. The default (adopt: deliver) rotates at once to obtain a

@@ -222,14 +222,14 @@ func (d *decoder) defaults(n *yaml.Node, df *Defaults) {
 	d.lifetime(n, "defaults", df.Lifetime, df.RotateBefore)
 }
 
-func (d *decoder) strategy(dst *string, where string) field {
+func (d *decoder) strategy(dst *Strategy, where string) field {
 	return func(k, v *yaml.Node) {
 		var s string
 		d.str(&s, where)(k, v)
-		switch s {
-		case StrategyOverlap, StrategyRotate, StrategySelf:
-			*dst = s
-		case "":
+		switch {
+		case Strategy(s).Valid():
+			*dst = Strategy(s)
+		case s == "":
 		default:
 			d.errorf(v, "strategies: overlap (default: new token, deliver, verify, revoke the old after grace), rotate (GitLab's rotate endpoint), self (the token rotates itself)", "%s: unknown strategy %q", where, s)
 		}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
@@ -61,7 +62,7 @@ type Managed struct {
 	ResourceType string
 	ResourcePath string
 	Name         string
-	Strategy     string
+	Strategy     config.Strategy
 	Action       engine.Action
 	Reason       string
 	Warning      string // the last rotation failed and still needs a person

@@ -29,7 +29,7 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	if err != nil {
 		return e.fail(ctx, r, fmt.Errorf("sinks: %w", err)).Err
 	}
-	verifyFirst := r.Kind == journal.KindDelivery || r.Strategy == config.StrategyOverlap
+	verifyFirst := r.Kind == journal.KindDelivery || strategyOf(r) == config.StrategyOverlap
 	method, path := verifyRequest(tok)
 	if verifyFirst && len(r.Delivered) == 0 && r.Step == journal.StepMinted {
 		if err := e.probe(ctx, tok, r.NewSecret); err != nil {
@@ -87,7 +87,7 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	if r.Kind == journal.KindDelivery {
 		detail = fmt.Sprintf("%s %s answered 2xx with live token %d", method, path, r.NewTokenID)
 	}
-	if r.Strategy == config.StrategyOverlap && r.OldTokenID != 0 {
+	if strategyOf(r) == config.StrategyOverlap && r.OldTokenID != 0 {
 		if r.RevokeAfter == nil { // a late sink does not extend the grace period
 			after := e.d.Clock.Now().Add(tok.Grace)
 			r.RevokeAfter = &after
@@ -166,7 +166,7 @@ func (e *Engine) undelivered(r *journal.Rotation, tok config.Token) bool {
 // retireOld revokes the old token (overlap, once grace has passed); rotate and
 // self strategies had it revoked by GitLab at mint time.
 func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation) error {
-	if r.Strategy != "overlap" || r.OldTokenID == 0 {
+	if strategyOf(r) != config.StrategyOverlap || r.OldTokenID == 0 {
 		detail := "nothing to revoke (new token)"
 		if r.Kind == journal.KindDelivery {
 			detail = "nothing to revoke (delivery of the live token)"

@@ -103,3 +103,6 @@ func (e *Engine) commit(ctx context.Context, r *journal.Rotation, step journal.S
 
 // Sinks returns the delivery targets of tok.
 func (e *Engine) Sinks(tok config.Token) ([]sink.Sink, error) { return e.d.Sinks(tok) }
+
+// strategyOf is the strategy a journaled rotation runs with.
+func strategyOf(r *journal.Rotation) config.Strategy { return config.Strategy(r.Strategy) }

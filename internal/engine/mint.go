@@ -27,12 +27,12 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 		how    string
 		err    error
 	)
-	switch r.Strategy {
-	case "overlap":
+	switch strategyOf(r) {
+	case config.StrategyOverlap:
 		newTok, sec, how, err = e.mintOverlap(ctx, r, tok, expires)
-	case "rotate":
+	case config.StrategyRotate:
 		newTok, sec, how, err = e.mintRotate(ctx, r, tok, expires)
-	case "self":
+	case config.StrategySelf:
 		newTok, sec, how, err = e.mintSelf(ctx, r, tok, expires)
 	default:
 		return e.fail(ctx, r, fmt.Errorf("unknown strategy %q", r.Strategy)).Err

@@ -41,13 +41,13 @@ func (a Action) Changes() bool {
 
 // Item is one line of a plan.
 type Item struct {
-	Ref        string        `json:"ref"`
-	Action     Action        `json:"action"`
-	Strategy   string        `json:"strategy"`
-	Reason     string        `json:"reason"`
-	Current    *gitlab.Token `json:"current,omitempty"`
-	RenewAt    *time.Time    `json:"renew_at,omitempty"`
-	RotationID string        `json:"rotation_id,omitempty"`
+	Ref        string          `json:"ref"`
+	Action     Action          `json:"action"`
+	Strategy   config.Strategy `json:"strategy"`
+	Reason     string          `json:"reason"`
+	Current    *gitlab.Token   `json:"current,omitempty"`
+	RenewAt    *time.Time      `json:"renew_at,omitempty"`
+	RotationID string          `json:"rotation_id,omitempty"`
 	// Warning says the token needs a person: its last rotation failed and
 	// the live token is not yet healthy, verified and held by every sink.
 	Warning string `json:"warning,omitempty"`
@@ -153,7 +153,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 			// An overlap rotation that failed after delivering left two
 			// live tokens; one that failed verification before any
 			// delivery revoked its new token.
-			if r.NewTokenID != 0 && r.OldTokenID != 0 && len(r.Delivered) > 0 && r.Strategy == config.StrategyOverlap && r.Kind == journal.KindRotation {
+			if r.NewTokenID != 0 && r.OldTokenID != 0 && len(r.Delivered) > 0 && strategyOf(r) == config.StrategyOverlap && r.Kind == journal.KindRotation {
 				f.LastFailure.Detail = fmt.Sprintf("new token %d and old token %d are both still alive", r.NewTokenID, r.OldTokenID)
 			}
 		}
@@ -268,7 +268,7 @@ func resourceName(tok config.Token) string {
 // with its name, or nil when there is none.
 func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, error) {
 	api := e.d.GitLab
-	if api == nil && tok.Strategy == "self" {
+	if api == nil && tok.Strategy == config.StrategySelf {
 		sec, err := e.currentSecret(ctx, tok)
 		if err != nil {
 			return nil, err
@@ -299,8 +299,8 @@ func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, 
 
 // RotateOptions adjust a manual rotation.
 type RotateOptions struct {
-	Strategy  string        // "" → the token's configured strategy
-	ExpiresIn time.Duration // 0 → the token's lifetime
+	Strategy  config.Strategy // "" → the token's configured strategy
+	ExpiresIn time.Duration   // 0 → the token's lifetime
 	Reason    string
 }
 
@@ -312,9 +312,8 @@ func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.To
 	if opts.ExpiresIn > 0 {
 		tok.Lifetime = opts.ExpiresIn
 	}
-	kind, strategy := "rotation", tok.Strategy
 	r := &journal.Rotation{
-		Ref: tok.Ref(), Kind: kind, Strategy: strategy, TokenName: tok.Name,
+		Ref: tok.Ref(), Kind: journal.KindRotation, Strategy: string(tok.Strategy), TokenName: tok.Name,
 		Reason: opts.Reason, StartedAt: e.d.Clock.Now(), UpdatedAt: e.d.Clock.Now(),
 	}
 	r.ResourceType, r.ResourcePath = "project", tok.Project
@@ -325,7 +324,7 @@ func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.To
 		r.OldTokenID = current.ID
 	} else {
 		// Nothing to rotate from: rotate and self need a token to start with.
-		r.Kind, r.Strategy = "creation", "overlap"
+		r.Kind, r.Strategy = journal.KindCreation, string(config.StrategyOverlap)
 	}
 	if err := e.d.Store.Create(ctx, r); err != nil {
 		return Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)}
@@ -333,7 +332,7 @@ func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.To
 	if err := e.fault(r, journal.StepPlanned, true); err != nil {
 		return Outcome{Rotation: r, Status: StatusRetry, Err: err}
 	}
-	tok.Strategy = r.Strategy
+	tok.Strategy = strategyOf(r)
 	return e.drive(ctx, r, tok)
 }
 
@@ -355,7 +354,7 @@ func (e *Engine) Resume(ctx context.Context, cfg *config.Config) ([]Outcome, err
 			continue
 		}
 		tok := cfg.Tokens[i]
-		tok.Strategy = r.Strategy
+		tok.Strategy = strategyOf(r)
 		out = append(out, e.drive(ctx, r, tok))
 	}
 	return out, nil
@@ -397,7 +396,7 @@ func (e *Engine) StartDelivery(ctx context.Context, it Item) Outcome {
 	tok, cur := it.Token, it.Current
 	now := e.d.Clock.Now()
 	r := &journal.Rotation{
-		Ref: tok.Ref(), Kind: journal.KindDelivery, Strategy: tok.Strategy, TokenName: tok.Name,
+		Ref: tok.Ref(), Kind: journal.KindDelivery, Strategy: string(tok.Strategy), TokenName: tok.Name,
 		Reason: it.Reason, StartedAt: now, UpdatedAt: now,
 		Step: journal.StepMinted, NewSecret: it.live,
 	}

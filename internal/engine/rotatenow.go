@@ -44,7 +44,7 @@ func (e *Engine) RotateNow(ctx context.Context, cfg *config.Config, ref string, 
 			}
 		}
 		t := tok
-		t.Strategy = r.Strategy
+		t.Strategy = strategyOf(r)
 		o := e.drive(ctx, r, t)
 		outs = append(outs, o)
 		if o.Status != StatusDone {

@@ -222,7 +222,7 @@ func (rn *Renewer) lost(r *journal.Rotation) error {
 // Renew renews the managing token now. st is its last check.
 func (rn *Renewer) Renew(ctx context.Context, st Status, reason string) (*journal.Rotation, error) {
 	r := &journal.Rotation{
-		Ref: Ref, Kind: journal.KindRotation, Strategy: config.StrategySelf, ResourceType: "user",
+		Ref: Ref, Kind: journal.KindRotation, Strategy: string(config.StrategySelf), ResourceType: "user",
 		TokenName: st.Token.Name, OldTokenID: st.Token.ID, Reason: reason,
 	}
 	if err := rn.Store.Create(ctx, r); err != nil {
