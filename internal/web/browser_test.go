@@ -77,7 +77,7 @@ func liveSite(t *testing.T) (base string, srv *sim.Server) {
 	cfgText := fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
 state: sqlite://tw.db
 key_file: tw.key
-defaults: {lifetime: 90d, grace: 1h}
+defaults: {lifetime: 90d, grace: 1h, adopt: wait}   # the token is adopted; "rotate now" below gives its sinks a secret
 tokens:
   - name: deploy
     description: pulls images
