@@ -41,15 +41,23 @@ type Config struct {
 	// body is read (time spent waiting for the rate limit does not count).
 	// 0 means DefaultTimeout.
 	Timeout time.Duration
+	// ThrottleRounds is how many rounds a read is sent while GitLab keeps
+	// answering 429 after the retries (see retryThrottled); 0 means
+	// DefaultThrottleRounds, 1 sends each read's retries once.
+	ThrottleRounds int
 }
 
 // Client is a configured client-go client plus tokenwarden's operations.
 type Client struct {
+	// API is the raw client-go client. Deprecated: being removed; use the methods.
 	API     *gl.Client
+	api     *gl.Client
 	baseURL string
 	pacer   *pacer
 	auth    *swappableToken
 	timeout time.Duration
+	// throttleRounds: Config.ThrottleRounds.
+	throttleRounds int
 }
 
 // swappableToken is the client's credential; SetToken replaces it for every
@@ -138,7 +146,11 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: %w", err)
 	}
-	return &Client{API: api, baseURL: base, pacer: p, auth: auth, timeout: timeout}, nil
+	rounds := cfg.ThrottleRounds
+	if rounds <= 0 {
+		rounds = DefaultThrottleRounds
+	}
+	return &Client{API: api, api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds}, nil
 }
 
 // Stats counts what the client sent: every HTTP request including retries,

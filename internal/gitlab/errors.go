@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -29,17 +30,30 @@ var (
 	ErrNotAPI = errors.New("not a GitLab API")
 )
 
-// Error is an API failure translated for people. Error() is the message;
-// errors.Is matches its Kind; Unwrap gives client-go's error.
+// Error is every failure of this package's calls: an API failure translated
+// for people, with what GitLab said kept apart for callers that branch on it.
+// Error() is Message; errors.Is matches its Kind; Unwrap gives the cause
+// underneath (client-go's or the transport's error). It is the one place
+// where GitLab's error answers are decoded: callers use its fields and the
+// predicates below (IsNotFound, IsStatus, Permanent), never client-go.
 type Error struct {
-	Kind   error
-	Msg    string
-	Status int    // HTTP status, 0 for transport errors
-	Hint   string // what to do about it, when this package knows
+	Kind    error  // one of the Err… sentinels, or GitLab's message as an error
+	Status  int    // HTTP status; 0 when no answer came back
+	Message string // for people: what failed, never a secret
+	Hint    string // what to do about it, when this package knows
+	// What GitLab's error body said ("" when it did not say).
+	APIMessage  string // "message": a string, or client-go's rendering of a structured one
+	Code        string // "error", e.g. "invalid_token", "insufficient_scope"
+	Description string // "error_description", e.g. "Token is expired. You can either …"
+	Scope       string // "scope" of insufficient_scope: the scopes the endpoint accepts
+	// Detail is the failure alone, without what was being done: GitLab's
+	// message (or the status text) for an answer, the innermost cause
+	// ("connection refused", a timeout) without one.
+	Detail string
 	cause  error
 }
 
-func (e *Error) Error() string { return e.Msg }
+func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.cause }
 func (e *Error) Is(target error) bool {
 	return target == e.Kind || (e.Kind == ErrTimeout && target == ErrUnreachable)
@@ -48,6 +62,40 @@ func (e *Error) Is(target error) bool {
 // HintText is Hint, behind an interface{ HintText() string }.
 func (e *Error) HintText() string { return e.Hint }
 
+// AsError returns err's *Error, if it has one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// StatusOf is the HTTP status GitLab answered err with; 0 when err is not
+// an answer (a transport failure, a cancellation, nil).
+func StatusOf(err error) int {
+	if e, ok := AsError(err); ok {
+		return e.Status
+	}
+	return 0
+}
+
+// IsStatus reports whether GitLab answered err with code.
+func IsStatus(err error, code int) bool { return code != 0 && StatusOf(err) == code }
+
+// IsNotFound reports whether GitLab answered 404: the resource (or token,
+// or variable) does not exist, or the caller cannot see it.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsInsufficientScope reports a 403 because the token lacks a scope.
+func IsInsufficientScope(err error) bool { return errors.Is(err, ErrInsufficientScope) }
+
+// Permanent reports whether GitLab refused the request for good (a 4xx other
+// than 429): repeating it cannot help. A failure without an answer (a
+// timeout, a refused connection) is not permanent.
+func Permanent(err error) bool {
+	c := StatusOf(err)
+	return c >= 400 && c < 500 && c != http.StatusTooManyRequests
+}
+
 // target says what a request was about, so that an error can name it.
 type target struct {
 	kind string // "group", "project", "user", "instance"
@@ -55,10 +103,25 @@ type target struct {
 	// tokens is set when the request listed access tokens: a plain 401 there
 	// means the caller lacks the role, not that its token is bad.
 	tokens bool
+	// op, when set, is what was being done ("create token "x" in group g"):
+	// every message then starts with it.
+	op string
+}
+
+// fail is classify for a call that names what it did: op prefixes the message.
+func (c *Client) fail(err error, op string, args ...any) error {
+	return c.classify(err, target{op: fmt.Sprintf(op, args...)})
+}
+
+// failOn is fail for a call about one group, project or user: a 404 says
+// that it does not exist (or cannot be seen).
+func (c *Client) failOn(err error, res Resource, op string, args ...any) error {
+	return c.classify(err, target{kind: res.Type, path: res.Path, op: fmt.Sprintf(op, args...)})
 }
 
 // classify turns a client-go error into an *Error that says what went wrong
-// in terms of the token and the resource, never echoing the token.
+// in terms of the token and the resource, never echoing the token. The
+// caller's cancellation stays what it is.
 func (c *Client) classify(err error, t target) error {
 	if err == nil {
 		return nil
@@ -71,43 +134,81 @@ func (c *Client) classify(err error, t target) error {
 		return err
 	}
 	if errors.Is(err, gl.ErrNotFound) {
+		// client-go answers every 404 with this sentinel, without the body.
 		msg := "not found"
-		switch t.kind {
-		case "group", "project", "user":
+		switch {
+		case t.kind == "group" || t.kind == "project" || t.kind == "user":
 			msg = fmt.Sprintf("%s %q not found (or the token's user cannot see it)", t.kind, t.path)
+		case t.op != "":
+			msg = t.op + ": GitLab answered 404 Not Found"
 		}
-		return &Error{Kind: ErrNotFound, Msg: msg, Status: http.StatusNotFound, cause: err}
+		return &Error{Kind: ErrNotFound, Message: msg, Status: http.StatusNotFound,
+			APIMessage: "404 Not Found", Detail: "404 Not Found", cause: err}
 	}
 	var te *TimeoutError
 	if errors.As(err, &te) {
-		return &Error{Kind: ErrTimeout, Msg: te.Error(), Hint: te.HintText(), cause: err}
+		return &Error{Kind: ErrTimeout, Message: t.prefix(te.Error()), Hint: te.HintText(), Detail: te.Error(), cause: err}
 	}
 	var na *NotAPIError
 	if errors.As(err, &na) {
-		return &Error{Kind: ErrNotAPI, Msg: na.Error(), Hint: na.HintText(), cause: err}
+		return &Error{Kind: ErrNotAPI, Message: t.prefix(na.Error()), Hint: na.HintText(), Detail: na.Error(), cause: err}
 	}
 	var er *gl.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
-		return c.classifyResponse(er, t)
+		return classifyResponse(er, t)
 	}
 	var ue *url.Error
 	var ne net.Error
 	if errors.As(err, &ue) || errors.As(err, &ne) {
-		return &Error{Kind: ErrUnreachable, Msg: fmt.Sprintf("cannot reach GitLab at %s: %s", c.baseURL, transportCause(err)), cause: err}
+		return &Error{Kind: ErrUnreachable, Message: t.prefix(fmt.Sprintf("cannot reach GitLab at %s: %s", c.baseURL, transportCause(err))),
+			Detail: innermost(err), cause: err}
 	}
-	return fmt.Errorf("%s: %w", describeTarget(t), err)
+	return &Error{Kind: err, Message: t.prefix(t.subject() + err.Error()), Detail: err.Error(), cause: err}
 }
 
-func (c *Client) classifyResponse(er *gl.ErrorResponse, t target) error {
+// invalid is a call this package refuses to send (a caller's mistake).
+func invalid(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Kind: errors.New(msg), Message: msg, Detail: msg}
+}
+
+// prefix puts the operation in front of msg, when the call named one.
+func (t target) prefix(msg string) string {
+	if t.op == "" {
+		return msg
+	}
+	return t.op + ": " + msg
+}
+
+// subject is what a message about t starts with: "group g: ", "" for an op
+// (prefix adds it).
+func (t target) subject() string {
+	if t.op != "" {
+		return ""
+	}
+	return describeTarget(t) + ": "
+}
+
+func classifyResponse(er *gl.ErrorResponse, t target) error {
 	status := er.Response.StatusCode
 	var body struct {
+		Message          any    `json:"message"`
 		Error            string `json:"error"`
 		ErrorDescription string `json:"error_description"`
 		Scope            string `json:"scope"`
 	}
 	_ = json.Unmarshal(er.Body, &body)
+	apiMsg := strings.TrimSpace(er.Message) // client-go's rendering of the whole body
+	if m, ok := body.Message.(string); ok && m != "" {
+		apiMsg = m // GitLab's own words, not "{message: …}"
+	}
+	detail := apiMsg
+	if detail == "" {
+		detail = http.StatusText(status)
+	}
 	mk := func(kind error, msg string) error {
-		return &Error{Kind: kind, Msg: msg, Status: status, cause: er}
+		return &Error{Kind: kind, Message: t.prefix(msg), Status: status, APIMessage: apiMsg,
+			Code: body.Error, Description: body.ErrorDescription, Scope: body.Scope, Detail: detail, cause: er}
 	}
 	switch {
 	case status == http.StatusUnauthorized && body.ErrorDescription != "":
@@ -124,15 +225,18 @@ func (c *Client) classifyResponse(er *gl.ErrorResponse, t target) error {
 	case status == http.StatusForbidden && body.Error == "insufficient_scope":
 		return mk(ErrInsufficientScope, "the token lacks scope "+scopeNeeded(body.Scope))
 	case status == http.StatusForbidden:
-		return mk(ErrNoPermission, fmt.Sprintf("%s: forbidden (%s)", describeTarget(t), er.Message))
+		return mk(ErrNoPermission, fmt.Sprintf("%sforbidden (%s)", t.subject(), detail))
 	case status == http.StatusTooManyRequests:
-		return mk(ErrRateLimited, fmt.Sprintf("%s: GitLab kept answering 429 Too Many Requests", describeTarget(t)))
+		if t.op != "" {
+			return mk(ErrRateLimited, "GitLab answered 429 Too Many Requests")
+		}
+		return mk(ErrRateLimited, fmt.Sprintf("%sGitLab kept answering 429 Too Many Requests", t.subject()))
 	}
-	msg := er.Message
-	if msg == "" {
-		msg = http.StatusText(status)
+	answered := fmt.Sprintf("GitLab answered %d %s", status, detail)
+	if strings.HasPrefix(detail, strconv.Itoa(status)+" ") {
+		answered = "GitLab answered " + detail // "400 Bad request - …"
 	}
-	return mk(errors.New(msg), fmt.Sprintf("%s: GitLab answered %d %s", describeTarget(t), status, msg))
+	return mk(errors.New(detail), t.subject()+answered)
 }
 
 // scopeNeeded turns GitLab's accepted-scopes list ("api read_api") into
@@ -185,6 +289,29 @@ func transportCause(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// innermost is the cause of a transport failure in the fewest words
+// ("connection refused"; a timeout's or a not-an-API answer's own sentence).
+func innermost(err error) string {
+	var te *TimeoutError
+	var na *NotAPIError
+	switch {
+	case errors.As(err, &te):
+		return te.Error()
+	case errors.As(err, &na):
+		return na.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause := ue.Err
+		var op *net.OpError
+		if errors.As(cause, &op) {
+			cause = op.Err
+		}
+		return cause.Error()
 	}
 	return err.Error()
 }

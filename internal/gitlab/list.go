@@ -22,9 +22,10 @@ type User struct {
 
 // Group is a group with its full path.
 type Group struct {
-	ID       int64
-	Path     string // full path, e.g. platform/infra
-	ParentID int64  // 0 for a top-level group
+	ID         int64
+	Path       string // full path, e.g. platform/infra
+	ParentID   int64  // 0 for a top-level group
+	Visibility string // "private", "internal" or "public"
 }
 
 // Project is a project with its full path.
@@ -32,6 +33,11 @@ type Project struct {
 	ID          int64
 	Path        string // path_with_namespace
 	NamespaceID int64
+	Visibility  string // "private", "internal" or "public"; "" in listings
+	// Access is the caller's role there as the project's own answer tells
+	// it (the higher of its project and group membership); 0 when it does
+	// not say (listings, admins, non-members).
+	Access int
 }
 
 // CurrentUser is the user the client's token belongs to. It is the cheapest
@@ -41,7 +47,7 @@ func (c *Client) CurrentUser(ctx context.Context) (User, error) {
 	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
 		var resp *gl.Response
 		var err error
-		u, resp, err = c.API.Users.CurrentUser(gl.WithContext(ctx))
+		u, resp, err = c.api.Users.CurrentUser(gl.WithContext(ctx))
 		return resp, err
 	})
 	if err != nil {
@@ -57,13 +63,38 @@ func (c *Client) Group(ctx context.Context, path string) (Group, error) {
 		var resp *gl.Response
 		var err error
 		//lint:ignore SA1019 with_projects=false keeps GitLab from embedding up to 100 projects in the answer; still honoured by API v4
-		g, resp, err = c.API.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
+		g, resp, err = c.api.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
 		return resp, err
 	})
 	if err != nil {
 		return Group{}, c.classify(err, target{kind: "group", path: path})
 	}
 	return toGroup(g), nil
+}
+
+// Project looks a project up by full path (or numeric id as a string).
+func (c *Client) Project(ctx context.Context, path string) (Project, error) {
+	var p *gl.Project
+	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+		var resp *gl.Response
+		var err error
+		p, resp, err = c.api.Projects.GetProject(path, nil, gl.WithContext(ctx))
+		return resp, err
+	})
+	if err != nil {
+		return Project{}, c.classify(err, target{kind: "project", path: path})
+	}
+	out := toProject(p)
+	out.Visibility = string(p.Visibility)
+	if p.Permissions != nil {
+		if pa := p.Permissions.ProjectAccess; pa != nil {
+			out.Access = int(pa.AccessLevel)
+		}
+		if ga := p.Permissions.GroupAccess; ga != nil {
+			out.Access = max(out.Access, int(ga.AccessLevel))
+		}
+	}
+	return out, nil
 }
 
 // Groups lists every group the caller can see, each once. minAccess, when
@@ -76,7 +107,7 @@ func (c *Client) Groups(ctx context.Context, minAccess int) ([]Group, error) {
 	}
 	gs, err := listAll(ctx, c, func(page int64) ([]*gl.Group, *gl.Response, error) {
 		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.API.Groups.ListGroups(opt, gl.WithContext(ctx))
+		return c.api.Groups.ListGroups(opt, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return nil, c.classify(err, target{kind: "instance"})
@@ -89,7 +120,7 @@ func (c *Client) DescendantGroups(ctx context.Context, g Group) ([]Group, error)
 	opt := &gl.ListDescendantGroupsOptions{}
 	gs, err := listAll(ctx, c, func(page int64) ([]*gl.Group, *gl.Response, error) {
 		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.API.Groups.ListDescendantGroups(g.ID, opt, gl.WithContext(ctx))
+		return c.api.Groups.ListDescendantGroups(g.ID, opt, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return nil, c.classify(err, target{kind: "group", path: g.Path})
@@ -103,18 +134,12 @@ func (c *Client) GroupProjects(ctx context.Context, g Group, subgroups bool) ([]
 	opt := &gl.ListGroupProjectsOptions{IncludeSubGroups: gl.Ptr(subgroups), Simple: gl.Ptr(true)}
 	ps, err := listAll(ctx, c, func(page int64) ([]*gl.Project, *gl.Response, error) {
 		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.API.Groups.ListGroupProjects(g.ID, opt, gl.WithContext(ctx))
+		return c.api.Groups.ListGroupProjects(g.ID, opt, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return nil, c.classify(err, target{kind: "group", path: g.Path})
 	}
-	return mapAll(ps, func(p *gl.Project) Project {
-		var ns int64
-		if p.Namespace != nil {
-			ns = p.Namespace.ID
-		}
-		return Project{ID: p.ID, Path: p.PathWithNamespace, NamespaceID: ns}
-	}), nil
+	return mapAll(ps, toProject), nil
 }
 
 // GroupAccessTokens lists all of g's access tokens: active, expired and revoked.
@@ -122,7 +147,7 @@ func (c *Client) GroupAccessTokens(ctx context.Context, g Group) ([]Token, error
 	opt := &gl.ListGroupAccessTokensOptions{}
 	ts, err := listAll(ctx, c, func(page int64) ([]*gl.GroupAccessToken, *gl.Response, error) {
 		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.API.GroupAccessTokens.ListGroupAccessTokens(g.ID, opt, gl.WithContext(ctx))
+		return c.api.GroupAccessTokens.ListGroupAccessTokens(g.ID, opt, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return nil, c.classify(err, target{kind: "group", path: g.Path, tokens: true})
@@ -138,7 +163,7 @@ func (c *Client) ProjectAccessTokens(ctx context.Context, p Project) ([]Token, e
 	opt := &gl.ListProjectAccessTokensOptions{}
 	ts, err := listAll(ctx, c, func(page int64) ([]*gl.ProjectAccessToken, *gl.Response, error) {
 		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.API.ProjectAccessTokens.ListProjectAccessTokens(p.ID, opt, gl.WithContext(ctx))
+		return c.api.ProjectAccessTokens.ListProjectAccessTokens(p.ID, opt, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return nil, c.classify(err, target{kind: "project", path: p.Path, tokens: true})
@@ -155,7 +180,7 @@ func (c *Client) PersonalAccessTokens(ctx context.Context, u User) ([]Token, err
 	opt := &gl.ListPersonalAccessTokensOptions{UserID: gl.Ptr(u.ID)}
 	ts, err := listAll(ctx, c, func(page int64) ([]*gl.PersonalAccessToken, *gl.Response, error) {
 		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.API.PersonalAccessTokens.ListPersonalAccessTokens(opt, gl.WithContext(ctx))
+		return c.api.PersonalAccessTokens.ListPersonalAccessTokens(opt, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return nil, c.classify(err, target{kind: "user", path: u.Username, tokens: true})
@@ -190,14 +215,15 @@ func listAll[T any](ctx context.Context, c *Client, page func(int64) ([]T, *gl.R
 	}
 }
 
-// maxThrottledRounds bounds retryThrottled: a read GitLab keeps refusing
-// with 429 round after round (an endpoint's own limit, a proxy) fails as
-// rate limited instead of holding the scan up for ever.
-const maxThrottledRounds = 5
+// DefaultThrottleRounds bounds retryThrottled (Config.ThrottleRounds): a
+// read GitLab keeps refusing with 429 round after round (an endpoint's own
+// limit, a proxy) fails as rate limited instead of holding the scan up for
+// ever.
+const DefaultThrottleRounds = 5
 
 // retryThrottled repeats a read while GitLab answers 429 after client-go's
 // own retries are spent: for reads, being throttled means "later", not
-// "failed" — up to maxThrottledRounds rounds. Each round waits Retry-After
+// "failed" — up to Config.ThrottleRounds rounds. Each round waits Retry-After
 // (at most one rate-limit window).
 func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, error)) error {
 	for round := 1; ; round++ {
@@ -206,7 +232,7 @@ func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, er
 		if err == nil || !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusTooManyRequests {
 			return err
 		}
-		if round == maxThrottledRounds {
+		if round >= c.throttleRounds {
 			return err
 		}
 		wait, ok := throttleWait(er.Response.Header, time.Now())
@@ -225,7 +251,15 @@ func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, er
 }
 
 func toGroup(g *gl.Group) Group {
-	return Group{ID: g.ID, Path: g.FullPath, ParentID: g.ParentID}
+	return Group{ID: g.ID, Path: g.FullPath, ParentID: g.ParentID, Visibility: string(g.Visibility)}
+}
+
+func toProject(p *gl.Project) Project {
+	var ns int64
+	if p.Namespace != nil {
+		ns = p.Namespace.ID
+	}
+	return Project{ID: p.ID, Path: p.PathWithNamespace, NamespaceID: ns}
 }
 
 func toToken(t gl.PersonalAccessToken, level int, res Resource) Token {

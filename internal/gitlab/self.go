@@ -2,8 +2,8 @@ package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -25,7 +25,7 @@ func (c *Client) SelfToken(ctx context.Context) (Token, error) {
 	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
 		var resp *gl.Response
 		var err error
-		t, resp, err = c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+		t, resp, err = c.api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
 		return resp, err
 	})
 	if err != nil {
@@ -34,31 +34,127 @@ func (c *Client) SelfToken(ctx context.Context) (Token, error) {
 	return toToken(*t, 0, Resource{Type: "user"}), nil
 }
 
-// MemberLevel is the role of user uid on the group or project, inherited
-// memberships included; 0 when not a member.
-func (c *Client) MemberLevel(ctx context.Context, res Resource, uid int64) (int, error) {
-	var level int
+// Member is a user's membership of a group or project.
+type Member struct {
+	Level    int // access level, inherited memberships included
+	Username string
+}
+
+// Member is user uid's membership of the group or project, inherited
+// memberships included (GET …/members/all/:user_id). Not a member is
+// IsNotFound — as is an instance without that route.
+func (c *Client) Member(ctx context.Context, res Resource, uid int64) (Member, error) {
+	var m Member
 	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
 		if res.Type == "project" {
-			m, resp, err := c.API.ProjectMembers.GetInheritedProjectMember(res.pid(), uid, gl.WithContext(ctx))
+			pm, resp, err := c.api.ProjectMembers.GetInheritedProjectMember(res.pid(), uid, gl.WithContext(ctx))
 			if err == nil {
-				level = int(m.AccessLevel)
+				m = Member{Level: int(pm.AccessLevel), Username: pm.Username}
 			}
 			return resp, err
 		}
-		m, resp, err := c.API.GroupMembers.GetInheritedGroupMember(res.pid(), uid, gl.WithContext(ctx))
+		gm, resp, err := c.api.GroupMembers.GetInheritedGroupMember(res.pid(), uid, gl.WithContext(ctx))
 		if err == nil {
-			level = int(m.AccessLevel)
+			m = Member{Level: int(gm.AccessLevel), Username: gm.Username}
 		}
 		return resp, err
 	})
-	if errors.Is(err, gl.ErrNotFound) {
+	if err != nil {
+		return Member{}, c.fail(err, "membership of user %d", uid)
+	}
+	return m, nil
+}
+
+// MemberLevel is the role of user uid on the group or project, inherited
+// memberships included; 0 when not a member.
+func (c *Client) MemberLevel(ctx context.Context, res Resource, uid int64) (int, error) {
+	m, err := c.Member(ctx, res, uid)
+	if IsNotFound(err) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, c.classify(err, target{kind: res.Type, path: res.Path})
+		return 0, err
 	}
-	return level, nil
+	return m.Level, nil
+}
+
+// associations is GET /personal_access_tokens/self/associations: the groups
+// and projects the token's user belongs to, with its role there.
+type associations struct {
+	Groups []struct {
+		ID           int64 `json:"id"`
+		AccessLevels int   `json:"access_levels"`
+	} `json:"groups"`
+	Projects []struct {
+		ID           int64 `json:"id"`
+		AccessLevels struct {
+			Project *int `json:"project_access_level"`
+			Group   *int `json:"group_access_level"`
+		} `json:"access_levels"`
+	} `json:"projects"`
+}
+
+// AssociatedLevel is the role of the calling token's user in the group or
+// project (res.ID) as GET /personal_access_tokens/self/associations tells
+// it; 0 when res is not among them. It reads pages until it finds res.
+func (c *Client) AssociatedLevel(ctx context.Context, res Resource) (int, error) {
+	deref := func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	for page := int64(1); page > 0; {
+		var a associations
+		var next int64
+		err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+			req, err := c.api.NewRequest(http.MethodGet, "personal_access_tokens/self/associations",
+				&gl.ListOptions{PerPage: perPage, Page: page}, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+			if err != nil {
+				return nil, err
+			}
+			a = associations{}
+			resp, err := c.api.Do(req, &a)
+			if resp != nil {
+				next = resp.NextPage
+			}
+			return resp, err
+		})
+		if err != nil {
+			return 0, c.fail(err, "associations")
+		}
+		if res.Type == "group" {
+			for _, g := range a.Groups {
+				if g.ID == res.ID {
+					return g.AccessLevels, nil
+				}
+			}
+		} else {
+			for _, p := range a.Projects {
+				if p.ID == res.ID {
+					return max(deref(p.AccessLevels.Project), deref(p.AccessLevels.Group)), nil
+				}
+			}
+		}
+		page = next
+	}
+	return 0, nil
+}
+
+// LookupToken asks GitLab's token information API (POST /admin/token,
+// administrators only, GitLab 17.5+) about the token whose secret is tok:
+// it answers even for an expired or revoked token.
+func (c *Client) LookupToken(ctx context.Context, tok secret.Secret) (Token, error) {
+	body := map[string]string{"token": tok.Reveal()}
+	req, err := c.api.NewRequest(http.MethodPost, "admin/token", body, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+	if err != nil {
+		return Token{}, c.fail(err, "token lookup")
+	}
+	var t gl.PersonalAccessToken
+	if _, err := c.api.Do(req, &t); err != nil {
+		return Token{}, c.fail(err, "token lookup")
+	}
+	return toToken(t, 0, Resource{Type: "user"}), nil
 }
 
 // RotateSelf rotates the token the client authenticates with: GitLab revokes
@@ -68,7 +164,7 @@ func (c *Client) MemberLevel(ctx context.Context, res Resource, uid int64) (int,
 // with the revoked secret would make GitLab revoke the successor too
 // (token reuse detection, see docs/gitlab-api.md).
 func (c *Client) RotateSelf(ctx context.Context, expires time.Time) (Token, secret.Secret, error) {
-	t, _, err := c.API.PersonalAccessTokens.RotatePersonalAccessTokenSelf(
+	t, _, err := c.api.PersonalAccessTokens.RotatePersonalAccessTokenSelf(
 		&gl.RotatePersonalAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 	if err != nil {
 		return Token{}, secret.Secret{}, fmt.Errorf("rotate the managing token: %w", c.classify(err, target{kind: "instance"}))

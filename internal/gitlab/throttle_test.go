@@ -54,7 +54,7 @@ func TestEndlessThrottlingFails(t *testing.T) {
 	if !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("CurrentUser = %v, want ErrRateLimited", err)
 	}
-	if n := calls.Load(); n != 2*maxThrottledRounds {
-		t.Errorf("%d requests, want %d (2 tries in each of %d rounds)", n, 2*maxThrottledRounds, maxThrottledRounds)
+	if n := calls.Load(); n != 2*DefaultThrottleRounds {
+		t.Errorf("%d requests, want %d (2 tries in each of %d rounds)", n, 2*DefaultThrottleRounds, DefaultThrottleRounds)
 	}
 }

@@ -3,7 +3,6 @@ package gitlab
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -13,30 +12,29 @@ import (
 )
 
 // The calls that change or pin down one token: resolve its resource, find it
-// by name, mint (create, rotate, self-rotate), revoke. Errors keep
-// client-go's error (errors.As *gl.ErrorResponse, errors.Is gl.ErrNotFound)
-// wrapped with what was being done, so callers can tell a refusal from a
-// transport failure. Create and rotate are sent once: the client never
-// retries a POST (see checkRetry).
+// by name, mint (create, rotate, self-rotate), revoke. Every error is an
+// *Error whose message starts with what was being done, so callers can tell
+// a refusal (Permanent) from a transport failure. Create and rotate are sent
+// once: the client never retries a POST (see checkRetry).
 
 // Resolve looks a group or project up by full path.
 func (c *Client) Resolve(ctx context.Context, kind, path string) (Resource, error) {
 	switch kind {
 	case "group":
 		//lint:ignore SA1019 with_projects=false keeps GitLab from embedding up to 100 projects in the answer; still honoured by API v4
-		g, _, err := c.API.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
+		g, _, err := c.api.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
 		if err != nil {
-			return Resource{}, fmt.Errorf("group %s: %w", path, err)
+			return Resource{}, c.failOn(err, Resource{Type: kind, Path: path}, "group %s", path)
 		}
 		return Resource{Type: "group", ID: g.ID, Path: g.FullPath}, nil
 	case "project":
-		p, _, err := c.API.Projects.GetProject(path, nil, gl.WithContext(ctx))
+		p, _, err := c.api.Projects.GetProject(path, nil, gl.WithContext(ctx))
 		if err != nil {
-			return Resource{}, fmt.Errorf("project %s: %w", path, err)
+			return Resource{}, c.failOn(err, Resource{Type: kind, Path: path}, "project %s", path)
 		}
 		return Resource{Type: "project", ID: p.ID, Path: p.PathWithNamespace}, nil
 	}
-	return Resource{}, fmt.Errorf("unknown resource type %q", kind)
+	return Resource{}, invalid("unknown resource type %q", kind)
 }
 
 // pid names the resource in a URL: its id once resolved, else its full path
@@ -63,19 +61,19 @@ func (c *Client) TokensNamed(ctx context.Context, res Resource, name string) ([]
 		var resp *gl.Response
 		var err error
 		if res.Type == "group" {
-			list, resp, err = c.API.GroupAccessTokens.ListGroupAccessTokens(res.pid(),
+			list, resp, err = c.api.GroupAccessTokens.ListGroupAccessTokens(res.pid(),
 				&gl.ListGroupAccessTokensOptions{ListOptions: lo, Search: &name}, gl.WithContext(ctx))
 		} else {
 			var pl []*gl.ProjectAccessToken
 			// client-go has no search option for project tokens.
-			pl, resp, err = c.API.ProjectAccessTokens.ListProjectAccessTokens(res.pid(),
+			pl, resp, err = c.api.ProjectAccessTokens.ListProjectAccessTokens(res.pid(),
 				&gl.ListProjectAccessTokensOptions{ListOptions: lo}, gl.WithContext(ctx))
 			for _, p := range pl {
 				list = append(list, (*gl.GroupAccessToken)(p))
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s %s tokens: %w", res.Type, res.Path, err)
+			return nil, c.failOn(err, res, "list %s %s tokens", res.Type, res.Path)
 		}
 		for _, t := range list {
 			if t.Name == name {
@@ -92,14 +90,14 @@ func (c *Client) AccessToken(ctx context.Context, res Resource, id int64) (Token
 	var t *gl.GroupAccessToken
 	var err error
 	if res.Type == "group" {
-		t, _, err = c.API.GroupAccessTokens.GetGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
+		t, _, err = c.api.GroupAccessTokens.GetGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = c.API.ProjectAccessTokens.GetProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
+		p, _, err = c.api.ProjectAccessTokens.GetProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
 	if err != nil {
-		return Token{}, fmt.Errorf("read token %d of %s %s: %w", id, res.Type, res.Path, err)
+		return Token{}, c.fail(err, "read token %d of %s %s", id, res.Type, res.Path)
 	}
 	return resourceToken(t, res), nil
 }
@@ -123,18 +121,18 @@ func (c *Client) CreateAccessToken(ctx context.Context, res Resource, s MintSpec
 	var t *gl.GroupAccessToken
 	var err error
 	if res.Type == "group" {
-		t, _, err = c.API.GroupAccessTokens.CreateGroupAccessToken(res.pid(), &gl.CreateGroupAccessTokenOptions{
+		t, _, err = c.api.GroupAccessTokens.CreateGroupAccessToken(res.pid(), &gl.CreateGroupAccessTokenOptions{
 			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
 		}, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = c.API.ProjectAccessTokens.CreateProjectAccessToken(res.pid(), &gl.CreateProjectAccessTokenOptions{
+		p, _, err = c.api.ProjectAccessTokens.CreateProjectAccessToken(res.pid(), &gl.CreateProjectAccessTokenOptions{
 			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
 		}, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
 	if err != nil {
-		return Token{}, secret.Secret{}, fmt.Errorf("create token %q in %s %s: %w", s.Name, res.Type, res.Path, err)
+		return Token{}, secret.Secret{}, c.fail(err, "create token %q in %s %s", s.Name, res.Type, res.Path)
 	}
 	return resourceToken(t, res), secret.New(t.Token), nil
 }
@@ -145,16 +143,16 @@ func (c *Client) RotateAccessToken(ctx context.Context, res Resource, id int64, 
 	var t *gl.GroupAccessToken
 	var err error
 	if res.Type == "group" {
-		t, _, err = c.API.GroupAccessTokens.RotateGroupAccessToken(res.pid(), id,
+		t, _, err = c.api.GroupAccessTokens.RotateGroupAccessToken(res.pid(), id,
 			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = c.API.ProjectAccessTokens.RotateProjectAccessToken(res.pid(), id,
+		p, _, err = c.api.ProjectAccessTokens.RotateProjectAccessToken(res.pid(), id,
 			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
 	if err != nil {
-		return Token{}, secret.Secret{}, fmt.Errorf("rotate token %d in %s %s: %w", id, res.Type, res.Path, err)
+		return Token{}, secret.Secret{}, c.fail(err, "rotate token %d in %s %s", id, res.Type, res.Path)
 	}
 	return resourceToken(t, res), secret.New(t.Token), nil
 }
@@ -164,16 +162,16 @@ func (c *Client) SelfRotateAccessToken(ctx context.Context, res Resource, expire
 	var t *gl.GroupAccessToken
 	var err error
 	if res.Type == "group" {
-		t, _, err = c.API.GroupAccessTokens.RotateGroupAccessTokenSelf(res.pid(),
+		t, _, err = c.api.GroupAccessTokens.RotateGroupAccessTokenSelf(res.pid(),
 			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 	} else {
 		var p *gl.ProjectAccessToken
-		p, _, err = c.API.ProjectAccessTokens.RotateProjectAccessTokenSelf(res.pid(),
+		p, _, err = c.api.ProjectAccessTokens.RotateProjectAccessTokenSelf(res.pid(),
 			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 		t = (*gl.GroupAccessToken)(p)
 	}
 	if err != nil {
-		return Token{}, secret.Secret{}, fmt.Errorf("self-rotate token in %s %s: %w", res.Type, res.Path, err)
+		return Token{}, secret.Secret{}, c.fail(err, "self-rotate token in %s %s", res.Type, res.Path)
 	}
 	return resourceToken(t, res), secret.New(t.Token), nil
 }
@@ -183,35 +181,32 @@ func (c *Client) SelfRotateAccessToken(ctx context.Context, res Resource, expire
 func (c *Client) RevokeToken(ctx context.Context, res Resource, id int64) (alreadyGone bool, err error) {
 	switch res.Type {
 	case "group":
-		_, err = c.API.GroupAccessTokens.RevokeGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
+		_, err = c.api.GroupAccessTokens.RevokeGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
 	case "project":
-		_, err = c.API.ProjectAccessTokens.RevokeProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
+		_, err = c.api.ProjectAccessTokens.RevokeProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
 	case "user":
-		_, err = c.API.PersonalAccessTokens.RevokePersonalAccessTokenByID(id, gl.WithContext(ctx))
+		_, err = c.api.PersonalAccessTokens.RevokePersonalAccessTokenByID(id, gl.WithContext(ctx))
 	default:
-		return false, fmt.Errorf("cannot revoke a token of a %q", res.Type)
+		return false, invalid("cannot revoke a token of a %q", res.Type)
 	}
 	// client-go answers every 404 with the sentinel gl.ErrNotFound.
 	if errors.Is(err, gl.ErrNotFound) {
 		return true, nil
 	}
-	return false, err
+	if err != nil {
+		return false, c.fail(err, "revoke token %d of %s %s", id, res.Type, res.Path)
+	}
+	return false, nil
 }
 
 // Probe sends method path (relative to /api/v4) and fails unless GitLab
 // answers 2xx: it proves that the client's token can do what a consumer needs.
 func (c *Client) Probe(ctx context.Context, method, path string) error {
 	path = strings.TrimPrefix(strings.TrimPrefix(path, "/"), "api/v4/")
-	req, err := c.API.NewRequest(method, path, nil, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+	req, err := c.api.NewRequest(method, path, nil, []gl.RequestOptionFunc{gl.WithContext(ctx)})
 	if err != nil {
-		return err
+		return c.fail(err, "%s /api/v4/%s", method, path)
 	}
-	resp, err := c.API.Do(req, nil)
-	if err != nil {
-		if resp != nil {
-			return fmt.Errorf("%s /api/v4/%s answered %d: %w", method, path, resp.StatusCode, err)
-		}
-		return fmt.Errorf("%s /api/v4/%s: %w", method, path, err)
-	}
-	return nil
+	_, err = c.api.Do(req, nil)
+	return c.fail(err, "%s /api/v4/%s", method, path)
 }

@@ -1,0 +1,114 @@
+package gitlab
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+)
+
+// CI/CD variables of a group or a project. GitLab's two APIs are the same
+// but for the path (projects/:id/variables, groups/:id/variables), so one
+// code path serves both: the resource says which.
+
+// Variable is a CI/CD variable as the gitlab_variable sink reads and writes it.
+type Variable struct {
+	Key         string
+	Value       string // "" when Hidden: GitLab never returns it
+	Masked      bool
+	Protected   bool
+	Hidden      bool // masked and hidden; GitLab cannot change this on an existing variable
+	Raw         bool
+	Scope       string // environment scope, "*" for all
+	Description string
+}
+
+// variableJSON is GitLab's answer for one variable (projects and groups alike).
+type variableJSON struct {
+	Key              string `json:"key"`
+	Value            string `json:"value"`
+	Masked           bool   `json:"masked"`
+	Protected        bool   `json:"protected"`
+	Hidden           bool   `json:"hidden"`
+	Raw              bool   `json:"raw"`
+	EnvironmentScope string `json:"environment_scope"`
+	Description      string `json:"description"`
+}
+
+func (v variableJSON) variable() Variable {
+	return Variable{Key: v.Key, Value: v.Value, Masked: v.Masked, Protected: v.Protected, Hidden: v.Hidden,
+		Raw: v.Raw, Scope: v.EnvironmentScope, Description: v.Description}
+}
+
+// variablesPath is res's variables collection, or one variable of it.
+func variablesPath(res Resource, key string) (string, error) {
+	if res.Type != "group" && res.Type != "project" {
+		return "", invalid("a %q has no CI/CD variables", res.Type)
+	}
+	id := res.Path
+	if res.ID != 0 {
+		id = strconv.FormatInt(res.ID, 10)
+	}
+	p := res.Type + "s/" + gl.PathEscape(id) + "/variables"
+	if key != "" {
+		p += "/" + url.PathEscape(key)
+	}
+	return p, nil
+}
+
+// variableCall sends one request about res's variables (variable key, or
+// the collection when key is "") and decodes the answer.
+func (c *Client) variableCall(ctx context.Context, method string, res Resource, key string, opt any, op, name string) (Variable, error) {
+	path, err := variablesPath(res, key)
+	if err != nil {
+		return Variable{}, err
+	}
+	req, err := c.api.NewRequest(method, path, opt, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+	if err == nil {
+		var v variableJSON
+		if _, err = c.api.Do(req, &v); err == nil {
+			return v.variable(), nil
+		}
+	}
+	return Variable{}, c.fail(err, "%s variable %s of %s %s", op, name, res.Type, res.Path)
+}
+
+// Variable reads variable key of res in environment scope (IsNotFound when
+// there is none).
+func (c *Client) Variable(ctx context.Context, res Resource, key, scope string) (Variable, error) {
+	opt := &gl.GetProjectVariableOptions{Filter: &gl.VariableFilter{EnvironmentScope: scope}}
+	return c.variableCall(ctx, http.MethodGet, res, key, opt, "read", key)
+}
+
+// CreateVariable creates v in res. It is sent once (a POST is never retried);
+// GitLab answers 400 "has already been taken" when it exists.
+func (c *Client) CreateVariable(ctx context.Context, res Resource, v Variable) (Variable, error) {
+	opt := &gl.CreateProjectVariableOptions{
+		Key: gl.Ptr(v.Key), Value: gl.Ptr(v.Value), Description: gl.Ptr(v.Description),
+		EnvironmentScope: gl.Ptr(v.Scope), Protected: gl.Ptr(v.Protected), Raw: gl.Ptr(v.Raw),
+		VariableType: gl.Ptr(gl.EnvVariableType),
+	}
+	if v.Hidden {
+		opt.MaskedAndHidden = gl.Ptr(true)
+	} else {
+		opt.Masked = gl.Ptr(v.Masked)
+	}
+	return c.variableCall(ctx, http.MethodPost, res, "", opt, "create", v.Key)
+}
+
+// UpdateVariable writes v over the variable of the same key and scope in
+// res. The masking of a hidden variable is left alone: GitLab refuses to
+// change it.
+func (c *Client) UpdateVariable(ctx context.Context, res Resource, v Variable) (Variable, error) {
+	opt := &gl.UpdateProjectVariableOptions{
+		Value: gl.Ptr(v.Value), Description: gl.Ptr(v.Description),
+		Filter:    &gl.VariableFilter{EnvironmentScope: v.Scope},
+		Protected: gl.Ptr(v.Protected), Raw: gl.Ptr(v.Raw),
+	}
+	if !v.Hidden {
+		opt.Masked = gl.Ptr(v.Masked)
+	}
+	return c.variableCall(ctx, http.MethodPut, res, v.Key, opt, "update", v.Key)
+}
