@@ -10,6 +10,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // Every call, reads and writes alike, fails with a *gitlab.Error that says
@@ -17,7 +18,7 @@ import (
 // gitlab.IsNotFound, gitlab.IsStatus and gitlab.Permanent, never on
 // client-go's error types.
 func TestWritesFailWithGitLabErrors(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app", g.ID)
 	alice, _ := srv.CreateUser("alice", false)
@@ -98,7 +99,7 @@ func TestWritesFailWithGitLabErrors(t *testing.T) {
 
 // A revocation of a token that is already gone is no error.
 func TestRevokeGoneIsNoError(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, _ := srv.CreateGroup("platform", 0)
 	c := newClient(t, url, rootToken, nil)
 	gone, err := c.RevokeToken(context.Background(), gitlab.Resource{Type: "group", ID: g.ID, Path: "platform"}, 424242)

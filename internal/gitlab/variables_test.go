@@ -9,12 +9,13 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // One variables API for groups and projects: the same calls read, create
 // and update a variable of either, by path or by id, per environment scope.
 func TestVariablesOfGroupsAndProjects(t *testing.T) {
-	srv, url := sim.StartTest(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app.v2", g.ID) // a dot: the path must be escaped
 	c := newClient(t, url, rootToken, nil)
