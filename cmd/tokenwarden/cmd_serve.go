@@ -167,8 +167,8 @@ func operatorPassword(cfg *config.Config) (secret.Secret, error) {
 	return pw, nil
 }
 
-// openNotifier builds the configured notification channels, with
-// de-duplication kept beside the journal.
+// openNotifier builds the configured notification channels; the journal
+// remembers what was sent (de-duplication).
 func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, log *slog.Logger) (daemon.Notifier, func(), error) {
 	if len(cfg.Notify) == 0 {
 		return nil, func() {}, nil
@@ -177,13 +177,11 @@ func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, lo
 	if err != nil {
 		return nil, nil, withHint(err, "each notify entry reads its secret from the named environment variable or file")
 	}
-	dedup, closeDedup := openDedup(ctx, cfg.State, log)
-	n := notify.New(chans, dedup, rt.clock, log)
+	n := notify.New(chans, rt.store, rt.clock, log)
 	return redactingNotifier{n: n, r: redactorFrom(ctx)}, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		n.Close(cctx)
-		closeDedup()
 	}, nil
 }
 
@@ -243,29 +241,6 @@ func stopIfLockLost(ctx context.Context, lease *journal.Lease, fence chan<- stru
 		return withHint(errors.New("lost the state lock: its PostgreSQL session ended, so another tokenwarden serve may lead now"),
 			"restart tokenwarden serve (a supervisor does it): it stands by or leads again")
 	}
-}
-
-// openDedup opens the notify_sent table in the journal's database (SQLite
-// or PostgreSQL, where every daemon on the state shares it); when that
-// fails, de-duplication is kept in memory and the reason logged.
-func openDedup(ctx context.Context, state string, log *slog.Logger) (notify.DedupStore, func()) {
-	var (
-		store interface {
-			notify.DedupStore
-			Close() error
-		}
-		err error
-	)
-	if journal.IsPostgres(state) {
-		store, err = notify.OpenPostgresDedup(ctx, state)
-	} else {
-		store, err = notify.OpenSQLiteDedup(ctx, state)
-	}
-	if err != nil {
-		log.Warn("notification de-duplication kept in memory", "reason", err)
-		return notify.NewMemoryDedup(), func() {}
-	}
-	return store, func() { store.Close() }
 }
 
 // reloadOnHangup reloads the config on every SIGHUP until ctx ends.

@@ -99,6 +99,14 @@ type Store interface {
 	List(ctx context.Context, f Filter) ([]*Rotation, error)
 	// Events returns a rotation's events, oldest first.
 	Events(ctx context.Context, rotationID string) ([]Event, error)
+	// NotificationSent reports whether the notification key (opaque, at
+	// most a few hundred bytes) was marked sent, by this process or any
+	// other on the same state: an event the daemon sees at every scan (a
+	// token inside its 7-day window) goes out once per channel.
+	NotificationSent(ctx context.Context, key string) (bool, error)
+	// MarkNotificationSent records that key was delivered at at; marking
+	// it again only moves at.
+	MarkNotificationSent(ctx context.Context, key string, at time.Time) error
 	Close() error
 }
 

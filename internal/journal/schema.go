@@ -38,4 +38,10 @@ var migrations = []string{
 		detail      TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX events_rotation ON events(rotation_id, seq);`,
+	// 2: notifications delivered (see Store.MarkNotificationSent). IF NOT
+	// EXISTS: earlier versions created the same table outside migrations.
+	`CREATE TABLE IF NOT EXISTS notify_sent (
+		key     TEXT PRIMARY KEY,
+		sent_at INTEGER NOT NULL -- unix nanoseconds
+	)`,
 }

@@ -221,6 +221,26 @@ func (s *sqlStore) Events(ctx context.Context, rotationID string) ([]Event, erro
 	return out, nil
 }
 
+func (s *sqlStore) NotificationSent(ctx context.Context, key string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM notify_sent WHERE key = ?`), key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("journal notification sent: %w", err)
+	}
+	return true, nil
+}
+
+func (s *sqlStore) MarkNotificationSent(ctx context.Context, key string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO notify_sent(key, sent_at) VALUES (?, ?)
+		ON CONFLICT(key) DO UPDATE SET sent_at = excluded.sent_at`), key, at.UnixNano()); err != nil {
+		return fmt.Errorf("journal mark notification sent: %w", err)
+	}
+	return nil
+}
+
 func (s *sqlStore) insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, step Step, detail string) error {
 	_, err := s.exec(ctx, tx, `INSERT INTO events(rotation_id, at, step, detail) VALUES (?, ?, ?, ?)`,
 		id, at.UnixNano(), string(step), detail)

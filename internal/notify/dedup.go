@@ -9,11 +9,13 @@ import (
 // DedupStore remembers which deliveries were made, so that an event the
 // daemon reports at every scan (a token inside its 7-day window) goes out
 // once per channel. Keys are opaque strings of at most a few hundred bytes.
+// The journal (journal.Store) is the durable one: a restarted daemon, or
+// another taking over the shared state, does not announce again.
 type DedupStore interface {
-	// Sent reports whether key was delivered before.
-	Sent(ctx context.Context, key string) (bool, error)
-	// MarkSent remembers that key was delivered at at.
-	MarkSent(ctx context.Context, key string, at time.Time) error
+	// NotificationSent reports whether key was delivered before.
+	NotificationSent(ctx context.Context, key string) (bool, error)
+	// MarkNotificationSent remembers that key was delivered at at.
+	MarkNotificationSent(ctx context.Context, key string, at time.Time) error
 }
 
 // MemoryDedup is a DedupStore that forgets on restart: after one, an
@@ -26,16 +28,16 @@ type MemoryDedup struct {
 // NewMemoryDedup returns an empty MemoryDedup.
 func NewMemoryDedup() *MemoryDedup { return &MemoryDedup{sent: map[string]time.Time{}} }
 
-// Sent implements DedupStore.
-func (m *MemoryDedup) Sent(_ context.Context, key string) (bool, error) {
+// NotificationSent implements DedupStore.
+func (m *MemoryDedup) NotificationSent(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, ok := m.sent[key]
 	return ok, nil
 }
 
-// MarkSent implements DedupStore.
-func (m *MemoryDedup) MarkSent(_ context.Context, key string, at time.Time) error {
+// MarkNotificationSent implements DedupStore.
+func (m *MemoryDedup) MarkNotificationSent(_ context.Context, key string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sent[key] = at

@@ -3,45 +3,37 @@ package notify_test
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal/pgtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // A daemon restarted (or taking over) on the same state does not announce
-// again what was announced before: on SQLite and on PostgreSQL.
-// closingDedup is a persistent DedupStore.
-type closingDedup interface {
-	notify.DedupStore
-	Close() error
-}
-
+// again what was announced before: the journal keeps what was sent, on
+// SQLite and on PostgreSQL.
 func TestDedupSurvivesRestart(t *testing.T) {
-	backends := []struct {
+	for _, b := range []struct {
 		name  string
 		state func(testing.TB) string
-		open  func(context.Context, string) (closingDedup, error)
 	}{
-		{"sqlite", func(t testing.TB) string { return "sqlite://" + filepath.Join(t.TempDir(), "state.db") },
-			func(ctx context.Context, s string) (closingDedup, error) {
-				return notify.OpenSQLiteDedup(ctx, s)
-			}},
-		{"postgres", pgtest.DSN,
-			func(ctx context.Context, s string) (closingDedup, error) {
-				return notify.OpenPostgresDedup(ctx, s)
-			}},
-	}
-	for _, b := range backends {
+		{"sqlite", func(t testing.TB) string { return "sqlite://" + filepath.Join(t.TempDir(), "state.db") }},
+		{"postgres", pgtest.DSN},
+	} {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			state := b.state(t)
+			sealer, err := secret.LoadOrCreateKey(filepath.Join(t.TempDir(), "tw.key"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			rcv := newReceiver(t)
 			run := func(events ...notify.Event) {
 				t.Helper()
-				store, err := b.open(ctx, state)
+				store, err := journal.Open(ctx, state, sealer, clock.NewFake(t0))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -61,15 +53,5 @@ func TestDedupSurvivesRestart(t *testing.T) {
 				t.Errorf("messages = %d, want 2 (7d once, then 1d)", got)
 			}
 		})
-	}
-}
-
-func TestOpenSQLiteDedupRejectsOtherBackends(t *testing.T) {
-	for _, state := range []string{"postgres://u:pw@db/tw", "sqlite://", "sqlite:///x.db?mode=ro"} {
-		if _, err := notify.OpenSQLiteDedup(context.Background(), state); err == nil {
-			t.Errorf("OpenSQLiteDedup(%q): no error", state)
-		} else if strings.Contains(err.Error(), "u:pw") {
-			t.Errorf("error shows the DSN's password: %v", err)
-		}
 	}
 }

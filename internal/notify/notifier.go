@@ -136,7 +136,7 @@ func (n *Notifier) Notify(ctx context.Context, e Event) error {
 	var errs []error
 	for _, q := range n.queues {
 		key := q.ch.ID() + " " + e.DedupKey()
-		if sent, err := n.store.Sent(ctx, key); err != nil {
+		if sent, err := n.store.NotificationSent(ctx, key); err != nil {
 			// Rather twice than never: send, and let the worker check again.
 			n.log.Warn("notify: dedup lookup failed", "channel", q.ch.ID(), "event", e.Kind, "token", e.Ref(), "err", err)
 		} else if sent {
@@ -209,7 +209,7 @@ func (n *Notifier) deliver(ch Channel, j job) {
 	ctx := n.runCtx
 	e := j.event
 	log := n.log.With("channel", ch.ID(), "event", string(e.Kind), "token", e.Ref(), "delivery", j.deliveryID)
-	if sent, err := n.store.Sent(ctx, j.key); err == nil && sent {
+	if sent, err := n.store.NotificationSent(ctx, j.key); err == nil && sent {
 		return
 	}
 	for attempt := 1; ; attempt++ {
@@ -220,7 +220,7 @@ func (n *Notifier) deliver(ch Channel, j job) {
 		err := n.sendOnce(ctx, ch, j)
 		if err == nil {
 			log.Info("notification sent", "attempt", attempt)
-			if err := n.store.MarkSent(ctx, j.key, n.clk.Now()); err != nil {
+			if err := n.store.MarkNotificationSent(ctx, j.key, n.clk.Now()); err != nil {
 				log.Warn("notify: could not remember delivery; it may be repeated", "err", err)
 			}
 			return
