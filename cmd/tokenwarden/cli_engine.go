@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -59,25 +58,19 @@ func (r *engineRuntime) Close() error {
 // lock makes this process the only one starting rotations on the state.
 func (r *engineRuntime) lock() error {
 	lease, err := journal.TryLock(context.Background(), r.cfg.State)
-	if errors.Is(err, journal.ErrLocked) {
-		return withHint(err, "wait for the other run to finish (or stop `tokenwarden serve`, which rotates on its own schedule)")
-	}
 	if err != nil {
-		return err
+		return lockError(err)
 	}
 	r.lease = lease
 	return nil
 }
 
-// waitLock waits until this process holds the lock, trying every poll: a
-// daemon on a shared (PostgreSQL) state stands by until the leader is gone.
-func (r *engineRuntime) waitLock(ctx context.Context, poll time.Duration) error {
-	lease, err := journal.WaitLock(ctx, r.cfg.State, poll)
-	if err != nil {
-		return err
+// lockError gives the hint for a state another process works on.
+func lockError(err error) error {
+	if errors.Is(err, journal.ErrLocked) {
+		return withHint(err, "wait for the other run to finish (or stop `tokenwarden serve`, which rotates on its own schedule)")
 	}
-	r.lease = lease
-	return nil
+	return err
 }
 
 // loadConfig reads the config file and turns its problems into one error

@@ -129,6 +129,8 @@ type redactingBackend struct {
 	r *secret.Redactor
 }
 
+func (b redactingBackend) Leading() bool { return b.d.Leading() }
+
 func (b redactingBackend) Ready() bool { return b.d.Ready() }
 
 func (b redactingBackend) State() daemon.State {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
@@ -212,19 +213,24 @@ func serveDemo(ctx context.Context, out io.Writer, w *demoWorld, opts demoOption
 		}
 	}
 	ver, rev := buildVersion()
-	var d *daemon.Daemon
-	m := metrics.New(sourceFunc(func() metrics.Snapshot { return d.Snapshot() }), ver, rev)
-	d = daemon.New(daemon.Deps{
-		Engine: w.rt.engine, Store: w.rt.store, GitLab: w.rt.gitlab, Clock: w.clock, Config: w.cfg, Metrics: m,
+	d := daemon.New(daemon.Deps{
+		Engine: w.rt.engine, Store: w.rt.store, GitLab: w.rt.gitlab, Clock: w.clock, Config: w.cfg,
 	})
 	password := web.GeneratePassword()
 	if opts.serving != nil {
 		opts.serving()
 	}
 	fmt.Fprintf(out, "\nStarting the dashboard: waiting for the daemon's first scan…\n")
+	dashboard, err := web.NewServer(web.Options{Backend: d, Store: w.rt.store, Password: password, Clock: w.clock, Metrics: metrics.Handler(ver, rev, d.Metrics()...), Version: ver})
+	if err != nil {
+		return err
+	}
 	served := make(chan error, 1)
 	go func() {
-		served <- web.Serve(ctx, ln, d, web.Options{Store: w.rt.store, Password: password, Clock: w.clock, Metrics: m.Handler(), Version: ver})
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return d.Run(gctx) })
+		g.Go(func() error { return dashboard.Serve(gctx, ln) })
+		served <- g.Wait()
 	}()
 	// The URL is printed once /readyz answers: a dashboard opened before the
 	// first scan would show no tokens.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
-	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -57,21 +55,18 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				return err
 			}
 			ver, rev := buildVersion()
-			var d *daemon.Daemon
-			m := metrics.New(sourceFunc(func() metrics.Snapshot { return d.Snapshot() }), ver, rev)
-			rt, err := openRuntimeWith(ctx, &f, runtimeOptions{Log: log, OnResponse: m.Observe})
+			requests := metrics.NewRequests()
+			rt, err := openRuntimeWith(ctx, &f, runtimeOptions{Log: log, OnResponse: requests.Observe})
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
 			// On a shared (PostgreSQL) state another daemon may lead: stand by.
-			leading := true
-			if err := rt.lock(); err != nil {
-				if !errors.Is(err, journal.ErrLocked) || !journal.IsPostgres(rt.cfg.State) {
-					return err
-				}
-				leading = false
+			leader, err := daemon.Lead(ctx, rt.cfg.State, log)
+			if err != nil {
+				return lockError(err)
 			}
+			defer leader.Release()
 			// The managing token, once, before any work: a dead one or one
 			// without the scopes and role the config needs stops here.
 			if _, err := rt.checkManaging(ctx, cmd.ErrOrStderr(), true); err != nil {
@@ -91,8 +86,7 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 				return err
 			}
 			defer closeNotifier()
-			fence := make(chan struct{}) // closed when the state lock is lost
-			d = daemon.New(daemon.Deps{
+			d := daemon.New(daemon.Deps{
 				Engine: rt.engine, Store: rt.store, GitLab: rt.gitlab, Clock: rt.clock, Log: log, Config: cfg,
 				LoadConfig: func() (*config.Config, error) {
 					cfg, err := loadConfig(f.config)
@@ -101,30 +95,35 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 					}
 					return cfg, err
 				},
-				Notifier: notifier, Metrics: m, Fence: fence, Renewer: rt.renewer,
+				Notifier: notifier, Renewer: rt.renewer, Leading: leader.Leading(), Fence: leader.Lost(),
 			})
+			dashboard, err := web.NewServer(web.Options{
+				Backend: redactingBackend{d: d, r: red}, Store: rt.store, Password: password, ReadOnly: readOnly || cfg.Serve.ReadOnly,
+				Clock: rt.clock, Log: log, Metrics: metrics.Handler(ver, rev, append(d.Metrics(), requests)...), Version: ver, TrustedProxies: cfg.Serve.TrustedProxies,
+			})
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return usageError("listen on %s: %v", listen, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tokenwarden dashboard: http://%s/\n", ln.Addr())
-			if !leading {
-				log.Info("standing by: another tokenwarden serve is the leader", "retry_every", standbyPoll.String())
-				if err := standBy(ctx, ln, rt); err != nil || ctx.Err() != nil {
-					return err
-				}
-				log.Info("leading: took the state lock; starting the daemon")
-			}
 
+			// Three peers: the daemon (idle while standing by), the
+			// dashboard ("standing by" until the daemon leads) and the
+			// lease (ends serve when the lock is lost).
 			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return d.Run(gctx) })
+			g.Go(func() error { return dashboard.Serve(gctx, ln) })
 			g.Go(func() error {
-				return web.Serve(gctx, ln, d, web.Options{
-					Backend: redactingBackend{d: d, r: red}, Store: rt.store, Password: password, ReadOnly: readOnly || cfg.Serve.ReadOnly,
-					Clock: rt.clock, Log: log, Metrics: m.Handler(), Version: ver, TrustedProxies: cfg.Serve.TrustedProxies,
-				})
+				err := leader.Run(gctx)
+				if errors.Is(err, daemon.ErrLeadershipLost) {
+					return withHint(err, "restart tokenwarden serve (a supervisor does it): it stands by or leads again")
+				}
+				return err
 			})
 			g.Go(func() error { return reloadOnHangup(gctx, d, log) })
-			g.Go(func() error { return stopIfLockLost(gctx, rt.lease, fence) })
 			return g.Wait()
 		},
 	}
@@ -134,11 +133,6 @@ progress finishes or stays parked in the journal and is resumed next start).`,
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	return cmd
 }
-
-// sourceFunc adapts a function to metrics.Source.
-type sourceFunc func() metrics.Snapshot
-
-func (f sourceFunc) Snapshot() metrics.Snapshot { return f() }
 
 // serveLogger logs to w; every record is scrubbed of the process's secrets.
 func serveLogger(w io.Writer, format string, red *secret.Redactor) (*slog.Logger, error) {
@@ -183,64 +177,6 @@ func openNotifier(ctx context.Context, cfg *config.Config, rt *engineRuntime, lo
 		defer cancel()
 		n.Close(cctx)
 	}, nil
-}
-
-// standbyPoll is how often a daemon standing by tries to take the lock.
-const standbyPoll = 5 * time.Second
-
-// standBy serves /healthz ("ok") and a 503 "standing by" everywhere else
-// (/readyz, the dashboard) on ln until this process holds the state lock,
-// so that a load balancer sends operators to the leader. It returns nil once
-// the lock is held or ctx ended, leaving ln open for the dashboard.
-func standBy(ctx context.Context, ln net.Listener, rt *engineRuntime) error {
-	tl, ok := ln.(*net.TCPListener)
-	if !ok {
-		return fmt.Errorf("stand by: listener %T is not TCP", ln)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "standing by: another tokenwarden serve is the leader", http.StatusServiceUnavailable)
-	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(lentListener{tl}) }()
-	err := rt.waitLock(ctx, standbyPoll)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("stand by: http: %w", serr)
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	if derr := tl.SetDeadline(time.Time{}); err == nil && derr != nil {
-		err = fmt.Errorf("stand by: %w", derr)
-	}
-	return err
-}
-
-// lentListener lends the listener to the stand-by server: its Close only
-// stops Accept (a deadline in the past) and keeps the socket, so that the
-// dashboard takes over the same address without a gap in which it is free.
-type lentListener struct{ *net.TCPListener }
-
-func (l lentListener) Close() error { return l.SetDeadline(time.Unix(1, 0)) }
-
-// stopIfLockLost ends serve when the lease is lost (the PostgreSQL session
-// holding it ended): another daemon may lead now, and two must never rotate.
-func stopIfLockLost(ctx context.Context, lease *journal.Lease, fence chan<- struct{}) error {
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-lease.Lost():
-		// Stop rotating at once: another daemon may be resuming the same
-		// rotation from the journal already.
-		close(fence)
-		return withHint(errors.New("lost the state lock: its PostgreSQL session ended, so another tokenwarden serve may lead now"),
-			"restart tokenwarden serve (a supervisor does it): it stands by or leads again")
-	}
 }
 
 // reloadOnHangup reloads the config on every SIGHUP until ctx ends.

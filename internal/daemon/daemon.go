@@ -20,6 +20,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 )
 
 // DefaultRetryAfter is how long a token whose rotation failed (or could not
@@ -53,15 +54,17 @@ type Deps struct {
 	// Notifier receives rotated / failed / expiring / expired / new-finding
 	// events. Nil: no notifications.
 	Notifier Notifier
-	// Metrics counts finished rotations. Nil: not counted.
-	Metrics RotationCounter
 	// RetryAfter: see DefaultRetryAfter (0 → default).
 	RetryAfter time.Duration
 	// ShutdownGrace: see DefaultShutdownGrace (0 → default).
 	ShutdownGrace time.Duration
+	// Leading, when set, is closed once this daemon leads (Leader.Leading):
+	// until then Run does nothing but wait, and Leading reports false.
+	// Nil: the daemon leads from the start.
+	Leading <-chan struct{}
 	// Fence, when closed, stops the rotation in progress at once, without
-	// the shutdown grace: the daemon lost its leadership, and another one
-	// may already be resuming the same rotation. Nil: never.
+	// the shutdown grace: the daemon lost its leadership (Leader.Lost), and
+	// another one may already be resuming the same rotation. Nil: never.
 	Fence <-chan struct{}
 	// OnSleep, when set, is called each time the scheduler goes to sleep,
 	// with the time it wakes up next. Tests use it to know the daemon idles.
@@ -89,12 +92,8 @@ type Daemon struct {
 	fails   map[string]int       // ref → rotations failed in a row
 	prev    map[string]bool      // "tokenID/code" findings of unmanaged tokens at the last scan
 	active  map[int64]bool       // token ids active at the last scan
-	stats   Stats
-}
 
-// Stats counts what the daemon did since it started.
-type Stats struct {
-	Rotations map[string]map[string]int // strategy → result (done, waiting, retry, failed) → count
+	rotations metrics.Rotations // finished rotations, for /metrics
 }
 
 type rotateRequest struct {
@@ -135,7 +134,8 @@ func New(d Deps) *Daemon {
 		stopped:  make(chan struct{}),
 		backoff:  map[string]time.Time{},
 		fails:    map[string]int{},
-		stats:    Stats{Rotations: map[string]map[string]int{}},
+
+		rotations: metrics.NewRotations(),
 	}
 }
 
@@ -200,23 +200,23 @@ func (d *Daemon) State() State {
 	return d.state
 }
 
+// Leading reports whether this daemon leads (Deps.Leading); one standing by
+// does nothing while another daemon on the shared state works.
+func (d *Daemon) Leading() bool {
+	if d.d.Leading == nil {
+		return true
+	}
+	select {
+	case <-d.d.Leading:
+		return true
+	default:
+		return false
+	}
+}
+
 // Ready reports whether the first scan is done.
 func (d *Daemon) Ready() bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.state.Scanned
-}
-
-// RotationCounts returns how many rotations ended in each result, by strategy.
-func (d *Daemon) RotationCounts() map[string]map[string]int {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	out := map[string]map[string]int{}
-	for s, m := range d.stats.Rotations {
-		out[s] = map[string]int{}
-		for r, n := range m {
-			out[s][r] = n
-		}
-	}
-	return out
 }

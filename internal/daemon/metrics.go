@@ -3,14 +3,17 @@ package daemon
 import (
 	"sort"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
 )
 
-// RotationCounter counts finished rotations; *metrics.Metrics is one.
-type RotationCounter interface {
-	Rotated(strategy, result string)
+// Metrics are the daemon's collectors, for /metrics: the gauges read from
+// its state at every scrape and the rotations it finished.
+func (d *Daemon) Metrics() []prometheus.Collector {
+	return []prometheus.Collector{metrics.NewStateCollector(d), d.rotations}
 }
 
 // Snapshot is the state as the metrics package reads it at scrape time.
@@ -46,15 +49,12 @@ func (d *Daemon) Snapshot() metrics.Snapshot {
 	return snap
 }
 
-// countRotation feeds a final outcome to the rotation counter.
+// countRotation counts a final outcome.
 func (d *Daemon) countRotation(o engine.Outcome) {
-	if d.d.Metrics == nil || o.Rotation == nil {
-		return
-	}
 	switch o.Status {
 	case engine.StatusDone:
-		d.d.Metrics.Rotated(o.Rotation.Strategy, metrics.ResultDone)
+		d.rotations.Rotated(o.Rotation.Strategy, metrics.ResultDone)
 	case engine.StatusFailed:
-		d.d.Metrics.Rotated(o.Rotation.Strategy, metrics.ResultFailed)
+		d.rotations.Rotated(o.Rotation.Strategy, metrics.ResultFailed)
 	}
 }

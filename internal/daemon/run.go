@@ -14,14 +14,22 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 )
 
-// Run resumes unfinished rotations, scans, then rotates each managed token
+// Run waits until the daemon leads (Deps.Leading), resumes unfinished
+// rotations, scans, then rotates each managed token
 // when it is due until ctx ends. A rotation in progress at shutdown gets
 // Deps.ShutdownGrace to finish; otherwise it stays parked in the journal at
 // its last committed step and the next start resumes it. Run returns nil on
 // a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.d.Log.Info("daemon started", "tokens", len(d.Config().Tokens), "scan_interval", d.scanInterval().String())
 	defer d.stopOnce.Do(func() { close(d.stopped) })
+	if d.d.Leading != nil {
+		select {
+		case <-d.d.Leading:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	d.d.Log.Info("daemon started", "tokens", len(d.Config().Tokens), "scan_interval", d.scanInterval().String())
 	work, stopWork := d.workContext(ctx)
 	defer stopWork()
 	d.resume(ctx, work)
@@ -237,14 +245,6 @@ func (d *Daemon) record(ctx context.Context, o engine.Outcome) {
 		d.d.Log.Error("rotation failed", append(attrs, "err", o.Err, "retry_after", wait.String())...)
 		d.setBackoff(r.Ref, d.d.Clock.Now().Add(wait))
 	}
-	d.mu.Lock()
-	m := d.stats.Rotations[r.Strategy]
-	if m == nil {
-		m = map[string]int{}
-		d.stats.Rotations[r.Strategy] = m
-	}
-	m[string(o.Status)]++
-	d.mu.Unlock()
 	d.countRotation(o)
 	d.notifyOutcome(ctx, o)
 }

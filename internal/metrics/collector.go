@@ -10,6 +10,10 @@ import (
 
 var tokenLabels = []string{"resource_type", "resource_path", "token_name", "managed"}
 
+// NewStateCollector returns the collector of the gauges read from src at
+// every scrape.
+func NewStateCollector(src Source) prometheus.Collector { return newStateCollector(src) }
+
 // stateCollector turns a Snapshot into gauges at scrape time, the way
 // cert-manager's certificate collector reads its listers: nothing is stored
 // between scrapes, so a token that disappears from the state disappears

@@ -1,8 +1,9 @@
-// Package metrics owns tokenwarden's Prometheus metrics: a private registry
-// (never the process-wide default) whose token, finding and scan metrics are
-// read from the daemon's state at scrape time, plus the counters the daemon
-// and the GitLab client bump as things happen (rotations, API requests) and
-// build_info.
+// Package metrics owns tokenwarden's Prometheus metrics: the collector that
+// reads token, finding and scan gauges from the daemon's state at scrape
+// time, the counters the daemon and the GitLab clients bump as things happen
+// (rotations, API requests), and the /metrics handler over a private
+// registry with build_info. Each component returns its own collectors (the
+// daemon its state collector and rotation counter); cmd registers them.
 package metrics
 
 import (
@@ -60,75 +61,69 @@ const (
 	ResultFailed = "failed"
 )
 
-// Metrics is the registry and the counters the daemon increments.
-type Metrics struct {
-	reg       *prometheus.Registry
-	rotations *prometheus.CounterVec
-	requests  *prometheus.CounterVec
-	handler   http.Handler
-}
-
-// New registers tokenwarden's metrics (and the Go runtime and process
-// collectors) on a new private registry. version and revision go into
-// tokenwarden_build_info.
-func New(src Source, version, revision string) *Metrics {
+// Handler serves, for /metrics, a new private registry (never the
+// process-wide default) with tokenwarden_build_info, the Go runtime and
+// process collectors, and the collectors the components return (the
+// daemon's Metrics, the GitLab clients' Requests). version and revision go
+// into tokenwarden_build_info.
+func Handler(version, revision string, cs ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
-	m := &Metrics{
-		reg: reg,
-		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tokenwarden_rotations_total",
-			Help: "Rotations finished since the daemon started, by strategy and result (done, failed).",
-		}, []string{"strategy", "result"}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tokenwarden_gitlab_requests_total",
-			Help: "HTTP responses from the GitLab API, retries included, by method and status code.",
-		}, []string{"method", "code"}),
-	}
-	// Every strategy and result from the start, so rate() and increase()
-	// see the first rotation rather than a series appearing at 1.
-	for _, s := range []string{"overlap", "rotate", "self"} {
-		for _, r := range []string{ResultDone, ResultFailed} {
-			m.rotations.WithLabelValues(s, r)
-		}
-	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "tokenwarden_build_info",
 		Help:        "Always 1; the labels say which tokenwarden is running.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
 	})
 	buildInfo.Set(1)
-	reg.MustRegister(
-		newStateCollector(src),
-		m.rotations, m.requests, buildInfo,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	reg.MustRegister(buildInfo, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cs...)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:          reg, // promhttp_metric_handler_errors_total
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 	})
-	return m
 }
 
-// Handler serves the registry for /metrics.
-func (m *Metrics) Handler() http.Handler { return m.handler }
+// Rotations counts finished rotations (tokenwarden_rotations_total); the
+// daemon owns one and returns it among its collectors.
+type Rotations struct{ *prometheus.CounterVec }
 
-// Registry is the private registry, for callers that add their own
-// collectors or gather in tests.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// NewRotations returns the counter with every strategy and result at 0, so
+// that rate() and increase() see the first rotation rather than a series
+// appearing at 1.
+func NewRotations() Rotations {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tokenwarden_rotations_total",
+		Help: "Rotations finished since the daemon started, by strategy and result (done, failed).",
+	}, []string{"strategy", "result"})
+	for _, s := range []string{"overlap", "rotate", "self"} {
+		for _, r := range []string{ResultDone, ResultFailed} {
+			v.WithLabelValues(s, r)
+		}
+	}
+	return Rotations{v}
+}
 
 // Rotated counts one finished rotation: strategy overlap|rotate|self,
-// result ResultDone or ResultFailed. The daemon calls it when the engine
-// reports a final outcome; the count starts at 0 with each process.
-func (m *Metrics) Rotated(strategy, result string) {
-	m.rotations.WithLabelValues(strategy, result).Inc()
+// result ResultDone or ResultFailed. The count starts at 0 with each process.
+func (r Rotations) Rotated(strategy, result string) {
+	r.WithLabelValues(strategy, result).Inc()
+}
+
+// Requests counts GitLab API responses (tokenwarden_gitlab_requests_total).
+type Requests struct{ *prometheus.CounterVec }
+
+// NewRequests returns the counter, empty.
+func NewRequests() Requests {
+	return Requests{prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tokenwarden_gitlab_requests_total",
+		Help: "HTTP responses from the GitLab API, retries included, by method and status code.",
+	}, []string{"method", "code"})}
 }
 
 // Observe counts one GitLab API response. Its signature is
-// gitlab.Config.OnResponse's: pass m.Observe there.
-func (m *Metrics) Observe(method string, code int) {
-	m.requests.WithLabelValues(normalMethod(method), strconv.Itoa(code)).Inc()
+// gitlab.Config.OnResponse's: pass r.Observe there.
+func (r Requests) Observe(method string, code int) {
+	r.WithLabelValues(normalMethod(method), strconv.Itoa(code)).Inc()
 }
 
 // normalMethod keeps the method label to the few values HTTP has.

@@ -116,7 +116,7 @@ func TestGaugesFromState(t *testing.T) {
 		Findings: []metrics.FindingCount{{Code: "never-used", Severity: "warning", Count: 1}, {Code: "expires-soon", Severity: "critical", Count: 2}},
 		LastScan: *at("2026-11-25T12:00:00Z"),
 	}}
-	m := metrics.New(src, "v1.2.3", "abc123")
+	m := newMetrics(src, "v1.2.3", "abc123")
 	mfs := scrape(t, m.Handler())
 
 	equal(t, "expiry", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"), []string{
@@ -152,7 +152,7 @@ func TestGaugesFromState(t *testing.T) {
 // and a token gone from the state is gone from /metrics.
 func TestGaugesFollowTheSource(t *testing.T) {
 	src := &state{}
-	m := metrics.New(src, "dev", "")
+	m := newMetrics(src, "dev", "")
 	mfs := scrape(t, m.Handler())
 	equal(t, "before the first scan", series(mfs, "tokenwarden_last_scan_timestamp_seconds"), []string{" 0"})
 	if got := series(mfs, "tokenwarden_token_expiry_timestamp_seconds"); got != nil {
@@ -189,7 +189,7 @@ func TestSameNameTokensMerge(t *testing.T) {
 		},
 		Findings: []metrics.FindingCount{{Code: "unused", Severity: "warning", Count: 2}, {Code: "unused", Severity: "warning", Count: 3}},
 	}}
-	mfs := scrape(t, metrics.New(src, "dev", "").Handler())
+	mfs := scrape(t, newMetrics(src, "dev", "").Handler())
 	equal(t, "expiry", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"), []string{
 		"managed=false,resource_path=g,resource_type=group,token_name=ci 1798070400",
 		"managed=true,resource_path=g,resource_type=group,token_name=ci 1803859200", // the successor's
@@ -211,7 +211,7 @@ func TestSameNameTokensMerge(t *testing.T) {
 }
 
 func TestRotationCounter(t *testing.T) {
-	m := metrics.New(&state{}, "dev", "")
+	m := newMetrics(&state{}, "dev", "")
 	zero := series(scrape(t, m.Handler()), "tokenwarden_rotations_total")
 	equal(t, "before any rotation", zero, []string{
 		"result=done,strategy=overlap 0", "result=failed,strategy=overlap 0",
@@ -231,7 +231,7 @@ func TestRotationCounter(t *testing.T) {
 // Observe is the GitLab client's OnResponse hook; here against the emulator.
 func TestGitLabRequestCounter(t *testing.T) {
 	_, url := simtest.Start(t, sim.Options{RootToken: "glpat-root-metrics-test-0001"})
-	m := metrics.New(&state{}, "dev", "")
+	m := newMetrics(&state{}, "dev", "")
 	c, err := gitlab.New(gitlab.Config{URL: url, Token: secret.New("glpat-root-metrics-test-0001"), OnResponse: m.Observe})
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +260,7 @@ func TestGitLabRequestCounter(t *testing.T) {
 // a label; and the default registry is left alone.
 func TestLabelsAndPrivateRegistry(t *testing.T) {
 	exp := at("2027-01-01T00:00:00Z")
-	m := metrics.New(&state{s: metrics.Snapshot{Tokens: []metrics.TokenState{
+	m := newMetrics(&state{s: metrics.Snapshot{Tokens: []metrics.TokenState{
 		{ResourceType: "group", ResourcePath: "g", Name: "ci", Managed: true, ExpiresAt: exp, LastUsedAt: exp, NextRotation: exp},
 	}, Findings: []metrics.FindingCount{{Code: "unused", Severity: "warning", Count: 1}}}}, "dev", "r")
 	m.Observe("GET", 200)
@@ -321,7 +321,7 @@ func scrapeText(t *testing.T, h http.Handler) string {
 // README fires on it) and whether GitLab still accepts it.
 func TestManagingTokenGauges(t *testing.T) {
 	src := &state{}
-	m := metrics.New(src, "dev", "")
+	m := newMetrics(src, "dev", "")
 	mfs := scrape(t, m.Handler())
 	if got := series(mfs, "tokenwarden_managing_token_expiry_timestamp_seconds"); got != nil {
 		t.Errorf("managing token series before the first check: %v", got)
@@ -335,4 +335,19 @@ func TestManagingTokenGauges(t *testing.T) {
 	if mf := mfs["tokenwarden_managing_token_expiry_timestamp_seconds"]; mf.GetType() != dto.MetricType_GAUGE || mf.GetHelp() == "" {
 		t.Errorf("managing expiry: not a gauge with help")
 	}
+}
+
+// testMetrics is /metrics as serve builds it: the state collector over a
+// source and both counters.
+type testMetrics struct {
+	metrics.Rotations
+	metrics.Requests
+	h http.Handler
+}
+
+func (m testMetrics) Handler() http.Handler { return m.h }
+
+func newMetrics(src metrics.Source, version, revision string) testMetrics {
+	rot, req := metrics.NewRotations(), metrics.NewRequests()
+	return testMetrics{rot, req, metrics.Handler(version, revision, metrics.NewStateCollector(src), rot, req)}
 }

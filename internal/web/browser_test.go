@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/sync/errgroup"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
@@ -132,8 +133,15 @@ tokens:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	h, err := web.NewServer(web.Options{Backend: d, Store: st, Password: secret.New(password), Clock: clk, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		done <- web.Serve(ctx, ln, d, web.Options{Store: st, Password: secret.New(password), Clock: clk, Version: "test"})
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return d.Run(gctx) })
+		g.Go(func() error { return h.Serve(gctx, ln) })
+		done <- g.Wait()
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -31,6 +31,7 @@ var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // backend is a fixed daemon state; it records "rotate now" requests.
 type backend struct {
 	mu      sync.Mutex
+	standBy bool // another daemon leads
 	ready   bool
 	state   daemon.State
 	rotated []string
@@ -40,6 +41,11 @@ func (b *backend) State() daemon.State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state
+}
+func (b *backend) Leading() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.standBy
 }
 func (b *backend) Ready() bool {
 	b.mu.Lock()

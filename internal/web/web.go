@@ -17,8 +17,6 @@ import (
 	"net/netip"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
@@ -35,6 +33,9 @@ const PasswordEnv = "TOKENWARDEN_PASSWORD"
 
 // Backend is what the dashboard shows and acts on; *daemon.Daemon is one.
 type Backend interface {
+	// Leading is false while another daemon on the shared state leads:
+	// every page but /healthz then answers 503 "standing by".
+	Leading() bool
 	State() daemon.State
 	Ready() bool
 	RotateNow(ctx context.Context, ref string) (engine.Outcome, error)
@@ -107,6 +108,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if !s.o.Backend.Leading() && (r.Method != http.MethodGet || r.URL.Path != "/healthz") {
+		// So that a load balancer sends operators to the leader.
+		http.Error(w, "standing by: another tokenwarden serve is the leader", http.StatusServiceUnavailable)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -190,31 +196,23 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *session) {
 	s.o.Metrics.ServeHTTP(w, r)
 }
 
-// Serve runs the daemon and the dashboard on ln until ctx ends, then shuts
-// both down: the HTTP server gets 10 seconds to finish its requests, the
-// daemon its shutdown grace. cmd serve and demo --serve use it.
-func Serve(ctx context.Context, ln net.Listener, d *daemon.Daemon, o Options) error {
-	if o.Backend == nil {
-		o.Backend = d
-	}
-	h, err := NewServer(o)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(h.o.Log.Handler(), slog.LevelWarn)}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return d.Run(gctx) })
-	g.Go(func() error {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
+// Serve serves the dashboard on ln until ctx ends, then gives the requests
+// in flight 10 seconds to finish. It does not run the daemon: serve runs
+// both (and the leader lease) side by side.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.o.Log.Handler(), slog.LevelWarn)}
+	shutdown := make(chan error, 1)
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return hs.Shutdown(sctx)
+		shutdown <- hs.Shutdown(sctx)
 	})
-	return g.Wait()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		stop()
+		hs.Close()
+		return fmt.Errorf("http: %w", err)
+	}
+	// Only Shutdown closes the server: wait until the requests finished.
+	return <-shutdown
 }
