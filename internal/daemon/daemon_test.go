@@ -239,3 +239,28 @@ func TestAdoptedTokenDeliveredAtOnce(t *testing.T) {
 		t.Errorf("deploy.env holds token %d, want the new token %d", got, rs[0].NewTokenID)
 	}
 }
+
+// A daemon standing by (Deps.Leading not closed: another daemon leads)
+// does nothing: no scan, no rotation of a due token. Once it leads, it
+// works as any other.
+func TestStandingByDaemonWaitsToLead(t *testing.T) {
+	w := newWorld(t)
+	w.token("deploy", 3*day, 40*day) // due now
+	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w.leading = make(chan struct{})
+	p := w.start(nil)
+	if p.d.Leading() || p.d.Ready() {
+		t.Fatalf("standing by: Leading %v, Ready %v; want neither", p.d.Leading(), p.d.Ready())
+	}
+	if rs := p.rotations(t, "deploy"); len(rs) != 0 {
+		t.Fatalf("rotated while standing by: %+v", rs)
+	}
+	close(w.leading)
+	p.asleep(t)
+	if !p.d.Leading() || !p.d.Ready() {
+		t.Errorf("leading: Leading %v, Ready %v; want both", p.d.Leading(), p.d.Ready())
+	}
+	if rs := p.rotations(t, "deploy"); len(rs) != 1 {
+		t.Errorf("%d rotations once leading, want 1", len(rs))
+	}
+}

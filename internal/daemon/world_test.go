@@ -45,6 +45,8 @@ type world struct {
 	managing string
 	// fence is passed to daemons as Deps.Fence.
 	fence chan struct{}
+	// leading is passed to daemons as Deps.Leading.
+	leading chan struct{}
 	// selfRotate gives daemons a managing token renewer (gitlab.self_rotate).
 	selfRotate bool
 }
@@ -177,6 +179,7 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 		Notifier:   w.events,
 		OnSleep:    func(until time.Time) { p.sleeps <- until },
 		Fence:      w.fence,
+		Leading:    w.leading,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
