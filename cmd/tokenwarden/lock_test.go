@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal/pgtest"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
@@ -40,5 +47,78 @@ func TestApplyRefusesWhileAnotherRunHoldsTheState(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"apply", "-c", cfg, "--yes"}, &out, &errOut); code != exitOK {
 		t.Fatalf("apply after unlock: exit %d: %s", code, errOut.String())
+	}
+}
+
+// TestServeStandsByThenLeads: on a shared (PostgreSQL) state another
+// daemon leads, so serve stands by — /healthz 200, /readyz and the
+// dashboard 503 "standing by" — on the address it printed, and takes over
+// on the same address once the leader lets go.
+func TestServeStandsByThenLeads(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	if _, err := secret.LoadOrCreateKey(filepath.Join(dir, "tw.key")); err != nil {
+		t.Fatal(err)
+	}
+	_, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken})
+	cfg := filepath.Join(dir, "tw.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("gitlab: {url: %s, token_env: TW_SERVE_TEST_TOKEN}\nstate: %q\nkey_file: %s\ntokens: []\n",
+		url, dsn, filepath.Join(dir, "tw.key"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TW_SERVE_TEST_TOKEN", simRootToken)
+	t.Setenv("TOKENWARDEN_PASSWORD", "operator-Password-5Ks")
+	// The other daemon: it holds the state's lock.
+	leader, err := journal.TryLock(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		if code := run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, &out, &out); code != exitOK {
+			done <- fmt.Errorf("serve: exit %d", code)
+			return
+		}
+		done <- nil
+	}()
+	addr := regexp.MustCompile(`dashboard: (http://\S+)/`)
+	waitFor(t, "the dashboard's address", done, &out, func() bool { return addr.MatchString(out.String()) })
+	base := addr.FindStringSubmatch(out.String())[1]
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Errorf("standing by: /healthz %d %q, want 200", code, body)
+	}
+	for _, path := range []string{"/readyz", "/", "/metrics"} {
+		if code, body := get(path); code != http.StatusServiceUnavailable || !strings.Contains(body, "standing by") {
+			t.Errorf("standing by: %s %d %q, want 503 standing by", path, code, body)
+		}
+	}
+
+	leader.Unlock()
+	waitFor(t, "taking over", done, &out, func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
+	if !strings.Contains(out.String(), "leading: took the state lock") {
+		t.Errorf("the log does not say serve took over:\n%s", out.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not stop within a minute of the interrupt")
 	}
 }

@@ -38,10 +38,13 @@ var migrations = []string{
 		detail      TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX events_rotation ON events(rotation_id, seq);`,
-	// 2: notifications delivered (see Store.MarkNotificationSent). IF NOT
-	// EXISTS: earlier versions created the same table outside migrations.
-	`CREATE TABLE IF NOT EXISTS notify_sent (
-		key     TEXT PRIMARY KEY,
-		sent_at INTEGER NOT NULL -- unix nanoseconds
-	)`,
+	notifySentMigration,
 }
+
+// notifySentMigration is migration 2 of both databases (SQLite reads BIGINT
+// as INTEGER): the notifications delivered (see Store.MarkNotificationSent).
+// IF NOT EXISTS: earlier versions created the same table outside migrations.
+const notifySentMigration = `CREATE TABLE IF NOT EXISTS notify_sent (
+		key     TEXT PRIMARY KEY,
+		sent_at BIGINT NOT NULL -- unix nanoseconds
+	)`

@@ -40,10 +40,5 @@ var postgresMigrations = []string{
 		detail      TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX events_rotation ON events(rotation_id, seq);`,
-	// 2: notifications delivered (see Store.MarkNotificationSent). IF NOT
-	// EXISTS: earlier versions created the same table outside migrations.
-	`CREATE TABLE IF NOT EXISTS notify_sent (
-		key     TEXT PRIMARY KEY,
-		sent_at BIGINT NOT NULL -- unix nanoseconds
-	)`,
+	notifySentMigration,
 }
