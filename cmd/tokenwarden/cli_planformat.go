@@ -9,7 +9,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 )
 
 // writePolicyWarnings prints, above a plan, what scan would flag on the
@@ -143,7 +143,7 @@ func writeOutcome(w io.Writer, o engine.Outcome) {
 		fmt.Fprintf(w, "✗ %s (%s) failed: %v\n  see `tokenwarden history %s`\n", r.Ref, r.Strategy, o.Err, r.Ref)
 	}
 	if o.Err != nil {
-		if h := sink.Hint(o.Err); h != "" { // a sink's refusal says what to change
+		if h := problem.Hint(o.Err); h != "" { // a sink's refusal says what to change
 			fmt.Fprintf(w, "  hint: %s\n", h)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 )
 
 func newApplyCmd() *cobra.Command {
@@ -160,9 +161,8 @@ func lastFailed(p *engine.Plan, outs ...engine.Outcome) error {
 // such a cause is usually the same for every token, so it is said once.
 func planHint(p *engine.Plan) string {
 	for _, it := range p.Items {
-		var h interface{ HintText() string }
-		if it.Action == engine.ActionError && errors.As(it.Err, &h) && h.HintText() != "" {
-			return h.HintText()
+		if h := problem.Hint(it.Err); it.Action == engine.ActionError && h != "" {
+			return h
 		}
 	}
 	return ""

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
@@ -175,14 +176,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stderr, "error: %v\n", err)
-	var h interface{ HintText() string }
 	switch {
 	case ce != nil && ce.hint != "":
 		fmt.Fprintf(stderr, "hint: %s\n", ce.hint)
-	case errors.As(err, &h) && h.HintText() != "":
-		// The error knows what to do about itself (a GitLab that timed
-		// out or is not GitLab's API).
-		fmt.Fprintf(stderr, "hint: %s\n", h.HintText())
+	case problem.Hint(err) != "":
+		// The error knows what to do about itself: a config or key file
+		// problem, a GitLab that timed out or is not GitLab's API, a
+		// sink's refusal.
+		fmt.Fprintf(stderr, "hint: %s\n", problem.Hint(err))
 	}
 	return code
 }

@@ -49,14 +49,8 @@ type Error struct {
 func (e *Error) Error() string { return "sink " + e.Kind + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Hint returns the operator hint carried by err, or "".
-func Hint(err error) string {
-	var se *Error
-	if errors.As(err, &se) {
-		return se.Hint
-	}
-	return ""
-}
+// HintText is Hint: main prints it under the error (see package problem).
+func (e *Error) HintText() string { return e.Hint }
 
 // Scrub replaces every occurrence of the given secrets in s with
 // [REDACTED]. Sinks pass text from the outside world (a hook's stderr, an API
