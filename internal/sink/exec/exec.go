@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 )
@@ -26,27 +27,85 @@ import (
 // DefaultTimeout bounds a run unless Config.Timeout says otherwise.
 const DefaultTimeout = 30 * time.Second
 
-// Config says what to run and how it receives the secret.
+// Config says what to run and how it receives the secret: an "exec:" entry
+// under deliver in the config file.
 type Config struct {
-	Command []string      // argv; Command[0] is looked up in PATH
-	Env     string        // pass the secret in this environment variable; "" → on stdin
-	Timeout time.Duration // 0 means 30s
-	Dir     string        // working directory; "" → tokenwarden's own
+	Command []string      `yaml:"command"` // argv; Command[0] is looked up in PATH
+	Env     string        `yaml:"env"`     // pass the secret in this environment variable; "" → on stdin
+	Timeout time.Duration `yaml:"timeout"` // 0 means DefaultTimeout
 	// EnvPass names variables of tokenwarden's environment the command also
 	// gets, besides PassedEnv. Refusing the ones that hold tokenwarden's own
-	// secrets is the config's job: it knows their names.
-	EnvPass []string
+	// secrets is the config's job: it knows their names (see PassesEnv).
+	EnvPass []string `yaml:"env_pass"`
 	// Newline ends the secret on stdin with "\n", for hooks that read a
 	// line; by default stdin is exactly the secret's bytes.
-	Newline bool
+	Newline bool `yaml:"newline"`
+
+	Dir string `yaml:"-"` // working directory; "" → tokenwarden's own
 	// Redactor scrubs every secret of the process from the command's
 	// stderr before it is quoted in an error; the delivered secret is
 	// always scrubbed too.
-	Redactor *secret.Redactor
+	Redactor *secret.Redactor `yaml:"-"`
 	// Meta is passed to the command as TOKENWARDEN_TOKEN_NAME and
 	// TOKENWARDEN_TOKEN_EXPIRES_AT; a sink.WithMeta on the Put context
 	// overrides it field by field.
-	Meta sink.Meta
+	Meta sink.Meta `yaml:"-"`
+}
+
+// DefaultConfig is a Config with the defaults a config file starts from.
+func DefaultConfig() *Config { return &Config{} }
+
+// Complete fills in the default timeout.
+func (c *Config) Complete() {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+}
+
+// PassesEnv names the setting and the variables of tokenwarden's
+// environment the command gets: config refuses those that hold one of
+// tokenwarden's own secrets.
+func (c *Config) PassesEnv() (key string, names []string) { return "env_pass", c.EnvPass }
+
+// Validate reports every problem of c. New refuses the first; config
+// reports them all, each at its line. Names that are not variable names are
+// not quoted: a secret pasted there by mistake must not be echoed.
+func (c *Config) Validate() []problem.Problem {
+	var ps []problem.Problem
+	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		add("", "add command: [systemctl, reload, app] (the token arrives on stdin, or in the variable named by env)", "command is required")
+	}
+	switch {
+	case c.Env != "" && !envName.MatchString(c.Env):
+		add("env", envNameHint(c.Env), "env is not an environment variable name")
+	case strings.HasPrefix(c.Env, "TOKENWARDEN_"):
+		add("env", "choose another variable name", "env %s: the TOKENWARDEN_ prefix is reserved", c.Env)
+	}
+	for i, name := range c.EnvPass {
+		switch {
+		case !envName.MatchString(name):
+			add("env_pass", envNameHint(name), "env_pass[%d] is not an environment variable name", i)
+		case strings.HasPrefix(name, "TOKENWARDEN_"):
+			add("env_pass", "remove it from env_pass", "env_pass %s: tokenwarden's own variables are never passed to a hook", name)
+		case name == c.Env:
+			add("env_pass", "remove it from env_pass: the hook gets the new secret in it", "env_pass %s: it is the variable the secret goes in (env)", name)
+		}
+	}
+	if c.Newline && c.Env != "" {
+		add("newline", "remove newline, or remove env to pass the secret on stdin", "newline applies to the secret on stdin, not to the variable named by env")
+	}
+	if c.Timeout < 0 {
+		add("timeout", "", "timeout must not be negative")
+	}
+	return ps
+}
+
+func envNameHint(s string) string {
+	if strings.HasPrefix(s, "$") {
+		return "write the name without $: " + strings.Trim(s, "${}")
+	}
+	return "an environment variable name is letters, digits and _"
 }
 
 // Sink runs one command per delivery.
@@ -69,35 +128,11 @@ const (
 	stderrBytes = 1024
 )
 
-// New validates cfg.
+// New completes and validates cfg.
 func New(cfg Config) (*Sink, error) {
-	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
-		return nil, fail(errors.New("no command given"), `set command to the program and its arguments, e.g. [systemctl, reload, app]`)
-	}
-	if cfg.Env != "" && !envName.MatchString(cfg.Env) {
-		return nil, fail(fmt.Errorf("%q is not a valid environment variable name", cfg.Env), "use letters, digits and '_', not starting with a digit")
-	}
-	if strings.HasPrefix(cfg.Env, "TOKENWARDEN_") {
-		return nil, fail(fmt.Errorf("env %s: the TOKENWARDEN_ prefix is reserved", cfg.Env), "choose another variable name")
-	}
-	for _, name := range cfg.EnvPass {
-		switch {
-		case !envName.MatchString(name):
-			return nil, fail(fmt.Errorf("env_pass: %q is not a valid environment variable name", name), "use letters, digits and '_', not starting with a digit")
-		case strings.HasPrefix(name, "TOKENWARDEN_"):
-			return nil, fail(fmt.Errorf("env_pass %s: tokenwarden's own variables are not passed to hooks", name), "remove it from env_pass")
-		case name == cfg.Env:
-			return nil, fail(fmt.Errorf("env_pass %s: it is the variable the secret goes in", name), "remove it from env_pass")
-		}
-	}
-	if cfg.Newline && cfg.Env != "" {
-		return nil, fail(errors.New("newline applies to the secret on stdin, not in an environment variable"), "remove newline, or remove env to pass the secret on stdin")
-	}
-	if cfg.Timeout < 0 {
-		return nil, fail(fmt.Errorf("negative timeout %v", cfg.Timeout), "")
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
+	cfg.Complete()
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, fail(ps[0], ps[0].Hint)
 	}
 	cfg.Command = append([]string(nil), cfg.Command...)
 	cfg.EnvPass = append([]string(nil), cfg.EnvPass...)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
@@ -221,7 +222,7 @@ func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `sleep 60 & echo $! > child; wait`}, Dir: dir, Timeout: 300 * time.Millisecond})
 	start := time.Now()
 	_, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
-	if err == nil || !strings.Contains(err.Error(), "timeout") || sink.Hint(err) == "" {
+	if err == nil || !strings.Contains(err.Error(), "timeout") || problem.Hint(err) == "" {
 		t.Fatalf("Put: %v, want a timeout error with a hint", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -247,8 +248,8 @@ func TestNewValidatesAndMissingProgram(t *testing.T) {
 		cfg  exec.Config
 		want string
 	}{
-		{"no command", exec.Config{}, "no command"},
-		{"bad env", exec.Config{Command: []string{"true"}, Env: "A-B"}, "not a valid environment variable"},
+		{"no command", exec.Config{}, "command is required"},
+		{"bad env", exec.Config{Command: []string{"true"}, Env: "A-B"}, "env is not an environment variable name"},
 		{"reserved env", exec.Config{Command: []string{"true"}, Env: "TOKENWARDEN_TOKEN"}, "reserved"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,8 +260,8 @@ func TestNewValidatesAndMissingProgram(t *testing.T) {
 	}
 	s, _ := exec.New(exec.Config{Command: []string{"/nonexistent/reload-app"}})
 	_, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
-	if err == nil || sink.Hint(err) == "" || errors.Is(err, sink.ErrNotReadable) {
-		t.Fatalf("Put of a missing program: %v (hint %q)", err, sink.Hint(err))
+	if err == nil || problem.Hint(err) == "" || errors.Is(err, sink.ErrNotReadable) {
+		t.Fatalf("Put of a missing program: %v (hint %q)", err, problem.Hint(err))
 	}
 }
 
@@ -328,7 +329,7 @@ func TestEnvPassValidation(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"A-B"}, "", "not a valid environment variable"},
+		{[]string{"A-B"}, "", "env_pass[0] is not an environment variable name"},
 		{[]string{"TOKENWARDEN_PASSWORD"}, "", "tokenwarden's own"},
 		{[]string{"REG_TOKEN"}, "REG_TOKEN", "the variable the secret goes in"},
 	} {

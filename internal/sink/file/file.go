@@ -18,9 +18,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 )
@@ -36,18 +39,86 @@ const (
 // DefaultMode is the permission of a written file unless Config.Mode says otherwise.
 const DefaultMode os.FileMode = 0o600
 
-// Config says where the secret goes.
+// Config says where the secret goes: a "file:" entry under deliver in the
+// config file. Path is resolved against the config file's directory by
+// config (the `config:"path"` tag).
 type Config struct {
-	Path   string      // absolute or relative path of the file
-	Format string      // dotenv | json | yaml | raw
-	Key    string      // the key to set; for json and yaml "a.b.c" is a nested path; empty for raw
-	Mode   os.FileMode // permission bits of the written file; 0 means 0600
+	Path   string      `yaml:"path" config:"path"`
+	Format string      `yaml:"format"` // dotenv | json | yaml | raw; "" → from the file name (Complete)
+	Key    string      `yaml:"key"`    // the key to set; for json and yaml "a.b.c" is a nested path; empty for raw
+	Mode   os.FileMode `yaml:"mode"`   // permission bits of the written file
 	// AllowSharedDir lets the file live in a directory other users can
 	// write to (group- or world-writable, sticky like /tmp or not).
-	AllowSharedDir bool
+	AllowSharedDir bool `yaml:"allow_shared_dir"`
 	// Newline ends a raw file with "\n" after the secret, for consumers
 	// that want a text file; by default the file is exactly the secret.
-	Newline bool
+	Newline bool `yaml:"newline"`
+}
+
+// DefaultConfig is a Config with the defaults a config file starts from.
+func DefaultConfig() *Config { return &Config{Mode: DefaultMode} }
+
+// Complete fills in what the settings imply: the format from the file's
+// name when none is given (.json, .yaml/.yml, .env; else raw without a key
+// and dotenv with one).
+func (c *Config) Complete() {
+	if c.Format != "" {
+		return
+	}
+	switch strings.ToLower(filepath.Ext(c.Path)) {
+	case ".json":
+		c.Format = FormatJSON
+	case ".yaml", ".yml":
+		c.Format = FormatYAML
+	case ".env":
+		c.Format = FormatDotenv
+	default:
+		c.Format = FormatDotenv
+		if c.Key == "" {
+			c.Format = FormatRaw
+		}
+	}
+}
+
+// Validate reports every problem of c (after Complete). New refuses the
+// first; config reports them all, each at its line.
+func (c *Config) Validate() []problem.Problem {
+	var ps []problem.Problem
+	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	if c.Path == "" {
+		add("", "add path: /etc/app/token.env", "path is required")
+	}
+	switch c.Format {
+	case FormatDotenv, FormatJSON, FormatYAML:
+		switch {
+		case c.Key == "":
+			add("", "add key: the variable or field that holds the token, or use format: raw", "key is required for format %s", c.Format)
+		case c.Format == FormatDotenv && !dotenvKey.MatchString(c.Key):
+			add("key", "use letters, digits and '_', not starting with a digit", "dotenv key %q is not a valid variable name", c.Key)
+		case c.Format != FormatDotenv:
+			if err := checkKeyPath(c.Key); err != nil {
+				add("key", `name the key, e.g. "token" or "registry.token" for a nested one`, "%v", err)
+			}
+		}
+	case FormatRaw:
+		if c.Key != "" {
+			add("key", "a raw file holds only the token: remove key, or choose format dotenv, json or yaml", "key is not used with format raw")
+		}
+	default:
+		add("format", "formats: dotenv, json, yaml, raw", "unknown format %q", c.Format)
+	}
+	if c.Newline && c.Format != FormatRaw {
+		add("newline", "remove newline: it applies only to format raw (a key's value never carries one)", "newline is used only with format raw")
+	}
+	switch {
+	case c.Mode&^fs.ModePerm != 0:
+		add("mode", "use an octal permission such as 0600 or 0640", "mode %v has bits other than permissions", c.Mode)
+	case c.Mode&0o007 != 0:
+		add("mode", "use mode \"0600\" (or \"0640\" for a group of readers)", "mode %04o lets every user on the machine read the token", c.Mode)
+	case c.Mode&0o600 != 0o600:
+		add("mode", "the owner must be able to read and write it: use mode \"0600\"", "mode %04o", c.Mode)
+	}
+	return ps
 }
 
 // Sink writes one key of one file.
@@ -69,45 +140,29 @@ type format interface {
 
 var dotenvKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// New validates cfg and returns the sink. It does not touch the file system.
+// New completes and validates cfg (a zero Mode means DefaultMode) and
+// returns the sink. It does not touch the file system.
 func New(cfg Config) (*Sink, error) {
-	if cfg.Path == "" {
-		return nil, fail(errors.New("no path given"), "")
-	}
 	if cfg.Mode == 0 {
 		cfg.Mode = DefaultMode
 	}
-	if cfg.Mode&^fs.ModePerm != 0 {
-		return nil, fail(fmt.Errorf("%s: mode %v has bits other than permissions", cfg.Path, cfg.Mode), "use an octal permission such as 0600 or 0640")
-	}
-	if cfg.Newline && cfg.Format != FormatRaw {
-		return nil, fail(fmt.Errorf("%s: newline applies only to format raw", cfg.Path), "drop newline: a key's value never carries one")
+	cfg.Complete()
+	if ps := cfg.Validate(); len(ps) > 0 {
+		if cfg.Path == "" {
+			return nil, fail(ps[0], ps[0].Hint)
+		}
+		return nil, fail(fmt.Errorf("%s: %w", cfg.Path, ps[0]), ps[0].Hint)
 	}
 	s := &Sink{cfg: cfg}
 	switch cfg.Format {
 	case FormatDotenv:
-		if !dotenvKey.MatchString(cfg.Key) {
-			return nil, fail(fmt.Errorf("%s: dotenv key %q is not a valid variable name", cfg.Path, cfg.Key), "use letters, digits and '_', not starting with a digit")
-		}
 		s.fmt = dotenv{}
-	case FormatJSON, FormatYAML:
-		if err := checkKeyPath(cfg.Key); err != nil {
-			return nil, fail(fmt.Errorf("%s: %w", cfg.Path, err), `name the key, e.g. "token" or "registry.token" for a nested one`)
-		}
-		if cfg.Format == FormatJSON {
-			s.fmt = jsonFormat{}
-		} else {
-			s.fmt = yamlFormat{}
-		}
-	case FormatRaw:
-		if cfg.Key != "" {
-			return nil, fail(fmt.Errorf("%s: format raw takes no key (the whole file is the secret)", cfg.Path), "drop the key, or choose dotenv, json or yaml")
-		}
-		s.fmt = raw{newline: cfg.Newline}
-	case "":
-		return nil, fail(fmt.Errorf("%s: no format given", cfg.Path), "set format to dotenv, json, yaml or raw")
+	case FormatJSON:
+		s.fmt = jsonFormat{}
+	case FormatYAML:
+		s.fmt = yamlFormat{}
 	default:
-		return nil, fail(fmt.Errorf("%s: unknown format %q", cfg.Path, cfg.Format), "set format to dotenv, json, yaml or raw")
+		s.fmt = raw{newline: cfg.Newline}
 	}
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
@@ -155,14 +156,15 @@ func TestNewValidates(t *testing.T) {
 		cfg  file.Config
 		want string
 	}{
-		{"no path", file.Config{Format: "raw"}, "no path"},
-		{"no format", file.Config{Path: "/x"}, "no format"},
+		{"no path", file.Config{Format: "raw"}, "path is required"},
+		{"format from the name, no key", file.Config{Path: "/x.env"}, "key is required for format dotenv"},
 		{"unknown format", file.Config{Path: "/x", Format: "toml", Key: "a"}, `unknown format "toml"`},
 		{"dotenv bad key", file.Config{Path: "/x", Format: "dotenv", Key: "1A"}, "not a valid variable name"},
-		{"json no key", file.Config{Path: "/x", Format: "json"}, "no key"},
+		{"json no key", file.Config{Path: "/x", Format: "json"}, "key is required for format json"},
 		{"yaml empty segment", file.Config{Path: "/x", Format: "yaml", Key: "a..b"}, "empty segment"},
 		{"json key not UTF-8", file.Config{Path: "/x", Format: "json", Key: "caf\xe9"}, "not valid UTF-8"},
-		{"raw with key", file.Config{Path: "/x", Format: "raw", Key: "a"}, "takes no key"},
+		{"raw with key", file.Config{Path: "/x", Format: "raw", Key: "a"}, "key is not used with format raw"},
+		{"world-readable", file.Config{Path: "/x", Format: "raw", Mode: 0o644}, "lets every user on the machine read the token"},
 		{"mode with type bits", file.Config{Path: "/x", Format: "raw", Mode: os.ModeDir | 0o600}, "other than permissions"},
 	}
 	for _, tt := range tests {
@@ -171,7 +173,7 @@ func TestNewValidates(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New: %v, want error containing %q", err, tt.want)
 			}
-			if sink.Hint(err) == "" && tt.name != "no path" {
+			if problem.Hint(err) == "" {
 				t.Errorf("error %q carries no hint", err)
 			}
 		})
@@ -224,8 +226,8 @@ func TestMissingDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
-	if err == nil || !strings.Contains(err.Error(), "directory "+dir+" does not exist") || !strings.Contains(sink.Hint(err), "create the directory") {
-		t.Fatalf("Put: %v (hint %q), want the missing directory named and a hint", err, sink.Hint(err))
+	if err == nil || !strings.Contains(err.Error(), "directory "+dir+" does not exist") || !strings.Contains(problem.Hint(err), "create the directory") {
+		t.Fatalf("Put: %v (hint %q), want the missing directory named and a hint", err, problem.Hint(err))
 	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Fatal("Put created the directory")
@@ -311,7 +313,7 @@ func TestRawNewline(t *testing.T) {
 			}
 		})
 	}
-	if _, err := file.New(file.Config{Path: "/x.env", Format: file.FormatDotenv, Key: "T", Newline: true}); err == nil || !strings.Contains(err.Error(), "newline applies only to format raw") {
+	if _, err := file.New(file.Config{Path: "/x.env", Format: file.FormatDotenv, Key: "T", Newline: true}); err == nil || !strings.Contains(err.Error(), "newline is used only with format raw") {
 		t.Fatalf("New(dotenv, newline) = %v", err)
 	}
 }

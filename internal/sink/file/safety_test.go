@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
@@ -107,7 +108,7 @@ func TestRefusesSymlinkPlantedByAnotherUser(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
 		t.Fatalf("Put: %v; want a refusal naming %s as a symbolic link", err, link)
 	}
-	if sink.Hint(err) == "" {
+	if problem.Hint(err) == "" {
 		t.Errorf("refusal %q carries no hint", err)
 	}
 	wantUnchanged(t, victim, "keep me\n")
@@ -130,8 +131,8 @@ func TestRefusesSymlinkTarget(t *testing.T) {
 	}
 	s := newSink(t, file.Config{Path: link, Format: file.FormatDotenv, Key: "T"})
 	_, err := s.Put(context.Background(), secret.New(tok))
-	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") || !strings.Contains(sink.Hint(err), real) {
-		t.Fatalf("Put: %v (hint %q); want a refusal naming the link, and its target in the hint", err, sink.Hint(err))
+	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") || !strings.Contains(problem.Hint(err), real) {
+		t.Fatalf("Put: %v (hint %q); want a refusal naming the link, and its target in the hint", err, problem.Hint(err))
 	}
 	wantUnchanged(t, real, "A=1\n")
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -308,8 +309,8 @@ func TestRefusesSharedDirectory(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "directory "+dir+" is "+c.reason) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("Put: %v; want a refusal naming %s and %q", err, dir, c.reason)
 			}
-			if !strings.Contains(sink.Hint(err), "allow_shared_dir: true") {
-				t.Errorf("hint %q does not name allow_shared_dir", sink.Hint(err))
+			if !strings.Contains(problem.Hint(err), "allow_shared_dir: true") {
+				t.Errorf("hint %q does not name allow_shared_dir", problem.Hint(err))
 			}
 			if _, err := s.Get(context.Background()); err == nil || errors.Is(err, sink.ErrNotFound) {
 				t.Errorf("Get: %v; want the same refusal", err)

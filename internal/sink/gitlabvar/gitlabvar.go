@@ -15,20 +15,72 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 )
 
-// Config names the variable and the attributes it must have.
+// Config names the variable and the attributes it must have: a
+// "gitlab_variable:" entry under deliver in the config file.
 type Config struct {
-	Group, Project   string // full path (or numeric id) — exactly one
-	Key              string
-	Masked           bool
-	Protected        bool
-	Hidden           bool // masked and hidden: GitLab never shows the value again; implies Masked
-	Raw              bool
-	EnvironmentScope string // "*" unless set
-	Description      string // human text; the ownership marker is appended
+	Group   string `yaml:"group"` // full path — exactly one of Group, Project
+	Project string `yaml:"project"`
+	Key     string `yaml:"key"`
+	Masked  bool   `yaml:"masked"`
+	// Protected: only protected branches and tags see it.
+	Protected bool `yaml:"protected"`
+	// Hidden: masked and hidden, GitLab never shows the value again; implies Masked.
+	Hidden           bool   `yaml:"hidden"`
+	Raw              bool   `yaml:"raw"`
+	EnvironmentScope string `yaml:"environment_scope"` // "*" unless set
+	Description      string `yaml:"description"`       // human text; the ownership marker is appended
+}
+
+// DefaultConfig is a Config with the defaults a config file starts from.
+func DefaultConfig() *Config { return &Config{} }
+
+// Complete fills in what the settings imply: scope "*", masked when hidden,
+// paths without surrounding slashes.
+func (c *Config) Complete() {
+	if c.EnvironmentScope == "" {
+		c.EnvironmentScope = "*"
+	}
+	if c.Hidden {
+		c.Masked = true // GitLab: masked_and_hidden
+	}
+	c.Group, c.Project = strings.Trim(c.Group, "/"), strings.Trim(c.Project, "/")
+}
+
+// Resource is the group or project that holds the variable: "group" or
+// "project", and its full path.
+func (c *Config) Resource() (kind, path string) {
+	if c.Project != "" {
+		return "project", c.Project
+	}
+	return "group", c.Group
+}
+
+// Validate reports every problem of c. New refuses the first; config
+// reports them all, each at its line.
+func (c *Config) Validate() []problem.Problem {
+	var ps []problem.Problem
+	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	switch kind, path := c.Resource(); {
+	case c.Group == "" && c.Project == "":
+		add("", "add group: full/path or project: full/path", "group or project is required")
+	case c.Group != "" && c.Project != "":
+		add("", "a variable belongs to one group or one project: keep one", "both group and project are set")
+	case !gitlab.IsFullPath(path):
+		add(kind, "write the full path as in GitLab's URL, e.g. platform/infra", "%s %q is not a GitLab path", kind, path)
+	}
+	switch {
+	case c.Key == "":
+		add("", "add key: THE_VARIABLE_NAME", "key is required")
+	case !keyRE.MatchString(c.Key):
+		add("key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid key %q", c.Key)
+	}
+	return ps
 }
 
 // Sink is one CI/CD variable in one environment scope.
@@ -54,23 +106,15 @@ const maxDescription = 255
 // New validates cfg. owner is the managed token's reference; it goes into
 // the ownership marker.
 func New(cfg Config, api *gl.Client, owner string) (*Sink, error) {
-	if (cfg.Group == "") == (cfg.Project == "") {
-		return nil, fail(errors.New("set exactly one of group and project"), "name the project (platform/infra/app) or the group (platform/infra) that holds the variable")
-	}
-	if !keyRE.MatchString(cfg.Key) {
-		return nil, fail(fmt.Errorf("variable key %q is invalid", cfg.Key), "GitLab allows at most 255 of A-Z, a-z, 0-9 and _")
+	cfg.Complete()
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, fail(ps[0], ps[0].Hint)
 	}
 	if owner == "" || strings.ContainsAny(owner, "()") {
 		return nil, fail(fmt.Errorf("invalid owner reference %q", owner), "")
 	}
 	if api == nil {
 		return nil, fail(errors.New("no GitLab client"), "")
-	}
-	if cfg.EnvironmentScope == "" {
-		cfg.EnvironmentScope = "*"
-	}
-	if cfg.Hidden {
-		cfg.Masked = true
 	}
 	s := &Sink{cfg: cfg, owner: owner}
 	if cfg.Project != "" {
@@ -81,12 +125,7 @@ func New(cfg Config, api *gl.Client, owner string) (*Sink, error) {
 	return s, nil
 }
 
-func (s *Sink) kind() (string, string) {
-	if s.cfg.Project != "" {
-		return "project", s.cfg.Project
-	}
-	return "group", s.cfg.Group
-}
+func (s *Sink) kind() (string, string) { return s.cfg.Resource() }
 
 // ID is "gitlab_variable:<project|group>:<path>:<key>:<scope>".
 func (s *Sink) ID() string {

@@ -11,6 +11,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
@@ -190,8 +191,8 @@ func TestExistingVariables(t *testing.T) {
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("Put: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || sink.Hint(err) == ""):
-				t.Fatalf("Put: %v (hint %q), want an error containing %q with a hint", err, sink.Hint(err), tt.wantErr)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || problem.Hint(err) == ""):
+				t.Fatalf("Put: %v (hint %q), want an error containing %q with a hint", err, problem.Hint(err), tt.wantErr)
 			}
 			if changed != tt.wantChange {
 				t.Errorf("changed = %v, want %v", changed, tt.wantChange)
@@ -276,8 +277,8 @@ func TestErrorsExplainThemselves(t *testing.T) {
 				t.Fatal("Put succeeded")
 			}
 			msg := err.Error()
-			if !strings.HasPrefix(msg, "sink gitlab-variable: CI/CD variable K") || !strings.Contains(msg, tt.want) || !strings.Contains(sink.Hint(err), tt.wantHint) {
-				t.Errorf("error %q, hint %q; want %q and hint %q", msg, sink.Hint(err), tt.want, tt.wantHint)
+			if !strings.HasPrefix(msg, "sink gitlab-variable: CI/CD variable K") || !strings.Contains(msg, tt.want) || !strings.Contains(problem.Hint(err), tt.wantHint) {
+				t.Errorf("error %q, hint %q; want %q and hint %q", msg, problem.Hint(err), tt.want, tt.wantHint)
 			}
 			if strings.Contains(msg, tt.value) || strings.Contains(msg, tt.token) {
 				t.Errorf("error leaks a secret: %q", msg)
@@ -294,9 +295,10 @@ func TestNewValidates(t *testing.T) {
 		owner string
 		want  string
 	}{
-		{"neither group nor project", gitlabvar.Config{Key: "K"}, "o", "exactly one of group and project"},
-		{"both", gitlabvar.Config{Group: "g", Project: "g/p", Key: "K"}, "o", "exactly one of group and project"},
-		{"bad key", gitlabvar.Config{Project: "g/p", Key: "A-B"}, "o", `key "A-B" is invalid`},
+		{"neither group nor project", gitlabvar.Config{Key: "K"}, "o", "group or project is required"},
+		{"both", gitlabvar.Config{Group: "g", Project: "g/p", Key: "K"}, "o", "both group and project are set"},
+		{"not a path", gitlabvar.Config{Project: "https://gitlab.example.com/g/p", Key: "K"}, "o", "is not a GitLab path"},
+		{"bad key", gitlabvar.Config{Project: "g/p", Key: "A-B"}, "o", `invalid key "A-B"`},
 		{"no owner", gitlabvar.Config{Project: "g/p", Key: "K"}, "", "owner"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
