@@ -6,9 +6,12 @@ package config
 
 import (
 	"net/netip"
-	"os"
 	"slices"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 )
 
 // Defaults that apply when the file does not say otherwise.
@@ -20,8 +23,6 @@ const (
 	DefaultScanInterval = time.Hour
 	DefaultListen       = "127.0.0.1:8484"
 	DefaultState        = "sqlite://tokenwarden.db"
-	DefaultExecTimeout  = 30 * time.Second
-	DefaultFileMode     = os.FileMode(0o600)
 	DefaultSMTPPort     = 587
 	// DefaultExpiresCritical is scan's default expires-soon critical
 	// threshold (policy.expires_critical); a managed token is renewed no
@@ -196,58 +197,35 @@ type Verify struct {
 	Path   string // relative to /api/v4, starting with "/"
 }
 
-// Sink is one place a token is delivered to; exactly one field is set.
+// Sink is one deliver: entry: its kind and its settings. The settings
+// belong to the sink package of that kind (file.Config, exec.Config,
+// gitlabvar.Config): config decodes the entry's node into the value the
+// kind registered (RegisterSinkKind), reporting each problem at its line.
 type Sink struct {
-	GitLabVariable *GitLabVariableSink `yaml:"gitlab_variable"`
-	File           *FileSink           `yaml:"file"`
-	Exec           *ExecSink           `yaml:"exec"`
-	Line           int
+	Kind     string       // "gitlab_variable", "file", "exec"
+	Node     *yaml.Node   // the settings as written
+	Settings SinkSettings // decoded, completed and validated
+	Line     int
 }
 
-// GitLabVariableSink is a group or project CI/CD variable.
-type GitLabVariableSink struct {
-	Group            string // exactly one of Group, Project
-	Project          string
-	Key              string
-	Masked           bool
-	Protected        bool
-	Hidden           bool // implies Masked
-	Raw              bool
-	EnvironmentScope string // "*" unless set
-	Description      string
+// SinkSettings is a sink kind's settings: a pointer to a struct whose
+// fields carry yaml tags (string, bool, int, []string, time.Duration or
+// os.FileMode; a string field tagged `config:"path"` is a path, resolved
+// against the config file's directory).
+type SinkSettings interface {
+	// Complete fills in what the settings imply (defaults that depend on
+	// other settings).
+	Complete()
+	// Validate reports every problem, each naming its key.
+	Validate() []problem.Problem
 }
 
-// File formats.
-const (
-	FormatDotenv = "dotenv"
-	FormatJSON   = "json"
-	FormatYAML   = "yaml"
-	FormatRaw    = "raw"
-)
-
-// FileSink is a local file holding the token.
-type FileSink struct {
-	Path   string
-	Format string // dotenv | json | yaml | raw
-	Key    string // required unless raw
-	Mode   os.FileMode
-	// AllowSharedDir accepts a directory other users can write to.
-	AllowSharedDir bool
-	// Newline ends a raw file with "\n" after the secret.
-	Newline bool
-}
-
-// ExecSink runs a command with the token on stdin or in an environment
-// variable (never in argv).
-type ExecSink struct {
-	Command []string
-	Env     string // "" → stdin
-	// EnvPass names variables of tokenwarden's environment the command gets
-	// besides PATH, HOME, LANG and TZ. Variables that hold a secret this
-	// config names are refused.
-	EnvPass []string
-	Newline bool // end the secret on stdin with a newline
-	Timeout time.Duration
+// EnvPasser is implemented by settings that hand variables of tokenwarden's
+// environment to a program (exec's env_pass): config refuses those that hold
+// one of the secrets the file names, which only it knows. key is the
+// setting that names them.
+type EnvPasser interface {
+	PassesEnv() (key string, names []string)
 }
 
 // Notify is one notification channel; exactly one field is set.

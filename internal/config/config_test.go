@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 )
 
 const day = 24 * time.Hour
@@ -41,13 +45,13 @@ func TestLoadFull(t *testing.T) {
 	if len(deploy.Deliver) != 3 {
 		t.Fatalf("deploy sinks: %d", len(deploy.Deliver))
 	}
-	if got, want := *deploy.Deliver[0].GitLabVariable, (GitLabVariableSink{Project: "platform/infra/app", Key: "REGISTRY_TOKEN", Masked: true, Protected: true, EnvironmentScope: "*"}); got != want {
+	if got, want := deploy.Deliver[0].Settings, (&gitlabvar.Config{Project: "platform/infra/app", Key: "REGISTRY_TOKEN", Masked: true, Protected: true, EnvironmentScope: "*"}); deploy.Deliver[0].Kind != "gitlab_variable" || !reflect.DeepEqual(got, want) {
 		t.Errorf("variable sink = %+v", got)
 	}
-	if got, want := *deploy.Deliver[1].File, (FileSink{Path: filepath.Join(dir, "registry.env"), Format: "dotenv", Key: "REGISTRY_TOKEN", Mode: 0o600}); got != want {
+	if got, want := deploy.Deliver[1].Settings, (&file.Config{Path: filepath.Join(dir, "registry.env"), Format: "dotenv", Key: "REGISTRY_TOKEN", Mode: 0o600}); deploy.Deliver[1].Kind != "file" || !reflect.DeepEqual(got, want) {
 		t.Errorf("file sink = %+v", got)
 	}
-	if got := deploy.Deliver[2].Exec; !reflect.DeepEqual(got, &ExecSink{Command: []string{"systemctl", "reload", "app"}, Env: "TOKEN", Timeout: 30 * time.Second}) {
+	if got := deploy.Deliver[2].Settings; deploy.Deliver[2].Kind != "exec" || !reflect.DeepEqual(got, &exec.Config{Command: []string{"systemctl", "reload", "app"}, Env: "TOKEN", Timeout: 30 * time.Second}) {
 		t.Errorf("exec sink = %+v", got)
 	}
 	if deploy.Deliver[2].Line != 19 {
@@ -63,10 +67,10 @@ func TestLoadFull(t *testing.T) {
 	if mirror.AccessLevel != 40 || mirror.Strategy != "rotate" || mirror.Verify != nil {
 		t.Errorf("mirror = %+v", mirror)
 	}
-	if f := mirror.Deliver[0].File; f.Format != "raw" || f.Key != "" || !f.Newline || !f.AllowSharedDir {
+	if f := mirror.Deliver[0].Settings.(*file.Config); f.Format != "raw" || f.Key != "" || !f.Newline || !f.AllowSharedDir {
 		t.Errorf("raw file sink = %+v", f)
 	}
-	if g := mirror.Deliver[1].GitLabVariable; !g.Masked || !g.Hidden || g.EnvironmentScope != "production" || g.Group != "platform" {
+	if g := mirror.Deliver[1].Settings.(*gitlabvar.Config); !g.Masked || !g.Hidden || g.EnvironmentScope != "production" || g.Group != "platform" {
 		t.Errorf("hidden variable = %+v", g)
 	}
 	if c.Policy != (Policy{MaxLifetime: 180 * day, UnusedAfter: 90 * day}) {
@@ -126,28 +130,8 @@ func TestManagingTokenSettings(t *testing.T) {
 	if g.ExpiresWarning != 60*day || g.ExpiresCritical != 14*day || !g.SelfRotate || g.Lifetime != 120*day || g.RotateBefore != 40*day {
 		t.Errorf("gitlab = %+v", g)
 	}
-	if len(g.Deliver) != 1 || g.Deliver[0].File == nil || g.Deliver[0].File.Path != "/etc/tw/other.env" {
+	if len(g.Deliver) != 1 || g.Deliver[0].Kind != "file" || g.Deliver[0].Settings.(*file.Config).Path != "/etc/tw/other.env" {
 		t.Errorf("gitlab.deliver = %+v", g.Deliver)
-	}
-}
-
-func TestSinkIDs(t *testing.T) {
-	c, err := Load("testdata/full.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, _ := filepath.Abs("testdata")
-	var got []string
-	for _, s := range c.Tokens[0].Deliver {
-		got = append(got, s.ID())
-	}
-	want := []string{
-		"gitlab_variable:project/platform/infra/app:REGISTRY_TOKEN@*",
-		"file:" + filepath.Join(dir, "registry.env") + "#REGISTRY_TOKEN",
-		"exec:systemctl reload app",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("IDs = %q, want %q", got, want)
 	}
 }
 
@@ -273,7 +257,7 @@ func TestAnchorsAndAliases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := c.Tokens[1]; !reflect.DeepEqual(b.Scopes, []string{"read_api"}) || len(b.Deliver) != 1 || b.Deliver[0].File.Path != "/etc/a.env" {
+	if b := c.Tokens[1]; !reflect.DeepEqual(b.Scopes, []string{"read_api"}) || len(b.Deliver) != 1 || b.Deliver[0].Settings.(*file.Config).Path != "/etc/a.env" {
 		t.Errorf("aliases not resolved: %+v", b)
 	}
 }
@@ -309,8 +293,8 @@ func TestExecSinkOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// SMTP_PASSWORD is no secret of this config: a hook may have it when asked.
-	want := &ExecSink{Command: []string{"reload"}, EnvPass: []string{"APP_ENV", "LC_ALL", "SMTP_PASSWORD"}, Newline: true, Timeout: DefaultExecTimeout}
-	if got := c.Tokens[0].Deliver[0].Exec; !reflect.DeepEqual(got, want) {
+	want := &exec.Config{Command: []string{"reload"}, EnvPass: []string{"APP_ENV", "LC_ALL", "SMTP_PASSWORD"}, Newline: true, Timeout: exec.DefaultTimeout}
+	if got := c.Tokens[0].Deliver[0].Settings; !reflect.DeepEqual(got, want) {
 		t.Errorf("exec sink = %+v, want %+v", got, want)
 	}
 }

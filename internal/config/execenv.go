@@ -7,39 +7,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// envList stores a list of environment variable names.
-func (d *decoder) envList(dst *[]string, where string) field {
-	return func(k, v *yaml.Node) {
-		var names []string
-		d.strings(&names, where)(k, v)
-		var out []string
-		for i, s := range names {
-			s = strings.TrimSpace(s)
-			if !envName.MatchString(s) {
-				hint := "an environment variable name is letters, digits and _"
-				if strings.HasPrefix(s, "$") {
-					hint = fmt.Sprintf("write the name without $: %s", strings.Trim(s, "${}"))
-				}
-				d.errorf(v, hint, "%s[%d] is not an environment variable name", where, i)
-				continue
-			}
-			out = append(out, s)
-		}
-		*dst = out
-	}
-}
-
-// execEnvPass refuses env_pass entries that would hand a hook one of
-// tokenwarden's own secrets: the managing token above all, a hook that runs
-// glab or curl with it would act as the admin. n is the env_pass key.
-func (d *decoder) execEnvPass(n *yaml.Node, where string, e *ExecSink) {
-	for _, name := range e.EnvPass {
-		switch what, secret := d.secretEnv[name]; {
-		case strings.HasPrefix(name, "TOKENWARDEN_"):
-			d.errorf(n, "remove it from env_pass", "%s: env_pass %s: tokenwarden's own variables are never passed to a hook", where, name)
-		case name == e.Env:
-			d.errorf(n, "remove it from env_pass: the hook gets the new secret in it", "%s: env_pass %s: it is the variable the secret goes in (env)", where, name)
-		case secret:
+// envPass refuses variables a sink would hand a program (exec's env_pass)
+// that hold one of tokenwarden's own secrets: the managing token above all,
+// a hook that runs glab or curl with it would act as the admin. n is the
+// node of the setting that names them.
+func (d *decoder) envPass(n *yaml.Node, where string, names []string) {
+	for _, name := range names {
+		if what, secret := d.secretEnv[name]; secret && !strings.HasPrefix(name, "TOKENWARDEN_") {
 			d.errorf(n, "remove it from env_pass: tokenwarden's own secrets are never passed to a hook; give the hook a credential of its own in another variable",
 				"%s: env_pass %s: it holds %s", where, name, what)
 		}

@@ -3,11 +3,11 @@ package config
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
-	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
@@ -124,8 +124,6 @@ func scalarKey(n *yaml.Node, key string) string {
 	return ""
 }
 
-var pathRE = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.\-]*(/[A-Za-z0-9_.][A-Za-z0-9_.\-]*)*$`)
-
 // resource checks "exactly one of group/project" with a full path.
 func (d *decoder) resource(n *yaml.Node, where string, group, project *string) {
 	switch {
@@ -142,7 +140,7 @@ func (d *decoder) resource(n *yaml.Node, where string, group, project *string) {
 		p, kind = project, "project"
 	}
 	trimmed := strings.Trim(*p, "/")
-	if strings.HasPrefix(trimmed, "http://") || strings.HasPrefix(trimmed, "https://") || !pathRE.MatchString(trimmed) {
+	if !gitlab.IsFullPath(trimmed) {
 		d.errorf(n, "write the full path as in GitLab's URL, e.g. platform/infra", "%s: %s %q is not a GitLab path", where, kind, *p)
 		return
 	}
@@ -187,128 +185,6 @@ func (d *decoder) accessLevel(n *yaml.Node, where, s string, dst *int) {
 		return
 	}
 	*dst = level
-}
-
-var variableKey = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}$`)
-
-func (d *decoder) sink(n *yaml.Node, where string) Sink {
-	s := Sink{Line: n.Line}
-	d.oneOf(n, where, map[string]field{
-		"gitlab_variable": func(_, v *yaml.Node) {
-			g := &GitLabVariableSink{}
-			s.GitLabVariable = g
-			w := where + ".gitlab_variable"
-			if !d.mapping(v, w, map[string]field{
-				"group":             d.str(&g.Group, w+".group"),
-				"project":           d.str(&g.Project, w+".project"),
-				"key":               d.str(&g.Key, w+".key"),
-				"masked":            d.boolean(&g.Masked, w+".masked"),
-				"protected":         d.boolean(&g.Protected, w+".protected"),
-				"hidden":            d.boolean(&g.Hidden, w+".hidden"),
-				"raw":               d.boolean(&g.Raw, w+".raw"),
-				"environment_scope": d.str(&g.EnvironmentScope, w+".environment_scope"),
-				"description":       d.str(&g.Description, w+".description"),
-			}) {
-				return
-			}
-			d.resource(v, w, &g.Group, &g.Project)
-			switch {
-			case g.Key == "":
-				d.errorf(v, "add key: THE_VARIABLE_NAME", "%s: key is required", w)
-			case !variableKey.MatchString(g.Key):
-				d.errorf(v, "a CI/CD variable key is at most 255 letters, digits and _", "%s: invalid key %q", w, g.Key)
-			}
-			if g.Hidden {
-				g.Masked = true // GitLab: masked_and_hidden
-			}
-			if g.EnvironmentScope == "" {
-				g.EnvironmentScope = "*"
-			}
-		},
-		"file": func(_, v *yaml.Node) {
-			f := &FileSink{Mode: DefaultFileMode}
-			s.File = f
-			w := where + ".file"
-			if !d.mapping(v, w, map[string]field{
-				"path":             d.path(&f.Path, w+".path"),
-				"format":           d.str(&f.Format, w+".format"),
-				"key":              d.str(&f.Key, w+".key"),
-				"mode":             d.fileMode(&f.Mode, w+".mode"),
-				"allow_shared_dir": d.boolean(&f.AllowSharedDir, w+".allow_shared_dir"),
-				"newline":          d.boolean(&f.Newline, w+".newline"),
-			}) {
-				return
-			}
-			if f.Path == "" {
-				d.errorf(v, "add path: /etc/app/token.env", "%s: path is required", w)
-			}
-			if f.Format == "" {
-				f.Format = formatFor(f.Path, f.Key)
-			}
-			switch f.Format {
-			case FormatDotenv, FormatJSON, FormatYAML:
-				if f.Key == "" {
-					d.errorf(v, "add key: the variable or field that holds the token, or use format: raw", "%s: key is required for format %s", w, f.Format)
-				}
-			case FormatRaw:
-				if f.Key != "" {
-					d.errorf(v, "a raw file holds only the token: remove key, or choose format dotenv, json or yaml", "%s: key is not used with format raw", w)
-				}
-			default:
-				d.errorf(v, "formats: dotenv, json, yaml, raw", "%s: unknown format %q", w, f.Format)
-			}
-			if f.Newline && f.Format != FormatRaw {
-				d.errorf(v, "remove newline: it applies only to format raw (a key's value never carries one)", "%s: newline is used only with format raw", w)
-			}
-			if f.Mode&0o007 != 0 {
-				d.errorf(v, "use mode \"0600\" (or \"0640\" for a group of readers)", "%s: mode %04o lets every user on the machine read the token", w, f.Mode)
-			} else if f.Mode&0o600 != 0o600 {
-				d.errorf(v, "the owner must be able to read and write it: use mode \"0600\"", "%s: mode %04o", w, f.Mode)
-			}
-		},
-		"exec": func(_, v *yaml.Node) {
-			e := &ExecSink{}
-			s.Exec = e
-			w := where + ".exec"
-			var passNode, newlineNode *yaml.Node
-			if !d.mapping(v, w, map[string]field{
-				"command":  d.strings(&e.Command, w+".command"),
-				"env":      d.env(&e.Env, w+".env"),
-				"env_pass": func(k, val *yaml.Node) { passNode = k; d.envList(&e.EnvPass, w+".env_pass")(k, val) },
-				"newline":  func(k, val *yaml.Node) { newlineNode = k; d.boolean(&e.Newline, w+".newline")(k, val) },
-				"timeout":  d.dur(&e.Timeout, w+".timeout"),
-			}) {
-				return
-			}
-			if len(e.Command) == 0 || e.Command[0] == "" {
-				d.errorf(v, "add command: [systemctl, reload, app] (the token arrives on stdin, or in the variable named by env)", "%s: command is required", w)
-			}
-			d.execEnvPass(passNode, w, e)
-			if e.Newline && e.Env != "" {
-				d.errorf(newlineNode, "remove newline, or remove env to pass the secret on stdin", "%s: newline applies to the secret on stdin, not to the variable named by env", w)
-			}
-			if e.Timeout == 0 {
-				e.Timeout = DefaultExecTimeout
-			}
-		},
-	})
-	return s
-}
-
-// formatFor guesses a file format from the file name.
-func formatFor(path, key string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		return FormatJSON
-	case ".yaml", ".yml":
-		return FormatYAML
-	case ".env":
-		return FormatDotenv
-	}
-	if key == "" {
-		return FormatRaw
-	}
-	return FormatDotenv
 }
 
 func (d *decoder) verify(n *yaml.Node, where string) *Verify {

@@ -26,6 +26,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 )
 
 const rootToken = "glpat-rootrootrootrootroot"
@@ -588,7 +589,7 @@ func TestSinkAddedDuringGrace(t *testing.T) {
 	}
 	added := filepath.Join(w.dir, "worker.env")
 	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver,
-		config.Sink{File: &config.FileSink{Path: added, Format: "dotenv", Key: "DEPLOY_TOKEN"}})
+		config.Sink{Kind: "file", Settings: &file.Config{Path: added, Format: "dotenv", Key: "DEPLOY_TOKEN"}})
 	w.finish()
 	w.check("overlap")
 	b, err := os.ReadFile(added)
@@ -693,7 +694,7 @@ func TestDeliverToSinkAdded(t *testing.T) {
 	w.finish()
 	live := w.whoami(w.fileValue())
 	creates := w.creates.Load()
-	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver, config.Sink{File: &config.FileSink{Path: filepath.Join(w.dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
+	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver, config.Sink{Kind: "file", Settings: &file.Config{Path: filepath.Join(w.dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
 	e := w.engine(nil)
 	p, err := e.Plan(context.Background(), w.cfg)
 	if err != nil {

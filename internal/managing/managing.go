@@ -14,6 +14,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 )
 
 // Expiry levels, mildest first.
@@ -54,11 +55,8 @@ func Needs(cfg *config.Config) (write bool, needs []Need) {
 	}
 	sinks := func(owner string, ds []config.Sink) {
 		for _, d := range ds {
-			if v := d.GitLabVariable; v != nil {
-				kind, path := "group", v.Group
-				if v.Project != "" {
-					kind, path = "project", v.Project
-				}
+			if v, ok := d.Settings.(*gitlabvar.Config); ok {
+				kind, path := v.Resource()
 				add(kind, path, gitlab.AccessMaintainer, "write CI/CD variable "+v.Key+" for "+owner)
 			}
 		}

@@ -6,13 +6,14 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 )
 
 func TestNeeds(t *testing.T) {
 	cfg := &config.Config{Tokens: []config.Token{
 		{Name: "ci", Group: "acme", AccessLevel: 30},
 		{Name: "deploy", Project: "acme/app", AccessLevel: 20,
-			Deliver: []config.Sink{{GitLabVariable: &config.GitLabVariableSink{Project: "acme/other", Key: "TOKEN"}}}},
+			Deliver: []config.Sink{{Kind: "gitlab_variable", Settings: &gitlabvar.Config{Project: "acme/other", Key: "TOKEN"}}}},
 		{Name: "admin", Project: "acme/app", AccessLevel: 50},
 	}}
 	write, needs := managing.Needs(cfg)

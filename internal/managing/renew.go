@@ -314,7 +314,7 @@ func (rn *Renewer) sinks() ([]sink.Sink, error) {
 
 // writeFile replaces token_file atomically (temp file, fsync, rename, 0600).
 func (rn *Renewer) writeFile(ctx context.Context, s secret.Secret) error {
-	f, err := file.New(file.Config{Path: rn.Config.GitLab.TokenFile, Format: config.FormatRaw, Mode: config.DefaultFileMode})
+	f, err := file.New(file.Config{Path: rn.Config.GitLab.TokenFile, Format: file.FormatRaw, Mode: file.DefaultMode})
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,15 @@
-// Package all is the explicit registry of sinks: it maps one configured
-// delivery (config.Sink) to the sink that performs it. Adding a sink kind
-// means adding a case here, nothing else.
+// Package all is the registry of sink kinds: it maps each kind a deliver:
+// entry can name to its settings (the sink package's own Config, which
+// config decodes and validates) and to its constructor. Adding a sink kind
+// means a package with a Config and New, and one entry in kinds.
+//
+// Layering: the sink packages import neither config nor this package;
+// config imports no sink. This package registers the kinds' settings with
+// config when it is loaded (init), so every program that builds sinks —
+// and therefore imports it — reads deliver: entries with them.
 package all
 
 import (
-	"errors"
 	"fmt"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -26,33 +31,55 @@ type Deps struct {
 	Redactor *secret.Redactor
 }
 
+// kind is one sink kind: its settings, with their defaults, and how to
+// build the sink from them.
+type kind struct {
+	settings func() config.SinkSettings
+	build    func(config.SinkSettings, Deps) (sink.Sink, error)
+}
+
+// kindOf binds a sink package's Config (behind *C) to its constructor.
+func kindOf[C any, PC interface {
+	*C
+	config.SinkSettings
+}](defaults func() PC, build func(C, Deps) (sink.Sink, error)) kind {
+	return kind{
+		settings: func() config.SinkSettings { return defaults() },
+		build: func(s config.SinkSettings, deps Deps) (sink.Sink, error) {
+			c, ok := s.(PC)
+			if !ok || c == nil {
+				return nil, fmt.Errorf("sink: settings %T are not %T", s, c)
+			}
+			return build(*c, deps)
+		},
+	}
+}
+
+// kinds by the key a deliver: entry uses.
+var kinds = map[string]kind{
+	"gitlab_variable": kindOf(gitlabvar.DefaultConfig, func(c gitlabvar.Config, deps Deps) (sink.Sink, error) {
+		return gitlabvar.New(c, deps.GitLab, deps.Owner)
+	}),
+	"file": kindOf(file.DefaultConfig, func(c file.Config, _ Deps) (sink.Sink, error) {
+		return file.New(c)
+	}),
+	"exec": kindOf(exec.DefaultConfig, func(c exec.Config, deps Deps) (sink.Sink, error) {
+		c.Redactor = deps.Redactor
+		return exec.New(c)
+	}),
+}
+
+func init() {
+	for name, k := range kinds {
+		config.RegisterSinkKind(name, k.settings)
+	}
+}
+
 // New builds the sink s configures.
 func New(s config.Sink, deps Deps) (sink.Sink, error) {
-	set := 0
-	for _, ok := range []bool{s.GitLabVariable != nil, s.File != nil, s.Exec != nil} {
-		if ok {
-			set++
-		}
+	k, ok := kinds[s.Kind]
+	if !ok {
+		return nil, fmt.Errorf("sink: unknown kind %q", s.Kind)
 	}
-	if set != 1 {
-		return nil, fmt.Errorf("sink: %d kinds set in one delivery (want exactly one of gitlab_variable, file, exec)", set)
-	}
-	switch {
-	case s.GitLabVariable != nil:
-		if deps.GitLab == nil {
-			return nil, errors.New("sink gitlab-variable: no GitLab client")
-		}
-		v := s.GitLabVariable
-		return gitlabvar.New(gitlabvar.Config{
-			Group: v.Group, Project: v.Project, Key: v.Key,
-			Masked: v.Masked, Protected: v.Protected, Hidden: v.Hidden, Raw: v.Raw,
-			EnvironmentScope: v.EnvironmentScope, Description: v.Description,
-		}, deps.GitLab, deps.Owner)
-	case s.File != nil:
-		f := s.File
-		return file.New(file.Config{Path: f.Path, Format: f.Format, Key: f.Key, Mode: f.Mode, AllowSharedDir: f.AllowSharedDir, Newline: f.Newline})
-	default:
-		e := s.Exec
-		return exec.New(exec.Config{Command: e.Command, Env: e.Env, EnvPass: e.EnvPass, Newline: e.Newline, Timeout: e.Timeout, Redactor: deps.Redactor})
-	}
+	return k.build(s.Settings, deps)
 }

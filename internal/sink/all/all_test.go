@@ -2,10 +2,10 @@ package all_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
@@ -13,6 +13,9 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 )
 
 func TestNewMapsEveryKind(t *testing.T) {
@@ -25,17 +28,32 @@ func TestNewMapsEveryKind(t *testing.T) {
 	}
 	deps := all.Deps{GitLab: c.API, Owner: "platform:deploy"}
 	dir := t.TempDir()
+	// The sinks come from a config file, as in production: config decodes
+	// each entry into the kind's own Config, all builds the sink.
+	cfg, err := config.Parse(filepath.Join(dir, "tw.yaml"), []byte(`gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}
+tokens:
+  - name: deploy
+    project: platform/app
+    scopes: [api]
+    deliver:
+      - gitlab_variable: {project: platform/app, key: T, masked: true}
+      - file: {path: app.env, key: T}
+      - exec: {command: [sh, -c, "cat > '`+filepath.Join(dir, "out")+`'"], timeout: 1s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := cfg.Tokens[0].Deliver
+	// The IDs are what journals record in a rotation's delivered list:
+	// their format must not change.
 	tests := []struct {
 		name   string
 		cfg    config.Sink
 		wantID string
 	}{
-		{"gitlab variable", config.Sink{GitLabVariable: &config.GitLabVariableSink{Project: p.PathWithNamespace, Key: "T", Masked: true, EnvironmentScope: "*"}},
-			"gitlab_variable:project:platform/app:T:*"},
-		{"file", config.Sink{File: &config.FileSink{Path: filepath.Join(dir, "app.env"), Format: "dotenv", Key: "T", Mode: 0o600}},
-			"file:" + filepath.Join(dir, "app.env") + "#T"},
-		{"exec", config.Sink{Exec: &config.ExecSink{Command: []string{"sh", "-c", "cat > " + filepath.Join(dir, "out")}, Timeout: time.Second}},
-			"exec:sh -c cat > " + filepath.Join(dir, "out")},
+		{"gitlab variable", ds[0], "gitlab_variable:project:platform/app:T:*"},
+		{"file", ds[1], "file:" + filepath.Join(dir, "app.env") + "#T"},
+		{"exec", ds[2], "exec:sh -c cat > '" + filepath.Join(dir, "out") + "'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +69,9 @@ func TestNewMapsEveryKind(t *testing.T) {
 			}
 		})
 	}
+	if _, err := os.Stat(filepath.Join(dir, "app.env")); err != nil {
+		t.Errorf("file sink: %v", err)
+	}
 	if v, ok := srv.Variable("project", p.ID, "T", "*"); !ok || !v.Masked {
 		t.Errorf("variable %+v: not created masked", v)
 	}
@@ -63,10 +84,10 @@ func TestNewRejects(t *testing.T) {
 		deps all.Deps
 		want string
 	}{
-		{"nothing set", config.Sink{}, all.Deps{}, "0 kinds"},
-		{"two kinds", config.Sink{File: &config.FileSink{Path: "/x", Format: "raw"}, Exec: &config.ExecSink{Command: []string{"true"}}}, all.Deps{}, "2 kinds"},
-		{"variable without client", config.Sink{GitLabVariable: &config.GitLabVariableSink{Project: "a/b", Key: "K"}}, all.Deps{Owner: "o"}, "no GitLab client"},
-		{"invalid file sink", config.Sink{File: &config.FileSink{Path: "/x", Format: "toml"}}, all.Deps{}, "sink file: "},
+		{"nothing set", config.Sink{}, all.Deps{}, `unknown kind ""`},
+		{"settings of another kind", config.Sink{Kind: "file", Settings: &exec.Config{Command: []string{"true"}}}, all.Deps{}, "are not *file.Config"},
+		{"variable without client", config.Sink{Kind: "gitlab_variable", Settings: &gitlabvar.Config{Project: "a/b", Key: "K"}}, all.Deps{Owner: "o"}, "no GitLab client"},
+		{"invalid file sink", config.Sink{Kind: "file", Settings: &file.Config{Path: "/x", Format: "toml"}}, all.Deps{}, "sink file: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := all.New(tt.cfg, tt.deps); err == nil || !strings.Contains(err.Error(), tt.want) {
