@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
@@ -192,9 +191,8 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 	}
 	sinks := func(t config.Token) ([]sink.Sink, error) {
 		var out []sink.Sink
-		var api = managingAPI(managing)
 		for _, d := range t.Deliver {
-			s, err := all.New(d, all.Deps{GitLab: api, Owner: t.Ref(), Redactor: red})
+			s, err := all.New(d, all.Deps{GitLab: managing, Owner: t.Ref(), Redactor: red})
 			if err != nil {
 				return nil, err
 			}
@@ -217,11 +215,4 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 		}
 	}
 	return rt, nil
-}
-
-func managingAPI(c *gitlab.Client) *gl.Client {
-	if c == nil {
-		return nil
-	}
-	return c.API
 }

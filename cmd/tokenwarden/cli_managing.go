@@ -62,7 +62,7 @@ func newRenewer(cfg *config.Config, c *gitlab.Client, store journal.Store, clk c
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
 			var out []sink.Sink
 			for _, d := range ds {
-				s, err := all.New(d, all.Deps{GitLab: c.API, Owner: managing.Ref, Redactor: red})
+				s, err := all.New(d, all.Deps{GitLab: c, Owner: managing.Ref, Redactor: red})
 				if err != nil {
 					return nil, err
 				}

@@ -158,7 +158,7 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			var out []sink.Sink
 			for _, d := range tok.Deliver {
-				s, err := all.New(d, all.Deps{GitLab: managing.API, Owner: tok.Ref()})
+				s, err := all.New(d, all.Deps{GitLab: managing, Owner: tok.Ref()})
 				if err != nil {
 					return nil, err
 				}
@@ -258,7 +258,7 @@ func (w *world) fileSecret(name string) string {
 
 // whoami is the id of the token whose secret is s (0: rejected).
 func (w *world) whoami(s string) int64 {
-	pat, _, err := w.client(secret.New(s)).API.PersonalAccessTokens.GetSinglePersonalAccessToken()
+	pat, err := w.client(secret.New(s)).SelfToken(context.Background())
 	if err != nil {
 		return 0
 	}

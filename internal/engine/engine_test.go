@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
@@ -149,7 +147,7 @@ func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) 
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			var out []sink.Sink
 			for _, d := range tok.Deliver {
-				s, err := all.New(d, all.Deps{GitLab: managing.API, Owner: tok.Ref()})
+				s, err := all.New(d, all.Deps{GitLab: managing, Owner: tok.Ref()})
 				if err != nil {
 					return nil, err
 				}
@@ -227,7 +225,7 @@ func (w *world) fileValue() string {
 // whoami returns the id of the token whose secret is s, or 0 if GitLab rejects it.
 func (w *world) whoami(s string) int64 {
 	w.t.Helper()
-	pat, _, err := w.client(secret.New(s)).API.PersonalAccessTokens.GetSinglePersonalAccessToken()
+	pat, err := w.client(secret.New(s)).SelfToken(context.Background())
 	if err != nil {
 		return 0
 	}
@@ -760,7 +758,6 @@ func TestNoSecretInJournal(t *testing.T) {
 }
 
 var _ = errors.New
-var _ = gl.WithContext
 
 // TestMintedRotationIsNeverGivenUp: once the new token exists, a sink that
 // keeps failing keeps the rotation open (and the old token alive) run after

@@ -46,10 +46,10 @@ type Error struct {
 	Code        string // "error", e.g. "invalid_token", "insufficient_scope"
 	Description string // "error_description", e.g. "Token is expired. You can either …"
 	Scope       string // "scope" of insufficient_scope: the scopes the endpoint accepts
-	// Detail is the failure alone, without what was being done: GitLab's
-	// message (or the status text) for an answer, the innermost cause
-	// ("connection refused", a timeout) without one.
-	Detail string
+	// Reason is Message without what was being done ("GitLab answered 400
+	// Bad request - …", "cannot reach GitLab at …: connection refused"), for
+	// callers that name the operation themselves.
+	Reason string
 	cause  error
 }
 
@@ -143,15 +143,15 @@ func (c *Client) classify(err error, t target) error {
 			msg = t.op + ": GitLab answered 404 Not Found"
 		}
 		return &Error{Kind: ErrNotFound, Message: msg, Status: http.StatusNotFound,
-			APIMessage: "404 Not Found", Detail: "404 Not Found", cause: err}
+			APIMessage: "404 Not Found", Reason: "GitLab answered 404 Not Found", cause: err}
 	}
 	var te *TimeoutError
 	if errors.As(err, &te) {
-		return &Error{Kind: ErrTimeout, Message: t.prefix(te.Error()), Hint: te.HintText(), Detail: te.Error(), cause: err}
+		return &Error{Kind: ErrTimeout, Message: t.prefix(te.Error()), Hint: te.HintText(), Reason: te.Error(), cause: err}
 	}
 	var na *NotAPIError
 	if errors.As(err, &na) {
-		return &Error{Kind: ErrNotAPI, Message: t.prefix(na.Error()), Hint: na.HintText(), Detail: na.Error(), cause: err}
+		return &Error{Kind: ErrNotAPI, Message: t.prefix(na.Error()), Hint: na.HintText(), Reason: na.Error(), cause: err}
 	}
 	var er *gl.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
@@ -160,16 +160,16 @@ func (c *Client) classify(err error, t target) error {
 	var ue *url.Error
 	var ne net.Error
 	if errors.As(err, &ue) || errors.As(err, &ne) {
-		return &Error{Kind: ErrUnreachable, Message: t.prefix(fmt.Sprintf("cannot reach GitLab at %s: %s", c.baseURL, transportCause(err))),
-			Detail: innermost(err), cause: err}
+		reason := fmt.Sprintf("cannot reach GitLab at %s: %s", c.baseURL, transportCause(err))
+		return &Error{Kind: ErrUnreachable, Message: t.prefix(reason), Reason: reason, cause: err}
 	}
-	return &Error{Kind: err, Message: t.prefix(t.subject() + err.Error()), Detail: err.Error(), cause: err}
+	return &Error{Kind: err, Message: t.prefix(t.subject() + err.Error()), Reason: err.Error(), cause: err}
 }
 
 // invalid is a call this package refuses to send (a caller's mistake).
 func invalid(format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
-	return &Error{Kind: errors.New(msg), Message: msg, Detail: msg}
+	return &Error{Kind: errors.New(msg), Message: msg, Reason: msg}
 }
 
 // prefix puts the operation in front of msg, when the call named one.
@@ -206,37 +206,43 @@ func classifyResponse(er *gl.ErrorResponse, t target) error {
 	if detail == "" {
 		detail = http.StatusText(status)
 	}
-	mk := func(kind error, msg string) error {
+	// mk makes the error; about names the target in front of the reason
+	// (the op, when there is one, always comes first).
+	mk := func(kind error, reason string, about bool) error {
+		msg := reason
+		if about {
+			msg = t.subject() + reason
+		}
 		return &Error{Kind: kind, Message: t.prefix(msg), Status: status, APIMessage: apiMsg,
-			Code: body.Error, Description: body.ErrorDescription, Scope: body.Scope, Detail: detail, cause: er}
+			Code: body.Error, Description: body.ErrorDescription, Scope: body.Scope, Reason: reason, cause: er}
 	}
 	switch {
 	case status == http.StatusUnauthorized && body.ErrorDescription != "":
 		// Expired or revoked: GitLab says which.
-		return mk(ErrTokenRejected, "the token was rejected: "+strings.TrimSuffix(body.ErrorDescription, "."))
+		return mk(ErrTokenRejected, "the token was rejected: "+strings.TrimSuffix(body.ErrorDescription, "."), false)
 	case status == http.StatusUnauthorized && t.tokens:
 		role := "Owner"
 		if t.kind == "project" {
 			role = "Maintainer (or Owner)"
 		}
-		return mk(ErrNoPermission, fmt.Sprintf("listing the access tokens of %s %q needs the %s role; the token's user does not have it", t.kind, t.path, role))
+		return mk(ErrNoPermission, fmt.Sprintf("listing the access tokens of %s %q needs the %s role; the token's user does not have it", t.kind, t.path, role), false)
 	case status == http.StatusUnauthorized:
-		return mk(ErrTokenRejected, "the token was rejected (expired, revoked or unknown)")
+		return mk(ErrTokenRejected, "the token was rejected (expired, revoked or unknown)", false)
 	case status == http.StatusForbidden && body.Error == "insufficient_scope":
-		return mk(ErrInsufficientScope, "the token lacks scope "+scopeNeeded(body.Scope))
+		return mk(ErrInsufficientScope, "the token lacks scope "+scopeNeeded(body.Scope), false)
 	case status == http.StatusForbidden:
-		return mk(ErrNoPermission, fmt.Sprintf("%sforbidden (%s)", t.subject(), detail))
+		return mk(ErrNoPermission, fmt.Sprintf("forbidden (%s)", detail), true)
 	case status == http.StatusTooManyRequests:
 		if t.op != "" {
-			return mk(ErrRateLimited, "GitLab answered 429 Too Many Requests")
+			return mk(ErrRateLimited, "GitLab answered 429 Too Many Requests", false)
 		}
-		return mk(ErrRateLimited, fmt.Sprintf("%sGitLab kept answering 429 Too Many Requests", t.subject()))
+		return mk(ErrRateLimited, "GitLab kept answering 429 Too Many Requests", true)
 	}
 	answered := fmt.Sprintf("GitLab answered %d %s", status, detail)
 	if strings.HasPrefix(detail, strconv.Itoa(status)+" ") {
 		answered = "GitLab answered " + detail // "400 Bad request - …"
 	}
-	return mk(errors.New(detail), t.subject()+answered)
+	return mk(errors.New(detail), answered, true)
 }
 
 // scopeNeeded turns GitLab's accepted-scopes list ("api read_api") into
@@ -289,29 +295,6 @@ func transportCause(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
-// innermost is the cause of a transport failure in the fewest words
-// ("connection refused"; a timeout's or a not-an-API answer's own sentence).
-func innermost(err error) string {
-	var te *TimeoutError
-	var na *NotAPIError
-	switch {
-	case errors.As(err, &te):
-		return te.Error()
-	case errors.As(err, &na):
-		return na.Error()
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause := ue.Err
-		var op *net.OpError
-		if errors.As(cause, &op) {
-			cause = op.Err
-		}
-		return cause.Error()
 	}
 	return err.Error()
 }

@@ -90,8 +90,8 @@ func TestWritesFailWithGitLabErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
 			}
-			if ge.Detail == "" || strings.Contains(err.Error(), "glpat-") {
-				t.Errorf("error %q: detail %q, or it leaks a token", err, ge.Detail)
+			if ge.Reason == "" || !strings.HasSuffix(err.Error(), ge.Reason) || strings.Contains(err.Error(), "glpat-") {
+				t.Errorf("error %q: reason %q, or it leaks a token", err, ge.Reason)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package managing_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
@@ -124,7 +123,7 @@ func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error)
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
 			var out []sink.Sink
 			for _, d := range ds {
-				s, err := all.New(d, all.Deps{GitLab: c.API, Owner: managing.Ref})
+				s, err := all.New(d, all.Deps{GitLab: c, Owner: managing.Ref})
 				if err != nil {
 					return nil, err
 				}
@@ -315,11 +314,19 @@ func TestRenewLostResponse(t *testing.T) {
 		t.Fatal("the successor was revoked: the old secret reached a rotate endpoint")
 	}
 	// The manual fix: an administrator rotates the successor and writes its secret.
-	root, _ := gitlab.New(gitlab.Config{URL: w.url, Token: secret.New(rootToken), RetryMax: 1})
-	exp := gl.ISOTime(start.AddDate(0, 3, 0))
-	pat, _, err := root.API.PersonalAccessTokens.RotatePersonalAccessTokenByID(succ.ID, &gl.RotatePersonalAccessTokenOptions{ExpiresAt: &exp})
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v4/personal_access_tokens/%d/rotate?expires_at=%s",
+		w.url, succ.ID, start.AddDate(0, 3, 0).Format(time.DateOnly)), nil)
+	req.Header.Set("PRIVATE-TOKEN", rootToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var pat struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&pat); err != nil || resp.StatusCode != http.StatusOK || pat.Token == "" {
+		t.Fatalf("rotate by id: %s, %v", resp.Status, err)
 	}
 	write(t, filepath.Join(w.dir, "tw.token"), pat.Token+"\n")
 	rn := w.process(nil)

@@ -117,7 +117,7 @@ tokens:
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			var out []sink.Sink
 			for _, d := range tok.Deliver {
-				s, err := all.New(d, all.Deps{GitLab: managing.API, Owner: tok.Ref()})
+				s, err := all.New(d, all.Deps{GitLab: managing, Owner: tok.Ref()})
 				if err != nil {
 					return nil, err
 				}

@@ -12,9 +12,8 @@ package all
 import (
 	"fmt"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
@@ -24,8 +23,8 @@ import (
 
 // Deps are what sinks need from the outside.
 type Deps struct {
-	GitLab *gl.Client // the managing client, for gitlab_variable sinks
-	Owner  string     // the managed token's reference, for ownership markers
+	GitLab *gitlab.Client // the managing client, for gitlab_variable sinks
+	Owner  string         // the managed token's reference, for ownership markers
 	// Redactor holds every secret of the process; sinks that quote text
 	// from outside (a hook's stderr) scrub it with it.
 	Redactor *secret.Redactor

@@ -26,7 +26,7 @@ func TestNewMapsEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := all.Deps{GitLab: c.API, Owner: "platform:deploy"}
+	deps := all.Deps{GitLab: c, Owner: "platform:deploy"}
 	dir := t.TempDir()
 	// The sinks come from a config file, as in production: config decodes
 	// each entry into the kind's own Config, all builds the sink.

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -85,10 +83,11 @@ func (c *Config) Validate() []problem.Problem {
 
 // Sink is one CI/CD variable in one environment scope.
 type Sink struct {
-	cfg   Config
-	owner string
-	res   resource
-	mu    sync.Mutex // one read-compare-write at a time per variable
+	cfg    Config
+	owner  string
+	client *gitlab.Client
+	res    gitlab.Resource // the project or group, by path
+	mu     sync.Mutex      // one read-compare-write at a time per variable
 }
 
 var _ sink.Sink = (*Sink)(nil)
@@ -105,7 +104,7 @@ const maxDescription = 255
 
 // New validates cfg. owner is the managed token's reference; it goes into
 // the ownership marker.
-func New(cfg Config, api *gl.Client, owner string) (*Sink, error) {
+func New(cfg Config, client *gitlab.Client, owner string) (*Sink, error) {
 	cfg.Complete()
 	if ps := cfg.Validate(); len(ps) > 0 {
 		return nil, fail(ps[0], ps[0].Hint)
@@ -113,15 +112,12 @@ func New(cfg Config, api *gl.Client, owner string) (*Sink, error) {
 	if owner == "" || strings.ContainsAny(owner, "()") {
 		return nil, fail(fmt.Errorf("invalid owner reference %q", owner), "")
 	}
-	if api == nil {
+	if client == nil {
 		return nil, fail(errors.New("no GitLab client"), "")
 	}
-	s := &Sink{cfg: cfg, owner: owner}
-	if cfg.Project != "" {
-		s.res = projectVars{api: api, id: cfg.Project}
-	} else {
-		s.res = groupVars{api: api, id: cfg.Group}
-	}
+	s := &Sink{cfg: cfg, owner: owner, client: client}
+	kind, path := s.kind()
+	s.res = gitlab.Resource{Type: kind, Path: path}
 	return s, nil
 }
 
@@ -142,8 +138,8 @@ func (s *Sink) Describe() string {
 // Get reads the variable: ErrNotFound when it does not exist,
 // ErrNotReadable when it is hidden.
 func (s *Sink) Get(ctx context.Context) (secret.Secret, error) {
-	cur, err := s.res.get(ctx, s.cfg.Key, s.cfg.EnvironmentScope)
-	if errors.Is(err, gl.ErrNotFound) {
+	cur, err := s.client.Variable(ctx, s.res, s.cfg.Key, s.cfg.EnvironmentScope)
+	if gitlab.IsNotFound(err) {
 		return secret.Secret{}, s.wrap(sink.ErrNotFound)
 	}
 	if err != nil {
@@ -166,9 +162,9 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, s.wrap(err)
 	}
-	cur, err := s.res.get(ctx, s.cfg.Key, s.cfg.EnvironmentScope)
-	if errors.Is(err, gl.ErrNotFound) {
-		created, cerr := s.res.create(ctx, s.cfg.Key, s.want(v, ""))
+	cur, err := s.client.Variable(ctx, s.res, s.cfg.Key, s.cfg.EnvironmentScope)
+	if gitlab.IsNotFound(err) {
+		created, cerr := s.client.CreateVariable(ctx, s.res, s.want(v, ""))
 		if cerr == nil {
 			return true, s.readBack(created, v)
 		}
@@ -177,7 +173,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 		}
 		// Someone created it between our read and our create: compare and
 		// update it like any existing variable.
-		cur, err = s.res.get(ctx, s.cfg.Key, s.cfg.EnvironmentScope)
+		cur, err = s.client.Variable(ctx, s.res, s.cfg.Key, s.cfg.EnvironmentScope)
 	}
 	if err != nil {
 		return false, s.apiError("read", err, v)
@@ -200,7 +196,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	if !cur.Hidden && cur == want {
 		return false, nil
 	}
-	updated, err := s.res.update(ctx, s.cfg.Key, want)
+	updated, err := s.client.UpdateVariable(ctx, s.res, want)
 	if err != nil {
 		return false, s.apiError("update", err, v)
 	}
@@ -209,7 +205,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 
 // want is the variable as configured holding v; an unmarked description
 // already on the variable is kept when the config gives none.
-func (s *Sink) want(v secret.Secret, existing string) variable {
+func (s *Sink) want(v secret.Secret, existing string) gitlab.Variable {
 	base := s.cfg.Description
 	if base == "" {
 		base = strings.TrimSpace(markerRE.ReplaceAllString(existing, ""))
@@ -222,14 +218,14 @@ func (s *Sink) want(v secret.Secret, existing string) variable {
 		}
 		desc = base + "; " + marker
 	}
-	return variable{
-		Value: v.Reveal(), Masked: s.cfg.Masked, Protected: s.cfg.Protected, Hidden: s.cfg.Hidden,
+	return gitlab.Variable{
+		Key: s.cfg.Key, Value: v.Reveal(), Masked: s.cfg.Masked, Protected: s.cfg.Protected, Hidden: s.cfg.Hidden,
 		Raw: s.cfg.Raw, Scope: s.cfg.EnvironmentScope, Description: desc,
 	}
 }
 
 // readBack checks what GitLab answered with; hidden values never come back.
-func (s *Sink) readBack(got variable, v secret.Secret) error {
+func (s *Sink) readBack(got gitlab.Variable, v secret.Secret) error {
 	if got.Hidden || got.Value == v.Reveal() {
 		return nil
 	}
@@ -265,23 +261,22 @@ func ownerOf(desc string) (string, bool) {
 }
 
 func alreadyTaken(err error) bool {
-	var er *gl.ErrorResponse
-	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == 400 &&
-		strings.Contains(er.Message, "has already been taken")
+	ge, ok := gitlab.AsError(err)
+	return ok && ge.Status == 400 && strings.Contains(ge.APIMessage, "has already been taken")
 }
 
 // apiError explains a failed call in the operator's terms.
 func (s *Sink) apiError(op string, err error, secrets ...secret.Secret) error {
 	kind, path := s.kind()
 	e := &sink.Error{Kind: "gitlab-variable"}
-	var er *gl.ErrorResponse
-	status := 0
-	if errors.As(err, &er) && er.Response != nil {
-		status = er.Response.StatusCode
+	status := gitlab.StatusOf(err)
+	msg := err.Error()
+	if ge, ok := gitlab.AsError(err); ok {
+		msg = ge.Reason // the operation is named below
 	}
-	msg := sink.Scrub(err.Error(), secrets...)
+	msg = sink.Scrub(msg, secrets...)
 	switch {
-	case errors.Is(err, gl.ErrNotFound):
+	case gitlab.IsNotFound(err):
 		msg = fmt.Sprintf("%s %s not found", kind, path)
 		e.Hint = fmt.Sprintf("check the %s path; the managing token must be able to see the %s", kind, kind)
 	case status == 401:

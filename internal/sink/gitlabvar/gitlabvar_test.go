@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -25,7 +23,7 @@ const rootToken = "glpat-rootrootrootrootroot"
 type fixture struct {
 	srv   *sim.Server
 	base  string
-	api   *gl.Client
+	api   *gitlab.Client
 	group sim.Group
 	n     atomic.Int64
 }
@@ -40,13 +38,13 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{srv: srv, base: base, api: client(t, base, rootToken), group: g}
 }
 
-func client(t *testing.T, base, token string) *gl.Client {
+func client(t *testing.T, base, token string) *gitlab.Client {
 	t.Helper()
 	c, err := gitlab.New(gitlab.Config{URL: base, Token: secret.New(token), RetryMax: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.API
+	return c
 }
 
 // project makes a fresh project and returns it.
@@ -137,9 +135,12 @@ func TestCreateKeepsConfiguredAttributes(t *testing.T) {
 }
 
 // existing creates a variable the way a person would, outside tokenwarden.
-func existing(t *testing.T, api *gl.Client, project string, opt gl.CreateProjectVariableOptions) {
+func existing(t *testing.T, c *gitlab.Client, project string, v gitlab.Variable) {
 	t.Helper()
-	if _, _, err := api.ProjectVariables.CreateVariable(project, &opt); err != nil {
+	if v.Scope == "" {
+		v.Scope = "*"
+	}
+	if _, err := c.CreateVariable(context.Background(), gitlab.Resource{Type: "project", Path: project}, v); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -147,7 +148,7 @@ func existing(t *testing.T, api *gl.Client, project string, opt gl.CreateProject
 func TestExistingVariables(t *testing.T) {
 	tests := []struct {
 		name       string
-		before     gl.CreateProjectVariableOptions
+		before     gitlab.Variable
 		cfg        gitlabvar.Config
 		wantErr    string // "" → Put succeeds
 		wantChange bool
@@ -155,32 +156,32 @@ func TestExistingVariables(t *testing.T) {
 		wantValue  string
 	}{
 		{"unmarked variable is adopted, its description kept",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol"), Description: gl.Ptr("legacy token")},
+			gitlab.Variable{Value: "glpat-oldoldoldoldoldoldol", Description: "legacy token"},
 			gitlabvar.Config{Key: "K"}, "", true, "legacy token; managed by tokenwarden (me:tok)", tok},
 		{"configured description replaces the old one",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol"), Description: gl.Ptr("legacy token")},
+			gitlab.Variable{Value: "glpat-oldoldoldoldoldoldol", Description: "legacy token"},
 			gitlabvar.Config{Key: "K", Description: "new text"}, "", true, "new text; managed by tokenwarden (me:tok)", tok},
 		{"same value and attributes: nothing written",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr(tok), Description: gl.Ptr("managed by tokenwarden (me:tok)")},
+			gitlab.Variable{Value: tok, Description: "managed by tokenwarden (me:tok)"},
 			gitlabvar.Config{Key: "K"}, "", false, "managed by tokenwarden (me:tok)", tok},
 		{"same value, attribute drift: fixed",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr(tok), Description: gl.Ptr("managed by tokenwarden (me:tok)")},
+			gitlab.Variable{Value: tok, Description: "managed by tokenwarden (me:tok)"},
 			gitlabvar.Config{Key: "K", Protected: true}, "", true, "managed by tokenwarden (me:tok)", tok},
 		{"another token's variable is refused",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-otherotherotherothe"), Description: gl.Ptr("x; managed by tokenwarden (other:tok)")},
+			gitlab.Variable{Value: "glpat-otherotherotherothe", Description: "x; managed by tokenwarden (other:tok)"},
 			gitlabvar.Config{Key: "K"}, "managed by tokenwarden for other:tok", false, "x; managed by tokenwarden (other:tok)", "glpat-otherotherotherothe"},
 		{"a hidden variable cannot become visible",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol"), MaskedAndHidden: gl.Ptr(true)},
+			gitlab.Variable{Value: "glpat-oldoldoldoldoldoldol", Hidden: true},
 			gitlabvar.Config{Key: "K", Masked: true}, "is hidden but configured visible", false, "", "glpat-oldoldoldoldoldoldol"},
 		{"a visible variable cannot become hidden",
-			gl.CreateProjectVariableOptions{Value: gl.Ptr("glpat-oldoldoldoldoldoldol")},
+			gitlab.Variable{Value: "glpat-oldoldoldoldoldoldol"},
 			gitlabvar.Config{Key: "K", Hidden: true}, "is visible but configured hidden", false, "", "glpat-oldoldoldoldoldoldol"},
 	}
 	f := newFixture(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := f.project(t)
-			tt.before.Key = gl.Ptr("K")
+			tt.before.Key = "K"
 			existing(t, f.api, p.PathWithNamespace, tt.before)
 			tt.cfg.Project = p.PathWithNamespace
 			s, err := gitlabvar.New(tt.cfg, f.api, "me:tok")
@@ -208,8 +209,8 @@ func TestExistingVariables(t *testing.T) {
 func TestEnvironmentScopesAreSeparate(t *testing.T) {
 	f := newFixture(t)
 	p := f.project(t)
-	existing(t, f.api, p.PathWithNamespace, gl.CreateProjectVariableOptions{Key: gl.Ptr("K"), Value: gl.Ptr("glpat-starstarstarstarstar")})
-	existing(t, f.api, p.PathWithNamespace, gl.CreateProjectVariableOptions{Key: gl.Ptr("K"), Value: gl.Ptr("glpat-prodprodprodprodprod"), EnvironmentScope: gl.Ptr("production")})
+	existing(t, f.api, p.PathWithNamespace, gitlab.Variable{Key: "K", Value: "glpat-starstarstarstarstar"})
+	existing(t, f.api, p.PathWithNamespace, gitlab.Variable{Key: "K", Value: "glpat-prodprodprodprodprod", Scope: "production"})
 	s, _ := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "K", EnvironmentScope: "production"}, f.api, "me:tok")
 	if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
 		t.Fatal(err)
@@ -263,7 +264,7 @@ func TestErrorsExplainThemselves(t *testing.T) {
 	}{
 		{"developer cannot write variables", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, devToken, tok, "403", "Maintainer role on project " + p.PathWithNamespace},
 		{"missing project", gitlabvar.Config{Project: "platform/nope", Key: "K"}, rootToken, tok, "project platform/nope not found", "check the project path"},
-		{"bad managing token", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, "glpat-wrongwrongwrongwrong", tok, "401", "invalid, expired or revoked"},
+		{"bad managing token", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, "glpat-wrongwrongwrongwrong", tok, "the token was rejected", "invalid, expired or revoked"},
 		{"value GitLab cannot mask", gitlabvar.Config{Project: p.PathWithNamespace, Key: "K", Masked: true}, rootToken, "short", "cannot be masked", "at least 8 characters"},
 	}
 	for _, tt := range tests {
