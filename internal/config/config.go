@@ -24,10 +24,6 @@ const (
 	DefaultListen       = "127.0.0.1:8484"
 	DefaultState        = "sqlite://tokenwarden.db"
 	DefaultSMTPPort     = 587
-	// DefaultExpiresCritical is scan's default expires-soon critical
-	// threshold (policy.expires_critical); a managed token is renewed no
-	// later than that.
-	DefaultExpiresCritical = 7 * 24 * time.Hour
 	// DefaultGitLabTimeout bounds each request to GitLab (gitlab.timeout).
 	DefaultGitLabTimeout = 30 * time.Second
 	// MaxGitLabTimeout is the longest gitlab.timeout accepted.

@@ -5,9 +5,13 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
 )
 
-// Thresholds are scan's default thresholds with the file's policy on top.
+// Thresholds are scan's default thresholds (policy.DefaultThresholds) with
+// the file's policy on top: what scan, the dashboard, expiry notifications,
+// revoke --finding and the renewal schedule measure tokens by. It is the one
+// conversion of policy: into thresholds.
 func (p Policy) Thresholds() policy.Thresholds {
 	th := policy.DefaultThresholds()
 	set := func(dst *time.Duration, v time.Duration) {
@@ -20,6 +24,13 @@ func (p Policy) Thresholds() policy.Thresholds {
 	set(&th.ExpiresWarning, p.ExpiresWarning)
 	set(&th.ExpiresCritical, p.ExpiresCritical)
 	return th
+}
+
+// Schedule is when token t is renewed under the file's policy: its
+// lifetime and rotate_before, and never later than policy.expires_critical
+// before it expires.
+func (c *Config) Schedule(t Token) schedule.Policy {
+	return schedule.Policy{Lifetime: t.Lifetime, RotateBefore: t.RotateBefore, Critical: c.Policy.Thresholds().ExpiresCritical}
 }
 
 // PolicyWarning is a finding scan would report on every token minted as a

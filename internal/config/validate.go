@@ -8,7 +8,6 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/duration"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
-	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
 )
 
 // validate runs the checks that span several tokens or sections.
@@ -57,11 +56,8 @@ func (d *decoder) window(c *Config, t Token) {
 	if t.Lifetime == 0 || (t.RotateBefore > 0 && t.RotateBefore >= t.Lifetime) || t.Lifetime > MaxLifetime {
 		return // reported with the lifetime
 	}
-	critical := c.Policy.ExpiresCritical
-	if critical == 0 {
-		critical = DefaultExpiresCritical
-	}
-	p := schedule.Policy{Lifetime: t.Lifetime, RotateBefore: t.RotateBefore, Critical: critical}
+	p := c.Schedule(t)
+	critical := p.Critical
 	if p.Before() <= t.Lifetime-24*time.Hour {
 		return
 	}

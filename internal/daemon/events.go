@@ -9,6 +9,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
 // Notifier is where the daemon sends events; *notify.Notifier is one. It must
@@ -63,10 +64,11 @@ func (d *Daemon) notifyOutcome(ctx context.Context, o engine.Outcome) {
 	}
 }
 
-// notifyScan reports expiring and expired tokens and the findings of
-// unmanaged tokens that the previous scan did not have. The notifier
-// de-duplicates, so a token is told about once per threshold.
-func (d *Daemon) notifyScan(ctx context.Context, toks []Token, first bool, prevFindings map[string]bool, prevActive map[int64]bool) {
+// notifyScan reports expiring tokens (at th's expiry notices) and expired
+// ones, and the findings of unmanaged tokens that the previous scan did not
+// have. The notifier de-duplicates, so a token is told about once per
+// threshold.
+func (d *Daemon) notifyScan(ctx context.Context, toks []Token, th policy.Thresholds, first bool, prevFindings map[string]bool, prevActive map[int64]bool) {
 	if d.d.Notifier == nil {
 		return
 	}
@@ -84,8 +86,8 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, first bool, prevF
 			if t.ExpiresAt == nil {
 				break
 			}
-			if th, ok := notify.CrossedThreshold(*t.ExpiresAt, now, notify.DefaultThresholds); ok {
-				d.send(ctx, notify.Event{Kind: notify.KindExpiring, TokenRef: t.Ref, Token: eventToken(t.Token), Threshold: th,
+			if crossed, ok := notify.CrossedThreshold(*t.ExpiresAt, now, th.ExpiryNotices()); ok {
+				d.send(ctx, notify.Event{Kind: notify.KindExpiring, TokenRef: t.Ref, Token: eventToken(t.Token), Threshold: crossed,
 					Detail: fmt.Sprintf("expires %s", t.ExpiresAt.UTC().Format("2006-01-02"))})
 			}
 		case gitlab.StateExpired:
@@ -112,10 +114,10 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, first bool, prevF
 // ManagingRef names the managing token in notifications.
 const ManagingRef = "tokenwarden's own token (gitlab.token_env / gitlab.token_file)"
 
-// notifyManaging tells people when the managing token crosses 30, 7 and 1
-// days before expiry, and when it has stopped working. The notifier
-// de-duplicates per threshold and token id.
-func (d *Daemon) notifyManaging(ctx context.Context, st managing.Status) {
+// notifyManaging tells people when the managing token crosses th's expiry
+// notices, and when it has stopped working. The notifier de-duplicates per
+// threshold and token id.
+func (d *Daemon) notifyManaging(ctx context.Context, st managing.Status, th managing.Thresholds) {
 	if d.d.Notifier == nil {
 		return
 	}
@@ -128,8 +130,8 @@ func (d *Daemon) notifyManaging(ctx context.Context, st managing.Status) {
 		if st.Token.ExpiresAt == nil {
 			return
 		}
-		if th, ok := notify.CrossedThreshold(*st.Token.ExpiresAt, d.d.Clock.Now(), notify.DefaultThresholds); ok {
-			d.send(ctx, notify.Event{Kind: notify.KindExpiring, TokenRef: ManagingRef, Token: tok, Threshold: th,
+		if crossed, ok := notify.CrossedThreshold(*st.Token.ExpiresAt, d.d.Clock.Now(), th.ExpiryNotices()); ok {
+			d.send(ctx, notify.Event{Kind: notify.KindExpiring, TokenRef: ManagingRef, Token: tok, Threshold: crossed,
 				Detail: fmt.Sprintf("%s expires %s. Fix: %s", st.Name(), st.Token.ExpiresAt.UTC().Format("2006-01-02"), st.RenewFix())})
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
-	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 )
 
 // Run waits until the daemon leads (Deps.Leading), resumes unfinished
@@ -295,7 +294,7 @@ func (d *Daemon) setPlan(p *engine.Plan) {
 }
 
 // managingWake is the next instant the managing token crosses a
-// notification threshold (30, 7, 1 days before expiry) or expires, zero
+// notification threshold (its expiry notices) or expires, zero
 // when none is ahead: the daemon checks it then, so that the warning, the
 // banner and /readyz do not wait for the next scan.
 func (d *Daemon) managingWake() time.Time {
@@ -305,7 +304,7 @@ func (d *Daemon) managingWake() time.Time {
 	}
 	now := d.d.Clock.Now()
 	var next time.Time
-	for _, th := range append([]time.Duration{0}, notify.DefaultThresholds...) {
+	for _, th := range append([]time.Duration{0}, managing.ThresholdsOf(d.Config().GitLab).ExpiryNotices()...) {
 		at := st.Token.ExpiresAt.Add(-th)
 		if at.After(now) && (next.IsZero() || at.Before(next)) {
 			next = at

@@ -13,25 +13,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
-// Thresholds turns the config's policy into the policy package's thresholds;
-// zero values keep the defaults.
-func Thresholds(p config.Policy) policy.Thresholds {
-	th := policy.DefaultThresholds()
-	if p.MaxLifetime > 0 {
-		th.MaxLifetime = p.MaxLifetime
-	}
-	if p.UnusedAfter > 0 {
-		th.UnusedAfter = p.UnusedAfter
-	}
-	if p.ExpiresWarning > 0 {
-		th.ExpiresWarning = p.ExpiresWarning
-	}
-	if p.ExpiresCritical > 0 {
-		th.ExpiresCritical = p.ExpiresCritical
-	}
-	return th
-}
-
 // scan walks the instance and replaces the state's tokens. A failed scan
 // keeps the previous tokens and records why.
 func (d *Daemon) scan(ctx context.Context) {
@@ -57,7 +38,8 @@ func (d *Daemon) scan(ctx context.Context) {
 		d.mu.Unlock()
 		return
 	}
-	toks := evaluate(rep.Tokens, cfg, now, Thresholds(cfg.Policy))
+	th := cfg.Policy.Thresholds()
+	toks := evaluate(rep.Tokens, cfg, now, th)
 	scanErr := ""
 	if len(rep.Errors) > 0 {
 		scanErr = fmt.Sprintf("scan incomplete: %d resource(s) could not be read (first: %s %s: %v)",
@@ -72,7 +54,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	d.mu.Unlock()
 	d.d.Log.Info("scan done", "tokens", len(toks), "groups", rep.Groups, "projects", rep.Projects,
 		"errors", len(rep.Errors), "took", now.Sub(started).String())
-	d.notifyScan(ctx, toks, first, prevFindings, prevActive)
+	d.notifyScan(ctx, toks, th, first, prevFindings, prevActive)
 }
 
 // evaluate turns the inventory into dashboard rows: state, findings (plus
@@ -163,7 +145,7 @@ func (d *Daemon) checkManaging(ctx context.Context, cfg *config.Config) {
 	case managing.LevelWarning, managing.LevelCritical:
 		d.d.Log.Warn("the managing token expires soon", "expires_at", st.Token.ExpiresAt.Format(time.DateOnly), "fix", st.RenewFix())
 	}
-	d.notifyManaging(ctx, st)
+	d.notifyManaging(ctx, st, managing.ThresholdsOf(cfg.GitLab))
 	d.renewManaging(ctx, cfg, st)
 }
 

@@ -11,7 +11,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
-	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/schedule"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
@@ -205,8 +204,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 			}
 		}
 	}
-	pol := schedule.Policy{Lifetime: tok.Lifetime, RotateBefore: tok.RotateBefore, Critical: criticalThreshold(cfg)}
-	d := schedule.Decide(f, pol, tok.Ref())
+	d := schedule.Decide(f, cfg.Schedule(tok), tok.Ref())
 	it.Action, it.Reason, it.RenewAt, it.Warning, it.Note = Action(d.Action), d.Reason, d.RenewAt, d.Warning, d.Note
 	if d.Action == schedule.Create {
 		it.Reason = fmt.Sprintf("no active token named %q in %s", tok.Name, resourceName(tok))
@@ -215,14 +213,6 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 		it.live = sec
 	}
 	return nil
-}
-
-// criticalThreshold is when scan calls an expiry critical under cfg's policy.
-func criticalThreshold(cfg *config.Config) time.Duration {
-	if cfg.Policy.ExpiresCritical > 0 {
-		return cfg.Policy.ExpiresCritical
-	}
-	return policy.DefaultThresholds().ExpiresCritical
 }
 
 // holdings reads each sink of tok back and compares it with the live

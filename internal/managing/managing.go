@@ -14,6 +14,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 )
 
@@ -205,6 +206,13 @@ func (e *Error) Error() string { return e.msg }
 // Thresholds decide the expiry level.
 type Thresholds struct {
 	Warning, Critical time.Duration
+}
+
+// ExpiryNotices are how long before the managing token expires serve
+// notifies about it: at Warning, at Critical and one day before, as for
+// every token (policy.Thresholds.ExpiryNotices).
+func (th Thresholds) ExpiryNotices() []time.Duration {
+	return policy.Thresholds{ExpiresWarning: th.Warning, ExpiresCritical: th.Critical}.ExpiryNotices()
 }
 
 // ThresholdsOf returns the config's thresholds (defaults filled in).

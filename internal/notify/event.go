@@ -94,10 +94,6 @@ func (e Event) DedupKey() string {
 	return strings.Join(parts, "|")
 }
 
-// DefaultThresholds are the expiry warnings sent when the caller configures
-// none: 30, 7 and 1 days before a token expires.
-var DefaultThresholds = []time.Duration{30 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour}
-
 // CrossedThreshold returns the smallest of thresholds that the time left
 // until expiresAt is within, and false when none is (or when the token has
 // already expired — that is an expired event). A token found with 5 days

@@ -280,7 +280,7 @@ func TestCrossedThreshold(t *testing.T) {
 		{exp.Add(time.Hour), 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := notify.CrossedThreshold(exp, tt.now, notify.DefaultThresholds)
+		got, ok := notify.CrossedThreshold(exp, tt.now, []time.Duration{30 * day, 7 * day, day})
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("CrossedThreshold(%v left) = %v, %v; want %v, %v", exp.Sub(tt.now), got, ok, tt.want, tt.ok)
 		}

@@ -62,6 +62,13 @@ func DefaultThresholds() Thresholds {
 	}
 }
 
+// ExpiryNotices are how long before a token expires serve notifies about
+// it: when it crosses the warning and the critical threshold (when scan
+// starts to flag it, and when that becomes critical), and one day before.
+func (th Thresholds) ExpiryNotices() []time.Duration {
+	return []time.Duration{th.ExpiresWarning, th.ExpiresCritical, duration.Day}
+}
+
 // Check is one named policy: it returns a finding and true when it applies.
 type Check struct {
 	Code string
