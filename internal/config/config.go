@@ -2,6 +2,17 @@
 // strictly (unknown keys, bad scopes, inline secrets … are rejected with the
 // file, the line and a hint), fills in defaults, and resolves the secrets the
 // file refers to by environment variable or file.
+//
+// A deliver: entry is the one part of the file config does not know: each
+// sink package (internal/sink/file, exec, gitlabvar) owns its YAML-tagged
+// Config, its defaults and its Validate. internal/sink/all registers those
+// kinds here (RegisterSinkKind) when it is loaded; config decodes an entry
+// into its kind's Config with the same line-accurate checks as every other
+// section, and reports the kind's problems at the lines of their keys. The
+// dependency points down: the sinks import neither config nor sink/all, and
+// config imports no sink, so it stays below them. The one check that needs
+// the whole file — an exec hook's env_pass naming a variable that holds one
+// of tokenwarden's own secrets — stays here (see EnvPasser).
 package config
 
 import (

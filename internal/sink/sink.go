@@ -1,8 +1,11 @@
 // Package sink owns the contract between a rotation and the places a new
 // secret is delivered to: the Sink interface, its sentinel errors and the
 // error type that carries an operator hint. The implementations live in the
-// sub-packages (gitlabvar, file, exec); all maps config to them; sinktest is
-// the conformance suite every implementation passes.
+// sub-packages (gitlabvar, file, exec), each with its own YAML-tagged Config
+// (defaults, Complete, Validate) that New checks and config decodes; all is
+// the registry that maps a deliver: entry's kind to that Config and to New;
+// sinktest is the conformance suite every implementation passes. A sink's ID
+// (the Sink method) is the one name the journal records for it.
 package sink
 
 import (
@@ -39,7 +42,8 @@ var (
 )
 
 // Error is a sink failure. Its message starts with the sink's kind
-// ("sink file: …"); Hint, when set, tells the operator what to do about it.
+// ("sink file: …"); Hint, when set, tells the operator what to do about it:
+// main prints it, like every problem.Hinter's.
 type Error struct {
 	Kind string // "file", "exec", "gitlab-variable"
 	Err  error
