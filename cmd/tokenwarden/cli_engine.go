@@ -190,15 +190,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 		return gitlab.New(gitlab.Config{URL: cfg.GitLab.URL, Token: s, Logger: log, OnResponse: opts.OnResponse, Timeout: cfg.GitLab.Timeout})
 	}
 	sinks := func(t config.Token) ([]sink.Sink, error) {
-		var out []sink.Sink
-		for _, d := range t.Deliver {
-			s, err := all.New(d, all.Deps{GitLab: managing, Owner: t.Ref(), Redactor: red})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, registeringSink{Sink: s, r: red})
-		}
-		return out, nil
+		return all.NewAll(t.Deliver, all.Deps{GitLab: managing, Owner: t.Ref(), Redactor: red})
 	}
 	eng := engine.New(engine.Deps{
 		GitLab: managing, ClientFor: clientFor, Store: store, Clock: clk, Log: log, Sinks: sinks,

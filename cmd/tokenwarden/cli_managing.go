@@ -60,15 +60,7 @@ func newRenewer(cfg *config.Config, c *gitlab.Client, store journal.Store, clk c
 	return &managing.Renewer{
 		Client: c, Store: store, Clock: clk, Log: log, Config: cfg,
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
-			var out []sink.Sink
-			for _, d := range ds {
-				s, err := all.New(d, all.Deps{GitLab: c, Owner: managing.Ref, Redactor: red})
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, registeringSink{Sink: s, r: red})
-			}
-			return out, nil
+			return all.NewAll(ds, all.Deps{GitLab: c, Owner: managing.Ref, Redactor: red})
 		},
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 )
 
 // The process has one secret.Redactor: run creates it, puts it in the
@@ -83,25 +82,6 @@ func registerConfigSecrets(r *secret.Redactor, cfg *config.Config) {
 			r.Add(secret.New(pw))
 		}
 	}
-}
-
-// registeringSink adds every secret that passes through a sink to the
-// redactor: what Get reads (an adopted token's current value) and what Put
-// delivers.
-type registeringSink struct {
-	sink.Sink
-	r *secret.Redactor
-}
-
-func (s registeringSink) Get(ctx context.Context) (secret.Secret, error) {
-	v, err := s.Sink.Get(ctx)
-	s.r.Add(v)
-	return v, err
-}
-
-func (s registeringSink) Put(ctx context.Context, v secret.Secret) (bool, error) {
-	s.r.Add(v)
-	return s.Sink.Put(ctx, v)
 }
 
 // redactingNotifier scrubs the free text of an event before it leaves for

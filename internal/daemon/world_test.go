@@ -156,15 +156,7 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 		ClientFor: func(s secret.Secret) (*gitlab.Client, error) { return w.client(s), nil },
 		Store:     st, Clock: w.clk, Fault: fault,
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			var out []sink.Sink
-			for _, d := range tok.Deliver {
-				s, err := all.New(d, all.Deps{GitLab: managing, Owner: tok.Ref()})
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, s)
-			}
-			return out, nil
+			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
 	})
 	p := &proc{store: st, sleeps: make(chan time.Time, 100), stopped: make(chan error, 1)}

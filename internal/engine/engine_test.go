@@ -145,15 +145,7 @@ func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) 
 		},
 		Store: st, Clock: w.clk, Fault: fault,
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			var out []sink.Sink
-			for _, d := range tok.Deliver {
-				s, err := all.New(d, all.Deps{GitLab: managing, Owner: tok.Ref()})
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, s)
-			}
-			return out, nil
+			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
 	})
 }

@@ -121,15 +121,7 @@ func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error)
 	return &managing.Renewer{
 		Client: c, Store: st, Clock: w.clk, Config: w.cfg, Fault: fault,
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
-			var out []sink.Sink
-			for _, d := range ds {
-				s, err := all.New(d, all.Deps{GitLab: c, Owner: managing.Ref})
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, s)
-			}
-			return out, nil
+			return all.NewAll(ds, all.Deps{GitLab: c, Owner: managing.Ref})
 		},
 	}
 }

@@ -115,15 +115,7 @@ tokens:
 	eng := engine.New(engine.Deps{
 		GitLab: managing, ClientFor: client, Store: st, Clock: clk,
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			var out []sink.Sink
-			for _, d := range tok.Deliver {
-				s, err := all.New(d, all.Deps{GitLab: managing, Owner: tok.Ref()})
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, s)
-			}
-			return out, nil
+			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
 	})
 	d := daemon.New(daemon.Deps{Engine: eng, Store: st, GitLab: managing, Clock: clk, Config: cfg})

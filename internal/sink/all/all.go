@@ -10,6 +10,7 @@
 package all
 
 import (
+	"context"
 	"fmt"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
@@ -26,7 +27,9 @@ type Deps struct {
 	GitLab *gitlab.Client // the managing client, for gitlab_variable sinks
 	Owner  string         // the managed token's reference, for ownership markers
 	// Redactor holds every secret of the process; sinks that quote text
-	// from outside (a hook's stderr) scrub it with it.
+	// from outside (a hook's stderr) scrub it with it, and every secret
+	// that passes through a sink is added to it: what Get reads (an
+	// adopted token's current value) and what Put delivers. nil: none.
 	Redactor *secret.Redactor
 }
 
@@ -80,5 +83,39 @@ func New(s config.Sink, deps Deps) (sink.Sink, error) {
 	if !ok {
 		return nil, fmt.Errorf("sink: unknown kind %q", s.Kind)
 	}
-	return k.build(s.Settings, deps)
+	built, err := k.build(s.Settings, deps)
+	if err != nil || deps.Redactor == nil {
+		return built, err
+	}
+	return registering{Sink: built, r: deps.Redactor}, nil
+}
+
+// NewAll builds the sinks of a list of deliver: entries, in order.
+func NewAll(ds []config.Sink, deps Deps) ([]sink.Sink, error) {
+	out := make([]sink.Sink, 0, len(ds))
+	for _, d := range ds {
+		s, err := New(d, deps)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// registering adds every secret that passes through a sink to the redactor.
+type registering struct {
+	sink.Sink
+	r *secret.Redactor
+}
+
+func (s registering) Get(ctx context.Context) (secret.Secret, error) {
+	v, err := s.Sink.Get(ctx)
+	s.r.Add(v)
+	return v, err
+}
+
+func (s registering) Put(ctx context.Context, v secret.Secret) (bool, error) {
+	s.r.Add(v)
+	return s.Sink.Put(ctx, v)
 }

@@ -96,3 +96,34 @@ func TestNewRejects(t *testing.T) {
 		})
 	}
 }
+
+// With a redactor, every secret that passes through a sink is added to it:
+// what Put delivers and what Get reads back (an adopted token's value that
+// tokenwarden never minted).
+func TestNewAllRegistersSecrets(t *testing.T) {
+	dir := t.TempDir()
+	read := filepath.Join(dir, "read.token")
+	if err := os.WriteFile(read, []byte("glpat-READREADREADREADREAD"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	red := secret.NewRedactor()
+	ss, err := all.NewAll([]config.Sink{
+		{Kind: "file", Settings: &file.Config{Path: filepath.Join(dir, "put.token"), Format: file.FormatRaw}},
+		{Kind: "file", Settings: &file.Config{Path: read, Format: file.FormatRaw}},
+	}, all.Deps{Redactor: red})
+	if err != nil || len(ss) != 2 {
+		t.Fatalf("NewAll: %d sinks, %v", len(ss), err)
+	}
+	if _, err := ss[0].Put(context.Background(), secret.New("glpat-PUTPUTPUTPUTPUTPUTPUT")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss[1].Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := red.Scrub("put glpat-PUTPUTPUTPUTPUTPUTPUT read glpat-READREADREADREADREAD"); got != "put [REDACTED] read [REDACTED]" {
+		t.Errorf("scrubbed: %q", got)
+	}
+	if _, err := all.NewAll([]config.Sink{{Kind: "file", Settings: &file.Config{Path: "/x", Format: "toml"}}}, all.Deps{}); err == nil {
+		t.Error("NewAll accepted an invalid sink")
+	}
+}
