@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/cleanup"
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
@@ -79,7 +78,7 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 	// Always: the calling token may be a group or project access token
 	// (listed without --personal) as well as a personal one.
 	var inUse []cleanup.Candidate
-	sel.Revoke, inUse = dropCallingToken(ctx, client.API, sel.Revoke)
+	sel.Revoke, inUse = dropCallingToken(ctx, client, sel.Revoke)
 	cands := writeRevokeList(out, sel, inUse, now, crit.Thresholds)
 	if len(cands) == 0 {
 		fmt.Fprintln(out, "\nNo token to revoke.")
@@ -172,8 +171,8 @@ func revokeThresholds(cfg *config.Config) policy.Thresholds {
 // group or project (GET /personal_access_tokens/self answers for all three,
 // and their ids share one sequence): revoking it would cut the run off
 // half-way.
-func dropCallingToken(ctx context.Context, api *gl.Client, cands []cleanup.Candidate) (kept, inUse []cleanup.Candidate) {
-	self, _, err := api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+func dropCallingToken(ctx context.Context, client *gitlab.Client, cands []cleanup.Candidate) (kept, inUse []cleanup.Candidate) {
+	self, err := client.SelfToken(ctx)
 	if err != nil {
 		return cands, nil
 	}

@@ -2,15 +2,9 @@ package cleanup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-	"strings"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
 	"golang.org/x/sync/errgroup"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
@@ -104,34 +98,16 @@ func revokeOne(ctx context.Context, c *gitlab.Client, cand Candidate) (gone bool
 	return gone, nil
 }
 
-// describe makes client-go's error short: GitLab's status and message, or
-// the transport failure, without the request URL noise.
+// describe makes the error short: the result line names the token, so
+// only what went wrong remains (GitLab's answer, or why there was none).
 func describe(err error) error {
-	var er *gl.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		msg := strings.TrimSpace(er.Message)
-		var body struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(er.Body, &body) == nil && body.Message != "" {
-			msg = body.Message // GitLab's own words, not client-go's "{message: …}"
-		}
-		if msg == "" {
-			msg = http.StatusText(er.Response.StatusCode)
-		}
-		return fmt.Errorf("GitLab answered %d: %s", er.Response.StatusCode, msg)
-	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("interrupted: %w", err)
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause := ue.Err
-		var op *net.OpError
-		if errors.As(cause, &op) {
-			cause = op.Err
-		}
-		return fmt.Errorf("cannot reach GitLab: %w", cause)
+	if ge, ok := gitlab.AsError(err); ok {
+		short := *ge
+		short.Message = ge.Reason
+		return &short
 	}
 	return err
 }

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
@@ -144,11 +142,11 @@ func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.T
 	}
 	// Never call self-rotate with a revoked token: GitLab's reuse detection
 	// would then revoke the successor too. Ask the token about itself first.
-	_, _, selfErr := c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
-	if selfErr != nil && !isStatus(selfErr, http.StatusUnauthorized) {
+	_, selfErr := c.SelfToken(ctx)
+	if selfErr != nil && !gitlab.IsStatus(selfErr, http.StatusUnauthorized) {
 		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("check current token: %w", selfErr)
 	}
-	if isStatus(selfErr, http.StatusUnauthorized) {
+	if gitlab.IsStatus(selfErr, http.StatusUnauthorized) {
 		m, merr := e.managing()
 		if merr != nil {
 			return gitlab.Token{}, secret.Secret{}, "", &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
@@ -233,6 +231,6 @@ func (e *Engine) rejected(ctx context.Context, s secret.Secret) bool {
 	if err != nil {
 		return false
 	}
-	_, _, err = c.API.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
-	return isStatus(err, http.StatusUnauthorized)
+	_, err = c.SelfToken(ctx)
+	return gitlab.IsStatus(err, http.StatusUnauthorized)
 }
