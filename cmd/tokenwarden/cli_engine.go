@@ -114,11 +114,7 @@ func openSealer(flag string, cfg *config.Config) (secret.Sealer, error) {
 	} else {
 		s, err = cfg.Sealer(os.Getenv)
 	}
-	var ke *secret.KeyError
-	if errors.As(err, &ke) && ke.Hint != "" {
-		return nil, withHint(err, ke.Hint)
-	}
-	return s, err
+	return s, err // a *secret.KeyError carries its hint to main
 }
 
 func newLogger(w io.Writer, verbose bool, red *secret.Redactor) *slog.Logger {

@@ -24,7 +24,7 @@ func (e *Error) Error() string {
 }
 
 // HintText returns the hint (it cannot be a method named Hint next to the
-// field); convenient behind an interface{ HintText() string }.
+// field): main prints it, as every problem.Hinter's.
 func (e *Error) HintText() string { return e.Hint }
 
 // Errors returns every *Error in err (which may be an errors.Join of them).

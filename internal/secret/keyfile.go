@@ -30,6 +30,9 @@ func (e *KeyError) Error() string {
 
 func (e *KeyError) Unwrap() error { return e.Err }
 
+// HintText is Hint: main prints it under the error (see package problem).
+func (e *KeyError) HintText() string { return e.Hint }
+
 // LoadKey reads the age X25519 identity in path (the format age-keygen
 // writes) and returns a Sealer for it. The file must not be accessible to
 // group or others.
