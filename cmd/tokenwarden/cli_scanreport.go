@@ -12,11 +12,7 @@ import (
 
 // scanRow is one token with what scan says about it.
 type scanRow struct {
-	Token    gitlab.Token
-	State    string
-	DaysLeft *int
-	Findings []policy.Finding
-	Worst    string
+	policy.Row
 	// Self: this is the token the command authenticates with.
 	Self bool
 }
@@ -60,11 +56,7 @@ func evaluateScan(rep *inventory.Report, now time.Time, th policy.Thresholds) sc
 	s := &res.Summary
 	s.Groups, s.Projects, s.Errors = rep.Groups, rep.Projects, len(rep.Errors)
 	for _, t := range rep.Tokens {
-		row := scanRow{Token: t, State: t.State(now), Findings: policy.Evaluate(t, now, th)}
-		if d, ok := policy.DaysLeft(t, now); ok {
-			row.DaysLeft = &d
-		}
-		row.Worst = policy.Worst(row.Findings)
+		row := scanRow{Row: policy.Evaluated(t, now, th)}
 		res.Rows = append(res.Rows, row)
 		s.Tokens++
 		switch row.State {

@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
 // TestScanTableFitsWithWideCharacters: names and paths in CJK script take two
 // columns per character; the table must still fit in 120 columns.
 func TestScanTableFitsWithWideCharacters(t *testing.T) {
 	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	res := scanResult{Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Rows: []scanRow{{
+	res := scanResult{Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Rows: []scanRow{{Row: policy.Row{
 		Token: gitlab.Token{ID: 1, Name: "部署令牌部署令牌部署令牌", Scopes: []string{"read_api"}, AccessLevel: 20, ExpiresAt: &exp,
 			Resource: gitlab.Resource{Type: "project", Path: "平台/基础设施/应用程序/部署服务"}},
 		State: gitlab.StateActive,
-	}}}
+	}}}}
 	var out bytes.Buffer
 	if err := writeScanTable(&out, res); err != nil {
 		t.Fatal(err)

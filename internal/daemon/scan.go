@@ -66,19 +66,14 @@ func evaluate(list []gitlab.Token, cfg *config.Config, now time.Time, th policy.
 	}
 	out := make([]Token, 0, len(list))
 	for _, t := range list {
-		row := Token{Token: t, State: t.State(now), Findings: policy.Evaluate(t, now, th)}
-		if days, ok := policy.DaysLeft(t, now); ok {
-			row.DaysLeft = &days
-		}
-		row.Ref = refs[t.Resource.Type+"/"+t.Resource.Path+":"+t.Name]
+		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[t.Resource.Type+"/"+t.Resource.Path+":"+t.Name]}
 		if row.Ref == "" && row.State == gitlab.StateActive && t.Resource.Type != "user" {
-			row.Findings = append(row.Findings, policy.Finding{
+			row.Add(policy.Finding{
 				Code: CodeUnmanaged, Severity: policy.SeverityInfo,
 				Message: "no entry in tokenwarden's config manages this token",
 				Fix:     "add it under tokens: in the config so that it is rotated, or revoke it",
 			})
 		}
-		row.Worst = policy.Worst(row.Findings)
 		out = append(out, row)
 	}
 	return out

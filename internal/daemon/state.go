@@ -43,13 +43,10 @@ func (s State) ManagingBanner() string {
 	return s.Managing.Warning()
 }
 
-// Token is one scanned token with what the policy says about it.
+// Token is one scanned token with what the policy says about it, and what
+// serve knows of it from the config and the plan.
 type Token struct {
-	gitlab.Token
-	State    string // active | expired | revoked
-	DaysLeft *int
-	Findings []policy.Finding
-	Worst    string // most severe finding's severity, "" when none
+	policy.Row
 	// Ref is the config ref of the managed token this is, "" when unmanaged.
 	Ref string
 	// NextRotation is when the scheduler renews it (managed and current only).

@@ -74,9 +74,9 @@ func fixedState() daemon.State {
 	return daemon.State{
 		Scanned: true, ScannedAt: now,
 		Tokens: []daemon.Token{
-			{Token: exp, State: gitlab.StateExpired, Findings: []policy.Finding{{Code: "expired", Severity: "critical", Message: "expired", Fix: "revoke"}}, Worst: "critical"},
-			{Token: man, State: gitlab.StateActive, Ref: "project/acme/app:deploy", NextRotation: &renew},
-			{Token: oth, State: gitlab.StateActive, Findings: []policy.Finding{{Code: "expires-soon", Severity: "critical"}, {Code: "unmanaged", Severity: "info"}}, Worst: "critical"},
+			{Row: policy.Row{Token: exp, State: gitlab.StateExpired, Findings: []policy.Finding{{Code: "expired", Severity: "critical", Message: "expired", Fix: "revoke"}}, Worst: "critical"}},
+			{Row: policy.Row{Token: man, State: gitlab.StateActive}, Ref: "project/acme/app:deploy", NextRotation: &renew},
+			{Row: policy.Row{Token: oth, State: gitlab.StateActive, Findings: []policy.Finding{{Code: "expires-soon", Severity: "critical"}, {Code: "unmanaged", Severity: "info"}}, Worst: "critical"}},
 		},
 		Managed: []daemon.Managed{{Ref: "project/acme/app:deploy", Strategy: "overlap", Action: engine.ActionNone, Current: &man, RenewAt: &renew, Deliver: []string{"file /etc/app.env"}}},
 	}
@@ -424,8 +424,8 @@ func TestHostileNamesRenderInert(t *testing.T) {
 	st := fixedState()
 	evil := gitlab.Token{ID: 66, Name: name, Description: desc, Resource: gitlab.Resource{Type: "project", Path: path + "/app"},
 		ExpiresAt: at(3), CreatedAt: now.AddDate(0, 0, -30), Active: true, Scopes: []string{"api"}}
-	st.Tokens = append(st.Tokens, daemon.Token{Token: evil, State: gitlab.StateActive, Worst: "critical",
-		Findings: []policy.Finding{{Code: "expires-soon", Severity: "critical", Message: msg, Fix: desc}}})
+	st.Tokens = append(st.Tokens, daemon.Token{Row: policy.Row{Token: evil, State: gitlab.StateActive, Worst: "critical",
+		Findings: []policy.Finding{{Code: "expires-soon", Severity: "critical", Message: msg, Fix: desc}}}})
 	s.be.mu.Lock()
 	s.be.state = st
 	s.be.mu.Unlock()
