@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 // Access levels, as GitLab numbers them.
@@ -96,24 +96,15 @@ func (s *session) reach(ctx context.Context, r resource) Result {
 		err      error
 	)
 	if r.kind == "project" {
-		var p *gl.Project
-		p, _, err = s.api.Projects.GetProject(r.path, nil, gl.WithContext(ctx))
-		if err == nil {
-			id, public = p.ID, p.Visibility == gl.PublicVisibility || p.Visibility == gl.InternalVisibility
-			if p.Permissions != nil {
-				if pa := p.Permissions.ProjectAccess; pa != nil {
-					level, hasLevel = int(pa.AccessLevel), true
-				}
-				if ga := p.Permissions.GroupAccess; ga != nil && int(ga.AccessLevel) > level {
-					level, hasLevel = int(ga.AccessLevel), true
-				}
-			}
+		var p gitlab.Project
+		if p, err = s.api.Project(ctx, r.path); err == nil {
+			id, public = p.ID, notPrivate(p.Visibility)
+			level, hasLevel = p.Access, p.Access > 0
 		}
 	} else {
-		var g *gl.Group
-		g, _, err = s.api.Groups.GetGroup(r.path, nil, gl.WithContext(ctx))
-		if err == nil {
-			id, public = g.ID, g.Visibility == gl.PublicVisibility || g.Visibility == gl.InternalVisibility
+		var g gitlab.Group
+		if g, err = s.api.Group(ctx, r.path); err == nil {
+			id, public = g.ID, notPrivate(g.Visibility)
 		}
 	}
 	if err != nil {
@@ -147,6 +138,11 @@ func (s *session) reach(ctx context.Context, r resource) Result {
 		return pass(fmt.Sprintf("reaches %s %s as %s", r.kind, r.path, levelName(level)))
 	}
 	return pass(fmt.Sprintf("reaches %s %s as %s; %s needs %s", r.kind, r.path, levelName(level), why, levelName(required)))
+}
+
+// notPrivate: anyone signed in can read an internal or public resource.
+func notPrivate(visibility string) bool {
+	return visibility == "public" || visibility == "internal"
 }
 
 func needsWrite(needs []Need) bool {

@@ -1,13 +1,12 @@
 package doctor
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 // apiError is a GitLab error answer, reduced to what doctor branches on.
@@ -20,33 +19,20 @@ type apiError struct {
 	transport   error  // set when no HTTP answer came back
 }
 
-// classify maps an error from client-go. client-go turns every 404 into the
-// body-less gl.ErrNotFound; other statuses keep their body.
+// classify reads what doctor needs from the *gitlab.Error the client
+// returned (package gitlab decodes GitLab's answers).
 func classify(err error) apiError {
-	if errors.Is(err, gl.ErrNotFound) {
-		return apiError{status: http.StatusNotFound, message: "404 Not Found"}
-	}
-	var er *gl.ErrorResponse
-	if !errors.As(err, &er) {
+	ge, ok := gitlab.AsError(err)
+	if !ok {
 		return apiError{transport: err}
 	}
-	a := apiError{message: er.Message}
-	if er.Response != nil {
-		a.status = er.Response.StatusCode
-	}
-	var body struct {
-		Message          any    `json:"message"`
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description"`
-		Scope            string `json:"scope"`
-	}
-	if json.Unmarshal(er.Body, &body) == nil {
-		if m, ok := body.Message.(string); ok {
-			a.message = m
+	if ge.Status == 0 {
+		if cause := errors.Unwrap(ge); cause != nil {
+			err = cause // the transport's own words: plainError trims them
 		}
-		a.code, a.description, a.scope = body.Error, body.ErrorDescription, body.Scope
+		return apiError{transport: err}
 	}
-	return a
+	return apiError{status: ge.Status, message: ge.APIMessage, code: ge.Code, description: ge.Description, scope: ge.Scope}
 }
 
 func (a apiError) expired() bool {

@@ -2,12 +2,7 @@ package doctor
 
 import (
 	"context"
-	"net/http"
 	"time"
-
-	gl "gitlab.com/gitlab-org/api/client-go"
-
-	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 // lookupExpiry asks GitLab's token information API (POST /admin/token,
@@ -18,20 +13,13 @@ func (s *session) lookupExpiry(ctx context.Context) (time.Time, bool) {
 	if s.in.Lookup.IsZero() {
 		return time.Time{}, false
 	}
-	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Lookup, HTTPClient: s.http, RetryMax: 1, Timeout: s.timeout})
+	c, err := s.newClient(s.in.Lookup)
 	if err != nil {
 		return time.Time{}, false
 	}
-	body := map[string]string{"token": s.in.Token.Reveal()}
-	req, err := c.API.NewRequest(http.MethodPost, "admin/token", body, []gl.RequestOptionFunc{gl.WithContext(ctx)})
-	if err != nil {
+	t, err := c.LookupToken(ctx, s.in.Token)
+	if err != nil || t.ExpiresAt == nil {
 		return time.Time{}, false
 	}
-	var info struct {
-		ExpiresAt *gl.ISOTime `json:"expires_at"`
-	}
-	if _, err := c.API.Do(req, &info); err != nil || info.ExpiresAt == nil {
-		return time.Time{}, false
-	}
-	return time.Time(*info.ExpiresAt).UTC(), true
+	return t.ExpiresAt.UTC(), true
 }

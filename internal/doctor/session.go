@@ -5,10 +5,9 @@ import (
 	"strings"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // session is what the checks learn along the chain and hand to the next one.
@@ -20,8 +19,8 @@ type session struct {
 	warnIn  time.Duration
 	baseURL string // instance root without /api/v4 and trailing slash
 
-	api    *gl.Client              // set by checkValid
-	self   *gl.PersonalAccessToken // the token as GitLab describes it
+	api    *gitlab.Client // set by checkValid
+	self   gitlab.Token   // the token as GitLab describes it
 	scopes map[string]bool
 }
 
@@ -53,15 +52,21 @@ func instanceRoot(u string) string {
 	return strings.TrimRight(u, "/")
 }
 
-// client returns a client-go client for the token under examination.
-func (s *session) client() (*gl.Client, error) {
+// client returns a client for the token under examination.
+func (s *session) client() (*gitlab.Client, error) {
 	if s.api != nil {
 		return s.api, nil
 	}
-	c, err := gitlab.New(gitlab.Config{URL: s.baseURL, Token: s.in.Token, HTTPClient: s.http, RetryMax: 1, Timeout: s.timeout})
+	c, err := s.newClient(s.in.Token)
 	if err != nil {
 		return nil, err
 	}
-	s.api = c.API
+	s.api = c
 	return s.api, nil
+}
+
+// newClient is a client that asks once: one retry, no waiting out a
+// throttled read round after round (doctor is interactive).
+func (s *session) newClient(tok secret.Secret) (*gitlab.Client, error) {
+	return gitlab.New(gitlab.Config{URL: s.baseURL, Token: tok, HTTPClient: s.http, RetryMax: 1, ThrottleRounds: 1, Timeout: s.timeout})
 }

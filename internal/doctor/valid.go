@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	gl "gitlab.com/gitlab-org/api/client-go"
 )
 
 // checkValid asks GitLab about the token itself (GET /personal_access_tokens/self,
@@ -16,7 +14,7 @@ func checkValid(ctx context.Context, s *session) Result {
 	if err != nil {
 		return fail(fmt.Sprintf("cannot talk to %s: %v", s.baseURL, err), "check --url")
 	}
-	self, _, err := api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
+	self, err := api.SelfToken(ctx)
 	if err != nil {
 		return s.rejected(ctx, classify(err))
 	}
@@ -29,7 +27,7 @@ func checkValid(ctx context.Context, s *session) Result {
 	if self.ExpiresAt == nil {
 		return pass(name + " is active and does not expire")
 	}
-	exp := time.Time(*self.ExpiresAt).UTC()
+	exp := self.ExpiresAt.UTC()
 	now := s.clock.Now().UTC()
 	days := daysBetween(now, exp)
 	if exp.Sub(now) < s.warnIn {
@@ -68,7 +66,7 @@ func (s *session) rejected(ctx context.Context, a apiError) Result {
 // validWithoutSelf covers instances older than GitLab 15.5, which lack
 // /personal_access_tokens/self: the token is valid if GET /user accepts it.
 func (s *session) validWithoutSelf(ctx context.Context) Result {
-	_, _, err := s.api.Users.CurrentUser(gl.WithContext(ctx))
+	_, err := s.api.CurrentUser(ctx)
 	if err == nil || classify(err).insufficientScope() {
 		return warn("GitLab accepts the token, but this instance cannot tell its expiry or scopes (no /personal_access_tokens/self before GitLab 15.5)",
 			"check the token's expiry date in GitLab's access token settings")

@@ -1,7 +1,10 @@
 // Package gitlab is tokenwarden's thin adapter over
-// gitlab.com/gitlab-org/api/client-go. It owns how tokenwarden talks to GitLab:
-// which requests may be retried, how rate limits are respected, and the small
-// domain operations (inventory, mint, revoke) built on client-go's services.
+// gitlab.com/gitlab-org/api/client-go, and the only package that imports it
+// (boundary_test.go checks). It owns how tokenwarden talks to GitLab: which
+// requests may be retried, how rate limits are respected, the small domain
+// operations (inventory, mint, revoke, CI/CD variables) built on client-go's
+// services, and what a failure means: every method's error is an *Error
+// (errors.go), the one place where GitLab's error answers are decoded.
 package gitlab
 
 import (
@@ -47,10 +50,10 @@ type Config struct {
 	ThrottleRounds int
 }
 
-// Client is a configured client-go client plus tokenwarden's operations.
+// Client is tokenwarden's connection to one GitLab as one token: its
+// methods are every call tokenwarden makes, and their errors are *Error.
+// client-go stays inside this package.
 type Client struct {
-	// API is the raw client-go client. Deprecated: being removed; use the methods.
-	API     *gl.Client
 	api     *gl.Client
 	baseURL string
 	pacer   *pacer
@@ -75,8 +78,8 @@ func (s *swappableToken) Header(context.Context) (string, string, error) {
 	return gl.AccessTokenHeaderName, s.tok.Reveal(), nil
 }
 
-// SetToken makes every later request of this client (and of everything that
-// shares its API, such as gitlab_variable sinks) authenticate with tok.
+// SetToken makes every later request of this client (and so of everything
+// that uses it, such as gitlab_variable sinks) authenticate with tok.
 func (c *Client) SetToken(tok secret.Secret) {
 	c.auth.mu.Lock()
 	c.auth.tok = tok
@@ -150,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 	if rounds <= 0 {
 		rounds = DefaultThrottleRounds
 	}
-	return &Client{API: api, api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds}, nil
+	return &Client{api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds}, nil
 }
 
 // Stats counts what the client sent: every HTTP request including retries,
