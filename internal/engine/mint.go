@@ -20,18 +20,16 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 	now := e.d.Clock.Now()
 	expires := schedule.ExpiresAtFor(now, tok.Lifetime)
 	var (
-		newTok gitlab.Token
-		sec    secret.Secret
-		how    string
-		err    error
+		got minted
+		err error
 	)
 	switch strategyOf(r) {
 	case config.StrategyOverlap:
-		newTok, sec, how, err = e.mintOverlap(ctx, r, tok, expires)
+		got, err = e.mintOverlap(ctx, r, tok, expires)
 	case config.StrategyRotate:
-		newTok, sec, how, err = e.mintRotate(ctx, r, tok, expires)
+		got, err = e.mintRotate(ctx, r, tok, expires)
 	case config.StrategySelf:
-		newTok, sec, how, err = e.mintSelf(ctx, r, tok, expires)
+		got, err = e.mintSelf(ctx, r, tok, expires)
 	default:
 		return e.fail(ctx, r, fmt.Errorf("unknown strategy %q", r.Strategy)).Err
 	}
@@ -41,24 +39,32 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 		}
 		return err
 	}
-	r.NewTokenID = newTok.ID
-	r.NewSecret = sec
-	r.NewExpiresAt = newTok.ExpiresAt
-	detail := fmt.Sprintf("%s token %d", how, newTok.ID)
-	if newTok.ExpiresAt != nil {
-		detail += ", expires " + newTok.ExpiresAt.Format(time.DateOnly)
+	r.NewTokenID = got.tok.ID
+	r.NewSecret = got.sec
+	r.NewExpiresAt = got.tok.ExpiresAt
+	detail := fmt.Sprintf("%s token %d", got.how, got.tok.ID)
+	if got.tok.ExpiresAt != nil {
+		detail += ", expires " + got.tok.ExpiresAt.Format(time.DateOnly)
 	}
 	return e.commit(ctx, r, journal.StepMinted, detail)
 }
 
-func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+// minted is what a strategy obtained from GitLab: the new token, its secret
+// (shown once), and how it came about, for the journal.
+type minted struct {
+	tok gitlab.Token
+	sec secret.Secret
+	how string
+}
+
+func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
 	m, err := e.managing()
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	res, err := e.resource(ctx, m, tok)
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	// A token carrying this rotation's marker means an earlier create (or
 	// recovery rotate) succeeded but its response never reached us. GitLab
@@ -66,22 +72,22 @@ func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok confi
 	// it stays a single live successor, and nothing is created twice.
 	existing, err := m.TokensNamed(ctx, res, tok.Name)
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	for _, t := range slices.Backward(existing) {
 		if t.Active && !t.Revoked && hasMarker(t.Description, r.ID) {
 			nt, sec, err := m.RotateAccessToken(ctx, res, t.ID, expires)
 			if err != nil {
-				return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
+				return minted{}, fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
 			}
-			return nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID), nil
+			return minted{nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID)}, nil
 		}
 	}
 	nt, sec, err := m.CreateAccessToken(ctx, res, gitlab.MintSpec{
 		Name: tok.Name, Description: withMarker(tok.Description, r.ID),
 		Scopes: tok.Scopes, AccessLevel: tok.AccessLevel, ExpiresAt: expires,
 	})
-	return nt, sec, "created", err
+	return minted{nt, sec, "created"}, err
 }
 
 // successor finds the live token that GitLab made when it rotated old, in
@@ -102,76 +108,76 @@ func successor(ctx context.Context, c *gitlab.Client, res gitlab.Resource, old g
 	return gitlab.Token{}, false, nil
 }
 
-func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
 	m, err := e.managing()
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	res, err := e.resource(ctx, m, tok)
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	old, err := m.AccessToken(ctx, res, r.OldTokenID)
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+		return minted{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
 	}
 	target, how := old.ID, "rotated"
 	if old.Revoked {
 		// Our earlier rotate went through but its answer was lost.
 		s, ok, err := successor(ctx, m, res, old)
 		if err != nil {
-			return gitlab.Token{}, secret.Secret{}, "", err
+			return minted{}, err
 		}
 		if !ok {
-			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
+			return minted{}, &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
 		}
 		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
 	}
 	nt, sec, err := m.RotateAccessToken(ctx, res, target, expires)
-	return nt, sec, how, err
+	return minted{nt, sec, how}, err
 }
 
-func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (gitlab.Token, secret.Secret, string, error) {
+func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
 	cur, err := e.currentSecret(ctx, tok)
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	c, err := e.d.ClientFor(cur)
 	if err != nil {
-		return gitlab.Token{}, secret.Secret{}, "", err
+		return minted{}, err
 	}
 	// Never call self-rotate with a revoked token: GitLab's reuse detection
 	// would then revoke the successor too. Ask the token about itself first.
 	_, selfErr := c.SelfToken(ctx)
 	if selfErr != nil && !gitlab.IsStatus(selfErr, http.StatusUnauthorized) {
-		return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("check current token: %w", selfErr)
+		return minted{}, fmt.Errorf("check current token: %w", selfErr)
 	}
 	if gitlab.IsStatus(selfErr, http.StatusUnauthorized) {
 		m, merr := e.managing()
 		if merr != nil {
-			return gitlab.Token{}, secret.Secret{}, "", &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
+			return minted{}, &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
 		}
 		res, err := e.resource(ctx, m, tok)
 		if err != nil {
-			return gitlab.Token{}, secret.Secret{}, "", err
+			return minted{}, err
 		}
 		old, err := m.AccessToken(ctx, res, r.OldTokenID)
 		if err != nil {
-			return gitlab.Token{}, secret.Secret{}, "", fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+			return minted{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
 		}
 		s, ok, err := successor(ctx, m, res, old)
 		if err != nil {
-			return gitlab.Token{}, secret.Secret{}, "", err
+			return minted{}, err
 		}
 		if !ok {
-			return gitlab.Token{}, secret.Secret{}, "", &refusal{fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref)}
+			return minted{}, &refusal{fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref)}
 		}
 		nt, sec, err := m.RotateAccessToken(ctx, res, s.ID, expires)
-		return nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID), err
+		return minted{nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID)}, err
 	}
 	res := gitlab.Resource{Type: tok.ResourceType(), Path: tok.ResourcePath()}
 	nt, sec, err := c.SelfRotateAccessToken(ctx, res, expires)
-	return nt, sec, "self-rotated into", err
+	return minted{nt, sec, "self-rotated into"}, err
 }
 
 func selfSource(tok config.Token) string {
