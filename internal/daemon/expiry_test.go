@@ -1,15 +1,12 @@
 package daemon_test
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
 // Expiry notifications come at the thresholds the config sets, the same
@@ -18,29 +15,12 @@ import (
 // gitlab.expires_critical for the managing token (then 1 day before).
 func TestExpiryNotificationsFollowTheConfig(t *testing.T) {
 	w := newWorld(t)
-	u, err := w.srv.CreateUser("tw", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _ := w.srv.GroupByPath("acme")
-	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
-		t.Fatal(err)
-	}
-	exp := start.Add(50 * day)
-	_, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.managing = sec
+	exp := *w.managingToken(50 * day).ExpiresAt
 	w.token("reporting", 45*day, 300*day) // not managed: found by the scan
 	w.token("deploy", 200*day, 300*day)
-	path := w.writeConfig(tokenSpec{"deploy", "overlap"})
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(string(b), "token_file: root.token}", "token_file: root.token, expires_warning: 60d, expires_critical: 20d}", 1)
-	write(t, path, cfg+"policy: {expires_warning: 60d, expires_critical: 14d}\n")
+	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w.editConfig("token_file: root.token}", "token_file: root.token, expires_warning: 60d, expires_critical: 20d}",
+		"policy: {expires_warning: 60d, expires_critical: 14d}\n")
 
 	p := w.start(nil)
 	wake := p.asleep(t)

@@ -10,7 +10,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
 // serve watches the token it runs with: it wakes when that token crosses 30,
@@ -18,20 +17,8 @@ import (
 // one notification each time, and reports it dead once GitLab refuses it.
 func TestDaemonWatchesTheManagingToken(t *testing.T) {
 	w := newWorld(t)
-	u, err := w.srv.CreateUser("tw", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _ := w.srv.GroupByPath("acme")
-	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
-		t.Fatal(err)
-	}
-	exp := start.Add(10 * day)
-	tok, secret, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.managing = secret
+	tok := w.managingToken(10 * day)
+	exp := *tok.ExpiresAt
 	w.token("deploy", 200*day, 300*day)
 	w.writeConfig(tokenSpec{"deploy", "overlap"}) // scans every 30 days
 
@@ -95,23 +82,14 @@ func thresholds(r *recorder, ref string) []time.Duration {
 // new token: the old one is revoked by GitLab.
 func TestDaemonRenewsTheManagingToken(t *testing.T) {
 	w := newWorld(t)
-	u, _ := w.srv.CreateUser("tw", false)
-	g, _ := w.srv.GroupByPath("acme")
-	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
-		t.Fatal(err)
-	}
-	exp := start.Add(40 * day)
-	old, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.managing, w.selfRotate = sec, true
+	old := w.managingToken(40 * day)
+	exp := *old.ExpiresAt
+	w.selfRotate = true
 	w.token("deploy", 200*day, 300*day)
-	cfgPath := w.writeConfig(tokenSpec{"deploy", "overlap"})
-	b, _ := os.ReadFile(cfgPath)
+	w.writeConfig(tokenSpec{"deploy", "overlap"})
 	// rotate_before 10d of a 40d lifetime: due 10 days before expiry.
-	write(t, cfgPath, strings.Replace(string(b), "token_file: root.token}", "token_file: tw.token, self_rotate: true}", 1))
-	write(t, filepath.Join(w.dir, "tw.token"), sec+"\n")
+	w.editConfig("token_file: root.token}", "token_file: tw.token, self_rotate: true}", "")
+	write(t, filepath.Join(w.dir, "tw.token"), w.managing+"\n")
 
 	p := w.start(nil)
 	renewAt := exp.Add(-10 * day)
@@ -131,7 +109,7 @@ func TestDaemonRenewsTheManagingToken(t *testing.T) {
 	if tok, _ := w.srv.Token(old.ID); !tok.Revoked {
 		t.Error("old managing token still active")
 	}
-	b, _ = os.ReadFile(filepath.Join(w.dir, "tw.token"))
+	b, _ := os.ReadFile(filepath.Join(w.dir, "tw.token"))
 	if got := w.whoami(strings.TrimSpace(string(b))); got != st.Token.ID {
 		t.Errorf("tw.token holds token %d, want %d", got, st.Token.ID)
 	}

@@ -232,6 +232,42 @@ func (w *world) live(name string) []sim.Token {
 	return out
 }
 
+// managingToken makes daemons run with the personal token "tokenwarden" of
+// user tw, Owner of acme, which expires expiresIn after start.
+func (w *world) managingToken(expiresIn time.Duration) sim.Token {
+	w.t.Helper()
+	u, err := w.srv.CreateUser("tw", false)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	g, _ := w.srv.GroupByPath("acme")
+	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
+		w.t.Fatal(err)
+	}
+	exp := start.Add(expiresIn)
+	tok, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.managing = sec
+	return tok
+}
+
+// editConfig replaces old with new in the config file writeConfig wrote,
+// and adds extra at its end.
+func (w *world) editConfig(old, new, extra string) {
+	w.t.Helper()
+	path := filepath.Join(w.dir, "tw.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		w.t.Fatalf("the config has no %q", old)
+	}
+	write(w.t, path, strings.Replace(string(b), old, new, 1)+extra)
+}
+
 // fileSecret reads TOKEN= from <name>.env.
 func (w *world) fileSecret(name string) string {
 	w.t.Helper()

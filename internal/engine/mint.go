@@ -58,11 +58,7 @@ type minted struct {
 }
 
 func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
-	m, err := e.managing()
-	if err != nil {
-		return minted{}, err
-	}
-	res, err := e.resource(ctx, m, tok)
+	m, res, err := e.managingOn(ctx, tok)
 	if err != nil {
 		return minted{}, err
 	}
@@ -90,50 +86,61 @@ func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok confi
 	return minted{nt, sec, "created"}, err
 }
 
-// successor finds the live token that GitLab made when it rotated old, in
-// case the rotate response was lost: same name, a higher id, still active,
-// and the same bot user — a rotation keeps the bot user, while a token that
-// someone created by hand under the same name has its own (and rotating it
-// would revoke a token its consumers hold).
-func successor(ctx context.Context, c *gitlab.Client, res gitlab.Resource, old gitlab.Token) (gitlab.Token, bool, error) {
-	list, err := c.TokensNamed(ctx, res, old.Name)
-	if err != nil {
-		return gitlab.Token{}, false, err
-	}
-	for _, t := range slices.Backward(list) {
-		if t.ID > old.ID && t.UserID == old.UserID && t.Active && !t.Revoked {
-			return t, true, nil
-		}
-	}
-	return gitlab.Token{}, false, nil
+// replacing is the token a rotation replaces, read with the managing
+// token, and its group or project.
+type replacing struct {
+	c   *gitlab.Client
+	res gitlab.Resource
+	old gitlab.Token
 }
 
-func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
-	m, err := e.managing()
+// replacing reads the token rotation r of tok replaces.
+func (e *Engine) replacing(ctx context.Context, tok config.Token, r *journal.Rotation) (replacing, error) {
+	m, res, err := e.managingOn(ctx, tok)
 	if err != nil {
-		return minted{}, err
-	}
-	res, err := e.resource(ctx, m, tok)
-	if err != nil {
-		return minted{}, err
+		return replacing{}, err
 	}
 	old, err := m.AccessToken(ctx, res, r.OldTokenID)
 	if err != nil {
-		return minted{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+		return replacing{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
 	}
-	target, how := old.ID, "rotated"
-	if old.Revoked {
+	return replacing{m, res, old}, nil
+}
+
+// successor finds the live token that GitLab made when it rotated the old
+// one, in case the rotate response was lost: same name, a higher id, still
+// active, and the same bot user — a rotation keeps the bot user, while a
+// token that someone created by hand under the same name has its own (and
+// rotating it would revoke a token its consumers hold). Without one, the
+// rotation is refused with why.
+func (rp replacing) successor(ctx context.Context, why string) (gitlab.Token, error) {
+	list, err := rp.c.TokensNamed(ctx, rp.res, rp.old.Name)
+	if err != nil {
+		return gitlab.Token{}, err
+	}
+	for _, t := range slices.Backward(list) {
+		if t.ID > rp.old.ID && t.UserID == rp.old.UserID && t.Active && !t.Revoked {
+			return t, nil
+		}
+	}
+	return gitlab.Token{}, &refusal{why}
+}
+
+func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
+	rp, err := e.replacing(ctx, tok, r)
+	if err != nil {
+		return minted{}, err
+	}
+	target, how := rp.old.ID, "rotated"
+	if rp.old.Revoked {
 		// Our earlier rotate went through but its answer was lost.
-		s, ok, err := successor(ctx, m, res, old)
+		s, err := rp.successor(ctx, fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", rp.old.ID, tok.Name, r.Ref))
 		if err != nil {
 			return minted{}, err
 		}
-		if !ok {
-			return minted{}, &refusal{fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref)}
-		}
 		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
 	}
-	nt, sec, err := m.RotateAccessToken(ctx, res, target, expires)
+	nt, sec, err := rp.c.RotateAccessToken(ctx, rp.res, target, expires)
 	return minted{nt, sec, how}, err
 }
 
@@ -153,26 +160,18 @@ func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.T
 		return minted{}, fmt.Errorf("check current token: %w", selfErr)
 	}
 	if gitlab.IsStatus(selfErr, http.StatusUnauthorized) {
-		m, merr := e.managing()
-		if merr != nil {
+		if e.d.GitLab == nil {
 			return minted{}, &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
 		}
-		res, err := e.resource(ctx, m, tok)
+		rp, err := e.replacing(ctx, tok, r)
 		if err != nil {
 			return minted{}, err
 		}
-		old, err := m.AccessToken(ctx, res, r.OldTokenID)
-		if err != nil {
-			return minted{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
-		}
-		s, ok, err := successor(ctx, m, res, old)
+		s, err := rp.successor(ctx, fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref))
 		if err != nil {
 			return minted{}, err
 		}
-		if !ok {
-			return minted{}, &refusal{fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref)}
-		}
-		nt, sec, err := m.RotateAccessToken(ctx, res, s.ID, expires)
+		nt, sec, err := rp.c.RotateAccessToken(ctx, rp.res, s.ID, expires)
 		return minted{nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID)}, err
 	}
 	res := gitlab.Resource{Type: tok.ResourceType(), Path: tok.ResourcePath()}
