@@ -135,7 +135,7 @@ func New(d Deps) *Daemon {
 		backoff:  map[string]time.Time{},
 		fails:    map[string]int{},
 
-		rotations: metrics.NewRotations(),
+		rotations: metrics.NewRotations(strategyNames()...),
 	}
 }
 
@@ -219,4 +219,14 @@ func (d *Daemon) Ready() bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.state.Scanned
+}
+
+// strategyNames are the rotation strategies as the journal and the metrics
+// name them.
+func strategyNames() []string {
+	out := make([]string, len(config.Strategies))
+	for i, s := range config.Strategies {
+		out[i] = string(s)
+	}
+	return out
 }

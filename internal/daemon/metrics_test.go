@@ -51,6 +51,11 @@ func TestMetricsCountARotationOnce(t *testing.T) {
 	if n := got["result=failed strategy=overlap "]; n != 0 {
 		t.Errorf("tokenwarden_rotations_total{overlap,failed} = %v, want 0", n)
 	}
+	for _, s := range []string{"rotate", "self"} {
+		if _, ok := got["result=done strategy="+s+" "]; !ok {
+			t.Errorf("no tokenwarden_rotations_total{%s,done} series at 0 before any such rotation (all: %v)", s, got)
+		}
+	}
 	if expiry == 0 {
 		t.Error("no tokenwarden_token_expiry_timestamp_seconds series from the daemon's state")
 	}

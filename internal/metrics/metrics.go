@@ -87,15 +87,15 @@ func Handler(version, revision string, cs ...prometheus.Collector) http.Handler 
 // daemon owns one and returns it among its collectors.
 type Rotations struct{ *prometheus.CounterVec }
 
-// NewRotations returns the counter with every strategy and result at 0, so
-// that rate() and increase() see the first rotation rather than a series
-// appearing at 1.
-func NewRotations() Rotations {
+// NewRotations returns the counter with each of strategies (the daemon's
+// config.Strategies) and each result at 0, so that rate() and increase() see
+// the first rotation rather than a series appearing at 1.
+func NewRotations(strategies ...string) Rotations {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tokenwarden_rotations_total",
 		Help: "Rotations finished since the daemon started, by strategy and result (done, failed).",
 	}, []string{"strategy", "result"})
-	for _, s := range []string{"overlap", "rotate", "self"} {
+	for _, s := range strategies {
 		for _, r := range []string{ResultDone, ResultFailed} {
 			v.WithLabelValues(s, r)
 		}
@@ -103,7 +103,7 @@ func NewRotations() Rotations {
 	return Rotations{v}
 }
 
-// Rotated counts one finished rotation: strategy overlap|rotate|self,
+// Rotated counts one finished rotation: strategy as journaled,
 // result ResultDone or ResultFailed. The count starts at 0 with each process.
 func (r Rotations) Rotated(strategy, result string) {
 	r.WithLabelValues(strategy, result).Inc()

@@ -348,6 +348,6 @@ type testMetrics struct {
 func (m testMetrics) Handler() http.Handler { return m.h }
 
 func newMetrics(src metrics.Source, version, revision string) testMetrics {
-	rot, req := metrics.NewRotations(), metrics.NewRequests()
+	rot, req := metrics.NewRotations("overlap", "rotate", "self"), metrics.NewRequests()
 	return testMetrics{rot, req, metrics.Handler(version, revision, metrics.NewStateCollector(src), rot, req)}
 }
