@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -92,7 +93,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	switch {
 	case t.Strategy == StrategySelf:
 		d.secretRef(line("strategy"), where+" (strategy self)", "token", t.TokenEnv, t.TokenFile, true)
-		if !contains(t.Scopes, "api") && !contains(t.Scopes, "self_rotate") {
+		if !slices.Contains(t.Scopes, "api") && !slices.Contains(t.Scopes, "self_rotate") {
 			d.errorf(line("strategy"), "add the self_rotate scope: a token can only rotate itself with api or self_rotate", "%s: strategy self needs the api or self_rotate scope", where)
 		}
 	case t.TokenEnv != "" || t.TokenFile != "":
@@ -214,13 +215,4 @@ func (d *decoder) verify(n *yaml.Node, where string) *Verify {
 		v.Path = "/" + v.Path
 	}
 	return v
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
@@ -260,7 +261,7 @@ func (rn *Renewer) Renew(ctx context.Context, st Status, reason string) (*journa
 // finish takes a renewal whose secret is in the journal to done: token_file,
 // the client, gitlab.deliver, verify.
 func (rn *Renewer) finish(ctx context.Context, r *journal.Rotation) error {
-	if !contains(r.Delivered, TokenFileSinkID) {
+	if !slices.Contains(r.Delivered, TokenFileSinkID) {
 		if err := rn.writeFile(ctx, r.NewSecret); err != nil {
 			return err
 		}
@@ -279,7 +280,7 @@ func (rn *Renewer) finish(ctx context.Context, r *journal.Rotation) error {
 		meta.ExpiresAt = *r.NewExpiresAt
 	}
 	for _, s := range sinks {
-		if contains(r.Delivered, s.ID()) {
+		if slices.Contains(r.Delivered, s.ID()) {
 			continue
 		}
 		if _, err := s.Put(sink.WithMeta(ctx, meta), r.NewSecret); err != nil {
@@ -322,13 +323,4 @@ func (rn *Renewer) writeFile(ctx context.Context, s secret.Secret) error {
 		return fmt.Errorf("write gitlab.token_file: %w", err)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
