@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -240,4 +241,224 @@ func TestThrottledReadsAreNotFatal(t *testing.T) {
 func spec(name, desc string, scopes []string, level int, expires, lastUsed *time.Time) sim.TokenSpec {
 	return sim.TokenSpec{Name: name, Description: desc, Scopes: scopes, AccessLevel: level,
 		CreatedAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), ExpiresAt: expires, LastUsedAt: lastUsed}
+}
+
+// Every call, reads and writes alike, fails with a *gitlab.Error that says
+// what was being done and carries GitLab's status: callers branch on
+// gitlab.IsNotFound, gitlab.IsStatus and gitlab.Permanent, never on
+// client-go's error types.
+func TestWritesFailWithGitLabErrors(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	g, _ := srv.CreateGroup("platform", 0)
+	p, _ := srv.CreateProject("app", g.ID)
+	alice, _ := srv.CreateUser("alice", false)
+	if err := srv.AddMember("project", p.ID, alice.ID, 30); err != nil {
+		t.Fatal(err)
+	}
+	_, aliceTok, _ := srv.CreatePersonalToken(alice.ID, spec("a", "", []string{"api"}, 0, date(2027, 1, 1), nil))
+	victim, _, _ := srv.CreateAccessToken("project", p.ID, spec("deploy", "", []string{"api"}, 30, date(2027, 1, 1), nil))
+
+	ctx := context.Background()
+	app := gitlab.Resource{Type: "project", ID: p.ID, Path: "platform/app"}
+	mint := gitlab.MintSpec{Name: "ci", Scopes: []string{"api"}, AccessLevel: 30, ExpiresAt: simNow.AddDate(0, 1, 0)}
+	tests := []struct {
+		name      string
+		url, tok  string
+		call      func(*gitlab.Client) error
+		status    int
+		permanent bool
+		kind      error
+		msg       string
+	}{
+		{"create in a group that does not exist", url, rootToken, func(c *gitlab.Client) error {
+			_, _, err := c.CreateAccessToken(ctx, gitlab.Resource{Type: "group", Path: "nope"}, mint)
+			return err
+		}, http.StatusNotFound, true, gitlab.ErrNotFound, `create token "ci" in group nope: GitLab answered 404`},
+		{"create without the role", url, aliceTok, func(c *gitlab.Client) error {
+			_, _, err := c.CreateAccessToken(ctx, app, mint)
+			return err
+		}, 0, true, nil, `create token "ci" in project platform/app: `},
+		{"rotate a token that does not exist", url, rootToken, func(c *gitlab.Client) error {
+			_, _, err := c.RotateAccessToken(ctx, app, 999999, simNow.AddDate(0, 1, 0))
+			return err
+		}, http.StatusNotFound, true, gitlab.ErrNotFound, "rotate token 999999 in project platform/app"},
+		{"revoke without the role", url, aliceTok, func(c *gitlab.Client) error {
+			_, err := c.RevokeToken(ctx, app, victim.ID)
+			return err
+		}, 0, true, nil, "revoke token"},
+		{"probe with a token GitLab does not know", url, "glpat-nobody0000000000000", func(c *gitlab.Client) error {
+			return c.Probe(ctx, http.MethodGet, "/api/v4/user")
+		}, http.StatusUnauthorized, true, gitlab.ErrTokenRejected, "GET /api/v4/user: the token was rejected"},
+		{"create with nobody listening", "http://127.0.0.1:1", rootToken, func(c *gitlab.Client) error {
+			_, _, err := c.CreateAccessToken(ctx, app, mint)
+			return err
+		}, 0, false, gitlab.ErrUnreachable, `create token "ci" in project platform/app: cannot reach GitLab at http://127.0.0.1:1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call(newClient(t, tt.url, tt.tok, nil))
+			t.Log(err)
+			ge, ok := gitlab.AsError(err)
+			if !ok {
+				t.Fatalf("error %v (%T) is not a *gitlab.Error", err, err)
+			}
+			if tt.status != 0 && ge.Status != tt.status {
+				t.Errorf("status %d, want %d", ge.Status, tt.status)
+			}
+			if tt.status == 0 && tt.permanent && (ge.Status < 400 || ge.Status >= 500) {
+				t.Errorf("status %d, want a 4xx refusal", ge.Status)
+			}
+			if gitlab.Permanent(err) != tt.permanent {
+				t.Errorf("Permanent = %v, want %v", !tt.permanent, tt.permanent)
+			}
+			if gitlab.IsNotFound(err) != (tt.status == http.StatusNotFound) {
+				t.Errorf("IsNotFound = %v for status %d", gitlab.IsNotFound(err), ge.Status)
+			}
+			if tt.kind != nil && !errors.Is(err, tt.kind) {
+				t.Errorf("error %v is not %v", err, tt.kind)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not say %q", err, tt.msg)
+			}
+			if ge.Reason == "" || !strings.HasSuffix(err.Error(), ge.Reason) || strings.Contains(err.Error(), "glpat-") {
+				t.Errorf("error %q: reason %q, or it leaks a token", err, ge.Reason)
+			}
+		})
+	}
+}
+
+// A revocation of a token that is already gone is no error.
+func TestRevokeGoneIsNoError(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	g, _ := srv.CreateGroup("platform", 0)
+	c := newClient(t, url, rootToken, nil)
+	gone, err := c.RevokeToken(context.Background(), gitlab.Resource{Type: "group", ID: g.ID, Path: "platform"}, 424242)
+	if err != nil || !gone {
+		t.Fatalf("RevokeToken of a missing token = %v, %v; want already gone", gone, err)
+	}
+}
+
+// The predicates see through wrapping, and a cancellation is never a refusal.
+func TestPredicatesThroughWrapping(t *testing.T) {
+	e := &gitlab.Error{Kind: gitlab.ErrNoPermission, Status: http.StatusForbidden, Message: "forbidden"}
+	wrapped := errors.Join(errors.New("deliver"), e)
+	if !gitlab.Permanent(wrapped) || !gitlab.IsStatus(wrapped, http.StatusForbidden) || gitlab.StatusOf(wrapped) != 403 {
+		t.Errorf("predicates do not see the wrapped *Error")
+	}
+	throttled := &gitlab.Error{Kind: gitlab.ErrRateLimited, Status: http.StatusTooManyRequests}
+	for _, err := range []error{nil, context.Canceled, throttled, &gitlab.Error{Kind: gitlab.ErrTimeout}} {
+		if gitlab.Permanent(err) || gitlab.IsNotFound(err) {
+			t.Errorf("%v counts as permanent or not found", err)
+		}
+	}
+	if !errors.Is(&gitlab.Error{Kind: gitlab.ErrTimeout}, gitlab.ErrUnreachable) {
+		t.Error("a timeout does not count as unreachable")
+	}
+}
+
+// One variables API for groups and projects: the same calls read, create
+// and update a variable of either, by path or by id, per environment scope.
+func TestVariablesOfGroupsAndProjects(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	g, _ := srv.CreateGroup("platform", 0)
+	p, _ := srv.CreateProject("app.v2", g.ID) // a dot: the path must be escaped
+	c := newClient(t, url, rootToken, nil)
+	ctx := context.Background()
+
+	for _, res := range []gitlab.Resource{
+		{Type: "group", Path: "platform"},
+		{Type: "project", Path: "platform/app.v2"},
+		{Type: "project", ID: p.ID, Path: "platform/app.v2"},
+	} {
+		t.Run(res.Type+"/"+res.Path, func(t *testing.T) {
+			key := "K_" + strings.ToUpper(res.Type)
+			if res.ID != 0 {
+				key += "_BY_ID"
+			}
+			if _, err := c.Variable(ctx, res, key, "*"); !gitlab.IsNotFound(err) {
+				t.Fatalf("reading a missing variable: %v, want not found", err)
+			}
+			want := gitlab.Variable{Key: key, Value: "glpat-valuevaluevalue01", Masked: true, Protected: true,
+				Scope: "production", Description: "managed"}
+			got, err := c.CreateVariable(ctx, res, want)
+			if err != nil || got != want {
+				t.Fatalf("CreateVariable = %+v, %v; want %+v", got, err, want)
+			}
+			_, err = c.CreateVariable(ctx, res, want)
+			if ge, ok := gitlab.AsError(err); !ok || ge.Status != http.StatusBadRequest || !strings.Contains(ge.APIMessage, "has already been taken") {
+				t.Fatalf("creating it again: %v; want 400 has already been taken", err)
+			}
+			if _, err := c.Variable(ctx, res, key, "*"); !gitlab.IsNotFound(err) {
+				t.Fatalf("the variable exists in scope production only, but scope * reads %v", err)
+			}
+			want.Value, want.Masked, want.Description = "a value with spaces", false, "changed"
+			if got, err = c.UpdateVariable(ctx, res, want); err != nil || got != want {
+				t.Fatalf("UpdateVariable = %+v, %v; want %+v", got, err, want)
+			}
+			if got, err = c.Variable(ctx, res, key, "production"); err != nil || got != want {
+				t.Fatalf("Variable = %+v, %v; want %+v", got, err, want)
+			}
+			hidden := gitlab.Variable{Key: key + "_H", Value: "glpat-hiddenhiddenhid", Hidden: true, Masked: true, Scope: "*"}
+			if _, err := c.CreateVariable(ctx, res, hidden); err != nil {
+				t.Fatal(err)
+			}
+			if got, err = c.Variable(ctx, res, hidden.Key, "*"); err != nil || !got.Hidden || got.Value != "" {
+				t.Fatalf("hidden variable reads %+v, %v; want hidden without its value", got, err)
+			}
+		})
+	}
+	if v, ok := srv.Variable("project", p.ID, "K_PROJECT", "production"); !ok || v.Value != "a value with spaces" {
+		t.Errorf("the emulator holds %+v, %v", v, ok)
+	}
+}
+
+// What doctor asks about the calling token's reach: a project by path, the
+// user's membership (not a member: IsNotFound), the token's associations,
+// and an administrator's lookup of an expired token.
+func TestMembershipAndLookups(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	g, _ := srv.CreateGroup("platform", 0)
+	p, _ := srv.CreateProject("app", g.ID)
+	other, _ := srv.CreateProject("other", g.ID)
+	alice, _ := srv.CreateUser("alice", false)
+	if err := srv.AddMember("project", p.ID, alice.ID, 40); err != nil {
+		t.Fatal(err)
+	}
+	_, aliceTok, _ := srv.CreatePersonalToken(alice.ID, spec("a", "", []string{"api"}, 0, date(2027, 1, 1), nil))
+	_, expired, _ := srv.CreatePersonalToken(alice.ID, spec("old", "", []string{"api"}, 0, date(2026, 11, 1), nil))
+	c := newClient(t, url, aliceTok, nil)
+	ctx := context.Background()
+
+	proj, err := c.Project(ctx, "platform/app")
+	if err != nil || proj.ID != p.ID || proj.Path != "platform/app" || proj.Visibility == "" {
+		t.Fatalf("Project = %+v, %v", proj, err)
+	}
+	if _, err := c.Project(ctx, "platform/nope"); !gitlab.IsNotFound(err) || !strings.Contains(err.Error(), `project "platform/nope" not found`) {
+		t.Errorf("Project of a missing path: %v", err)
+	}
+	app := gitlab.Resource{Type: "project", ID: p.ID}
+	if m, err := c.Member(ctx, app, alice.ID); err != nil || m.Level != 40 || m.Username != "alice" {
+		t.Errorf("Member = %+v, %v; want maintainer alice", m, err)
+	}
+	if _, err := c.Member(ctx, gitlab.Resource{Type: "project", ID: other.ID}, alice.ID); !gitlab.IsNotFound(err) {
+		t.Errorf("Member of a project alice is not in: %v, want not found", err)
+	}
+	if l, err := c.MemberLevel(ctx, gitlab.Resource{Type: "project", ID: other.ID}, alice.ID); err != nil || l != 0 {
+		t.Errorf("MemberLevel where not a member = %d, %v; want 0", l, err)
+	}
+	if l, err := c.AssociatedLevel(ctx, app); err != nil || l != 40 {
+		t.Errorf("AssociatedLevel = %d, %v; want 40", l, err)
+	}
+	if l, err := c.AssociatedLevel(ctx, gitlab.Resource{Type: "group", ID: g.ID}); err != nil || l != 0 {
+		t.Errorf("AssociatedLevel of a group alice is not in = %d, %v; want 0", l, err)
+	}
+
+	tok, err := newClient(t, url, rootToken, nil).LookupToken(ctx, secret.New(expired))
+	if err != nil || tok.Name != "old" || tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(*date(2026, 11, 1)) {
+		t.Errorf("LookupToken = %+v, %v", tok, err)
+	}
+	_, err = c.LookupToken(ctx, secret.New(expired))
+	if gitlab.StatusOf(err) != http.StatusForbidden || strings.Contains(err.Error(), expired) {
+		t.Errorf("LookupToken by a non-admin: %v; want 403 without the secret", err)
+	}
 }
