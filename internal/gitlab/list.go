@@ -144,34 +144,29 @@ func (c *Client) GroupProjects(ctx context.Context, g Group, subgroups bool) ([]
 
 // GroupAccessTokens lists all of g's access tokens: active, expired and revoked.
 func (c *Client) GroupAccessTokens(ctx context.Context, g Group) ([]Token, error) {
-	opt := &gl.ListGroupAccessTokensOptions{}
-	ts, err := listAll(ctx, c, func(page int64) ([]*gl.GroupAccessToken, *gl.Response, error) {
-		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.api.GroupAccessTokens.ListGroupAccessTokens(g.ID, opt, gl.WithContext(ctx))
-	})
-	if err != nil {
-		return nil, c.classify(err, target{kind: "group", path: g.Path, tokens: true})
-	}
-	res := Resource{Type: "group", ID: g.ID, Path: g.Path}
-	return mapAll(ts, func(t *gl.GroupAccessToken) Token {
-		return toToken(t.PersonalAccessToken, int(t.AccessLevel), res)
-	}), nil
+	return c.accessTokens(ctx, Resource{Type: "group", ID: g.ID, Path: g.Path})
 }
 
 // ProjectAccessTokens lists all of p's access tokens: active, expired and revoked.
 func (c *Client) ProjectAccessTokens(ctx context.Context, p Project) ([]Token, error) {
-	opt := &gl.ListProjectAccessTokensOptions{}
-	ts, err := listAll(ctx, c, func(page int64) ([]*gl.ProjectAccessToken, *gl.Response, error) {
-		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
-		return c.api.ProjectAccessTokens.ListProjectAccessTokens(p.ID, opt, gl.WithContext(ctx))
+	return c.accessTokens(ctx, Resource{Type: "project", ID: p.ID, Path: p.Path})
+}
+
+// accessTokens lists all of a group's or project's access tokens.
+func (c *Client) accessTokens(ctx context.Context, res Resource) ([]Token, error) {
+	path, err := resourcePath(res, "/access_tokens")
+	if err != nil {
+		return nil, err
+	}
+	ts, err := listAll(ctx, c, func(page int64) ([]*gl.GroupAccessToken, *gl.Response, error) {
+		var list []*gl.GroupAccessToken // a project access token has the same fields
+		resp, err := c.send(ctx, http.MethodGet, path, &gl.ListOptions{Page: page, PerPage: perPage}, &list)
+		return list, resp, err
 	})
 	if err != nil {
-		return nil, c.classify(err, target{kind: "project", path: p.Path, tokens: true})
+		return nil, c.classify(err, target{kind: res.Type, path: res.Path, tokens: true})
 	}
-	res := Resource{Type: "project", ID: p.ID, Path: p.Path}
-	return mapAll(ts, func(t *gl.ProjectAccessToken) Token {
-		return toToken(t.PersonalAccessToken, int(t.AccessLevel), res)
-	}), nil
+	return mapAll(ts, func(t *gl.GroupAccessToken) Token { return resourceToken(t, res) }), nil
 }
 
 // PersonalAccessTokens lists u's personal access tokens (for an admin caller

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -44,25 +45,21 @@ type Member struct {
 // memberships included (GET …/members/all/:user_id). Not a member is
 // IsNotFound — as is an instance without that route.
 func (c *Client) Member(ctx context.Context, res Resource, uid int64) (Member, error) {
-	var m Member
-	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
-		if res.Type == "project" {
-			pm, resp, err := c.api.ProjectMembers.GetInheritedProjectMember(res.pid(), uid, gl.WithContext(ctx))
-			if err == nil {
-				m = Member{Level: int(pm.AccessLevel), Username: pm.Username}
-			}
-			return resp, err
-		}
-		gm, resp, err := c.api.GroupMembers.GetInheritedGroupMember(res.pid(), uid, gl.WithContext(ctx))
-		if err == nil {
-			m = Member{Level: int(gm.AccessLevel), Username: gm.Username}
-		}
-		return resp, err
+	path, err := resourcePath(res, "/members/all/"+strconv.FormatInt(uid, 10))
+	if err != nil {
+		return Member{}, err
+	}
+	var m struct {
+		AccessLevel int    `json:"access_level"`
+		Username    string `json:"username"`
+	}
+	err = c.retryThrottled(ctx, func() (*gl.Response, error) {
+		return c.send(ctx, http.MethodGet, path, nil, &m)
 	})
 	if err != nil {
 		return Member{}, c.fail(err, "membership of user %d", uid)
 	}
-	return m, nil
+	return Member{Level: m.AccessLevel, Username: m.Username}, nil
 }
 
 // MemberLevel is the role of user uid on the group or project, inherited

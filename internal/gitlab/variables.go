@@ -4,14 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 )
 
 // CI/CD variables of a group or a project. GitLab's two APIs are the same
 // but for the path (projects/:id/variables, groups/:id/variables), so one
-// code path serves both: the resource says which.
+// code path serves both: the resource says which (see resourcePath).
 
 // Variable is a CI/CD variable as the gitlab_variable sink reads and writes it.
 type Variable struct {
@@ -42,37 +41,22 @@ func (v variableJSON) variable() Variable {
 		Raw: v.Raw, Scope: v.EnvironmentScope, Description: v.Description}
 }
 
-// variablesPath is res's variables collection, or one variable of it.
-func variablesPath(res Resource, key string) (string, error) {
-	if res.Type != "group" && res.Type != "project" {
-		return "", invalid("a %q has no CI/CD variables", res.Type)
-	}
-	id := res.Path
-	if res.ID != 0 {
-		id = strconv.FormatInt(res.ID, 10)
-	}
-	p := res.Type + "s/" + gl.PathEscape(id) + "/variables"
-	if key != "" {
-		p += "/" + url.PathEscape(key)
-	}
-	return p, nil
-}
-
 // variableCall sends one request about res's variables (variable key, or
 // the collection when key is "") and decodes the answer.
 func (c *Client) variableCall(ctx context.Context, method string, res Resource, key string, opt any, op, name string) (Variable, error) {
-	path, err := variablesPath(res, key)
+	rest := "/variables"
+	if key != "" {
+		rest += "/" + url.PathEscape(key)
+	}
+	path, err := resourcePath(res, rest)
 	if err != nil {
 		return Variable{}, err
 	}
-	req, err := c.api.NewRequest(method, path, opt, []gl.RequestOptionFunc{gl.WithContext(ctx)})
-	if err == nil {
-		var v variableJSON
-		if _, err = c.api.Do(req, &v); err == nil {
-			return v.variable(), nil
-		}
+	var v variableJSON
+	if _, err := c.send(ctx, method, path, opt, &v); err != nil {
+		return Variable{}, c.fail(err, "%s variable %s of %s %s", op, name, res.Type, res.Path)
 	}
-	return Variable{}, c.fail(err, "%s variable %s of %s %s", op, name, res.Type, res.Path)
+	return v.variable(), nil
 }
 
 // Variable reads variable key of res in environment scope (IsNotFound when

@@ -3,6 +3,8 @@ package gitlab
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,14 +39,44 @@ func (c *Client) Resolve(ctx context.Context, kind, path string) (Resource, erro
 	return Resource{}, invalid("unknown resource type %q", kind)
 }
 
-// pid names the resource in a URL: its id once resolved, else its full path
-// (GitLab accepts either; a self-rotating token may not be allowed to look
-// its project up).
-func (r Resource) pid() any {
-	if r.ID != 0 {
-		return r.ID
+// resourcePath is a group's or project's API path, followed by rest. It
+// names the resource by id once resolved, else by full path (GitLab accepts
+// either; a self-rotating token may not be allowed to look its project up).
+// groups/:id/… and projects/:id/… are the same API for access tokens,
+// members and CI/CD variables, so one code path serves both.
+func resourcePath(res Resource, rest string) (string, error) {
+	if res.Type != "group" && res.Type != "project" {
+		return "", invalid("a %q has no access tokens or CI/CD variables", res.Type)
 	}
-	return r.Path
+	id := res.Path
+	if res.ID != 0 {
+		id = strconv.FormatInt(res.ID, 10)
+	}
+	return res.Type + "s/" + gl.PathEscape(id) + rest, nil
+}
+
+// send makes one request through client-go (retries, pacing, the guard)
+// and decodes a success into out (nil: ignore the body).
+func (c *Client) send(ctx context.Context, method, path string, opt, out any) (*gl.Response, error) {
+	req, err := c.api.NewRequest(method, path, opt, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	return c.api.Do(req, out)
+}
+
+// tokenCall sends one request about res's access tokens (rest follows
+// …/access_tokens) and returns the token GitLab answers with.
+func (c *Client) tokenCall(ctx context.Context, method string, res Resource, rest string, opt any) (*gl.GroupAccessToken, error) {
+	path, err := resourcePath(res, "/access_tokens"+rest)
+	if err != nil {
+		return nil, err
+	}
+	var t gl.GroupAccessToken // a project access token has the same fields
+	if _, err := c.send(ctx, method, path, opt, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func resourceToken(t *gl.GroupAccessToken, res Resource) Token {
@@ -54,24 +86,18 @@ func resourceToken(t *gl.GroupAccessToken, res Resource) Token {
 // TokensNamed lists res's access tokens called name, in every state, id
 // ascending.
 func (c *Client) TokensNamed(ctx context.Context, res Resource, name string) ([]Token, error) {
+	path, err := resourcePath(res, "/access_tokens")
+	if err != nil {
+		return nil, err
+	}
 	var out []Token
 	for page := int64(1); page != 0; {
-		lo := gl.ListOptions{Page: page, PerPage: perPage}
-		var list []*gl.GroupAccessToken
-		var resp *gl.Response
-		var err error
+		opt := &gl.ListGroupAccessTokensOptions{ListOptions: gl.ListOptions{Page: page, PerPage: perPage}}
 		if res.Type == "group" {
-			list, resp, err = c.api.GroupAccessTokens.ListGroupAccessTokens(res.pid(),
-				&gl.ListGroupAccessTokensOptions{ListOptions: lo, Search: &name}, gl.WithContext(ctx))
-		} else {
-			var pl []*gl.ProjectAccessToken
-			// client-go has no search option for project tokens.
-			pl, resp, err = c.api.ProjectAccessTokens.ListProjectAccessTokens(res.pid(),
-				&gl.ListProjectAccessTokensOptions{ListOptions: lo}, gl.WithContext(ctx))
-			for _, p := range pl {
-				list = append(list, (*gl.GroupAccessToken)(p))
-			}
+			opt.Search = &name // GitLab's project token list has no search
 		}
+		var list []*gl.GroupAccessToken
+		resp, err := c.send(ctx, http.MethodGet, path, opt, &list)
 		if err != nil {
 			return nil, c.failOn(err, res, "list %s %s tokens", res.Type, res.Path)
 		}
@@ -87,15 +113,7 @@ func (c *Client) TokensNamed(ctx context.Context, res Resource, name string) ([]
 
 // AccessToken reads one group or project access token.
 func (c *Client) AccessToken(ctx context.Context, res Resource, id int64) (Token, error) {
-	var t *gl.GroupAccessToken
-	var err error
-	if res.Type == "group" {
-		t, _, err = c.api.GroupAccessTokens.GetGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
-	} else {
-		var p *gl.ProjectAccessToken
-		p, _, err = c.api.ProjectAccessTokens.GetProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
-		t = (*gl.GroupAccessToken)(p)
-	}
+	t, err := c.tokenCall(ctx, http.MethodGet, res, "/"+strconv.FormatInt(id, 10), nil)
 	if err != nil {
 		return Token{}, c.fail(err, "read token %d of %s %s", id, res.Type, res.Path)
 	}
@@ -118,19 +136,9 @@ func isoDate(t time.Time) *gl.ISOTime {
 // CreateAccessToken mints a new group or project access token.
 func (c *Client) CreateAccessToken(ctx context.Context, res Resource, s MintSpec) (Token, secret.Secret, error) {
 	al := gl.AccessLevelValue(s.AccessLevel)
-	var t *gl.GroupAccessToken
-	var err error
-	if res.Type == "group" {
-		t, _, err = c.api.GroupAccessTokens.CreateGroupAccessToken(res.pid(), &gl.CreateGroupAccessTokenOptions{
-			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
-		}, gl.WithContext(ctx))
-	} else {
-		var p *gl.ProjectAccessToken
-		p, _, err = c.api.ProjectAccessTokens.CreateProjectAccessToken(res.pid(), &gl.CreateProjectAccessTokenOptions{
-			Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
-		}, gl.WithContext(ctx))
-		t = (*gl.GroupAccessToken)(p)
-	}
+	t, err := c.tokenCall(ctx, http.MethodPost, res, "", &gl.CreateGroupAccessTokenOptions{
+		Name: &s.Name, Description: &s.Description, Scopes: &s.Scopes, AccessLevel: &al, ExpiresAt: isoDate(s.ExpiresAt),
+	})
 	if err != nil {
 		return Token{}, secret.Secret{}, c.fail(err, "create token %q in %s %s", s.Name, res.Type, res.Path)
 	}
@@ -140,17 +148,8 @@ func (c *Client) CreateAccessToken(ctx context.Context, res Resource, s MintSpec
 // RotateAccessToken rotates token id: GitLab revokes it at once and returns
 // its successor.
 func (c *Client) RotateAccessToken(ctx context.Context, res Resource, id int64, expires time.Time) (Token, secret.Secret, error) {
-	var t *gl.GroupAccessToken
-	var err error
-	if res.Type == "group" {
-		t, _, err = c.api.GroupAccessTokens.RotateGroupAccessToken(res.pid(), id,
-			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
-	} else {
-		var p *gl.ProjectAccessToken
-		p, _, err = c.api.ProjectAccessTokens.RotateProjectAccessToken(res.pid(), id,
-			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
-		t = (*gl.GroupAccessToken)(p)
-	}
+	t, err := c.tokenCall(ctx, http.MethodPost, res, "/"+strconv.FormatInt(id, 10)+"/rotate",
+		&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)})
 	if err != nil {
 		return Token{}, secret.Secret{}, c.fail(err, "rotate token %d in %s %s", id, res.Type, res.Path)
 	}
@@ -159,17 +158,7 @@ func (c *Client) RotateAccessToken(ctx context.Context, res Resource, id int64, 
 
 // SelfRotateAccessToken rotates the token this client authenticates with.
 func (c *Client) SelfRotateAccessToken(ctx context.Context, res Resource, expires time.Time) (Token, secret.Secret, error) {
-	var t *gl.GroupAccessToken
-	var err error
-	if res.Type == "group" {
-		t, _, err = c.api.GroupAccessTokens.RotateGroupAccessTokenSelf(res.pid(),
-			&gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
-	} else {
-		var p *gl.ProjectAccessToken
-		p, _, err = c.api.ProjectAccessTokens.RotateProjectAccessTokenSelf(res.pid(),
-			&gl.RotateProjectAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
-		t = (*gl.GroupAccessToken)(p)
-	}
+	t, err := c.tokenCall(ctx, http.MethodPost, res, "/self/rotate", &gl.RotateGroupAccessTokenOptions{ExpiresAt: isoDate(expires)})
 	if err != nil {
 		return Token{}, secret.Secret{}, c.fail(err, "self-rotate token in %s %s", res.Type, res.Path)
 	}
@@ -179,16 +168,13 @@ func (c *Client) SelfRotateAccessToken(ctx context.Context, res Resource, expire
 // RevokeToken revokes a group, project or personal access token. A token
 // that is already gone (404) counts as revoked: alreadyGone says so.
 func (c *Client) RevokeToken(ctx context.Context, res Resource, id int64) (alreadyGone bool, err error) {
-	switch res.Type {
-	case "group":
-		_, err = c.api.GroupAccessTokens.RevokeGroupAccessToken(res.pid(), id, gl.WithContext(ctx))
-	case "project":
-		_, err = c.api.ProjectAccessTokens.RevokeProjectAccessToken(res.pid(), id, gl.WithContext(ctx))
-	case "user":
-		_, err = c.api.PersonalAccessTokens.RevokePersonalAccessTokenByID(id, gl.WithContext(ctx))
-	default:
-		return false, invalid("cannot revoke a token of a %q", res.Type)
+	path := "personal_access_tokens/" + strconv.FormatInt(id, 10)
+	if res.Type != "user" {
+		if path, err = resourcePath(res, "/access_tokens/"+strconv.FormatInt(id, 10)); err != nil {
+			return false, err
+		}
 	}
+	_, err = c.send(ctx, http.MethodDelete, path, nil, nil)
 	// client-go answers every 404 with the sentinel gl.ErrNotFound.
 	if errors.Is(err, gl.ErrNotFound) {
 		return true, nil
@@ -203,10 +189,6 @@ func (c *Client) RevokeToken(ctx context.Context, res Resource, id int64) (alrea
 // answers 2xx: it proves that the client's token can do what a consumer needs.
 func (c *Client) Probe(ctx context.Context, method, path string) error {
 	path = strings.TrimPrefix(strings.TrimPrefix(path, "/"), "api/v4/")
-	req, err := c.api.NewRequest(method, path, nil, []gl.RequestOptionFunc{gl.WithContext(ctx)})
-	if err != nil {
-		return c.fail(err, "%s /api/v4/%s", method, path)
-	}
-	_, err = c.api.Do(req, nil)
+	_, err := c.send(ctx, method, path, nil, nil)
 	return c.fail(err, "%s /api/v4/%s", method, path)
 }
