@@ -92,23 +92,9 @@ func (c *call) writeGroups(gs []*group) {
 		default:
 			r = cmp.Compare(strings.ToLower(c.s.st.groupFullName(a)), strings.ToLower(c.s.st.groupFullName(b)))
 		}
-		if r == 0 {
-			r = cmp.Compare(a.ID, b.ID)
-		}
-		if desc {
-			r = -r
-		}
-		return r
+		return ordered(r, a.ID, b.ID, desc)
 	})
-	page, ok := paginate(c, out)
-	if !ok {
-		return
-	}
-	views := make([]groupJSON, 0, len(page))
-	for _, g := range page {
-		views = append(views, c.s.groupView(c.base, g))
-	}
-	writeJSON(c.w, http.StatusOK, views)
+	writeViews(c, out, func(g *group) groupJSON { return c.s.groupView(c.base, g) })
 }
 
 func (s *Server) listGroups(c *call) {
@@ -187,23 +173,9 @@ func (c *call) writeProjects(ps []*project) {
 		default:
 			r = a.CreatedAt.Compare(b.CreatedAt)
 		}
-		if r == 0 {
-			r = cmp.Compare(a.ID, b.ID)
-		}
-		if desc {
-			r = -r
-		}
-		return r
+		return ordered(r, a.ID, b.ID, desc)
 	})
-	page, ok := paginate(c, out)
-	if !ok {
-		return
-	}
-	views := make([]projectJSON, 0, len(page))
-	for _, p := range page {
-		views = append(views, c.s.projectView(c.base, p))
-	}
-	writeJSON(c.w, http.StatusOK, views)
+	writeViews(c, out, func(p *project) projectJSON { return c.s.projectView(c.base, p) })
 }
 
 func (s *Server) listGroupProjects(c *call) {
@@ -338,4 +310,16 @@ func (s *Server) addProject(name, path string, namespaceID int64, now time.Time)
 	p := &project{ID: s.st.id("project"), Name: name, Path: path, NamespaceID: namespaceID, CreatedAt: now}
 	s.st.projects[p.ID] = p
 	return p, nil
+}
+
+// ordered finishes a list's sort: ties broken by id, as GitLab does, and the
+// whole order reversed for sort=desc.
+func ordered(r int, aID, bID int64, desc bool) int {
+	if r == 0 {
+		r = cmp.Compare(aID, bID)
+	}
+	if desc {
+		r = -r
+	}
+	return r
 }

@@ -93,3 +93,17 @@ func writeList[T any](c *call, items []T) {
 		writeJSON(c.w, http.StatusOK, page)
 	}
 }
+
+// writeViews paginates items and writes the page, each item as view makes
+// it, as JSON.
+func writeViews[T, V any](c *call, items []T, view func(T) V) {
+	page, ok := paginate(c, items)
+	if !ok {
+		return
+	}
+	views := make([]V, 0, len(page))
+	for _, it := range page {
+		views = append(views, view(it))
+	}
+	writeJSON(c.w, http.StatusOK, views)
+}

@@ -36,15 +36,7 @@ func (s *Server) listPATs(c *call) {
 	if !ok {
 		return
 	}
-	page, ok := paginate(c, ts)
-	if !ok {
-		return
-	}
-	views := make([]tokenJSON, 0, len(page))
-	for _, t := range page {
-		views = append(views, tokenView(t, c.now, false, ""))
-	}
-	writeJSON(c.w, http.StatusOK, views)
+	writeViews(c, ts, func(t *token) tokenJSON { return tokenView(t, c.now, false, "") })
 }
 
 func (s *Server) getSelfPAT(c *call) {

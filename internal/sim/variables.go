@@ -78,15 +78,7 @@ func (s *Server) listVariables(kind string) func(*call) {
 			return
 		}
 		vs := s.resourceVariables(kind, id)
-		page, ok := paginate(c, vs)
-		if !ok {
-			return
-		}
-		views := make([]variableJSON, 0, len(page))
-		for _, v := range page {
-			views = append(views, variableView(v))
-		}
-		writeJSON(c.w, http.StatusOK, views)
+		writeViews(c, vs, variableView)
 	}
 }
 
