@@ -285,13 +285,12 @@ func missing(p params, keys ...string) string {
 }
 
 func (s *Server) addGroup(name, path string, parentID int64, now time.Time) (*group, error) {
-	if !pathRE.MatchString(path) {
-		return nil, errf("can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'")
-	}
-	for _, g := range s.st.groups {
-		if g.ParentID == parentID && strings.EqualFold(g.Path, path) {
-			return nil, errf("has already been taken")
-		}
+	if err := checkPath(path, func() bool {
+		return anyOf(s.st.groups, func(g *group) bool {
+			return g.ParentID == parentID && strings.EqualFold(g.Path, path)
+		})
+	}); err != nil {
+		return nil, err
 	}
 	g := &group{ID: s.st.id("namespace"), Name: name, Path: path, ParentID: parentID, CreatedAt: now}
 	s.st.groups[g.ID] = g
@@ -299,13 +298,12 @@ func (s *Server) addGroup(name, path string, parentID int64, now time.Time) (*gr
 }
 
 func (s *Server) addProject(name, path string, namespaceID int64, now time.Time) (*project, error) {
-	if !pathRE.MatchString(path) {
-		return nil, errf("can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'")
-	}
-	for _, p := range s.st.projects {
-		if p.NamespaceID == namespaceID && strings.EqualFold(p.Path, path) {
-			return nil, errf("has already been taken")
-		}
+	if err := checkPath(path, func() bool {
+		return anyOf(s.st.projects, func(p *project) bool {
+			return p.NamespaceID == namespaceID && strings.EqualFold(p.Path, path)
+		})
+	}); err != nil {
+		return nil, err
 	}
 	p := &project{ID: s.st.id("project"), Name: name, Path: path, NamespaceID: namespaceID, CreatedAt: now}
 	s.st.projects[p.ID] = p
@@ -322,4 +320,26 @@ func ordered(r int, aID, bID int64, desc bool) int {
 		r = -r
 	}
 	return r
+}
+
+// checkPath is GitLab's validation of a new group's or project's path:
+// its shape, then that no sibling has it already (taken).
+func checkPath(path string, taken func() bool) error {
+	if !pathRE.MatchString(path) {
+		return errf("can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'")
+	}
+	if taken() {
+		return errf("has already been taken")
+	}
+	return nil
+}
+
+// anyOf reports whether f holds for a value of m.
+func anyOf[K comparable, V any](m map[K]V, f func(V) bool) bool {
+	for _, v := range m {
+		if f(v) {
+			return true
+		}
+	}
+	return false
 }

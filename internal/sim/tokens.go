@@ -36,6 +36,20 @@ func (c *call) resource(kind string) (int64, int, bool) {
 
 // canManageTokens: Owner of a group, Maintainer+ of a project, admins, and
 // the resource's own Maintainer+ bots (which may list, get and revoke).
+// tokenResource resolves the call's group or project for reading its access
+// tokens: 401 (as GitLab answers) unless the caller may manage them.
+func (c *call) tokenResource(kind string) (int64, bool) {
+	id, lvl, ok := c.resource(kind)
+	if !ok {
+		return 0, false
+	}
+	if !c.canManageTokens(kind, lvl) {
+		c.unauthorized()
+		return 0, false
+	}
+	return id, true
+}
+
 func (c *call) canManageTokens(kind string, level int) bool {
 	switch {
 	case c.admin():
@@ -62,12 +76,8 @@ func (s *Server) resourceTokens(kind string, id int64, now time.Time) []*token {
 
 func (s *Server) listResourceTokens(kind string) func(*call) {
 	return func(c *call) {
-		id, lvl, ok := c.resource(kind)
+		id, ok := c.tokenResource(kind)
 		if !ok {
-			return
-		}
-		if !c.canManageTokens(kind, lvl) {
-			c.unauthorized()
 			return
 		}
 		ts, ok := c.filterTokens(s.resourceTokens(kind, id, c.now))
@@ -90,12 +100,8 @@ func (s *Server) findResourceToken(c *call, kind string, resID int64) *token {
 
 func (s *Server) getResourceToken(kind string) func(*call) {
 	return func(c *call) {
-		id, lvl, ok := c.resource(kind)
+		id, ok := c.tokenResource(kind)
 		if !ok {
-			return
-		}
-		if !c.canManageTokens(kind, lvl) {
-			c.unauthorized()
 			return
 		}
 		t := s.findResourceToken(c, kind, id)

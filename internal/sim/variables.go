@@ -51,6 +51,16 @@ func variableNotFound(kind string) string {
 }
 
 // findVariable resolves {key} (+ filter[environment_scope]); answers 404/409 itself.
+// variable is the call's {key} variable of its group or project; nil when
+// the answer (403, 404 …) is already written.
+func (c *call) variable(kind string) *variable {
+	id, ok := c.variableResource(kind)
+	if !ok {
+		return nil
+	}
+	return c.findVariable(kind, id)
+}
+
 func (c *call) findVariable(kind string, id int64) *variable {
 	key := c.r.PathValue("key")
 	scope, filtered := c.p.get("filter[environment_scope]")
@@ -84,11 +94,7 @@ func (s *Server) listVariables(kind string) func(*call) {
 
 func (s *Server) getVariable(kind string) func(*call) {
 	return func(c *call) {
-		id, ok := c.variableResource(kind)
-		if !ok {
-			return
-		}
-		if v := c.findVariable(kind, id); v != nil {
+		if v := c.variable(kind); v != nil {
 			writeJSON(c.w, http.StatusOK, variableView(v))
 		}
 	}
@@ -197,11 +203,7 @@ func (s *Server) createVariable(kind string) func(*call) {
 
 func (s *Server) updateVariable(kind string) func(*call) {
 	return func(c *call) {
-		id, ok := c.variableResource(kind)
-		if !ok {
-			return
-		}
-		v := c.findVariable(kind, id)
+		v := c.variable(kind)
 		if v == nil {
 			return
 		}
@@ -228,11 +230,7 @@ func (s *Server) updateVariable(kind string) func(*call) {
 
 func (s *Server) deleteVariable(kind string) func(*call) {
 	return func(c *call) {
-		id, ok := c.variableResource(kind)
-		if !ok {
-			return
-		}
-		v := c.findVariable(kind, id)
+		v := c.variable(kind)
 		if v == nil {
 			return
 		}
