@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/cleanup"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
@@ -62,11 +63,11 @@ func (d *Daemon) scan(ctx context.Context) {
 func evaluate(list []gitlab.Token, cfg *config.Config, now time.Time, th policy.Thresholds) []Token {
 	refs := map[string]string{}
 	for _, t := range cfg.Tokens {
-		refs[t.ResourceType()+"/"+t.ResourcePath()+":"+t.Name] = t.Ref()
+		refs[cleanup.ManagedKey(t.ResourceType(), t.ResourcePath(), t.Name)] = t.Ref()
 	}
 	out := make([]Token, 0, len(list))
 	for _, t := range list {
-		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[t.Resource.Type+"/"+t.Resource.Path+":"+t.Name]}
+		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[cleanup.ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)]}
 		if row.Ref == "" && row.State == gitlab.StateActive && t.Resource.Type != "user" {
 			row.Add(policy.Finding{
 				Code: CodeUnmanaged, Severity: policy.SeverityInfo,
