@@ -2,7 +2,6 @@ package gitlab
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -164,7 +163,7 @@ func (c *Client) RotateSelf(ctx context.Context, expires time.Time) (Token, secr
 	t, _, err := c.api.PersonalAccessTokens.RotatePersonalAccessTokenSelf(
 		&gl.RotatePersonalAccessTokenOptions{ExpiresAt: isoDate(expires)}, gl.WithContext(ctx))
 	if err != nil {
-		return Token{}, secret.Secret{}, fmt.Errorf("rotate the managing token: %w", c.classify(err, target{kind: "instance"}))
+		return Token{}, secret.Secret{}, c.fail(err, "rotate the managing token")
 	}
 	return toToken(*t, 0, Resource{Type: "user"}), secret.New(t.Token), nil
 }
