@@ -13,7 +13,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
-	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	mgmt "gitlab.com/tokenwarden/tokenwarden/internal/managing"
@@ -21,8 +20,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
 
 const rootToken = "glpat-rootrootrootrootroot"
@@ -33,6 +30,7 @@ var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 // world is an emulated GitLab with group acme and project acme/app, a
 // config file managing tokens there, and a journal.
 type world struct {
+	*simtest.World
 	t       *testing.T
 	clk     *clock.Fake
 	srv     *sim.Server
@@ -53,16 +51,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, clk: clock.NewFake(start), dir: t.TempDir(), events: &recorder{}}
-	w.srv, w.url = simtest.Start(t, sim.Options{Clock: w.clk, RootToken: rootToken, Seed: 1})
-	g, err := w.srv.CreateGroup("acme", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.project, err = w.srv.CreateProject("app", g.ID); err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(w.dir, "root.token"), rootToken+"\n")
+	w := &world{t: t, events: &recorder{}}
+	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 1})
+	w.ClientsOnFakeClock = true
+	w.clk, w.srv, w.url, w.dir, w.project = w.Clock, w.Srv, w.URL, w.Dir, w.Project
+	w.Write("root.token", rootToken+"\n")
+	var err error
 	if w.sealer, err = secret.LoadOrCreateKey(filepath.Join(w.dir, "tw.key")); err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +113,7 @@ func (w *world) loadConfig() *config.Config {
 	return cfg
 }
 
-func (w *world) client(s secret.Secret) *gitlab.Client {
-	w.t.Helper()
-	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1, Clock: w.clk})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
-}
+func (w *world) client(s secret.Secret) *gitlab.Client { return w.Client(s) }
 
 // proc is one daemon process: its own journal handle, engine and daemon.
 type proc struct {
@@ -142,23 +129,13 @@ type proc struct {
 func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *proc {
 	w.t.Helper()
 	cfg := w.loadConfig()
-	st, err := journal.Open(context.Background(), cfg.State, w.sealer, w.clk)
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	st := w.OpenJournal(cfg.State, w.sealer)
 	tok := rootToken
 	if w.managing != "" {
 		tok = w.managing
 	}
 	managing := w.client(secret.New(tok))
-	eng := engine.New(engine.Deps{
-		GitLab:    managing,
-		ClientFor: func(s secret.Secret) (*gitlab.Client, error) { return w.client(s), nil },
-		Store:     st, Clock: w.clk, Fault: fault,
-		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
-		},
-	})
+	eng := w.Engine(managing, st, fault)
 	p := &proc{store: st, sleeps: make(chan time.Time, 100), stopped: make(chan error, 1)}
 	var renewer *mgmt.Renewer
 	if w.selfRotate {
@@ -176,7 +153,7 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	go func() { p.stopped <- p.d.Run(ctx) }()
-	w.t.Cleanup(func() { p.stop(w.t); st.Close() })
+	w.t.Cleanup(func() { p.stop(w.t) })
 	return p
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,8 +21,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 )
 
@@ -34,6 +32,7 @@ var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // world is one emulated GitLab with one managed token "deploy" in project
 // acme/app, due for rotation, delivered to a dotenv file and a CI/CD variable.
 type world struct {
+	*simtest.World
 	t        *testing.T
 	clk      *clock.Fake
 	srv      *sim.Server
@@ -51,31 +50,20 @@ type world struct {
 
 func newWorld(t *testing.T, strategy string) *world {
 	t.Helper()
-	w := &world{t: t, clk: clock.NewFake(start), dir: t.TempDir()}
-	srv, err := sim.New(sim.Options{Clock: w.clk, RootToken: rootToken, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.srv = srv
+	w := &world{t: t}
 	createRE := regexp.MustCompile(`/access_tokens$`)
-	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && createRE.MatchString(r.URL.Path) {
-			w.creates.Add(1)
-		}
-		srv.ServeHTTP(rw, r)
-	}))
-	t.Cleanup(ts.Close)
-	w.url = ts.URL
-
-	g, err := srv.CreateGroup("acme", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.project, err = srv.CreateProject("app", g.ID); err != nil {
-		t.Fatal(err)
-	}
+	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 7,
+		Wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost && createRE.MatchString(r.URL.Path) {
+					w.creates.Add(1)
+				}
+				h.ServeHTTP(rw, r)
+			})
+		}})
+	w.clk, w.srv, w.url, w.dir, w.project = w.Clock, w.Srv, w.URL, w.Dir, w.Project
 	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
-	old, sec, err := srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+	old, sec, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
 		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api", "self_rotate"},
 		AccessLevel: 20, CreatedAt: start.AddDate(0, 0, -85), ExpiresAt: &exp,
 	})
@@ -83,9 +71,9 @@ func newWorld(t *testing.T, strategy string) *world {
 		t.Fatal(err)
 	}
 	w.oldID, w.oldValue = old.ID, sec
-	write(t, filepath.Join(w.dir, "root.token"), rootToken+"\n")
-	write(t, filepath.Join(w.dir, "self.token"), sec+"\n")
-	write(t, filepath.Join(w.dir, "app.env"), "# app settings\nLOG_LEVEL=info\nDEPLOY_TOKEN="+sec+"\n")
+	w.Write("root.token", rootToken+"\n")
+	w.Write("self.token", sec+"\n")
+	w.Write("app.env", "# app settings\nLOG_LEVEL=info\nDEPLOY_TOKEN="+sec+"\n")
 
 	cfgText := fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
 state: sqlite://tw.db
@@ -106,14 +94,8 @@ tokens:
 	if strategy != "self" {
 		cfgText = strings.Replace(cfgText, "    token_file: self.token\n", "", 1)
 	}
-	path := filepath.Join(w.dir, "tw.yaml")
-	write(t, path, cfgText)
-	if w.cfg, err = config.Load(path); err != nil {
-		t.Fatal(err)
-	}
-	if w.sealer, err = secret.LoadOrCreateKey(w.cfg.KeyFile); err != nil {
-		t.Fatal(err)
-	}
+	w.Write("tw.yaml", cfgText)
+	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
 	return w
 }
 
@@ -131,31 +113,14 @@ func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) 
 	if w.store != nil {
 		w.store.Close()
 	}
-	st, err := journal.Open(context.Background(), w.cfg.State, w.sealer, w.clk)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.store = st
-	w.t.Cleanup(func() { st.Close() })
-	managing := w.client(secret.New(rootToken))
-	return engine.New(engine.Deps{
-		GitLab: managing,
-		ClientFor: func(s secret.Secret) (*gitlab.Client, error) {
-			return gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1, Timeout: w.timeout})
-		},
-		Store: st, Clock: w.clk, Fault: fault,
-		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
-		},
-	})
+	w.Timeout = w.timeout
+	w.store = w.OpenJournal(w.cfg.State, w.sealer)
+	return w.Engine(w.client(secret.New(rootToken)), w.store, fault)
 }
 
 func (w *world) client(s secret.Secret) *gitlab.Client {
-	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: s, RetryMax: 1, Timeout: w.timeout})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
+	w.Timeout = w.timeout
+	return w.Client(s)
 }
 
 // apply runs plan + apply once.

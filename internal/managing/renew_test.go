@@ -35,6 +35,7 @@ var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // window of a 90-day lifetime) is the managing token, read from tw.token, renewed by
 // tokenwarden (gitlab.self_rotate) and also delivered to other.env.
 type world struct {
+	*simtest.World
 	t      *testing.T
 	clk    *clock.Fake
 	srv    *sim.Server
@@ -48,12 +49,11 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, clk: clock.NewFake(start), dir: t.TempDir()}
-	w.srv, w.url = simtest.Start(t, sim.Options{Clock: w.clk, RootToken: rootToken})
-	g, err := w.srv.CreateGroup("acme", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := &world{t: t}
+	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken})
+	w.ClientsOnFakeClock = true
+	w.clk, w.srv, w.url, w.dir = w.Clock, w.Srv, w.URL, w.Dir
+	g := w.Group
 	exp := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
 	// A service account (a user) that owns acme: group and project access
 	// tokens cannot create access tokens.
@@ -69,8 +69,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.old = tok
-	write(t, filepath.Join(w.dir, "tw.token"), sec+"\n")
-	write(t, filepath.Join(w.dir, "tw.yaml"), fmt.Sprintf(`gitlab:
+	w.Write("tw.token", sec+"\n")
+	w.Write("tw.yaml", fmt.Sprintf(`gitlab:
   url: %s
   token_file: tw.token
   self_rotate: true
@@ -81,12 +81,7 @@ key_file: tw.key
 tokens:
   - {name: deploy, description: deploys, group: acme, scopes: [read_api]}
 `, w.url))
-	if w.cfg, err = config.Load(filepath.Join(w.dir, "tw.yaml")); err != nil {
-		t.Fatal(err)
-	}
-	if w.sealer, err = secret.LoadOrCreateKey(w.cfg.KeyFile); err != nil {
-		t.Fatal(err)
-	}
+	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
 	return w
 }
 
@@ -104,20 +99,13 @@ func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error)
 	if w.store != nil {
 		w.store.Close()
 	}
-	st, err := journal.Open(context.Background(), w.cfg.State, w.sealer, w.clk)
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	st := w.OpenJournal(w.cfg.State, w.sealer)
 	w.store = st
-	w.t.Cleanup(func() { st.Close() })
 	tok, err := w.cfg.GitLab.LoadToken()
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	c, err := gitlab.New(gitlab.Config{URL: w.url, Token: tok, RetryMax: 1, Clock: w.clk})
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	c := w.Client(tok)
 	return &managing.Renewer{
 		Client: c, Store: st, Clock: w.clk, Config: w.cfg, Fault: fault,
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {

@@ -1,0 +1,142 @@
+package simtest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+)
+
+// World is what the engine, daemon and managing-token tests share: an
+// emulated GitLab on a fake clock with group acme and project acme/app, a
+// directory for a config and its journal, and the pieces a tokenwarden
+// process builds from them (clients, a journal opened afresh, an engine).
+type World struct {
+	T       testing.TB
+	Clock   *clock.Fake
+	Srv     *sim.Server
+	URL     string // base URL, without /api/v4
+	Dir     string
+	Group   sim.Group
+	Project sim.Project
+	// Timeout is every client's per-request deadline; 0: the default.
+	Timeout time.Duration
+	// ClientsOnFakeClock puts the clients' pacing (Retry-After, rate-limit
+	// waits) on Clock; otherwise they wait in real time.
+	ClientsOnFakeClock bool
+}
+
+// WorldOptions shape a World.
+type WorldOptions struct {
+	Start     time.Time // the clock's start
+	RootToken string    // the emulator's administrator token
+	Seed      int64
+	// Wrap, when set, wraps the emulator's handler (to count or hold requests).
+	Wrap func(http.Handler) http.Handler
+}
+
+// NewWorld starts the emulator (served until the test ends) and creates
+// acme and acme/app.
+func NewWorld(t testing.TB, o WorldOptions) *World {
+	t.Helper()
+	w := &World{T: t, Clock: clock.NewFake(o.Start), Dir: t.TempDir()}
+	srv, err := sim.New(sim.Options{Clock: w.Clock, RootToken: o.RootToken, Seed: o.Seed})
+	if err != nil {
+		t.Fatalf("sim: %v", err)
+	}
+	var h http.Handler = srv
+	if o.Wrap != nil {
+		h = o.Wrap(srv)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	w.Srv, w.URL = srv, ts.URL
+	if w.Group, err = srv.CreateGroup("acme", 0); err != nil {
+		t.Fatal(err)
+	}
+	if w.Project, err = srv.CreateProject("app", w.Group.ID); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// Write writes name (relative to Dir) with mode 0600 and returns its path.
+func (w *World) Write(name, content string) string {
+	w.T.Helper()
+	path := filepath.Join(w.Dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		w.T.Fatal(err)
+	}
+	return path
+}
+
+// LoadConfig loads name (relative to Dir) and the key its journal is sealed with.
+func (w *World) LoadConfig(name string) (*config.Config, secret.Sealer) {
+	w.T.Helper()
+	cfg, err := config.Load(filepath.Join(w.Dir, name))
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	sealer, err := secret.LoadOrCreateKey(cfg.KeyFile)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return cfg, sealer
+}
+
+// Client is a GitLab client with secret s, on the world's clock.
+func (w *World) Client(s secret.Secret) *gitlab.Client {
+	w.T.Helper()
+	c, err := w.newClient(s)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return c
+}
+
+func (w *World) newClient(s secret.Secret) (*gitlab.Client, error) {
+	cfg := gitlab.Config{URL: w.URL, Token: s, RetryMax: 1, Timeout: w.Timeout}
+	if w.ClientsOnFakeClock {
+		cfg.Clock = w.Clock
+	}
+	return gitlab.New(cfg)
+}
+
+// OpenJournal opens the journal at state afresh, as a new process would; it
+// is closed when the test ends.
+func (w *World) OpenJournal(state string, sealer secret.Sealer) journal.Store {
+	w.T.Helper()
+	st, err := journal.Open(context.Background(), state, sealer, w.Clock)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	w.T.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Engine builds the engine a process builds: managing is the managing
+// client, managed tokens' own secrets get clients of their own, and sinks
+// come from the config's deliver: entries.
+func (w *World) Engine(managing *gitlab.Client, st journal.Store, fault func(*journal.Rotation, journal.Step, bool) error) *engine.Engine {
+	return engine.New(engine.Deps{
+		GitLab:    managing,
+		ClientFor: w.newClient,
+		Store:     st, Clock: w.Clock, Fault: fault,
+		Sinks: func(tok config.Token) ([]sink.Sink, error) {
+			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
+		},
+	})
+}
