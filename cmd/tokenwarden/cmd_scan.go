@@ -120,7 +120,7 @@ above --fail-on.`,
 	f.StringVar(&tokenFile, "token-file", "", "read the GitLab token from this file instead of $GITLAB_TOKEN")
 	f.StringArrayVar(&groups, "group", nil, "full path of a group to scan with everything below it (repeatable; default: all groups)")
 	f.BoolVar(&personal, "personal", false, "also list the calling user's personal access tokens")
-	f.StringVar(&format, "format", "table", "output format: table, json or csv")
+	f.StringVar(&format, "format", "table", "output format: table, json, csv, junit (GitLab test report) or codequality (GitLab Code Quality report)")
 	f.StringVar(&failOn, "fail-on", "", "exit with code 3 when a finding is at or above this severity: warning or critical")
 	f.IntVar(&concurrency, "concurrency", inventory.DefaultConcurrency, "API requests in flight at once")
 	f.Var(durationFlag{&timeout}, "timeout", "give up on a request GitLab has not answered within this")
@@ -140,8 +140,12 @@ func scanRenderer(format string) (func(io.Writer, scanResult) error, error) {
 		return writeScanJSON, nil
 	case "csv":
 		return writeScanCSV, nil
+	case "junit":
+		return writeScanJUnit, nil
+	case "codequality":
+		return writeScanCodeQuality, nil
 	}
-	return nil, usageError("--format must be table, json or csv, not %q", format)
+	return nil, usageError("--format must be table, json, csv, junit or codequality, not %q", format)
 }
 
 // scanError adds a hint to the errors a user can fix.
