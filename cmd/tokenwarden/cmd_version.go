@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -43,13 +44,34 @@ func versionLine() string {
 }
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "version [--format text|json]",
 		Short: "Print the version and commit of this binary",
-		Args:  noArgs,
+		Long: `version prints the version, the commit and the Go version this binary was
+built with: those set with -ldflags "-X main.version=… -X main.commit=…", else
+the module version and VCS revision Go recorded in the binary.
+
+--format json prints {"version": …, "commit": …, "go_version": …}.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), versionLine())
-			return err
+			switch format {
+			case "text":
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), versionLine())
+				return err
+			case "json":
+				ver, rev := buildVersion()
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Version   string `json:"version"`
+					Commit    string `json:"commit"`
+					GoVersion string `json:"go_version"`
+				}{ver, rev, runtime.Version()})
+			}
+			return usageError("--format must be text or json, not %q", format)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
 }
