@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type revokeFlags struct {
 	groups                 []string
 	personal, dryRun, yes  bool
 	concurrency            int
+	format                 string
 }
 
 func joinCodes() string { return strings.Join(cleanup.FindingCodes(), ", ") }
@@ -30,6 +32,12 @@ func joinCodes() string { return strings.Join(cleanup.FindingCodes(), ", ") }
 func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error {
 	ctx := cmd.Context()
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	asJSON := f.format == "json"
+	stdout := out
+	if asJSON {
+		// The JSON alone on stdout: the list and the summary are not printed.
+		out = io.Discard
+	}
 	clk, err := nowClock()
 	if err != nil {
 		return usageError("%v", err)
@@ -80,6 +88,11 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 	var inUse []cleanup.Candidate
 	sel.Revoke, inUse = dropCallingToken(ctx, client, sel.Revoke)
 	cands := writeRevokeList(out, sel, inUse, now, crit.Thresholds)
+	if asJSON && (len(cands) == 0 || f.dryRun) {
+		if err := writeResultJSON(stdout, revokeJSON(f.dryRun, cands, nil, sel, inUse)); err != nil {
+			return err
+		}
+	}
 	if len(cands) == 0 {
 		fmt.Fprintln(out, "\nNo token to revoke.")
 		return incomplete
@@ -113,6 +126,11 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 	fmt.Fprintln(out)
 	results := cleanup.Revoke(ctx, client, cands, opts)
 	writeRevokeResults(out, results, journalNote)
+	if asJSON {
+		if err := writeResultJSON(stdout, revokeJSON(false, cands, results, sel, inUse)); err != nil {
+			return err
+		}
+	}
 	return revokeExit(results, incomplete)
 }
 

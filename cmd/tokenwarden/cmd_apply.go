@@ -17,19 +17,36 @@ import (
 func newApplyCmd() *cobra.Command {
 	var f engineFlags
 	var yes bool
+	var format string
 	cmd := &cobra.Command{
-		Use:   "apply -c FILE [--yes]",
+		Use:   "apply -c FILE [--yes] [--format text|json]",
 		Short: "Create and rotate managed tokens, deliver, verify and revoke, as the plan says",
 		Long: `apply resumes unfinished rotations, then does what the plan says, after
 asking (unless --yes).
 
 Exit codes: 0 done, 1 error (a managed token could not be evaluated: the
 others are done), 2 usage or config, 4 a rotation failed while others were
-done.`,
+done.
+
+--format json prints one object with an item per managed token (its plan
+action, the result, the token ids, the error) instead of the plan and the
+outcome lines; it never asks, so it needs --yes. Exit codes are the same.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
+			if format != "text" && format != "json" {
+				return usageError("--format must be text or json, not %q", format)
+			}
+			asJSON := format == "json"
+			if asJSON && !yes {
+				return errNoConfirmJSON("apply", "")
+			}
+			stdout := out
+			if asJSON {
+				// Warnings go to stderr, the JSON alone to stdout.
+				out = cmd.ErrOrStderr()
+			}
 			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -50,8 +67,15 @@ done.`,
 				return err
 			}
 			writePolicyWarnings(out, rt.cfg.PolicyWarnings())
-			writePlanText(out, p)
+			if !asJSON {
+				writePlanText(out, p)
+			}
 			broken, failed := unevaluated(p), lastFailed(p)
+			if asJSON && p.Changes() == 0 {
+				if err := writeResultJSON(stdout, applyJSON(p, nil)); err != nil {
+					return err
+				}
+			}
 			if p.Changes() == 0 {
 				if broken != nil {
 					return withCode(exitError, errors.Join(broken, failed))
@@ -59,7 +83,9 @@ done.`,
 				if failed != nil {
 					return withCode(exitPartial, failed)
 				}
-				fmt.Fprintln(out, "\nNothing to do.")
+				if !asJSON {
+					fmt.Fprintln(out, "\nNothing to do.")
+				}
 				return nil
 			}
 			if !yes {
@@ -72,10 +98,16 @@ done.`,
 					return nil
 				}
 			}
-			fmt.Fprintln(out)
 			outs, err := rt.engine.Apply(ctx, rt.cfg, p)
-			for _, o := range outs {
-				writeOutcome(out, o)
+			if asJSON && (err == nil || len(outs) > 0) {
+				if jerr := writeResultJSON(stdout, applyJSON(p, outs)); jerr != nil && err == nil {
+					err = jerr
+				}
+			} else if !asJSON {
+				fmt.Fprintln(out)
+				for _, o := range outs {
+					writeOutcome(out, o)
+				}
 			}
 			if err != nil {
 				return err
@@ -96,6 +128,7 @@ done.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json (json needs --yes)")
 	return cmd
 }
 

@@ -28,7 +28,12 @@ config, every revocation and failure is recorded in its journal
 
 A token that is gone by the time it is revoked (GitLab answers 404) counts
 as "already gone". Exit codes: 0 ok, 1 error, 2 usage, 4 some revocations
-failed.`,
+failed.
+
+--format json prints one object with an item per token (action revoke or
+skip, the result, the token id, the error) instead of the list and the
+summary; it never asks, so it needs --yes or --dry-run. Exit codes are the
+same.`,
 		Example: `  tokenwarden revoke --unused 90d --dry-run
   tokenwarden revoke --expired --finding never-used --group platform --exclude 'break-glass-*'
   tokenwarden revoke -c tokenwarden.yaml --unused 180d --yes`,
@@ -52,6 +57,12 @@ failed.`,
 			if f.dryRun && f.yes {
 				return usageError("--dry-run and --yes contradict each other")
 			}
+			if f.format != "text" && f.format != "json" {
+				return usageError("--format must be text or json, not %q", f.format)
+			}
+			if f.format == "json" && !f.yes && !f.dryRun {
+				return errNoConfirmJSON("revoke", ", or --dry-run to list what would be revoked")
+			}
 			return runRevoke(cmd, &f, crit)
 		},
 	}
@@ -65,6 +76,7 @@ failed.`,
 	fl.BoolVar(&f.personal, "personal", false, "also consider the calling user's personal access tokens (never the one in use)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "show what would be revoked and change nothing")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
+	fl.StringVar(&f.format, "format", "text", "output format: text or json (json needs --yes or --dry-run)")
 	fl.StringVarP(&f.config, "config", "c", "", "config file: its managed tokens are protected and its journal records the revocations")
 	fl.StringVar(&f.url, "url", "", "GitLab instance URL (default: the config's gitlab.url, else $GITLAB_URL)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "read the GitLab token from this file (default: the config's token, else $GITLAB_TOKEN)")

@@ -17,13 +17,31 @@ func newRotateCmd() *cobra.Command {
 	var f engineFlags
 	var strategy string
 	var expiresIn time.Duration
+	var format string
 	cmd := &cobra.Command{
 		Use:   "rotate REF -c FILE",
 		Short: "Rotate one managed token now (REF: group/PATH:NAME, project/PATH:NAME, PATH:NAME or a token id)",
-		Args:  oneArg("REF"),
+		Long: `rotate rotates one managed token now, after finishing an unfinished rotation
+of it, if any.
+
+Exit codes: 0 rotated, 1 error, 2 usage, config or unknown REF, 4 the
+rotation did not complete.
+
+--format json prints one object with an item per rotation (action rotate, or
+resume for the unfinished one; the result, the token ids, the error) instead
+of the outcome lines. Exit codes are the same.`,
+		Args: oneArg("REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
+			if format != "text" && format != "json" {
+				return usageError("--format must be text or json, not %q", format)
+			}
+			asJSON := format == "json"
+			stdout := out
+			if asJSON {
+				out = cmd.ErrOrStderr()
+			}
 			if strategy != "" && !config.Strategy(strategy).Valid() {
 				return usageError("--strategy must be overlap, rotate or self, not %q", strategy)
 			}
@@ -48,11 +66,26 @@ func newRotateCmd() *cobra.Command {
 			outs, err := rt.engine.RotateNow(ctx, rt.cfg, ref, engine.RotateOptions{
 				Strategy: config.Strategy(strategy), ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
 			})
+			res := resultJSON{Command: "rotate"}
 			for i, o := range outs {
-				if earlier := len(outs) == 2 || err != nil; i == 0 && earlier {
+				earlier := i == 0 && (len(outs) == 2 || err != nil)
+				if asJSON {
+					action := "rotate"
+					if earlier {
+						action = "resume"
+					}
+					res.Items = append(res.Items, outcomeJSON(action, o))
+					continue
+				}
+				if earlier {
 					fmt.Fprintf(out, "%s had an unfinished rotation (%s); finishing it first:\n", ref, o.Rotation.ID)
 				}
 				writeOutcome(out, o)
+			}
+			if asJSON && (err == nil || len(outs) > 0) {
+				if jerr := writeResultJSON(stdout, res); jerr != nil && err == nil {
+					err = jerr
+				}
 			}
 			if err != nil {
 				code := exitError
@@ -66,6 +99,7 @@ func newRotateCmd() *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&strategy, "strategy", "", "overlap, rotate or self (default: the token's configured strategy)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().Var(durationFlag{&expiresIn}, "expires-in", "lifetime of the new token, e.g. 30d (default: the token's lifetime)")
 	return cmd
 }
