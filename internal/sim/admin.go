@@ -39,7 +39,7 @@ func (s *Server) isAdminToken(secret string) bool {
 	if secret == "" || !ok {
 		return false
 	}
-	t := s.st.tokens[id]
+	t := s.st.token(id)
 	return t.active(s.clock.Now()) && s.st.users[t.UserID].Admin
 }
 

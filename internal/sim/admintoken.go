@@ -31,5 +31,5 @@ func (s *Server) adminTokenInfo(c *call) {
 		message(c.w, http.StatusNotFound, map[string]string{"error": "Not found"})
 		return
 	}
-	writeJSON(c.w, http.StatusOK, tokenView(s.st.tokens[id], c.now, false, ""))
+	writeJSON(c.w, http.StatusOK, tokenView(s.st.token(id), c.now, false, ""))
 }

@@ -319,7 +319,7 @@ func (s *Server) tokenSnap(t *token) Token {
 func (s *Server) Token(id int64) (Token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.st.tokens[id]
+	t := s.st.token(id)
 	if t == nil {
 		return Token{}, false
 	}
@@ -331,7 +331,7 @@ func (s *Server) Tokens() []Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Token
-	for _, t := range s.st.sortedTokens() {
+	for _, t := range s.st.tokens {
 		out = append(out, s.tokenSnap(t))
 	}
 	return out

@@ -79,9 +79,9 @@ func (s *Server) handle(pattern string, mode access, scopes []string, fn func(*c
 				c.unauthorized()
 				return
 			}
-			t := s.st.tokens[id]
+			t := s.st.token(id)
 			switch {
-			case !t.listed(s.st.removedBots(c.now)):
+			case !s.st.listed(t, c.now):
 				// Its bot user is deleted: GitLab no longer knows the token.
 				c.unauthorized()
 				return
@@ -140,8 +140,8 @@ func scopeAllows(have, accepted []string, method string) bool {
 // expired) token rotated from it (PersonalAccessTokens::
 // RevokeTokenFamilyService: pat_family.active.update_all(revoked: true)).
 func (s *Server) revokeDescendants(t *token, now time.Time) {
-	for _, d := range s.st.sortedTokens() {
-		for a := d; a.PreviousID != 0; a = s.st.tokens[a.PreviousID] {
+	for _, d := range s.st.tokens {
+		for a := d; a.PreviousID != 0; a = s.st.token(a.PreviousID) {
 			if a.PreviousID == t.ID {
 				if !d.Revoked && !d.expired(now) {
 					d.Revoked, d.RevokedAt = true, now

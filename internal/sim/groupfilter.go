@@ -56,16 +56,14 @@ func (c *call) groupListFilter() (keep func(*group) bool, ok bool) {
 	return nil, true
 }
 
-// listedGroups is every group in id order that keep accepts, or that the
+// listedGroups is every group of candidates that keep accepts, or that the
 // caller can see when keep is nil.
-func (s *Server) listedGroups(c *call, keep func(*group) bool) []*group {
-	var vis map[int64]bool
+func (s *Server) listedGroups(c *call, keep func(*group) bool, candidates []*group) []*group {
 	if keep == nil {
-		vis = s.visibleGroups(c.user)
-		keep = func(g *group) bool { return vis[g.ID] }
+		keep = func(g *group) bool { return s.canSeeGroup(c.user, g) }
 	}
 	var out []*group
-	for _, g := range s.st.sortedGroups() {
+	for _, g := range candidates {
 		if keep(g) {
 			out = append(out, g)
 		}

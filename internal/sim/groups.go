@@ -9,31 +9,34 @@ import (
 	"time"
 )
 
-// visibleGroups is every group u can read: groups it is a member of (directly
-// or through an ancestor), and the ancestors of anything it is a member of.
-// nil u (anonymous) sees nothing: every emulated group is private.
-func (s *Server) visibleGroups(u *user) map[int64]bool {
-	out := map[int64]bool{}
-	if u == nil {
-		return out
+// canSeeGroup reports whether u can read g: a group it is a member of
+// (directly or through an ancestor), or an ancestor of anything it is a member
+// of. nil u (anonymous) sees nothing: every emulated group is private.
+func (s *Server) canSeeGroup(u *user, g *group) bool {
+	st := s.st
+	if u == nil || g == nil {
+		return false
 	}
-	for _, g := range s.st.groups {
-		if u.Admin || s.st.groupLevel(u, g) > 0 {
-			for _, a := range s.st.ancestors(g) {
-				out[a.ID] = true
+	if u.Admin || st.groupLevel(u, g) > 0 {
+		return true
+	}
+	for _, k := range u.memberships {
+		var below *group
+		switch k.Kind {
+		case "group":
+			if st.members[k].Level > 0 {
+				below = st.groups[k.ResourceID]
+			}
+		case "project":
+			if p := st.projects[k.ResourceID]; p != nil {
+				below = st.groups[p.NamespaceID]
 			}
 		}
-	}
-	for k := range s.st.members {
-		if k.UserID == u.ID && k.Kind == "project" {
-			if p := s.st.projects[k.ResourceID]; p != nil {
-				for _, a := range s.st.ancestors(s.st.groups[p.NamespaceID]) {
-					out[a.ID] = true
-				}
-			}
+		if below != nil && st.isDescendant(below, g.ID) {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 func (s *Server) canSeeProject(u *user, p *project) bool {
@@ -43,7 +46,7 @@ func (s *Server) canSeeProject(u *user, p *project) bool {
 // group resolves {id} to a group the caller can see, or answers 404.
 func (c *call) group() *group {
 	g := c.s.st.findGroup(c.r.PathValue("id"))
-	if g == nil || !c.s.visibleGroups(c.user)[g.ID] {
+	if g == nil || !c.s.canSeeGroup(c.user, g) {
 		message(c.w, http.StatusNotFound, "404 Group Not Found")
 		return nil
 	}
@@ -109,13 +112,11 @@ func (s *Server) listGroups(c *call) {
 	if !ok {
 		return
 	}
-	var gs []*group
-	for _, g := range s.listedGroups(c, keep) {
-		if !topOnly || g.ParentID == 0 {
-			gs = append(gs, g)
-		}
+	candidates := s.st.groupList
+	if topOnly {
+		candidates = s.st.subgroups[0]
 	}
-	c.writeGroups(gs)
+	c.writeGroups(s.listedGroups(c, keep, candidates))
 }
 
 func (s *Server) getGroup(c *call) {
@@ -134,16 +135,11 @@ func (s *Server) listSubgroups(all bool) func(*call) {
 		if !ok {
 			return
 		}
-		var gs []*group
-		for _, g := range s.listedGroups(c, keep) {
-			if g.ID == parent.ID {
-				continue
-			}
-			if g.ParentID == parent.ID || (all && s.st.isDescendant(g, parent.ID)) {
-				gs = append(gs, g)
-			}
+		candidates := s.st.subgroups[parent.ID]
+		if all {
+			candidates = s.st.descendants(parent)
 		}
-		c.writeGroups(gs)
+		c.writeGroups(s.listedGroups(c, keep, candidates))
 	}
 }
 
@@ -187,24 +183,30 @@ func (s *Server) listGroupProjects(c *call) {
 	if !ok {
 		return
 	}
+	groups := []*group{g}
+	if sub {
+		groups = append(groups, s.st.descendants(g)...)
+	}
 	var ps []*project
-	for _, p := range s.st.sortedProjects() {
-		ns := s.st.groups[p.NamespaceID]
-		if (p.NamespaceID == g.ID || (sub && s.st.isDescendant(ns, g.ID))) && s.canSeeProject(c.user, p) {
-			ps = append(ps, p)
+	for _, ns := range groups {
+		for _, p := range s.st.nsProjects[ns.ID] {
+			if s.canSeeProject(c.user, p) {
+				ps = append(ps, p)
+			}
 		}
 	}
 	c.writeProjects(ps)
 }
 
 func (s *Server) listProjects(c *call) {
-	var ps []*project
-	for _, p := range s.st.sortedProjects() {
-		if s.canSeeProject(c.user, p) {
-			ps = append(ps, p)
-		}
+	switch {
+	case c.user == nil:
+		c.writeProjects(nil)
+	case c.user.Admin:
+		c.writeProjects(s.st.projectList)
+	default:
+		c.writeProjects(s.st.memberProjects(c.user))
 	}
-	c.writeProjects(ps)
 }
 
 func (s *Server) getProject(c *call) {
@@ -225,7 +227,7 @@ func (s *Server) createGroup(c *call) {
 	if v, ok := c.p.get("parent_id"); ok && v != "" {
 		id, ok := parseID(v)
 		parent := s.st.groups[id]
-		if !ok || parent == nil || !s.visibleGroups(c.user)[id] {
+		if !ok || parent == nil || !s.canSeeGroup(c.user, parent) {
 			message(c.w, http.StatusNotFound, "404 Group Not Found")
 			return
 		}
@@ -253,7 +255,7 @@ func (s *Server) createProject(c *call) {
 	name, path = cmp.Or(name, path), cmp.Or(path, slug(name))
 	id, _ := parseID(c.p.str("namespace_id"))
 	ns := s.st.groups[id]
-	if ns == nil || !s.visibleGroups(c.user)[id] {
+	if ns == nil || !s.canSeeGroup(c.user, ns) {
 		message(c.w, http.StatusNotFound, "404 Namespace Not Found")
 		return
 	}
@@ -286,27 +288,27 @@ func missing(p params, keys ...string) string {
 
 func (s *Server) addGroup(name, path string, parentID int64, now time.Time) (*group, error) {
 	if err := checkPath(path, func() bool {
-		return anyOf(s.st.groups, func(g *group) bool {
-			return g.ParentID == parentID && strings.EqualFold(g.Path, path)
+		return slices.ContainsFunc(s.st.subgroups[parentID], func(g *group) bool {
+			return strings.EqualFold(g.Path, path)
 		})
 	}); err != nil {
 		return nil, err
 	}
-	g := &group{ID: s.st.id("namespace"), Name: name, Path: path, ParentID: parentID, CreatedAt: now}
-	s.st.groups[g.ID] = g
+	g := &group{Name: name, Path: path, ParentID: parentID, CreatedAt: now}
+	s.st.addGroup(g)
 	return g, nil
 }
 
 func (s *Server) addProject(name, path string, namespaceID int64, now time.Time) (*project, error) {
 	if err := checkPath(path, func() bool {
-		return anyOf(s.st.projects, func(p *project) bool {
-			return p.NamespaceID == namespaceID && strings.EqualFold(p.Path, path)
+		return slices.ContainsFunc(s.st.nsProjects[namespaceID], func(p *project) bool {
+			return strings.EqualFold(p.Path, path)
 		})
 	}); err != nil {
 		return nil, err
 	}
-	p := &project{ID: s.st.id("project"), Name: name, Path: path, NamespaceID: namespaceID, CreatedAt: now}
-	s.st.projects[p.ID] = p
+	p := &project{Name: name, Path: path, NamespaceID: namespaceID, CreatedAt: now}
+	s.st.addProject(p)
 	return p, nil
 }
 
@@ -332,14 +334,4 @@ func checkPath(path string, taken func() bool) error {
 		return errf("has already been taken")
 	}
 	return nil
-}
-
-// anyOf reports whether f holds for a value of m.
-func anyOf[K comparable, V any](m map[K]V, f func(V) bool) bool {
-	for _, v := range m {
-		if f(v) {
-			return true
-		}
-	}
-	return false
 }

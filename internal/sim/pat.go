@@ -25,10 +25,16 @@ func (s *Server) listPATs(c *call) {
 		}
 		uid = c.user.ID
 	}
+	candidates := s.st.tokens
+	if uid != 0 {
+		candidates = nil
+		if u := s.st.users[uid]; u != nil {
+			candidates = u.tokens
+		}
+	}
 	var all []*token
-	removed := s.st.removedBots(c.now)
-	for _, t := range s.st.sortedTokens() {
-		if (uid == 0 || t.UserID == uid) && t.listed(removed) {
+	for _, t := range candidates {
+		if s.st.listed(t, c.now) {
 			all = append(all, t)
 		}
 	}
@@ -46,8 +52,8 @@ func (s *Server) getSelfPAT(c *call) {
 // patByID returns {tid} if the caller may see it (admins: any; others: own).
 func (s *Server) patByID(c *call) *token {
 	id, ok := parseID(c.r.PathValue("tid"))
-	t := s.st.tokens[id]
-	if !ok || t == nil || !t.listed(s.st.removedBots(c.now)) {
+	t := s.st.token(id)
+	if !ok || t == nil || !s.st.listed(t, c.now) {
 		return nil
 	}
 	return t
@@ -117,7 +123,7 @@ type associatedProject struct {
 func (s *Server) selfAssociations(c *call) {
 	minLevel, _ := strconv.Atoi(c.p.str("min_access_level"))
 	groups := []associatedGroup{}
-	for _, g := range s.st.sortedGroups() {
+	for _, g := range s.st.memberGroups(c.user) {
 		lvl := s.st.groupLevel(c.user, g)
 		if lvl == 0 || lvl < minLevel {
 			continue
@@ -127,7 +133,7 @@ func (s *Server) selfAssociations(c *call) {
 			OrganizationID: 1, AccessLevels: lvl, Visibility: "private"})
 	}
 	projects := []associatedProject{}
-	for _, p := range s.st.sortedProjects() {
+	for _, p := range s.st.memberProjects(c.user) {
 		lvl := s.st.projectLevel(c.user, p)
 		if lvl == 0 || lvl < minLevel {
 			continue

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
@@ -13,17 +14,36 @@ import (
 // store is the emulator's database. It holds only what GitLab would: secrets
 // as SHA-256 digests, never in plain text. Every method expects s.mu held by
 // the caller (the Server).
+//
+// Its indexes keep the cost of a request proportional to what it answers, not
+// to the size of the instance (issue 13): groups, projects and tokens are
+// kept in id order as they are added (ids only grow), by full path, by parent
+// and by resource; a user holds its memberships and tokens.
 type store struct {
 	nextID    map[string]int64
 	users     map[int64]*user
 	groups    map[int64]*group
 	projects  map[int64]*project
-	tokens    map[int64]*token
+	tokens    []*token // id order: token n is tokens[n-1]
 	byDigest  map[[32]byte]int64
 	members   map[memberKey]membership
 	variables []*variable
 	rng       *rand.Rand
 	seeded    bool
+
+	groupList    []*group             // id order
+	projectList  []*project           // id order
+	groupPaths   map[string]*group    // lower-case full path
+	projectPaths map[string]*project  // lower-case path_with_namespace
+	subgroups    map[int64][]*group   // by parent id, 0 for top-level groups; id order
+	nsProjects   map[int64][]*project // by namespace (group) id; id order
+	resTokens    map[resKey][]*token  // group/project access tokens by resource; id order
+}
+
+// resKey names a group or project.
+type resKey struct {
+	Kind string // "group" | "project"
+	ID   int64
 }
 
 type user struct {
@@ -34,6 +54,9 @@ type user struct {
 	Admin     bool
 	Bot       bool
 	CreatedAt time.Time
+
+	memberships []memberKey // its direct memberships, in the order made
+	tokens      []*token    // its tokens, id order
 }
 
 type group struct {
@@ -70,6 +93,9 @@ func (st *store) setMember(k memberKey, level int, now time.Time) {
 	m, ok := st.members[k]
 	if !ok {
 		m.CreatedAt = now
+		if u := st.users[k.UserID]; u != nil {
+			u.memberships = append(u.memberships, k)
+		}
 	}
 	m.Level = level
 	st.members[k] = m
@@ -116,9 +142,14 @@ func newStore(seed int64) *store {
 		users:    map[int64]*user{},
 		groups:   map[int64]*group{},
 		projects: map[int64]*project{},
-		tokens:   map[int64]*token{},
 		byDigest: map[[32]byte]int64{},
 		members:  map[memberKey]membership{},
+
+		groupPaths:   map[string]*group{},
+		projectPaths: map[string]*project{},
+		subgroups:    map[int64][]*group{},
+		nsProjects:   map[int64][]*project{},
+		resTokens:    map[resKey][]*token{},
 	}
 	if seed != 0 {
 		st.rng = rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x5eed))
@@ -193,24 +224,14 @@ func (st *store) findGroup(ref string) *group {
 	if id, ok := parseID(ref); ok {
 		return st.groups[id]
 	}
-	for _, g := range st.groups {
-		if strings.EqualFold(st.groupFullPath(g), ref) {
-			return g
-		}
-	}
-	return nil
+	return st.groupPaths[strings.ToLower(ref)]
 }
 
 func (st *store) findProject(ref string) *project {
 	if id, ok := parseID(ref); ok {
 		return st.projects[id]
 	}
-	for _, p := range st.projects {
-		if strings.EqualFold(st.projectFullPath(p), ref) {
-			return p
-		}
-	}
-	return nil
+	return st.projectPaths[strings.ToLower(ref)]
 }
 
 // ancestors returns g and its ancestors, g first.
@@ -244,30 +265,86 @@ func (st *store) projectLevel(u *user, p *project) int {
 	return max(st.directLevel(memberKey{"project", p.ID, u.ID}), st.groupLevel(u, st.groups[p.NamespaceID]))
 }
 
-func (st *store) sortedGroups() []*group {
-	out := make([]*group, 0, len(st.groups))
-	for _, g := range st.groups {
-		out = append(out, g)
+// token is token id, or nil.
+func (st *store) token(id int64) *token {
+	if id < 1 || id > int64(len(st.tokens)) {
+		return nil
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return st.tokens[id-1]
+}
+
+// addGroup stores g under a fresh id and indexes it.
+func (st *store) addGroup(g *group) {
+	g.ID = st.id("namespace")
+	st.groups[g.ID] = g
+	st.groupList = append(st.groupList, g)
+	st.groupPaths[strings.ToLower(st.groupFullPath(g))] = g
+	st.subgroups[g.ParentID] = append(st.subgroups[g.ParentID], g)
+}
+
+// addProject stores p under a fresh id and indexes it.
+func (st *store) addProject(p *project) {
+	p.ID = st.id("project")
+	st.projects[p.ID] = p
+	st.projectList = append(st.projectList, p)
+	st.projectPaths[strings.ToLower(st.projectFullPath(p))] = p
+	st.nsProjects[p.NamespaceID] = append(st.nsProjects[p.NamespaceID], p)
+}
+
+// descendants returns g's subgroups at every depth (not g itself).
+func (st *store) descendants(g *group) []*group {
+	var out []*group
+	for i, next := 0, st.subgroups[g.ID]; ; i++ {
+		out = append(out, next...)
+		if i >= len(out) {
+			return out
+		}
+		next = st.subgroups[out[i].ID]
+	}
+}
+
+// memberGroups is every group where u's level is above 0: the groups it is a
+// direct member of and their descendants, in id order.
+func (st *store) memberGroups(u *user) []*group {
+	seen := map[int64]bool{}
+	var out []*group
+	for _, k := range u.memberships {
+		g := st.groups[k.ResourceID]
+		if k.Kind != "group" || g == nil || seen[g.ID] || st.members[k].Level == 0 {
+			continue
+		}
+		for _, d := range append([]*group{g}, st.descendants(g)...) {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				out = append(out, d)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *group) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
-func (st *store) sortedProjects() []*project {
-	out := make([]*project, 0, len(st.projects))
-	for _, p := range st.projects {
-		out = append(out, p)
+// memberProjects is every project where u's level is above 0, in id order.
+func (st *store) memberProjects(u *user) []*project {
+	seen := map[int64]bool{}
+	var out []*project
+	add := func(p *project) {
+		if p != nil && !seen[p.ID] && st.projectLevel(u, p) > 0 {
+			seen[p.ID] = true
+			out = append(out, p)
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-func (st *store) sortedTokens() []*token {
-	out := make([]*token, 0, len(st.tokens))
-	for _, t := range st.tokens {
-		out = append(out, t)
+	for _, k := range u.memberships {
+		if k.Kind == "project" {
+			add(st.projects[k.ResourceID])
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	for _, g := range st.memberGroups(u) {
+		for _, p := range st.nsProjects[g.ID] {
+			add(p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *project) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -284,8 +361,15 @@ func (st *store) sortedUsers() []*user {
 func (st *store) addToken(t *token, secret string) {
 	t.ID = st.id("token")
 	t.Digest = digest(secret)
-	st.tokens[t.ID] = t
+	st.tokens = append(st.tokens, t)
 	st.byDigest[t.Digest] = t.ID
+	if t.ResourceType != "" {
+		k := resKey{t.ResourceType, t.ResourceID}
+		st.resTokens[k] = append(st.resTokens[k], t)
+	}
+	if u := st.users[t.UserID]; u != nil {
+		u.tokens = append(u.tokens, t)
+	}
 }
 
 // dateOf truncates t to its UTC date.
@@ -317,32 +401,27 @@ func (t *token) inactiveSince(now time.Time) time.Time {
 // user once all of its tokens are inactive.
 const retention = 30 * 24 * time.Hour
 
-// removedBots are the bot users GitLab has deleted by now, with their tokens:
-// its daily ResourceAccessTokens::InactiveTokensDeletionCronWorker removes a
-// bot once every token it holds has been inactive for 30 days. A rotation
-// keeps the bot, so a rotated-away token stays listed for as long as its
-// family has a live token, and 30 days after the last one became inactive.
-// Personal tokens of people are never removed.
-func (st *store) removedBots(now time.Time) map[int64]bool {
-	live := map[int64]bool{}
-	for _, t := range st.tokens {
-		if t.ResourceType == "" || live[t.UserID] {
-			continue
-		}
-		if at := t.inactiveSince(now); at.IsZero() || now.Sub(at) <= retention {
-			live[t.UserID] = true
+// listed reports whether t still exists at now. GitLab's daily
+// ResourceAccessTokens::InactiveTokensDeletionCronWorker deletes a bot user,
+// with its tokens, once every token it holds has been inactive for 30 days. A
+// rotation keeps the bot, so a rotated-away token stays listed for as long as
+// its family has a live token, and 30 days after the last one became
+// inactive. Personal tokens of people are never removed. A bot's tokens all
+// belong to its one resource, so this looks at that resource's tokens only.
+func (st *store) listed(t *token, now time.Time) bool {
+	if t.ResourceType == "" {
+		return true
+	}
+	for _, o := range st.resTokens[resKey{t.ResourceType, t.ResourceID}] {
+		if o.UserID == t.UserID && o.alive(now) {
+			return true
 		}
 	}
-	removed := map[int64]bool{}
-	for _, t := range st.tokens {
-		if t.ResourceType != "" && !live[t.UserID] {
-			removed[t.UserID] = true
-		}
-	}
-	return removed
+	return false
 }
 
-// listed reports whether t still exists at now, given removedBots(now).
-func (t *token) listed(removed map[int64]bool) bool {
-	return t.ResourceType == "" || !removed[t.UserID]
+// alive: t is active, or became inactive no more than retention ago.
+func (t *token) alive(now time.Time) bool {
+	at := t.inactiveSince(now)
+	return at.IsZero() || now.Sub(at) <= retention
 }

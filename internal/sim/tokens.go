@@ -64,10 +64,16 @@ func (c *call) canManageTokens(kind string, level int) bool {
 }
 
 func (s *Server) resourceTokens(kind string, id int64, now time.Time) []*token {
+	all := s.st.resTokens[resKey{kind, id}]
+	live := map[int64]bool{}
+	for _, t := range all {
+		if t.alive(now) {
+			live[t.UserID] = true
+		}
+	}
 	var out []*token
-	removed := s.st.removedBots(now)
-	for _, t := range s.st.sortedTokens() {
-		if t.ResourceType == kind && t.ResourceID == id && t.listed(removed) {
+	for _, t := range all {
+		if live[t.UserID] {
 			out = append(out, t)
 		}
 	}
@@ -91,8 +97,8 @@ func (s *Server) listResourceTokens(kind string) func(*call) {
 // findResourceToken returns the listed token {tid} of the resource, or nil.
 func (s *Server) findResourceToken(c *call, kind string, resID int64) *token {
 	tid, ok := parseID(c.r.PathValue("tid"))
-	t := s.st.tokens[tid]
-	if !ok || t == nil || t.ResourceType != kind || t.ResourceID != resID || !t.listed(s.st.removedBots(c.now)) {
+	t := s.st.token(tid)
+	if !ok || t == nil || t.ResourceType != kind || t.ResourceID != resID || !s.st.listed(t, c.now) {
 		return nil
 	}
 	return t
