@@ -20,7 +20,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               scriptSetup,
-		Cmds:                mergeCmds(scriptCmds(), engineScriptCmds(), netScriptCmds()),
+		Cmds:                mergeCmds(scriptCmds(), engineScriptCmds(), netScriptCmds(), ciScriptCmds()),
 	})
 }
 
