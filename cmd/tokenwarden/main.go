@@ -77,6 +77,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newDemoCmd(),
 		newScanCmd(),
+		newInitCmd(),
 		newPlanCmd(),
 		newApplyCmd(),
 		newRotateCmd(),
