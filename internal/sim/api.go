@@ -139,7 +139,7 @@ func (s *Server) CreateUser(username string, admin bool) (User, error) {
 	}
 	u := &user{ID: s.st.id("user"), Username: username, Name: strings.ToUpper(username[:1]) + username[1:],
 		Email: username + "@" + s.host, Admin: admin, CreatedAt: s.clock.Now()}
-	s.st.users[u.ID] = u
+	s.st.addUser(u)
 	return userSnap(u), nil
 }
 

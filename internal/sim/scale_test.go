@@ -35,6 +35,7 @@ func BenchmarkTokenList(b *testing.B) {
 			"/api/v4/groups/3/access_tokens?per_page=100",
 			"/api/v4/groups/3/projects?per_page=100",
 			"/api/v4/groups/3/subgroups?per_page=100",
+			"/api/v4/users?per_page=100",
 		} {
 			b.Run(fmt.Sprintf("tokens=%d%s", n, path[len("/api/v4"):len(path)-len("?per_page=100")]), func(b *testing.B) {
 				b.ReportAllocs()
@@ -145,6 +146,18 @@ func TestIndexesAgreeWithFullScan(t *testing.T) {
 		if !slices.Equal(got, below) {
 			t.Errorf("descendants of %d: %v, full scan %v", g.ID, got, below)
 		}
+	}
+	var userIDs []int64
+	for id := range st.users {
+		userIDs = append(userIDs, id)
+	}
+	slices.Sort(userIDs)
+	var listed []int64
+	for _, u := range st.userList {
+		listed = append(listed, u.ID)
+	}
+	if !slices.Equal(listed, userIDs) {
+		t.Errorf("userList %v, users %v", listed, userIDs)
 	}
 	for _, p := range st.projectList {
 		if got := st.findProject(strings.ToUpper(st.projectFullPath(p))); got != p {

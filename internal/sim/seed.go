@@ -33,7 +33,7 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) error 
 		u := s.st.userByName(h.name)
 		if u == nil {
 			u = &user{ID: s.st.id("user"), Username: h.name, Name: h.name, Email: h.name + "@" + s.host, CreatedAt: now}
-			s.st.users[u.ID] = u
+			s.st.addUser(u)
 		}
 		users = append(users, u)
 	}

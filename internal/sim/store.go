@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -31,6 +30,7 @@ type store struct {
 	rng       *rand.Rand
 	seeded    bool
 
+	userList     []*user              // id order
 	groupList    []*group             // id order
 	projectList  []*project           // id order
 	groupPaths   map[string]*group    // lower-case full path
@@ -348,13 +348,10 @@ func (st *store) memberProjects(u *user) []*project {
 	return out
 }
 
-func (st *store) sortedUsers() []*user {
-	out := make([]*user, 0, len(st.users))
-	for _, u := range st.users {
-		out = append(out, u)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+// addUser stores u (its id already taken from st.id("user")).
+func (st *store) addUser(u *user) {
+	st.users[u.ID] = u
+	st.userList = append(st.userList, u)
 }
 
 // addToken stores t under a fresh id with the digest of secret.

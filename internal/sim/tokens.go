@@ -305,7 +305,7 @@ func (s *Server) mintResourceToken(kind string, resID int64, spec TokenSpec, now
 	username := fmt.Sprintf("%s_%d_bot_%s", kind, resID, s.st.hex32())
 	bot := &user{ID: s.st.id("user"), Username: username, Name: spec.Name,
 		Email: username + "@noreply." + s.host, Bot: true, CreatedAt: now}
-	s.st.users[bot.ID] = bot
+	s.st.addUser(bot)
 	s.st.setMember(memberKey{kind, resID, bot.ID}, spec.AccessLevel, now)
 	t := spec.token(now)
 	t.UserID, t.ResourceType, t.ResourceID = bot.ID, kind, resID

@@ -14,14 +14,16 @@ func (s *Server) getCurrentUser(c *call) {
 
 func (s *Server) listUsers(c *call) {
 	name, byName := c.p.get("username")
-	var out []userJSON
-	for _, u := range s.st.sortedUsers() {
-		if byName && !strings.EqualFold(u.Username, name) {
-			continue
+	users := s.st.userList
+	if byName {
+		users = nil
+		for _, u := range s.st.userList {
+			if strings.EqualFold(u.Username, name) {
+				users = append(users, u)
+			}
 		}
-		out = append(out, userView(c.base, u, c.user))
 	}
-	writeList(c, nonNil(out))
+	writeViews(c, users, func(u *user) userJSON { return userView(c.base, u, c.user) })
 }
 
 func (s *Server) getUser(c *call) {
@@ -41,11 +43,4 @@ func (s *Server) getVersion(c *call) {
 		"kas":        map[string]any{"enabled": false, "externalUrl": nil, "version": nil},
 		"enterprise": true,
 	})
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
