@@ -274,10 +274,25 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
-// days renders a window such as 720h as "30d", or "36h" when not whole days.
+// days renders a window such as 720h as "30d", 496h as "20d16h", and less
+// than a day as "8h" or "1h30m", to the minute.
 func days(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	const day = 24 * time.Hour
+	n, rest := d/day, (d % day).Round(time.Minute)
+	if rest == day {
+		n, rest = n+1, 0
 	}
-	return d.Round(time.Minute).String()
+	text := rest.String() // e.g. "16h0m0s", "1h30m0s", "0s"
+	text = strings.TrimSuffix(text, "0s")
+	if strings.HasSuffix(text, "h0m") {
+		text = strings.TrimSuffix(text, "0m")
+	}
+	switch {
+	case n == 0:
+		return text
+	case rest == 0:
+		return fmt.Sprintf("%dd", n)
+	default:
+		return fmt.Sprintf("%dd%s", n, text)
+	}
 }

@@ -233,3 +233,18 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestWindowText(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		30 * day:                "30d",
+		496 * time.Hour:         "20d16h",
+		8 * time.Hour:           "8h",
+		90 * time.Minute:        "1h30m",
+		day + 90*time.Minute:    "1d1h30m",
+		10*day + 30*time.Second: "10d1m", // rounded to the minute
+	} {
+		if got := days(d); got != want {
+			t.Errorf("days(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
