@@ -90,6 +90,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root)
 	usageArgs(root)
 	return root
 }
