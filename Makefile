@@ -1,7 +1,7 @@
 # The whole test suite is `make test`; .ci/run calls exactly that.
 GO ?= go
 
-.PHONY: test bench build lint fmt
+.PHONY: test bench build man lint fmt
 
 test:
 	$(GO) vet ./...
@@ -12,6 +12,10 @@ bench:
 
 build:
 	$(GO) build -o bin/tokenwarden ./cmd/tokenwarden
+
+# Man pages, one per command: bin/man/man1 (MANPATH=bin/man man tokenwarden).
+man:
+	$(GO) run ./cmd/tokenwarden man bin/man/man1
 
 fmt:
 	gofmt -l -w .

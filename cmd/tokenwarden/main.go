@@ -87,6 +87,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newSimCmd(),
 		newHistoryCmd(),
 		newVersionCmd(),
+		newManCmd(),
 	)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
