@@ -18,6 +18,7 @@ var flagValues = map[string][]string{
 		"self\tthe token rotates itself",
 	},
 	"fail-on":    {"warning", "critical"},
+	"kind":       {"group", "project"},
 	"log-format": {"text", "json"},
 }
 
