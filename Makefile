@@ -10,8 +10,13 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/inventory/
 
+# The version and commit `tokenwarden version` reports (empty without git:
+# then the binary reports what Go recorded in it).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+
 build:
-	$(GO) build -o bin/tokenwarden ./cmd/tokenwarden
+	$(GO) build -ldflags '-X main.version=$(VERSION) -X main.commit=$(COMMIT)' -o bin/tokenwarden ./cmd/tokenwarden
 
 # Man pages, one per command: bin/man/man1 (MANPATH=bin/man man tokenwarden).
 man:
