@@ -70,7 +70,7 @@ outcome lines; it never asks, so it needs --yes. Exit codes are the same.`,
 			if !asJSON {
 				writePlanText(out, p)
 			}
-			broken, failed := unevaluated(p), lastFailed(p)
+			broken, failed := unevaluated(p, format), lastFailed(p, format)
 			if asJSON && p.Changes() == 0 {
 				if err := writeResultJSON(stdout, applyJSON(p, nil)); err != nil {
 					return err
@@ -116,7 +116,7 @@ outcome lines; it never asks, so it needs --yes. Exit codes are the same.`,
 			// an error (1), as in plan. Rotations that failed, now or last
 			// time, leave the run partial (4).
 			done := outcomeCode(outs)
-			failed = lastFailed(p, outs...)
+			failed = lastFailed(p, format, outs...)
 			if broken != nil {
 				return withCode(exitError, errors.Join(broken, failed, done))
 			}
@@ -153,7 +153,7 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 
 // unevaluated is an error naming the managed tokens the plan could not
 // evaluate (GitLab unreachable, refused, missing group …), or nil.
-func unevaluated(p *engine.Plan) error {
+func unevaluated(p *engine.Plan, format string) error {
 	var broken []string
 	for _, it := range p.Items {
 		if it.Action == engine.ActionError {
@@ -163,7 +163,7 @@ func unevaluated(p *engine.Plan) error {
 	if len(broken) == 0 {
 		return nil
 	}
-	err := fmt.Errorf("could not evaluate %d managed token(s): %s (see the plan above)", len(broken), strings.Join(broken, ", "))
+	err := fmt.Errorf("could not evaluate %d managed token(s): %s (%s)", len(broken), strings.Join(broken, ", "), seePlan(format))
 	if h := planHint(p); h != "" {
 		return &hintedError{err: err, hint: h}
 	}
@@ -173,7 +173,7 @@ func unevaluated(p *engine.Plan) error {
 // lastFailed is an error naming the managed tokens whose last rotation
 // failed and still needs a person (the plan's warning), or nil. A token that
 // a rotation in outs has since carried through is not named.
-func lastFailed(p *engine.Plan, outs ...engine.Outcome) error {
+func lastFailed(p *engine.Plan, format string, outs ...engine.Outcome) error {
 	var failed []string
 	for _, it := range p.Items {
 		fixed := slices.ContainsFunc(outs, func(o engine.Outcome) bool {
@@ -186,7 +186,16 @@ func lastFailed(p *engine.Plan, outs ...engine.Outcome) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return fmt.Errorf("the last rotation of %d managed token(s) failed: %s (see the plan above)", len(failed), strings.Join(failed, ", "))
+	return fmt.Errorf("the last rotation of %d managed token(s) failed: %s (%s)", len(failed), strings.Join(failed, ", "), seePlan(format))
+}
+
+// seePlan is where the details of an error about planned tokens are: the
+// text plan printed above it, or the JSON's items.
+func seePlan(format string) string {
+	if format == "json" {
+		return "see their items in the JSON output"
+	}
+	return "see the plan above"
 }
 
 // planHint is the remedy of the first token that could not be evaluated for

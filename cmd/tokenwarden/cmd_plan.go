@@ -52,7 +52,7 @@ unreachable or refusing, missing group …; the plan is still printed),
 			}
 			// A plan that could not evaluate a token cannot say it is fine:
 			// exit 1, so that a CI gate on `plan` fails.
-			return unevaluated(p)
+			return unevaluated(p, format)
 		},
 	}
 	f.register(cmd)
