@@ -86,14 +86,6 @@ func pageURL(c *call, page string, perPage int) string {
 	return c.base + c.r.URL.EscapedPath() + "?" + q.Encode()
 }
 
-// writeList paginates items and writes the page as JSON.
-func writeList[T any](c *call, items []T) {
-	page, ok := paginate(c, items)
-	if ok {
-		writeJSON(c.w, http.StatusOK, page)
-	}
-}
-
 // writeViews paginates items and writes the page, each item as view makes
 // it, as JSON.
 func writeViews[T, V any](c *call, items []T, view func(T) V) {
