@@ -56,19 +56,7 @@ func doctorManaging(cmd *cobra.Command, cfgPath, format, lookupEnv string, now c
 	if last := rep.Checks[len(rep.Checks)-1]; last.Status == doctor.StatusFailed {
 		rep.Healthy = false
 	}
-	out := cmd.OutOrStdout()
-	if format == "json" {
-		err = rep.WriteJSON(out)
-	} else {
-		err = rep.WriteText(out)
-	}
-	if err != nil {
-		return fmt.Errorf("doctor: write report: %w", err)
-	}
-	if !rep.Healthy {
-		return withCode(exitError, errSilent)
-	}
-	return nil
+	return writeDoctorReport(cmd.OutOrStdout(), rep, format)
 }
 
 // configCheck measures the token against the config (managing.Check).

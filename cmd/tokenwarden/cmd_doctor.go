@@ -107,20 +107,7 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 				in.Lookup = secret.New(os.Getenv(lookupEnv))
 			}
 			rep := doctor.Run(cmd.Context(), in, doctor.Config{Clock: now, Timeout: timeout})
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				err = rep.WriteJSON(out)
-			} else {
-				err = rep.WriteText(out)
-			}
-			if err != nil {
-				return fmt.Errorf("doctor: write report: %w", err)
-			}
-			if !rep.Healthy {
-				// The report already says what is wrong; exit 1 without an error line.
-				return withCode(exitError, errSilent)
-			}
-			return nil
+			return writeDoctorReport(cmd.OutOrStdout(), rep, format)
 		},
 	}
 	f := cmd.Flags()
@@ -139,3 +126,21 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 
 // errSilent marks a failure whose explanation is already on stdout.
 var errSilent = errors.New("doctor: the token is not healthy (the checklist above says why and how to fix it)")
+
+// writeDoctorReport prints rep as text or JSON; an unhealthy report exits 1
+// without an error line (the report already says what is wrong).
+func writeDoctorReport(out io.Writer, rep doctor.Report, format string) error {
+	var err error
+	if format == "json" {
+		err = rep.WriteJSON(out)
+	} else {
+		err = rep.WriteText(out)
+	}
+	if err != nil {
+		return fmt.Errorf("doctor: write report: %w", err)
+	}
+	if !rep.Healthy {
+		return withCode(exitError, errSilent)
+	}
+	return nil
+}

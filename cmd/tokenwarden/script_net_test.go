@@ -1,10 +1,9 @@
 package main
 
 import (
-	"net"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -29,30 +28,10 @@ func cmdNotGitLab(ts *testscript.TestScript, neg bool, args []string) {
 	var url string
 	switch args[0] {
 	case "hang":
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		b, err := simtest.NewBlackhole()
 		ts.Check(err)
-		var mu sync.Mutex
-		var conns []net.Conn
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				conns = append(conns, c)
-				mu.Unlock()
-			}
-		}()
-		ts.Defer(func() {
-			ln.Close()
-			mu.Lock()
-			defer mu.Unlock()
-			for _, c := range conns {
-				c.Close()
-			}
-		})
-		url = "http://" + ln.Addr().String()
+		ts.Defer(b.Close)
+		url = b.URL
 	case "html", "badjson":
 		ctype, body := "text/html; charset=utf-8", "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in</body></html>\n"
 		if args[0] == "badjson" {

@@ -2,11 +2,10 @@ package doctor
 
 import (
 	"context"
-	"net"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,32 +52,12 @@ func TestInstanceThatIsNotGitLab(t *testing.T) {
 // TestInstanceThatNeverAnswers: a server that accepts and never answers
 // fails the instance check after the configured timeout, saying so.
 func TestInstanceThatNeverAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := simtest.NewBlackhole()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	url := "http://" + ln.Addr().String()
+	defer b.Close()
+	url := b.URL
 	in := Input{Token: secret.New("glpat-AbcdefghijKLMNOPQRST"), Origin: Origin{Kind: "env", Name: "APP_TOKEN", Found: true}, URL: url}
 	rep := Run(context.Background(), in, Config{Clock: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), Timeout: 300 * time.Millisecond})
 	r := find(t, rep, "instance")

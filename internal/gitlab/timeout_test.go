@@ -3,52 +3,17 @@ package gitlab_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
-
-// blackhole accepts connections and never answers (nor reads). It returns
-// its URL and a count of the connections it accepted.
-func blackhole(t *testing.T) (string, *atomic.Int64) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accepted atomic.Int64
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String(), &accepted
-}
 
 func timeoutClient(t *testing.T, url string, timeout time.Duration) *gitlab.Client {
 	t.Helper()
@@ -66,11 +31,16 @@ func timeoutClient(t *testing.T, url string, timeout time.Duration) *gitlab.Clie
 // create is sent once and reported as a timeout (an unknown outcome the
 // engine recovers through its journal), never repeated.
 func TestHungServerTimesOut(t *testing.T) {
-	url, accepted := blackhole(t)
+	hole, err := simtest.NewBlackhole() // accepts connections, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hole.Close)
+	url := hole.URL
 	c := timeoutClient(t, url, 300*time.Millisecond)
 	ctx := context.Background()
 
-	_, err := c.CurrentUser(ctx)
+	_, err = c.CurrentUser(ctx)
 	if !errors.Is(err, gitlab.ErrTimeout) || !errors.Is(err, gitlab.ErrUnreachable) {
 		t.Fatalf("CurrentUser against a hung server: got %v, want a timeout", err)
 	}
@@ -81,18 +51,17 @@ func TestHungServerTimesOut(t *testing.T) {
 	if !errors.As(err, &h) || !strings.Contains(h.HintText(), "gitlab.timeout") {
 		t.Errorf("error %q has no hint about the timeout", err)
 	}
-	if n := accepted.Load(); n != 1 {
+	if n := hole.Accepted(); n != 1 {
 		t.Errorf("a hung read was sent %d times, want 1", n)
 	}
 
-	accepted.Store(0)
 	_, _, err = c.CreateAccessToken(ctx, gitlab.Resource{Type: "group", ID: 2, Path: "g"}, gitlab.MintSpec{
 		Name: "x", Scopes: []string{"api"}, AccessLevel: 30, ExpiresAt: time.Now().AddDate(0, 1, 0)})
 	var te *gitlab.TimeoutError
 	if !errors.As(err, &te) || te.After != 300*time.Millisecond {
 		t.Fatalf("create against a hung server: got %v, want a *TimeoutError", err)
 	}
-	if n := accepted.Load(); n != 1 {
+	if n := hole.Accepted() - 1; n != 1 {
 		t.Errorf("a hung create was sent %d times, want exactly 1", n)
 	}
 
@@ -101,7 +70,7 @@ func TestHungServerTimesOut(t *testing.T) {
 	c2 := timeoutClient(t, url, time.Hour)
 	done := make(chan error, 1)
 	go func() { _, err := c2.CurrentUser(cctx); done <- err }()
-	for deadline := time.Now().Add(10 * time.Second); accepted.Load() < 2; {
+	for deadline := time.Now().Add(time.Minute); hole.Accepted() < 3; {
 		if time.Now().After(deadline) {
 			t.Fatal("the cancelled read never reached the server")
 		}
