@@ -329,19 +329,21 @@ func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, al
 	}
 }
 
+// mintPath is the request that mints a token, per strategy.
+var mintPath = map[string]string{
+	"overlap": `/access_tokens$`,
+	"rotate":  `/access_tokens/\d+/rotate$`,
+	"self":    `/access_tokens/self/rotate$`,
+}
+
 // TestLostResponse: GitLab commits the create/rotate but the answer never
 // arrives. The engine must not send it again blindly, and the next run must
 // recover the minted token instead of minting another.
 func TestLostResponse(t *testing.T) {
-	paths := map[string]string{
-		"overlap": `/access_tokens$`,
-		"rotate":  `/access_tokens/\d+/rotate$`,
-		"self":    `/access_tokens/self/rotate$`,
-	}
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
-			w.srv.Faults().DropAfterCommit(http.MethodPost, paths[strategy], 1)
+			w.srv.Faults().DropAfterCommit(http.MethodPost, mintPath[strategy], 1)
 			outs := w.apply(w.engine(nil))
 			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
@@ -361,16 +363,11 @@ func TestLostResponse(t *testing.T) {
 // "planned", and the next run recovers the token GitLab made instead of
 // minting another.
 func TestTimedOutMint(t *testing.T) {
-	paths := map[string]string{
-		"overlap": `/access_tokens$`,
-		"rotate":  `/access_tokens/\d+/rotate$`,
-		"self":    `/access_tokens/self/rotate$`,
-	}
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
 			w.timeout = 300 * time.Millisecond
-			w.srv.Faults().HangAfterCommit(http.MethodPost, paths[strategy], 1)
+			w.srv.Faults().HangAfterCommit(http.MethodPost, mintPath[strategy], 1)
 			before := w.srv.Stats().Requests
 			outs := w.apply(w.engine(nil))
 			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
