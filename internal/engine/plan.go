@@ -391,9 +391,8 @@ func (e *Engine) StartDelivery(ctx context.Context, it Item) Outcome {
 		Step: journal.StepMinted, NewSecret: it.live,
 	}
 	r.ResourceType, r.ResourcePath = tok.ResourceType(), tok.ResourcePath()
-	if cur == nil || it.live.IsZero() {
-		r.Step = journal.StepPlanned
-		return e.fail(ctx, r, errors.New("nothing to deliver: the live token's secret is not in the journal"))
+	if cur == nil || it.live.IsZero() { // not a deliver item: nothing was journaled
+		return Outcome{Rotation: r, Status: StatusFailed, Err: errors.New("nothing to deliver: the live token's secret is not in the journal")}
 	}
 	r.NewTokenID, r.NewExpiresAt = cur.ID, cur.ExpiresAt
 	if err := e.d.Store.Create(ctx, r); err != nil {

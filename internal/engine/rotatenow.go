@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 // ErrUnknownRef is returned by RotateNow for a ref that is not in the config.
-var ErrUnknownRef = fmt.Errorf("not a managed token in the config")
+var ErrUnknownRef = errors.New("not a managed token in the config")
 
 // RotateNow rotates the managed token ref at once, as `tokenwarden rotate`
 // and the dashboard's button ask. An unfinished rotation of ref is finished
