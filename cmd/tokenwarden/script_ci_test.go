@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"go.yaml.in/yaml/v3"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/journal/pgtest"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // ciTemplatePath is the GitLab CI template, relative to this package.
@@ -158,7 +162,7 @@ func TestCITemplate(t *testing.T) {
 	// The managing token and the database password come from masked,
 	// protected CI/CD variables, never from the template.
 	for k := range tpl.Variables {
-		if k == "GITLAB_TOKEN" || k == "PGPASSWORD" || strings.Contains(strings.ToUpper(k), "PASSWORD") {
+		if k == "GITLAB_TOKEN" || k == "PGPASSWORD" || k == "TOKENWARDEN_STATE" || strings.Contains(strings.ToUpper(k), "PASSWORD") {
 			t.Errorf("variables: %s must be a masked, protected CI/CD variable, not a value in the template", k)
 		}
 	}
@@ -213,4 +217,40 @@ func ciScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []
 			}
 		},
 	}
+}
+
+// TestCITemplatePostgresState runs testdata/postgres: the template's apply
+// job with the PostgreSQL state's URL, password and all, in one CI/CD
+// variable (TOKENWARDEN_STATE, named by state_env in the config), on a schema
+// of its own in $TOKENWARDEN_TEST_POSTGRES (PGPASSWORD goes into the URL, not
+// into the job's environment).
+func TestCITemplatePostgresState(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := os.Getenv("PGPASSWORD")
+	if password == "" {
+		password = "unused-by-a-trusting-server"
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/postgres",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			if err := scriptSetup(env); err != nil {
+				return err
+			}
+			key := filepath.Join(env.WorkDir, "..", "tw-ci-file-variable.key")
+			if _, err := secret.LoadOrCreateKey(key); err != nil {
+				return err
+			}
+			env.Setenv("TOKENWARDEN_KEY_FILE", key)
+			env.Setenv("TOKENWARDEN_STATE", u.String())
+			env.Setenv("TW_STATE_PASSWORD", password)
+			return nil
+		},
+		Cmds: mergeCmds(scriptCmds(), engineScriptCmds(), netScriptCmds(), ciScriptCmds()),
+	})
 }

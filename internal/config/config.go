@@ -76,9 +76,12 @@ const (
 // key_file, every *_file and file sink path) are already resolved against the
 // directory of the file.
 type Config struct {
-	Path     string // the file it was read from
-	GitLab   GitLab
-	State    string // "sqlite:///abs/path.db" or "postgres://…"
+	Path   string // the file it was read from
+	GitLab GitLab
+	State  string // "sqlite:///abs/path.db" or "postgres://…"
+	// StateEnv names the environment variable State was read from
+	// (state_env): its URL may carry a password, it is a secret.
+	StateEnv string
 	KeyFile  string // "" → see KeyFilePath
 	Defaults Defaults
 	Tokens   []Token

@@ -32,6 +32,7 @@ func (d *decoder) collectSecretEnv(c *Config, tokensNode *yaml.Node) {
 		}
 	}
 	add(c.GitLab.TokenEnv, "the managing token (gitlab.token_env)")
+	add(c.StateEnv, "the state's URL (state_env)")
 	if isPostgres(c.State) {
 		add("PGPASSWORD", "the state database's password")
 	}

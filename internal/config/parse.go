@@ -80,12 +80,16 @@ func parse(name, dir string, data []byte) (*Config, error) {
 }
 
 func (d *decoder) config(n *yaml.Node, c *Config) {
-	var tokensNode, gitlabNode, stateNode *yaml.Node
+	var tokensNode, gitlabNode, stateNode, stateEnvNode *yaml.Node
 	state := ""
 	c.Defaults.Grace = DefaultGrace // set before decoding: an explicit "grace: 0" means revoke at once
 	d.mapping(n, "config", map[string]field{
-		"gitlab":   func(_, v *yaml.Node) { gitlabNode = v; d.gitlab(v, &c.GitLab) },
-		"state":    func(k, v *yaml.Node) { stateNode = k; d.str(&state, "state")(k, v) },
+		"gitlab": func(_, v *yaml.Node) { gitlabNode = v; d.gitlab(v, &c.GitLab) },
+		"state":  func(k, v *yaml.Node) { stateNode = k; d.str(&state, "state")(k, v) },
+		"state_env": func(k, v *yaml.Node) {
+			stateEnvNode = k
+			d.env(&c.StateEnv, "state_env")(k, v)
+		},
 		"key_file": d.path(&c.KeyFile, "key_file"),
 		"defaults": func(_, v *yaml.Node) { d.defaults(v, &c.Defaults) },
 		"tokens":   func(_, v *yaml.Node) { tokensNode = v },
@@ -98,10 +102,17 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 	if gitlabNode == nil {
 		d.errorf(n, "add gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}", "gitlab is required")
 	}
-	if stateNode == nil {
-		stateNode = n
+	switch {
+	case stateNode != nil && stateEnvNode != nil:
+		d.errorf(stateEnvNode, "keep one: state for a URL without a password, state_env for the name of a variable holding the URL", "both state and state_env")
+	case c.StateEnv != "":
+		c.State = d.stateFromEnv(stateEnvNode, c.StateEnv)
+	case stateEnvNode == nil:
+		if stateNode == nil {
+			stateNode = n
+		}
+		c.State = d.state(stateNode, state)
 	}
-	c.State = d.state(stateNode, state)
 	d.applyDefaults(c)
 	d.collectSecretEnv(c, tokensNode)
 	d.sequence(tokensNode, "tokens", func(i int, item *yaml.Node) {
@@ -147,6 +158,31 @@ func (d *decoder) state(n *yaml.Node, s string) string {
 	}
 	d.errorf(n, "write sqlite://PATH or postgres://HOST/DB", "state: unsupported %q", s)
 	return s
+}
+
+// stateFromEnv reads the state's URL from the environment variable name
+// (state_env). A password may be in it: the variable comes from a secret
+// store (a masked CI/CD variable, a Kubernetes Secret), and no message quotes
+// its value.
+func (d *decoder) stateFromEnv(n *yaml.Node, name string) string {
+	s, ok := os.LookupEnv(name)
+	switch {
+	case !ok || s == "":
+		d.errorf(n, fmt.Sprintf("export %s=postgres://USER:PASSWORD@HOST/DB (or sqlite:///PATH)", name), "state_env: environment variable %s is not set", name)
+	case strings.HasPrefix(s, "sqlite://"):
+		if p := strings.TrimPrefix(s, "sqlite://"); p != "" {
+			return "sqlite://" + d.abs(p)
+		}
+		d.errorf(n, "write sqlite:///var/lib/tokenwarden/state.db", "state_env: %s holds sqlite:// without a file path", name)
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if _, err := url.Parse(s); err == nil {
+			return s
+		}
+		d.errorf(n, "write postgres://USER:PASSWORD@HOST/DB?sslmode=verify-full (URL-encode special characters of the password)", "state_env: %s is not a valid URL", name)
+	default:
+		d.errorf(n, "write sqlite://PATH or postgres://USER:PASSWORD@HOST/DB", "state_env: %s holds neither a sqlite:// nor a postgres:// URL", name)
+	}
+	return ""
 }
 
 func (d *decoder) gitlab(n *yaml.Node, g *GitLab) {
