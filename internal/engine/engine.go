@@ -7,7 +7,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
@@ -31,11 +30,9 @@ type Deps struct {
 	Log       *slog.Logger
 	// Sinks builds the delivery targets of a configured token.
 	Sinks func(config.Token) ([]sink.Sink, error)
-	// Fault, when set, is called before and after each step is committed
-	// (after=false: the GitLab call or delivery is done but not yet journaled).
-	// Returning an error stops the engine there, as a crash would: tests use it
-	// to prove that every step can be resumed.
-	Fault func(r *journal.Rotation, step journal.Step, after bool) error
+	// Fault, when set, is the crash hook around each step: tests use it to
+	// prove that every step can be resumed.
+	Fault journal.Fault
 	// MaxAttempts is how often a rotation that cannot mint its token is
 	// tried before it is marked failed; 0 means 5. Once minted, a rotation is
 	// never given up: it is resumed until every sink holds the new secret.
@@ -75,30 +72,13 @@ func (e *Engine) managing() (*gitlab.Client, error) {
 	return e.d.GitLab, nil
 }
 
-func (e *Engine) fault(r *journal.Rotation, step journal.Step, after bool) error {
-	if e.d.Fault == nil {
-		return nil
-	}
-	if err := e.d.Fault(r, step, after); err != nil {
-		return fmt.Errorf("%w (at %s, after=%v)", err, step, after)
-	}
-	return nil
+func (e *Engine) journalSteps() journal.Steps {
+	return journal.Steps{Store: e.d.Store, Now: e.d.Clock.Now, Fault: e.d.Fault, Log: e.d.Log, Msg: "rotation step"}
 }
 
 // commit journals r at step with detail, then gives the fault hook its turn.
 func (e *Engine) commit(ctx context.Context, r *journal.Rotation, step journal.Step, detail string) error {
-	if err := e.fault(r, step, false); err != nil {
-		return err
-	}
-	r.Step = step
-	r.UpdatedAt = e.d.Clock.Now()
-	// The step has happened in GitLab or a sink: recording it must not be
-	// cut short by Ctrl-C, or a minted secret exists nowhere but in memory.
-	if err := e.d.Store.Update(context.WithoutCancel(ctx), r, detail); err != nil {
-		return fmt.Errorf("journal %s: %w", r.ID, err)
-	}
-	e.d.Log.Info("rotation step", "rotation", r.ID, "ref", r.Ref, "step", string(step), "detail", detail)
-	return e.fault(r, step, true)
+	return e.journalSteps().Commit(ctx, r, step, detail)
 }
 
 // Sinks returns the delivery targets of tok.

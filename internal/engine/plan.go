@@ -319,7 +319,7 @@ func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.To
 	if err := e.d.Store.Create(ctx, r); err != nil {
 		return Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)}
 	}
-	if err := e.fault(r, journal.StepPlanned, true); err != nil {
+	if err := e.journalSteps().At(r, journal.StepPlanned, true); err != nil {
 		return Outcome{Rotation: r, Status: StatusRetry, Err: err}
 	}
 	tok.Strategy = strategyOf(r)

@@ -49,7 +49,7 @@ type Renewer struct {
 	Sinks func([]config.Sink) ([]sink.Sink, error)
 	// Fault is the engine's crash hook (tests): called before and after
 	// each step is committed.
-	Fault func(r *journal.Rotation, step journal.Step, after bool) error
+	Fault journal.Fault
 }
 
 // ErrLost is wrapped when GitLab rotated the managing token but its answer
@@ -86,26 +86,12 @@ func (rn *Renewer) log() *slog.Logger {
 	return rn.Log
 }
 
-func (rn *Renewer) fault(r *journal.Rotation, step journal.Step, after bool) error {
-	if rn.Fault == nil {
-		return nil
-	}
-	if err := rn.Fault(r, step, after); err != nil {
-		return fmt.Errorf("%w (at %s, after=%v)", err, step, after)
-	}
-	return nil
+func (rn *Renewer) steps() journal.Steps {
+	return journal.Steps{Store: rn.Store, Now: rn.Clock.Now, Fault: rn.Fault, Log: rn.log(), Msg: "managing token renewal step"}
 }
 
 func (rn *Renewer) commit(ctx context.Context, r *journal.Rotation, step journal.Step, detail string) error {
-	if err := rn.fault(r, step, false); err != nil {
-		return err
-	}
-	r.Step = step
-	if err := rn.Store.Update(context.WithoutCancel(ctx), r, detail); err != nil {
-		return fmt.Errorf("journal %s: %w", r.ID, err)
-	}
-	rn.log().Info("managing token renewal step", "rotation", r.ID, "step", string(step), "detail", detail)
-	return rn.fault(r, step, true)
+	return rn.steps().Commit(ctx, r, step, detail)
 }
 
 // alive reports whether GitLab accepts s (GET /personal_access_tokens/self,
@@ -229,7 +215,7 @@ func (rn *Renewer) Renew(ctx context.Context, st Status, reason string) (*journa
 	if err := rn.Store.Create(ctx, r); err != nil {
 		return nil, err
 	}
-	if err := rn.fault(r, journal.StepPlanned, true); err != nil {
+	if err := rn.steps().At(r, journal.StepPlanned, true); err != nil {
 		return r, err
 	}
 	expires := schedule.ExpiresAtFor(rn.Clock.Now(), Policy(rn.Config).Lifetime)
