@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,35 @@ func post(ctx context.Context, hc *http.Client, dest, what string, body []byte, 
 }
 
 // shortHash names a destination without revealing it.
+// endpoint is what the HTTP channels share: an ID made from a digest of
+// their destination (never the destination: a Slack URL is a credential)
+// and the client they post with.
+type endpoint struct {
+	id     string
+	client *http.Client
+}
+
+func newEndpoint(kind, dest string, hc *http.Client) endpoint {
+	return endpoint{id: kind + "-" + shortHash(dest), client: orDefault(hc)}
+}
+
+// ID implements Channel.
+func (e endpoint) ID() string { return e.id }
+
+// postJSON posts v as JSON to dest, with the headers header makes for
+// the encoded body (nil: none of its own).
+func (e endpoint) postJSON(ctx context.Context, dest string, v any, header func(body []byte) http.Header) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return Permanent(fmt.Errorf("%s: encode: %w", e.id, err))
+	}
+	var h http.Header
+	if header != nil {
+		h = header(body)
+	}
+	return post(ctx, e.client, dest, e.id, body, h)
+}
+
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:4])

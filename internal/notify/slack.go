@@ -2,8 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -17,28 +15,20 @@ type SlackConfig struct {
 
 // Slack posts {"text": Event.Summary()} to an incoming webhook.
 type Slack struct {
-	cfg SlackConfig
-	id  string
+	endpoint
+	url secret.Secret
 }
 
 // NewSlack returns the channel for cfg.
 func NewSlack(cfg SlackConfig) *Slack {
-	cfg.HTTPClient = orDefault(cfg.HTTPClient)
-	return &Slack{cfg: cfg, id: "slack-" + shortHash(cfg.WebhookURL.Reveal())}
+	return &Slack{endpoint: newEndpoint("slack", cfg.WebhookURL.Reveal(), cfg.HTTPClient), url: cfg.WebhookURL}
 }
-
-// ID implements Channel.
-func (s *Slack) ID() string { return s.id }
 
 // Send implements Channel.
 func (s *Slack) Send(ctx context.Context, _ string, e Event) error {
-	body, err := json.Marshal(struct {
+	return s.postJSON(ctx, s.url.Reveal(), struct {
 		Text string `json:"text"`
-	}{slackText(e)})
-	if err != nil {
-		return Permanent(fmt.Errorf("%s: encode: %w", s.id, err))
-	}
-	return post(ctx, s.cfg.HTTPClient, s.cfg.WebhookURL.Reveal(), s.id, body, nil)
+	}{slackText(e)}, nil)
 }
 
 // slackText is the summary with Slack's three control characters escaped

@@ -5,8 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -31,18 +29,14 @@ type WebhookConfig struct {
 // Webhook POSTs each event as JSON (see WebhookPayload), signed with
 // HMAC-SHA256 of the body when a secret is set.
 type Webhook struct {
+	endpoint
 	cfg WebhookConfig
-	id  string
 }
 
 // NewWebhook returns the channel for cfg.
 func NewWebhook(cfg WebhookConfig) *Webhook {
-	cfg.HTTPClient = orDefault(cfg.HTTPClient)
-	return &Webhook{cfg: cfg, id: "webhook-" + shortHash(cfg.URL)}
+	return &Webhook{endpoint: newEndpoint("webhook", cfg.URL, cfg.HTTPClient), cfg: cfg}
 }
-
-// ID implements Channel.
-func (w *Webhook) ID() string { return w.id }
 
 // WebhookPayload is the JSON body of a webhook request.
 type WebhookPayload struct {
@@ -84,15 +78,13 @@ func Sign(key secret.Secret, body []byte) string {
 
 // Send implements Channel.
 func (w *Webhook) Send(ctx context.Context, deliveryID string, e Event) error {
-	body, err := json.Marshal(Payload(deliveryID, e))
-	if err != nil {
-		return Permanent(fmt.Errorf("%s: encode: %w", w.id, err))
-	}
-	h := http.Header{}
-	h.Set(HeaderEvent, string(e.Kind))
-	h.Set(HeaderDelivery, deliveryID)
-	if !w.cfg.Secret.IsZero() {
-		h.Set(HeaderSignature, Sign(w.cfg.Secret, body))
-	}
-	return post(ctx, w.cfg.HTTPClient, w.cfg.URL, w.id, body, h)
+	return w.postJSON(ctx, w.cfg.URL, Payload(deliveryID, e), func(body []byte) http.Header {
+		h := http.Header{}
+		h.Set(HeaderEvent, string(e.Kind))
+		h.Set(HeaderDelivery, deliveryID)
+		if !w.cfg.Secret.IsZero() {
+			h.Set(HeaderSignature, Sign(w.cfg.Secret, body))
+		}
+		return h
+	})
 }
