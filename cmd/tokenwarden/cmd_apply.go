@@ -35,10 +35,10 @@ outcome lines; it never asks, so it needs --yes. Exit codes are the same.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			if format != "text" && format != "json" {
-				return usageError("--format must be text or json, not %q", format)
+			asJSON, err := textOrJSON(format)
+			if err != nil {
+				return err
 			}
-			asJSON := format == "json"
 			if asJSON && !yes {
 				return errNoConfirmJSON("apply", "")
 			}

@@ -21,8 +21,8 @@ func newHistoryCmd() *cobra.Command {
 		Short: "Show the journal of rotations, newest first",
 		Args:  optionalArg("REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return usageError("--format must be text or json, not %q", format)
+			if _, err := textOrJSON(format); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())

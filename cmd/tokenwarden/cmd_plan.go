@@ -19,8 +19,8 @@ unreachable or refusing, missing group …; the plan is still printed),
 2 usage or config.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return usageError("--format must be text or json, not %q", format)
+			if _, err := textOrJSON(format); err != nil {
+				return err
 			}
 			rt, err := openRuntime(cmd.Context(), &f, cmd.ErrOrStderr())
 			if err != nil {

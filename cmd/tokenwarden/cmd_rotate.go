@@ -34,10 +34,10 @@ of the outcome lines. Exit codes are the same.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			if format != "text" && format != "json" {
-				return usageError("--format must be text or json, not %q", format)
+			asJSON, err := textOrJSON(format)
+			if err != nil {
+				return err
 			}
-			asJSON := format == "json"
 			stdout := out
 			if asJSON {
 				out = cmd.ErrOrStderr()

@@ -54,6 +54,15 @@ func usageError(format string, a ...any) error {
 	return &cliError{code: exitUsage, err: fmt.Errorf(format, a...)}
 }
 
+// textOrJSON checks a --format flag that takes text or json and says
+// whether it is json.
+func textOrJSON(format string) (bool, error) {
+	if format != "text" && format != "json" {
+		return false, usageError("--format must be text or json, not %q", format)
+	}
+	return format == "json", nil
+}
+
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:     "tokenwarden",

@@ -43,12 +43,8 @@ type Project struct {
 // CurrentUser is the user the client's token belongs to. It is the cheapest
 // way to learn whether the token works at all.
 func (c *Client) CurrentUser(ctx context.Context) (User, error) {
-	var u *gl.User
-	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
-		var resp *gl.Response
-		var err error
-		u, resp, err = c.api.Users.CurrentUser(gl.WithContext(ctx))
-		return resp, err
+	u, err := getOne(ctx, c, func() (*gl.User, *gl.Response, error) {
+		return c.api.Users.CurrentUser(gl.WithContext(ctx))
 	})
 	if err != nil {
 		return User{}, c.classify(err, target{kind: "instance"})
@@ -58,13 +54,9 @@ func (c *Client) CurrentUser(ctx context.Context) (User, error) {
 
 // Group looks a group up by full path (or numeric id as a string).
 func (c *Client) Group(ctx context.Context, path string) (Group, error) {
-	var g *gl.Group
-	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
-		var resp *gl.Response
-		var err error
+	g, err := getOne(ctx, c, func() (*gl.Group, *gl.Response, error) {
 		//lint:ignore SA1019 with_projects=false keeps GitLab from embedding up to 100 projects in the answer; still honoured by API v4
-		g, resp, err = c.api.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
-		return resp, err
+		return c.api.Groups.GetGroup(path, &gl.GetGroupOptions{WithProjects: gl.Ptr(false)}, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return Group{}, c.classify(err, target{kind: "group", path: path})
@@ -74,12 +66,8 @@ func (c *Client) Group(ctx context.Context, path string) (Group, error) {
 
 // Project looks a project up by full path (or numeric id as a string).
 func (c *Client) Project(ctx context.Context, path string) (Project, error) {
-	var p *gl.Project
-	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
-		var resp *gl.Response
-		var err error
-		p, resp, err = c.api.Projects.GetProject(path, nil, gl.WithContext(ctx))
-		return resp, err
+	p, err := getOne(ctx, c, func() (*gl.Project, *gl.Response, error) {
+		return c.api.Projects.GetProject(path, nil, gl.WithContext(ctx))
 	})
 	if err != nil {
 		return Project{}, c.classify(err, target{kind: "project", path: path})
@@ -220,6 +208,18 @@ const DefaultThrottleRounds = 5
 // own retries are spent: for reads, being throttled means "later", not
 // "failed" — up to Config.ThrottleRounds rounds. Each round waits Retry-After
 // (at most one rate-limit window).
+// getOne is one GET through retryThrottled.
+func getOne[T any](ctx context.Context, c *Client, get func() (*T, *gl.Response, error)) (*T, error) {
+	var v *T
+	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+		var resp *gl.Response
+		var err error
+		v, resp, err = get()
+		return resp, err
+	})
+	return v, err
+}
+
 func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, error)) error {
 	for round := 1; ; round++ {
 		_, err := do()

@@ -21,12 +21,8 @@ import (
 // SelfToken is the token the client authenticates with. Any scope may read
 // it. AccessLevel is 0: GitLab does not say the role here (see MemberLevel).
 func (c *Client) SelfToken(ctx context.Context) (Token, error) {
-	var t *gl.PersonalAccessToken
-	err := c.retryThrottled(ctx, func() (*gl.Response, error) {
-		var resp *gl.Response
-		var err error
-		t, resp, err = c.api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
-		return resp, err
+	t, err := getOne(ctx, c, func() (*gl.PersonalAccessToken, *gl.Response, error) {
+		return c.api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
 	})
 	if err != nil {
 		return Token{}, c.classify(err, target{kind: "instance"})
