@@ -31,17 +31,6 @@ func runOffline(t *testing.T, in Input) Report {
 	return Run(context.Background(), in, Config{})
 }
 
-func check(t *testing.T, rep Report, name string) Result {
-	t.Helper()
-	for _, c := range rep.Checks {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no check %q in %+v", name, rep.Checks)
-	return Result{}
-}
-
 func TestOfflineChecks(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -159,7 +148,7 @@ func assertNoSecret(t *testing.T, rep Report, token string) {
 // newline in a variable or on stdin stays a problem (see TestOfflineChecks).
 func TestFileTrailingNewlineIsAWarning(t *testing.T) {
 	rep := runOffline(t, fileInput(goodToken+"\n"))
-	got := check(t, rep, "clean")
+	got := find(t, rep, "clean")
 	if got.Status != StatusWarning || got.Blocking || !strings.Contains(got.Detail, "file tok.txt ends with a newline") {
 		t.Fatalf("clean check = %+v, want a warning that names the newline", got)
 	}
@@ -168,7 +157,7 @@ func TestFileTrailingNewlineIsAWarning(t *testing.T) {
 			t.Errorf("fix %q does not mention %q", got.Fix, want)
 		}
 	}
-	if shape := check(t, rep, "shape"); shape.Status != StatusOK {
+	if shape := find(t, rep, "shape"); shape.Status != StatusOK {
 		t.Errorf("shape check = %+v: want ok, on the token without its newline", shape)
 	}
 	if f, _ := rep.Failure(); f.Name != "instance" {
@@ -177,7 +166,7 @@ func TestFileTrailingNewlineIsAWarning(t *testing.T) {
 	assertNoSecret(t, rep, goodToken)
 
 	for _, in := range []Input{envInput(goodToken+"\n", true), {Token: secret.New(goodToken + "\n"), Origin: Origin{Kind: "stdin", Found: true}}} {
-		if got := check(t, runOffline(t, in), "clean"); got.Status != StatusFailed {
+		if got := find(t, runOffline(t, in), "clean"); got.Status != StatusFailed {
 			t.Errorf("%s: clean check = %+v, want failed", in.Origin.Label(), got)
 		}
 	}
@@ -207,7 +196,7 @@ func TestInstanceAnswersWithoutGitLab(t *testing.T) {
 			client := srv.Client()
 			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			rep := Run(context.Background(), in, Config{HTTPClient: client})
-			got := check(t, rep, "instance")
+			got := find(t, rep, "instance")
 			if got.Status != StatusFailed || !strings.Contains(got.Detail, tt.detail) {
 				t.Fatalf("instance check = %s %q, want failed with %q", got.Status, got.Detail, tt.detail)
 			}

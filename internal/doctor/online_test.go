@@ -138,7 +138,7 @@ func TestAgainstGitLab(t *testing.T) {
 			if rep.Warnings() != tt.warnings {
 				t.Errorf("%d warnings, want %d: %+v", rep.Warnings(), tt.warnings, rep.Checks)
 			}
-			got := check(t, rep, tt.at)
+			got := find(t, rep, tt.at)
 			if !strings.Contains(got.Detail, tt.detail) {
 				t.Errorf("%s: detail %q does not contain %q", tt.at, got.Detail, tt.detail)
 			}

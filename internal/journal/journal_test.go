@@ -186,8 +186,10 @@ func normal(r *Rotation) Rotation {
 	return c
 }
 
-func TestSecretIsEncryptedOnDisk(t *testing.T) {
-	f := newFixture(t, sqliteBackend)
+// minted journals a rotation of group/g:t at step minted, with the
+// plaintext secret.
+func (f *fixture) minted(t *testing.T) *Rotation {
+	t.Helper()
 	ctx := context.Background()
 	r := newRotation("group/g:t")
 	if err := f.store.Create(ctx, r); err != nil {
@@ -197,6 +199,13 @@ func TestSecretIsEncryptedOnDisk(t *testing.T) {
 	if err := f.store.Update(ctx, r, "minted"); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func TestSecretIsEncryptedOnDisk(t *testing.T) {
+	f := newFixture(t, sqliteBackend)
+	ctx := context.Background()
+	r := f.minted(t)
 	check := func() {
 		t.Helper()
 		found := 0

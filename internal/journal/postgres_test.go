@@ -17,14 +17,7 @@ import (
 func TestPostgresSecretNotStoredInPlaintext(t *testing.T) {
 	f := newFixture(t, postgresBackend)
 	ctx := context.Background()
-	r := newRotation("group/g:t")
-	if err := f.store.Create(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	r.NewSecret, r.Step = secret.New(plaintext), StepMinted
-	if err := f.store.Update(ctx, r, "minted"); err != nil {
-		t.Fatal(err)
-	}
+	r := f.minted(t)
 	conn := pgtest.Conn(t, f.dsn)
 	var sealed []byte
 	if err := conn.QueryRow(ctx, `SELECT new_secret FROM rotations WHERE id = $1`, r.ID).Scan(&sealed); err != nil {
