@@ -26,19 +26,19 @@ func TestRotatesExactlyAtRenewAt(t *testing.T) {
 	if until := p.asleep(t); !until.Equal(renewAt) {
 		t.Fatalf("daemon sleeps until %s, want the token's RenewAt %s", until, renewAt)
 	}
-	if n := w.clk.Waiters(); n != 1 {
+	if n := w.Clock.Waiters(); n != 1 {
 		t.Fatalf("%d timers pending while asleep, want 1 (no polling)", n)
 	}
 
-	w.clk.Advance(10*day - time.Second)
-	if n := w.clk.Waiters(); n != 1 {
+	w.Clock.Advance(10*day - time.Second)
+	if n := w.Clock.Waiters(); n != 1 {
 		t.Fatalf("one second before RenewAt the timer fired (%d pending)", n)
 	}
 	if rs := p.rotations(t, "deploy"); len(rs) != 0 {
 		t.Fatalf("rotation started one second before RenewAt: %+v", rs[0])
 	}
 
-	w.clk.Advance(time.Second)
+	w.Clock.Advance(time.Second)
 	revokeAfter := p.asleep(t)
 	rs := p.rotations(t, "deploy")
 	if len(rs) != 1 {
@@ -55,12 +55,12 @@ func TestRotatesExactlyAtRenewAt(t *testing.T) {
 		t.Errorf("after delivery the daemon sleeps until %s, want the end of the 1s grace %s", revokeAfter, renewAt.Add(time.Second))
 	}
 
-	w.clk.Advance(time.Second)
+	w.Clock.Advance(time.Second)
 	p.asleep(t)
 	if r := p.rotations(t, "deploy")[0]; r.Step != journal.StepDone {
 		t.Fatalf("after the grace period the rotation is at %s, want done", r.Step)
 	}
-	if tok, _ := w.srv.Token(old.ID); !tok.Revoked {
+	if tok, _ := w.Srv.Token(old.ID); !tok.Revoked {
 		t.Error("old token not revoked after the grace period")
 	}
 	if live := w.live("deploy"); len(live) != 1 || live[0].ID != r.NewTokenID {
@@ -95,7 +95,7 @@ func TestRestartFinishesRotation(t *testing.T) {
 
 	p2 := w.start(nil)
 	p2.asleep(t) // resumed: verified, waiting for the grace period
-	w.clk.Advance(time.Second)
+	w.Clock.Advance(time.Second)
 	p2.asleep(t)
 
 	rs = p2.rotations(t, "deploy")
@@ -109,7 +109,7 @@ func TestRestartFinishesRotation(t *testing.T) {
 	if got := w.whoami(w.fileSecret("deploy")); got != live[0].ID {
 		t.Errorf("deploy.env holds token %d, want %d", got, live[0].ID)
 	}
-	if tok, _ := w.srv.Token(old.ID); !tok.Revoked {
+	if tok, _ := w.Srv.Token(old.ID); !tok.Revoked {
 		t.Error("old token not revoked")
 	}
 }
@@ -122,7 +122,7 @@ func TestTwoDueTokensBothRotate(t *testing.T) {
 
 	p := w.start(nil)
 	p.asleep(t)
-	w.clk.Advance(time.Second) // alpha's grace period
+	w.Clock.Advance(time.Second) // alpha's grace period
 	p.asleep(t)
 
 	for _, tc := range []struct {
@@ -173,7 +173,7 @@ func TestReloadPicksUpNewToken(t *testing.T) {
 	}
 
 	// A broken config is refused and the old one stays.
-	write(t, w.dir+"/tw.yaml", "tokens: [oops\n")
+	write(t, w.Dir+"/tw.yaml", "tokens: [oops\n")
 	if err := p.d.Reload(); err == nil {
 		t.Error("Reload accepted a broken config")
 	}

@@ -38,18 +38,18 @@ func TestDaemonWatchesTheManagingToken(t *testing.T) {
 		t.Fatalf("managing token notifications %v, want one at 30 days", got)
 	}
 
-	w.clk.Advance(3 * day)
+	w.Clock.Advance(3 * day)
 	if wake := p.asleep(t); !wake.Equal(exp.Add(-day)) {
 		t.Fatalf("then sleeps until %s, want 1 day before expiry", wake)
 	}
 	if got := p.d.State().Managing.Level; got != managing.LevelCritical {
 		t.Fatalf("7 days before expiry the level is %s, want critical", got)
 	}
-	w.clk.Advance(6 * day)
+	w.Clock.Advance(6 * day)
 	if wake := p.asleep(t); !wake.Equal(exp) {
 		t.Fatalf("then sleeps until %s, want the expiry %s", wake, exp)
 	}
-	w.clk.Advance(day)
+	w.Clock.Advance(day)
 	p.asleep(t)
 	if !p.d.State().ManagingDead() {
 		t.Fatalf("at its expiry the managing token is %+v, want dead", p.d.State().Managing)
@@ -89,14 +89,14 @@ func TestDaemonRenewsTheManagingToken(t *testing.T) {
 	w.writeConfig(tokenSpec{"deploy", "overlap"})
 	// rotate_before 10d of a 40d lifetime: due 10 days before expiry.
 	w.editConfig("token_file: root.token}", "token_file: tw.token, self_rotate: true}", "")
-	write(t, filepath.Join(w.dir, "tw.token"), w.managing+"\n")
+	write(t, filepath.Join(w.Dir, "tw.token"), w.managing+"\n")
 
 	p := w.start(nil)
 	renewAt := exp.Add(-10 * day)
 	// It wakes at the 30-day notice, then at the renewal time.
 	wakes := []time.Time{p.asleep(t)}
-	for w.clk.Now().Before(renewAt) && len(wakes) < 5 {
-		w.clk.Advance(wakes[len(wakes)-1].Sub(w.clk.Now()))
+	for w.Clock.Now().Before(renewAt) && len(wakes) < 5 {
+		w.Clock.Advance(wakes[len(wakes)-1].Sub(w.Clock.Now()))
 		wakes = append(wakes, p.asleep(t))
 	}
 	if !contains(wakes, renewAt) {
@@ -106,10 +106,10 @@ func TestDaemonRenewsTheManagingToken(t *testing.T) {
 	if st == nil || st.Token.ID == old.ID || st.Level != managing.LevelOK {
 		t.Fatalf("after renewal the managing token is %+v, want a new one, ok", st)
 	}
-	if tok, _ := w.srv.Token(old.ID); !tok.Revoked {
+	if tok, _ := w.Srv.Token(old.ID); !tok.Revoked {
 		t.Error("old managing token still active")
 	}
-	b, _ := os.ReadFile(filepath.Join(w.dir, "tw.token"))
+	b, _ := os.ReadFile(filepath.Join(w.Dir, "tw.token"))
 	if got := w.whoami(strings.TrimSpace(string(b))); got != st.Token.ID {
 		t.Errorf("tw.token holds token %d, want %d", got, st.Token.ID)
 	}

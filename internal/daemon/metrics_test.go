@@ -17,7 +17,7 @@ func TestMetricsCountARotationOnce(t *testing.T) {
 	w.writeConfig(tokenSpec{"deploy", "overlap"})
 	p := w.start(nil)
 	p.asleep(t) // delivered and verified; the old token retires after 1s
-	w.clk.Advance(time.Second)
+	w.Clock.Advance(time.Second)
 	p.asleep(t)
 	if rs := p.rotations(t, "deploy"); len(rs) != 1 || rs[0].Step != journal.StepDone {
 		t.Fatalf("rotations %+v, want one, done", rs)

@@ -17,7 +17,7 @@ import (
 // deployConfig manages deploy at accessLevel.
 func (w *world) deployConfig(accessLevel string) {
 	w.t.Helper()
-	write(w.t, filepath.Join(w.dir, "tw.yaml"), fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
+	write(w.t, filepath.Join(w.Dir, "tw.yaml"), fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
 state: sqlite://tw.db
 key_file: tw.key
 defaults: {lifetime: 40d, rotate_before: 10d, grace: 1s}
@@ -30,7 +30,7 @@ tokens:
     access_level: %s
     deliver:
       - file: {path: deploy.env, format: dotenv, key: TOKEN}
-`, w.url, accessLevel))
+`, w.URL, accessLevel))
 }
 
 // TestFailingRotationBacksOff: a rotation that GitLab refuses for good (here:
@@ -42,14 +42,14 @@ tokens:
 func TestFailingRotationBacksOff(t *testing.T) {
 	w := newWorld(t)
 	w.token("deploy", 3*day, 40*day)
-	u, err := w.srv.CreateUser("maintainer", false)
+	u, err := w.Srv.CreateUser("maintainer", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.srv.AddMember("project", w.project.ID, u.ID, 40); err != nil {
+	if err := w.Srv.AddMember("project", w.Project.ID, u.ID, 40); err != nil {
 		t.Fatal(err)
 	}
-	if _, w.managing, err = w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tw", Scopes: []string{"api"}}); err != nil {
+	if _, w.managing, err = w.Srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tw", Scopes: []string{"api"}}); err != nil {
 		t.Fatal(err)
 	}
 	w.deployConfig("owner")
@@ -62,7 +62,7 @@ func TestFailingRotationBacksOff(t *testing.T) {
 		if !until.Before(end) {
 			break
 		}
-		w.clk.Advance(until.Sub(w.clk.Now()))
+		w.Clock.Advance(until.Sub(w.Clock.Now()))
 	}
 	for _, r := range p.rotations(t, "deploy") {
 		if r.Step != journal.StepFailed {

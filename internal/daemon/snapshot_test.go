@@ -22,7 +22,7 @@ func TestSnapshotLeavesOutRevokedTokens(t *testing.T) {
 		revoked bool
 	}{{"ci", 200, true}, {"ci", 5, false}, {"dead", 3, true}} {
 		exp := start.Add(tc.expires * day)
-		if _, _, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+		if _, _, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
 			Name: tc.name, Scopes: []string{"read_api"}, AccessLevel: 20, CreatedAt: start.Add(-day), ExpiresAt: &exp, Revoked: tc.revoked,
 		}); err != nil {
 			t.Fatal(err)

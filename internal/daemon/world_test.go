@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
@@ -31,14 +30,9 @@ var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 // config file managing tokens there, and a journal.
 type world struct {
 	*simtest.World
-	t       *testing.T
-	clk     *clock.Fake
-	srv     *sim.Server
-	url     string
-	dir     string
-	project sim.Project
-	sealer  secret.Sealer
-	events  *recorder
+	t      *testing.T
+	sealer secret.Sealer
+	events *recorder
 	// managing is the managing token daemons start with; "" → rootToken.
 	managing string
 	// fence is passed to daemons as Deps.Fence.
@@ -54,10 +48,9 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, events: &recorder{}}
 	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 1})
 	w.ClientsOnFakeClock = true
-	w.clk, w.srv, w.url, w.dir, w.project = w.Clock, w.Srv, w.URL, w.Dir, w.Project
 	w.Write("root.token", rootToken+"\n")
 	var err error
-	if w.sealer, err = secret.LoadOrCreateKey(filepath.Join(w.dir, "tw.key")); err != nil {
+	if w.sealer, err = secret.LoadOrCreateKey(filepath.Join(w.Dir, "tw.key")); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -75,7 +68,7 @@ func write(t *testing.T, path, s string) {
 func (w *world) token(name string, expiresIn, lifetime time.Duration) sim.Token {
 	w.t.Helper()
 	exp := start.Add(expiresIn)
-	tok, _, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+	tok, _, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
 		Name: name, Description: "managed " + name, Scopes: []string{"read_api"}, AccessLevel: 20,
 		CreatedAt: exp.Add(-lifetime), ExpiresAt: &exp,
 	})
@@ -94,19 +87,19 @@ type tokenSpec struct{ name, strategy string }
 func (w *world) writeConfig(specs ...tokenSpec) string {
 	w.t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\n", w.url)
+	fmt.Fprintf(&b, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\n", w.URL)
 	b.WriteString("defaults: {lifetime: 40d, rotate_before: 10d, grace: 1s, adopt: wait}\nserve: {scan_interval: 30d}\ntokens:\n")
 	for _, s := range specs {
 		fmt.Fprintf(&b, "  - name: %s\n    description: managed %s\n    project: acme/app\n    scopes: [read_api]\n    access_level: reporter\n    strategy: %s\n    deliver:\n      - file: {path: %s.env, format: dotenv, key: TOKEN}\n", s.name, s.name, s.strategy, s.name)
 	}
-	path := filepath.Join(w.dir, "tw.yaml")
+	path := filepath.Join(w.Dir, "tw.yaml")
 	write(w.t, path, b.String())
 	return path
 }
 
 func (w *world) loadConfig() *config.Config {
 	w.t.Helper()
-	cfg, err := config.Load(filepath.Join(w.dir, "tw.yaml"))
+	cfg, err := config.Load(filepath.Join(w.Dir, "tw.yaml"))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -139,12 +132,12 @@ func (w *world) start(fault func(*journal.Rotation, journal.Step, bool) error) *
 	p := &proc{store: st, sleeps: make(chan time.Time, 100), stopped: make(chan error, 1)}
 	var renewer *mgmt.Renewer
 	if w.selfRotate {
-		renewer = &mgmt.Renewer{Client: managing, Store: st, Clock: w.clk, Config: cfg}
+		renewer = &mgmt.Renewer{Client: managing, Store: st, Clock: w.Clock, Config: cfg}
 	}
 	p.d = daemon.New(daemon.Deps{
 		Renewer: renewer,
-		Engine:  eng, Store: st, GitLab: managing, Clock: w.clk, Config: cfg,
-		LoadConfig: func() (*config.Config, error) { return config.Load(filepath.Join(w.dir, "tw.yaml")) },
+		Engine:  eng, Store: st, GitLab: managing, Clock: w.Clock, Config: cfg,
+		LoadConfig: func() (*config.Config, error) { return config.Load(filepath.Join(w.Dir, "tw.yaml")) },
 		Notifier:   w.events,
 		OnSleep:    func(until time.Time) { p.sleeps <- until },
 		Fence:      w.fence,
@@ -201,7 +194,7 @@ func (p *proc) rotations(t *testing.T, name string) []*journal.Rotation {
 // live returns the active, unrevoked tokens named name.
 func (w *world) live(name string) []sim.Token {
 	var out []sim.Token
-	for _, t := range w.srv.Tokens() {
+	for _, t := range w.Srv.Tokens() {
 		if t.Name == name && t.Active && !t.Revoked {
 			out = append(out, t)
 		}
@@ -213,16 +206,16 @@ func (w *world) live(name string) []sim.Token {
 // user tw, Owner of acme, which expires expiresIn after start.
 func (w *world) managingToken(expiresIn time.Duration) sim.Token {
 	w.t.Helper()
-	u, err := w.srv.CreateUser("tw", false)
+	u, err := w.Srv.CreateUser("tw", false)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	g, _ := w.srv.GroupByPath("acme")
-	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
+	g, _ := w.Srv.GroupByPath("acme")
+	if err := w.Srv.AddMember("group", g.ID, u.ID, 50); err != nil {
 		w.t.Fatal(err)
 	}
 	exp := start.Add(expiresIn)
-	tok, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	tok, sec, err := w.Srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -234,7 +227,7 @@ func (w *world) managingToken(expiresIn time.Duration) sim.Token {
 // and adds extra at its end.
 func (w *world) editConfig(old, new, extra string) {
 	w.t.Helper()
-	path := filepath.Join(w.dir, "tw.yaml")
+	path := filepath.Join(w.Dir, "tw.yaml")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		w.t.Fatal(err)
@@ -248,7 +241,7 @@ func (w *world) editConfig(old, new, extra string) {
 // fileSecret reads TOKEN= from <name>.env.
 func (w *world) fileSecret(name string) string {
 	w.t.Helper()
-	b, err := os.ReadFile(filepath.Join(w.dir, name+".env"))
+	b, err := os.ReadFile(filepath.Join(w.Dir, name+".env"))
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
@@ -34,12 +33,7 @@ var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 type world struct {
 	*simtest.World
 	t        *testing.T
-	clk      *clock.Fake
-	srv      *sim.Server
-	url      string
-	dir      string
 	cfg      *config.Config
-	project  sim.Project
 	oldID    int64
 	oldValue string
 	creates  atomic.Int64 // POST …/access_tokens (mints of a brand-new token)
@@ -61,9 +55,8 @@ func newWorld(t *testing.T, strategy string) *world {
 				h.ServeHTTP(rw, r)
 			})
 		}})
-	w.clk, w.srv, w.url, w.dir, w.project = w.Clock, w.Srv, w.URL, w.Dir, w.Project
 	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
-	old, sec, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+	old, sec, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
 		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api", "self_rotate"},
 		AccessLevel: 20, CreatedAt: start.AddDate(0, 0, -85), ExpiresAt: &exp,
 	})
@@ -90,7 +83,7 @@ tokens:
     deliver:
       - file: {path: app.env, format: dotenv, key: DEPLOY_TOKEN}
       - gitlab_variable: {project: acme/app, key: DEPLOY_TOKEN, masked: true}
-`, w.url, strategy)
+`, w.URL, strategy)
 	if strategy != "self" {
 		cfgText = strings.Replace(cfgText, "    token_file: self.token\n", "", 1)
 	}
@@ -143,7 +136,7 @@ func (w *world) apply(e *engine.Engine) []engine.Outcome {
 func (w *world) finish() {
 	w.t.Helper()
 	for i := 0; i < 4; i++ {
-		w.clk.Advance(2 * time.Second)
+		w.Clock.Advance(2 * time.Second)
 		outs := w.apply(w.engine(nil))
 		for _, o := range outs {
 			if o.Status == engine.StatusFailed {
@@ -164,7 +157,7 @@ func (w *world) finish() {
 // fileValue reads DEPLOY_TOKEN from the dotenv sink.
 func (w *world) fileValue() string {
 	w.t.Helper()
-	f, err := os.Open(filepath.Join(w.dir, "app.env"))
+	f, err := os.Open(filepath.Join(w.Dir, "app.env"))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -195,7 +188,7 @@ func (w *world) whoami(s string) int64 {
 func (w *world) check(strategy string) {
 	w.t.Helper()
 	var live []sim.Token
-	for _, tok := range w.srv.Tokens() {
+	for _, tok := range w.Srv.Tokens() {
 		if tok.Name == "deploy" && tok.ResourceType == "project" && tok.Active && !tok.Revoked {
 			live = append(live, tok)
 		}
@@ -206,14 +199,14 @@ func (w *world) check(strategy string) {
 	if live[0].ID == w.oldID {
 		w.t.Fatalf("the old token %d is still the live one", w.oldID)
 	}
-	if old, _ := w.srv.Token(w.oldID); !old.Revoked {
+	if old, _ := w.Srv.Token(w.oldID); !old.Revoked {
 		w.t.Errorf("old token %d not revoked", w.oldID)
 	}
 	fileSecret := w.fileValue()
 	if got := w.whoami(fileSecret); got != live[0].ID {
 		w.t.Errorf("file sink holds a secret of token %d, want the live token %d", got, live[0].ID)
 	}
-	v, ok := w.srv.Variable("project", w.project.ID, "DEPLOY_TOKEN", "*")
+	v, ok := w.Srv.Variable("project", w.Project.ID, "DEPLOY_TOKEN", "*")
 	if !ok || v.Value != fileSecret {
 		w.t.Errorf("CI/CD variable does not hold the live secret (found=%v)", ok)
 	}
@@ -246,7 +239,7 @@ func TestRotateEachStrategy(t *testing.T) {
 			if strategy == "overlap" {
 				// The old token lives on for the grace period.
 				want = engine.StatusWaiting
-				if old, _ := w.srv.Token(w.oldID); old.Revoked {
+				if old, _ := w.Srv.Token(w.oldID); old.Revoked {
 					t.Fatal("overlap revoked the old token before the grace period ended")
 				}
 				if w.whoami(w.oldValue) != w.oldID {
@@ -290,7 +283,7 @@ func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, al
 			w := newWorld(t, strategy)
 			count := func(*journal.Rotation, journal.Step, bool) error { points++; return nil }
 			w.apply(w.engine(count))
-			w.clk.Advance(2 * time.Second)
+			w.Clock.Advance(2 * time.Second)
 			w.apply(w.engine(count))
 		}
 		if points < 10 {
@@ -312,7 +305,7 @@ func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, al
 				w.apply(w.engine(crash))
 				if n < k {
 					// The point lies in the second run (revoke after grace).
-					w.clk.Advance(2 * time.Second)
+					w.Clock.Advance(2 * time.Second)
 					w.apply(w.engine(crash))
 				}
 				if at == "" {
@@ -343,7 +336,7 @@ func TestLostResponse(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
-			w.srv.Faults().DropAfterCommit(http.MethodPost, mintPath[strategy], 1)
+			w.Srv.Faults().DropAfterCommit(http.MethodPost, mintPath[strategy], 1)
 			outs := w.apply(w.engine(nil))
 			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
@@ -367,8 +360,8 @@ func TestTimedOutMint(t *testing.T) {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
 			w.timeout = 300 * time.Millisecond
-			w.srv.Faults().HangAfterCommit(http.MethodPost, mintPath[strategy], 1)
-			before := w.srv.Stats().Requests
+			w.Srv.Faults().HangAfterCommit(http.MethodPost, mintPath[strategy], 1)
+			before := w.Srv.Stats().Requests
 			outs := w.apply(w.engine(nil))
 			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
@@ -380,10 +373,10 @@ func TestTimedOutMint(t *testing.T) {
 			if outs[0].Rotation.Step != journal.StepPlanned {
 				t.Fatalf("rotation at step %s, want planned", outs[0].Rotation.Step)
 			}
-			if n := countMints(w.srv, w.oldID); n != 1 {
+			if n := countMints(w.Srv, w.oldID); n != 1 {
 				t.Fatalf("GitLab made %d new tokens in the first run, want 1 (the timed-out request sent again?)", n)
 			}
-			if w.srv.Stats().Requests == before {
+			if w.Srv.Stats().Requests == before {
 				t.Fatal("no request reached GitLab")
 			}
 			w.finish()
@@ -462,12 +455,12 @@ func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
 				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
 			}
 			ctx := context.Background()
-			res := gitlab.Resource{Type: "project", ID: w.project.ID, Path: "acme/app"}
+			res := gitlab.Resource{Type: "project", ID: w.Project.ID, Path: "acme/app"}
 			if _, err := w.client(secret.New(rootToken)).RevokeToken(ctx, res, w.oldID); err != nil {
 				t.Fatal(err)
 			}
 			exp := start.AddDate(0, 0, 60).Truncate(24 * time.Hour)
-			byHand, _, err := w.srv.CreateAccessToken("project", w.project.ID, sim.TokenSpec{
+			byHand, _, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
 				Name: "deploy", Description: "made by hand", Scopes: []string{"read_api", "self_rotate"},
 				AccessLevel: 20, CreatedAt: start, ExpiresAt: &exp,
 			})
@@ -478,7 +471,7 @@ func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
 			if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
 				t.Fatalf("second run: want the rotation to fail, got %+v", outs)
 			}
-			if got, _ := w.srv.Token(byHand.ID); got.Revoked {
+			if got, _ := w.Srv.Token(byHand.ID); got.Revoked {
 				t.Fatalf("the token made by hand (%d) was rotated away: %v", byHand.ID, outs[0].Err)
 			}
 		})
@@ -497,17 +490,17 @@ func TestSelfSecondRotation(t *testing.T) {
 			w.apply(w.engine(nil))
 			w.finish()
 			w.check("self")
-			w.clk.Advance(25 * 24 * time.Hour) // the new token is due
+			w.Clock.Advance(25 * 24 * time.Hour) // the new token is due
 			if byHand {
 				ctx := context.Background()
-				res := gitlab.Resource{Type: "project", ID: w.project.ID, Path: "acme/app"}
+				res := gitlab.Resource{Type: "project", ID: w.Project.ID, Path: "acme/app"}
 				cur := w.whoami(w.fileValue())
-				_, sec, err := w.client(secret.New(rootToken)).RotateAccessToken(ctx, res, cur, w.clk.Now().AddDate(0, 0, 7))
+				_, sec, err := w.client(secret.New(rootToken)).RotateAccessToken(ctx, res, cur, w.Clock.Now().AddDate(0, 0, 7))
 				if err != nil {
 					t.Fatal(err)
 				}
-				write(t, filepath.Join(w.dir, "self.token"), sec.Reveal()+"\n")
-				w.clk.Advance(6 * 24 * time.Hour) // the token made by hand is due
+				write(t, filepath.Join(w.Dir, "self.token"), sec.Reveal()+"\n")
+				w.Clock.Advance(6 * 24 * time.Hour) // the token made by hand is due
 			}
 			e := w.engine(nil)
 			p, err := e.Plan(context.Background(), w.cfg)
@@ -539,7 +532,7 @@ func TestSinkAddedDuringGrace(t *testing.T) {
 	if len(outs) != 1 || outs[0].Status != engine.StatusWaiting {
 		t.Fatalf("want the rotation waiting for the grace period, got %+v", outs)
 	}
-	added := filepath.Join(w.dir, "worker.env")
+	added := filepath.Join(w.Dir, "worker.env")
 	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver,
 		config.Sink{Kind: "file", Settings: &file.Config{Path: added, Format: "dotenv", Key: "DEPLOY_TOKEN"}})
 	w.finish()
@@ -571,13 +564,13 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 	if w.whoami(w.oldValue) != w.oldID {
 		t.Error("old token no longer works after a failed verification")
 	}
-	if nt, _ := w.srv.Token(r.NewTokenID); r.NewTokenID == 0 || !nt.Revoked {
+	if nt, _ := w.Srv.Token(r.NewTokenID); r.NewTokenID == 0 || !nt.Revoked {
 		t.Errorf("new token %d that failed verification is not revoked", r.NewTokenID)
 	}
 	if got := w.fileValue(); got != w.oldValue {
 		t.Error("the file sink was given the token that failed verification")
 	}
-	if _, ok := w.srv.Variable("project", w.project.ID, "DEPLOY_TOKEN", "*"); ok {
+	if _, ok := w.Srv.Variable("project", w.Project.ID, "DEPLOY_TOKEN", "*"); ok {
 		t.Error("the CI/CD variable was given the token that failed verification")
 	}
 	if len(r.Delivered) != 0 {
@@ -593,7 +586,7 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 		t.Errorf("plan warning %q does not report the failed rotation (and must not claim two live tokens)", warn)
 	}
 	w.cfg.Tokens[0].Verify = nil
-	w.clk.Advance(time.Second)
+	w.Clock.Advance(time.Second)
 	o := w.engine(nil).Start(context.Background(), w.cfg.Tokens[0], p.Items[0].Current, engine.RotateOptions{Reason: "manual"})
 	if o.Status != engine.StatusWaiting && o.Status != engine.StatusDone {
 		t.Fatalf("manual rotation after the fix: %s (%v)", o.Status, o.Err)
@@ -646,7 +639,7 @@ func TestDeliverToSinkAdded(t *testing.T) {
 	w.finish()
 	live := w.whoami(w.fileValue())
 	creates := w.creates.Load()
-	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver, config.Sink{Kind: "file", Settings: &file.Config{Path: filepath.Join(w.dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
+	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver, config.Sink{Kind: "file", Settings: &file.Config{Path: filepath.Join(w.Dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
 	e := w.engine(nil)
 	p, err := e.Plan(context.Background(), w.cfg)
 	if err != nil {
@@ -659,7 +652,7 @@ func TestDeliverToSinkAdded(t *testing.T) {
 	if err != nil || len(outs) != 1 || outs[0].Status != engine.StatusDone || outs[0].Rotation.Kind != journal.KindDelivery {
 		t.Fatalf("apply: %+v, %v", outs, err)
 	}
-	b, err := os.ReadFile(filepath.Join(w.dir, "more.env"))
+	b, err := os.ReadFile(filepath.Join(w.Dir, "more.env"))
 	if err != nil || strings.TrimSpace(string(b)) != "T="+w.fileValue() {
 		t.Errorf("more.env = %q (%v), want the live secret", b, err)
 	}
@@ -675,8 +668,8 @@ func TestDeliverToSinkAdded(t *testing.T) {
 // next run delivers the rest without minting again.
 func TestDeliveryFailureResumes(t *testing.T) {
 	w := newWorld(t, "overlap")
-	w.srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 100)
-	w.srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 100)
+	w.Srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 100)
+	w.Srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 100)
 	outs := w.apply(w.engine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 		t.Fatalf("want a rotation to retry, got %+v", outs)
@@ -684,7 +677,7 @@ func TestDeliveryFailureResumes(t *testing.T) {
 	if got := outs[0].Rotation.Delivered; len(got) != 1 {
 		t.Fatalf("want the file delivered and the variable pending, got %v", got)
 	}
-	w.srv.Faults().Clear()
+	w.Srv.Faults().Clear()
 	w.finish()
 	w.check("overlap")
 }
@@ -696,7 +689,7 @@ func TestNoSecretInJournal(t *testing.T) {
 	w.finish()
 	w.store.Close()
 	secretVal := w.fileValue()
-	matches, _ := filepath.Glob(filepath.Join(w.dir, "tw.db*"))
+	matches, _ := filepath.Glob(filepath.Join(w.Dir, "tw.db*"))
 	if len(matches) == 0 {
 		t.Fatal("no journal files")
 	}
@@ -718,8 +711,8 @@ var _ = errors.New
 // run, instead of marking it failed with consumers half-served.
 func TestMintedRotationIsNeverGivenUp(t *testing.T) {
 	w := newWorld(t, "overlap")
-	w.srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 1000)
-	w.srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 1000)
+	w.Srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 1000)
+	w.Srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 1000)
 	for run := 1; run <= 7; run++ {
 		outs := w.apply(w.engine(nil))
 		if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
@@ -729,7 +722,7 @@ func TestMintedRotationIsNeverGivenUp(t *testing.T) {
 	if w.whoami(w.oldValue) != w.oldID {
 		t.Fatal("the old token was revoked while a sink still lacked the new secret")
 	}
-	w.srv.Faults().Clear()
+	w.Srv.Faults().Clear()
 	w.finish()
 	w.check("overlap")
 }

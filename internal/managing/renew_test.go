@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
@@ -37,10 +36,6 @@ var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 type world struct {
 	*simtest.World
 	t      *testing.T
-	clk    *clock.Fake
-	srv    *sim.Server
-	url    string
-	dir    string
 	cfg    *config.Config
 	sealer secret.Sealer
 	old    sim.Token
@@ -52,19 +47,18 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t}
 	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken})
 	w.ClientsOnFakeClock = true
-	w.clk, w.srv, w.url, w.dir = w.Clock, w.Srv, w.URL, w.Dir
 	g := w.Group
 	exp := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
 	// A service account (a user) that owns acme: group and project access
 	// tokens cannot create access tokens.
-	u, err := w.srv.CreateUser("tokenwarden-svc", false)
+	u, err := w.Srv.CreateUser("tokenwarden-svc", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.srv.AddMember("group", g.ID, u.ID, 50); err != nil {
+	if err := w.Srv.AddMember("group", g.ID, u.ID, 50); err != nil {
 		t.Fatal(err)
 	}
-	tok, sec, err := w.srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
+	tok, sec, err := w.Srv.CreatePersonalToken(u.ID, sim.TokenSpec{Name: "tokenwarden", Scopes: []string{"api"}, ExpiresAt: &exp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +74,7 @@ state: sqlite://tw.db
 key_file: tw.key
 tokens:
   - {name: deploy, description: deploys, group: acme, scopes: [read_api]}
-`, w.url))
+`, w.URL))
 	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
 	return w
 }
@@ -107,7 +101,7 @@ func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error)
 	}
 	c := w.Client(tok)
 	return &managing.Renewer{
-		Client: c, Store: st, Clock: w.clk, Config: w.cfg, Fault: fault,
+		Client: c, Store: st, Clock: w.Clock, Config: w.cfg, Fault: fault,
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
 			return all.NewAll(ds, all.Deps{GitLab: c, Owner: managing.Ref})
 		},
@@ -120,21 +114,21 @@ func (w *world) run(rn *managing.Renewer) error {
 	if err := rn.Recover(ctx); err != nil {
 		return err
 	}
-	st, err := managing.Check(ctx, rn.Client, w.cfg, w.clk.Now())
+	st, err := managing.Check(ctx, rn.Client, w.cfg, w.Clock.Now())
 	if err != nil {
 		return err
 	}
 	if err := st.Err(); err != nil {
 		return err
 	}
-	if at, ok := managing.RenewAt(w.cfg, st); ok && !w.clk.Now().Before(at) {
+	if at, ok := managing.RenewAt(w.cfg, st); ok && !w.Clock.Now().Before(at) {
 		_, err = rn.Renew(ctx, st, "test")
 	}
 	return err
 }
 
 func (w *world) file(name string) string {
-	b, err := os.ReadFile(filepath.Join(w.dir, name))
+	b, err := os.ReadFile(filepath.Join(w.Dir, name))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -147,7 +141,7 @@ func (w *world) file(name string) string {
 func (w *world) check(rn *managing.Renewer) {
 	w.t.Helper()
 	var live []sim.Token
-	for _, t := range w.srv.Tokens() {
+	for _, t := range w.Srv.Tokens() {
 		if t.Name == "tokenwarden" && t.Active && !t.Revoked {
 			live = append(live, t)
 		}
@@ -155,7 +149,7 @@ func (w *world) check(rn *managing.Renewer) {
 	if len(live) != 1 || live[0].ID == w.old.ID {
 		w.t.Fatalf("live managing tokens %+v, want exactly one successor of %d", live, w.old.ID)
 	}
-	if old, _ := w.srv.Token(w.old.ID); !old.Revoked {
+	if old, _ := w.Srv.Token(w.old.ID); !old.Revoked {
 		w.t.Errorf("old managing token %d not revoked", w.old.ID)
 	}
 	self, err := rn.Client.SelfToken(context.Background())
@@ -163,14 +157,14 @@ func (w *world) check(rn *managing.Renewer) {
 		t := self.ID
 		w.t.Fatalf("the process's client is token %d (%v), want the live token %d", t, err, live[0].ID)
 	}
-	c, _ := gitlab.New(gitlab.Config{URL: w.url, Token: secret.New(w.file("tw.token")), RetryMax: 1})
+	c, _ := gitlab.New(gitlab.Config{URL: w.URL, Token: secret.New(w.file("tw.token")), RetryMax: 1})
 	if got, err := c.SelfToken(context.Background()); err != nil || got.ID != live[0].ID {
 		w.t.Errorf("tw.token holds token %d (%v), want %d", got.ID, err, live[0].ID)
 	}
 	if w.file("other.env") != w.file("tw.token") {
 		w.t.Errorf("other.env does not hold the token in tw.token")
 	}
-	if fi, err := os.Stat(filepath.Join(w.dir, "tw.token")); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(w.Dir, "tw.token")); err != nil || fi.Mode().Perm() != 0o600 {
 		w.t.Errorf("tw.token mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 	rots, err := w.store.List(context.Background(), journal.Filter{Ref: managing.Ref})
@@ -194,7 +188,7 @@ func TestRenewManagingToken(t *testing.T) {
 		t.Errorf("%d renewals after two runs, want 1", len(rots))
 	}
 	// The secret is sealed in the journal: not in plain text on disk.
-	db, err := os.ReadFile(filepath.Join(w.dir, "tw.db"))
+	db, err := os.ReadFile(filepath.Join(w.Dir, "tw.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +233,7 @@ func TestRenewCrashAtEveryStep(t *testing.T) {
 			t.Logf("crashed at %s", at)
 			// The engine resumes managed tokens' rotations; the managing
 			// token's renewal is not one of them, and must not be failed.
-			outs, err := engine.New(engine.Deps{Store: w.store, Clock: w.clk}).Resume(context.Background(), w.cfg)
+			outs, err := engine.New(engine.Deps{Store: w.store, Clock: w.Clock}).Resume(context.Background(), w.cfg)
 			if err != nil || len(outs) != 0 {
 				t.Fatalf("engine.Resume touched the managing token's renewal: %+v, %v", outs, err)
 			}
@@ -267,7 +261,7 @@ func TestRenewCrashAtEveryStep(t *testing.T) {
 // token_file, it carries on.
 func TestRenewLostResponse(t *testing.T) {
 	w := newWorld(t)
-	w.srv.Faults().DropAfterCommit(http.MethodPost, `/personal_access_tokens/self/rotate$`, 1)
+	w.Srv.Faults().DropAfterCommit(http.MethodPost, `/personal_access_tokens/self/rotate$`, 1)
 	err := w.run(w.process(nil))
 	if !errors.Is(err, managing.ErrLost) {
 		t.Fatalf("run: %v, want ErrLost", err)
@@ -278,7 +272,7 @@ func TestRenewLostResponse(t *testing.T) {
 		}
 	}
 	var succ sim.Token
-	for _, tk := range w.srv.Tokens() {
+	for _, tk := range w.Srv.Tokens() {
 		if tk.Name == "tokenwarden" && tk.Active && !tk.Revoked {
 			succ = tk
 		}
@@ -290,12 +284,12 @@ func TestRenewLostResponse(t *testing.T) {
 	if err := w.run(w.process(nil)); !errors.Is(err, managing.ErrLost) {
 		t.Fatalf("restart: %v, want ErrLost again", err)
 	}
-	if tk, _ := w.srv.Token(succ.ID); tk.Revoked {
+	if tk, _ := w.Srv.Token(succ.ID); tk.Revoked {
 		t.Fatal("the successor was revoked: the old secret reached a rotate endpoint")
 	}
 	// The manual fix: an administrator rotates the successor and writes its secret.
 	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v4/personal_access_tokens/%d/rotate?expires_at=%s",
-		w.url, succ.ID, start.AddDate(0, 3, 0).Format(time.DateOnly)), nil)
+		w.URL, succ.ID, start.AddDate(0, 3, 0).Format(time.DateOnly)), nil)
 	req.Header.Set("PRIVATE-TOKEN", rootToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -308,7 +302,7 @@ func TestRenewLostResponse(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&pat); err != nil || resp.StatusCode != http.StatusOK || pat.Token == "" {
 		t.Fatalf("rotate by id: %s, %v", resp.Status, err)
 	}
-	write(t, filepath.Join(w.dir, "tw.token"), pat.Token+"\n")
+	write(t, filepath.Join(w.Dir, "tw.token"), pat.Token+"\n")
 	rn := w.process(nil)
 	if err := w.run(rn); err != nil {
 		t.Fatalf("after the manual fix: %v", err)
@@ -328,7 +322,7 @@ func TestRecoverFromDeadTokenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSecret := w.file("tw.token")
-	write(t, filepath.Join(w.dir, "tw.token"), oldSecret+"\n")
+	write(t, filepath.Join(w.Dir, "tw.token"), oldSecret+"\n")
 	var logs strings.Builder
 	rn := w.process(nil)
 	rn.Log = newTextLogger(&logs)
