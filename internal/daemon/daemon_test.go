@@ -12,6 +12,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 const day = duration.Day
@@ -173,7 +174,7 @@ func TestReloadPicksUpNewToken(t *testing.T) {
 	}
 
 	// A broken config is refused and the old one stays.
-	write(t, w.Dir+"/tw.yaml", "tokens: [oops\n")
+	simtest.WriteFile(t, w.Dir+"/tw.yaml", "tokens: [oops\n")
 	if err := p.d.Reload(); err == nil {
 		t.Error("Reload accepted a broken config")
 	}
@@ -227,7 +228,7 @@ func TestAdoptedTokenDeliveredAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, path, strings.Replace(string(cfg), "adopt: wait", "adopt: deliver", 1))
+	simtest.WriteFile(t, path, strings.Replace(string(cfg), "adopt: wait", "adopt: deliver", 1))
 
 	p := w.start(nil)
 	p.asleep(t)

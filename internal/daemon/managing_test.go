@@ -10,6 +10,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // serve watches the token it runs with: it wakes when that token crosses 30,
@@ -89,7 +90,7 @@ func TestDaemonRenewsTheManagingToken(t *testing.T) {
 	w.writeConfig(tokenSpec{"deploy", "overlap"})
 	// rotate_before 10d of a 40d lifetime: due 10 days before expiry.
 	w.editConfig("token_file: root.token}", "token_file: tw.token, self_rotate: true}", "")
-	write(t, filepath.Join(w.Dir, "tw.token"), w.managing+"\n")
+	simtest.WriteFile(t, filepath.Join(w.Dir, "tw.token"), w.managing+"\n")
 
 	p := w.start(nil)
 	renewAt := exp.Add(-10 * day)

@@ -12,12 +12,13 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // deployConfig manages deploy at accessLevel.
 func (w *world) deployConfig(accessLevel string) {
 	w.t.Helper()
-	write(w.t, filepath.Join(w.Dir, "tw.yaml"), fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
+	simtest.WriteFile(w.t, filepath.Join(w.Dir, "tw.yaml"), fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
 state: sqlite://tw.db
 key_file: tw.key
 defaults: {lifetime: 40d, rotate_before: 10d, grace: 1s}

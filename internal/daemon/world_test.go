@@ -56,13 +56,6 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func write(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // token creates project token name in acme/app that expires expiresIn after
 // start, created lifetime before its expiry.
 func (w *world) token(name string, expiresIn, lifetime time.Duration) sim.Token {
@@ -93,7 +86,7 @@ func (w *world) writeConfig(specs ...tokenSpec) string {
 		fmt.Fprintf(&b, "  - name: %s\n    description: managed %s\n    project: acme/app\n    scopes: [read_api]\n    access_level: reporter\n    strategy: %s\n    deliver:\n      - file: {path: %s.env, format: dotenv, key: TOKEN}\n", s.name, s.name, s.strategy, s.name)
 	}
 	path := filepath.Join(w.Dir, "tw.yaml")
-	write(w.t, path, b.String())
+	simtest.WriteFile(w.t, path, b.String())
 	return path
 }
 
@@ -235,7 +228,7 @@ func (w *world) editConfig(old, new, extra string) {
 	if !strings.Contains(string(b), old) {
 		w.t.Fatalf("the config has no %q", old)
 	}
-	write(w.t, path, strings.Replace(string(b), old, new, 1)+extra)
+	simtest.WriteFile(w.t, path, strings.Replace(string(b), old, new, 1)+extra)
 }
 
 // fileSecret reads TOKEN= from <name>.env.

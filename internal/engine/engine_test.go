@@ -92,13 +92,6 @@ tokens:
 	return w
 }
 
-func write(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // engine opens the journal afresh, as a new process would, and builds an
 // engine whose Fault hook is fault.
 func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) *engine.Engine {
@@ -499,7 +492,7 @@ func TestSelfSecondRotation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				write(t, filepath.Join(w.Dir, "self.token"), sec.Reveal()+"\n")
+				simtest.WriteFile(t, filepath.Join(w.Dir, "self.token"), sec.Reveal()+"\n")
 				w.Clock.Advance(6 * 24 * time.Hour) // the token made by hand is due
 			}
 			e := w.engine(nil)

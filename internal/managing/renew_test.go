@@ -79,13 +79,6 @@ tokens:
 	return w
 }
 
-func write(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // process starts "a new process": the journal opened afresh, a client with
 // whatever token_file holds now, and a renewer with the given fault hook.
 func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error) *managing.Renewer {
@@ -302,7 +295,7 @@ func TestRenewLostResponse(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&pat); err != nil || resp.StatusCode != http.StatusOK || pat.Token == "" {
 		t.Fatalf("rotate by id: %s, %v", resp.Status, err)
 	}
-	write(t, filepath.Join(w.Dir, "tw.token"), pat.Token+"\n")
+	simtest.WriteFile(t, filepath.Join(w.Dir, "tw.token"), pat.Token+"\n")
 	rn := w.process(nil)
 	if err := w.run(rn); err != nil {
 		t.Fatalf("after the manual fix: %v", err)
@@ -322,7 +315,7 @@ func TestRecoverFromDeadTokenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSecret := w.file("tw.token")
-	write(t, filepath.Join(w.Dir, "tw.token"), oldSecret+"\n")
+	simtest.WriteFile(t, filepath.Join(w.Dir, "tw.token"), oldSecret+"\n")
 	var logs strings.Builder
 	rn := w.process(nil)
 	rn.Log = newTextLogger(&logs)

@@ -77,10 +77,16 @@ func NewWorld(t testing.TB, o WorldOptions) *World {
 func (w *World) Write(name, content string) string {
 	w.T.Helper()
 	path := filepath.Join(w.Dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		w.T.Fatal(err)
-	}
+	WriteFile(w.T, path, content)
 	return path
+}
+
+// WriteFile writes path with mode 0600.
+func WriteFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // LoadConfig loads name (relative to Dir) and the key its journal is sealed with.
