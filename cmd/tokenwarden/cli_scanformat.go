@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -125,67 +123,6 @@ type jsonError struct {
 	ResourceType string `json:"resource_type"`
 	ResourcePath string `json:"resource_path"`
 	Error        string `json:"error"`
-}
-
-func writeScanJSON(w io.Writer, r scanResult) error {
-	doc := struct {
-		ScannedAt string      `json:"scanned_at"`
-		Tokens    []jsonToken `json:"tokens"`
-		Summary   scanSummary `json:"summary"`
-		Errors    []jsonError `json:"errors"`
-	}{ScannedAt: r.Now.UTC().Format(time.RFC3339), Tokens: []jsonToken{}, Summary: r.Summary, Errors: []jsonError{}}
-	for _, row := range r.Rows {
-		t := row.Token
-		jt := jsonToken{
-			ID: t.ID, Name: t.Name, Description: t.Description,
-			ResourceType: t.Resource.Type, ResourceID: t.Resource.ID, ResourcePath: t.Resource.Path,
-			Scopes: t.Scopes, AccessLevel: t.AccessLevel, AccessLevelName: gitlab.AccessLevelName(t.AccessLevel),
-			CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), DaysLeft: row.DaysLeft, State: row.State,
-			Findings: row.Findings, Self: row.Self,
-		}
-		if jt.Scopes == nil {
-			jt.Scopes = []string{}
-		}
-		if jt.Findings == nil {
-			jt.Findings = []jsonFinding{}
-		}
-		if t.ExpiresAt != nil {
-			s := t.ExpiresAt.UTC().Format(dateOnly)
-			jt.ExpiresAt = &s
-		}
-		if t.LastUsedAt != nil {
-			s := t.LastUsedAt.UTC().Format(time.RFC3339)
-			jt.LastUsedAt = &s
-		}
-		doc.Tokens = append(doc.Tokens, jt)
-	}
-	for _, e := range r.Errors {
-		doc.Errors = append(doc.Errors, jsonError{ResourceType: e.Resource.Type, ResourcePath: e.Resource.Path, Error: e.Err.Error()})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
-}
-
-func writeScanCSV(w io.Writer, r scanResult) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "name", "description", "resource_type", "resource_path", "scopes", "access_level",
-		"access_level_name", "created_at", "expires_at", "days_left", "last_used_at", "state", "severity", "findings"})
-	for _, row := range r.Rows {
-		t := row.Token
-		dl := ""
-		if row.DaysLeft != nil {
-			dl = strconv.Itoa(*row.DaysLeft)
-		}
-		_ = cw.Write([]string{
-			strconv.FormatInt(t.ID, 10), csvSafe(t.Name), csvSafe(t.Description), t.Resource.Type, t.Resource.Path,
-			strings.Join(t.Scopes, " "), strconv.Itoa(t.AccessLevel), gitlab.AccessLevelName(t.AccessLevel),
-			t.CreatedAt.UTC().Format(time.RFC3339), dateOrEmpty(t.ExpiresAt, dateOnly), dl,
-			dateOrEmpty(t.LastUsedAt, time.RFC3339), row.State, row.Worst, findingCodes(row.Findings),
-		})
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // csvSafe defuses cells a spreadsheet would run as a formula: token names

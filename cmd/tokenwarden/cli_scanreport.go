@@ -20,15 +20,6 @@ type scanRow struct {
 // selfNote is how the table marks the token tokenwarden runs with.
 const selfNote = "    ← the token tokenwarden runs with"
 
-// markSelf marks the row of the calling token.
-func (r *scanResult) markSelf(self gitlab.Token) {
-	for i := range r.Rows {
-		if r.Rows[i].Token.ID == self.ID {
-			r.Rows[i].Self = true
-		}
-	}
-}
-
 // scanSummary counts what a scan found.
 type scanSummary struct {
 	Tokens   int `json:"tokens"`
@@ -53,33 +44,58 @@ type scanResult struct {
 
 func evaluateScan(rep *inventory.Report, now time.Time, th policy.Thresholds) scanResult {
 	res := scanResult{Now: now, Errors: rep.Errors}
-	s := &res.Summary
-	s.Groups, s.Projects, s.Errors = rep.Groups, rep.Projects, len(rep.Errors)
 	for _, t := range rep.Tokens {
 		row := scanRow{Row: policy.Evaluated(t, now, th)}
 		res.Rows = append(res.Rows, row)
-		s.Tokens++
-		switch row.State {
-		case gitlab.StateActive:
-			s.Active++
-		case gitlab.StateExpired:
-			s.Expired++
-		case gitlab.StateRevoked:
-			s.Revoked++
-		}
-		for _, f := range row.Findings {
-			switch f.Severity {
-			case policy.SeverityCritical:
-				s.Critical++
-			case policy.SeverityWarning:
-				s.Warning++
-			case policy.SeverityInfo:
-				s.Info++
-			}
+		res.Summary.add(row)
+	}
+	res.Summary.resources(rep)
+	sortRows(res.Rows)
+	return res
+}
+
+// add counts one row.
+func (s *scanSummary) add(row scanRow) {
+	s.Tokens++
+	switch row.State {
+	case gitlab.StateActive:
+		s.Active++
+	case gitlab.StateExpired:
+		s.Expired++
+	case gitlab.StateRevoked:
+		s.Revoked++
+	}
+	for _, f := range row.Findings {
+		switch f.Severity {
+		case policy.SeverityCritical:
+			s.Critical++
+		case policy.SeverityWarning:
+			s.Warning++
+		case policy.SeverityInfo:
+			s.Info++
 		}
 	}
-	sort.SliceStable(res.Rows, func(i, j int) bool { return moreUrgent(res.Rows[i], res.Rows[j]) })
-	return res
+}
+
+// resources counts what the scan walked.
+func (s *scanSummary) resources(rep *inventory.Report) {
+	s.Groups, s.Projects, s.Errors = rep.Groups, rep.Projects, len(rep.Errors)
+}
+
+// atOrAbove counts the findings at or above severity.
+func (s scanSummary) atOrAbove(severity string) int {
+	n := 0
+	for sev, count := range map[string]int{policy.SeverityCritical: s.Critical, policy.SeverityWarning: s.Warning, policy.SeverityInfo: s.Info} {
+		if policy.Rank(sev) >= policy.Rank(severity) {
+			n += count
+		}
+	}
+	return n
+}
+
+// sortRows puts the most urgent rows first.
+func sortRows(rows []scanRow) {
+	sort.SliceStable(rows, func(i, j int) bool { return moreUrgent(rows[i], rows[j]) })
 }
 
 // moreUrgent orders rows: worst severity first, then fewest days left
@@ -103,19 +119,6 @@ func moreUrgent(a, b scanRow) bool {
 		return a.Token.Resource.Path < b.Token.Resource.Path
 	}
 	return a.Token.ID < b.Token.ID
-}
-
-// atOrAbove counts findings at or above severity.
-func (r scanResult) atOrAbove(severity string) int {
-	n := 0
-	for _, row := range r.Rows {
-		for _, f := range row.Findings {
-			if policy.Rank(f.Severity) >= policy.Rank(severity) {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func findingCodes(fs []policy.Finding) string {

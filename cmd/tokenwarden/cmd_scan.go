@@ -48,8 +48,7 @@ above --fail-on.`,
   tokenwarden scan --personal --expires-warning 60d --format csv > tokens.csv`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			render, err := scanRenderer(format)
-			if err != nil {
+			if _, err := newScanWriter(format, io.Discard, time.Time{}); err != nil {
 				return err
 			}
 			if failOn != "" && failOn != policy.SeverityWarning && failOn != policy.SeverityCritical {
@@ -79,24 +78,46 @@ above --fail-on.`,
 			if err != nil {
 				return scanError(err)
 			}
+			now := clk.Now()
+			out, _ := newScanWriter(format, cmd.OutOrStdout(), now)
+			// Rows go to the output as each resource's tokens come in:
+			// a write that fails stops the scan.
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			var sum scanSummary
+			var werr error
 			progress, done := progressLine(cmd.ErrOrStderr())
-			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{
+			rep, err := inventory.Scan(ctx, client, inventory.Options{
 				Groups: groups, Personal: personal, Concurrency: concurrency, Progress: progress,
+				Tokens: func(_ gitlab.Resource, toks []gitlab.Token) {
+					for _, t := range toks {
+						if werr != nil {
+							return
+						}
+						row := scanRow{Row: policy.Evaluated(t, now, th), Self: t.ID == self.ID}
+						sum.add(row)
+						if werr = out.Row(row); werr != nil {
+							cancel()
+						}
+					}
+				},
 			})
 			done()
+			if werr != nil {
+				return fmt.Errorf("scan: write output: %w", werr)
+			}
 			if err != nil {
 				return scanError(err)
 			}
 			if rep.AllFailed() {
 				return scanError(rep.FailureSummary())
 			}
-			res := evaluateScan(rep, clk.Now(), th)
-			res.markSelf(self)
-			if lvl := managing.LevelAt(self.ExpiresAt, clk.Now(), managing.Thresholds{Warning: th.ExpiresWarning, Critical: th.ExpiresCritical}); lvl != managing.LevelOK {
+			if lvl := managing.LevelAt(self.ExpiresAt, now, managing.Thresholds{Warning: th.ExpiresWarning, Critical: th.ExpiresCritical}); lvl != managing.LevelOK {
 				fmt.Fprintf(cmd.ErrOrStderr(), "! %s: the token scan runs with (%q, id %d) expires on %s: renew it before it does\n",
 					strings.ToUpper(lvl), self.Name, self.ID, self.ExpiresAt.Format(time.DateOnly))
 			}
-			if err := render(cmd.OutOrStdout(), res); err != nil {
+			sum.resources(rep)
+			if err := out.Close(scanResult{Now: now, Summary: sum, Errors: rep.Errors}); err != nil {
 				return fmt.Errorf("scan: write output: %w", err)
 			}
 			if len(rep.Errors) > 0 {
@@ -108,7 +129,7 @@ above --fail-on.`,
 				return withCode(exitError, fmt.Errorf("scan incomplete: the tokens of %d resource(s) are missing from the output above", len(rep.Errors)))
 			}
 			if failOn != "" {
-				if n := res.atOrAbove(failOn); n > 0 {
+				if n := sum.atOrAbove(failOn); n > 0 {
 					return withCode(exitFindings, fmt.Errorf("%d finding(s) at or above %s", n, failOn))
 				}
 			}
@@ -130,22 +151,6 @@ above --fail-on.`,
 	f.Var(durationFlag{&th.NeverUsedGrace}, "never-used-grace", "never-used only for tokens older than this")
 	f.Var(durationFlag{&th.MaxLifetime}, "max-lifetime", "long-lived when a token lives longer than this (0 disables)")
 	return cmd
-}
-
-func scanRenderer(format string) (func(io.Writer, scanResult) error, error) {
-	switch format {
-	case "table", "":
-		return writeScanTable, nil
-	case "json":
-		return writeScanJSON, nil
-	case "csv":
-		return writeScanCSV, nil
-	case "junit":
-		return writeScanJUnit, nil
-	case "codequality":
-		return writeScanCodeQuality, nil
-	}
-	return nil, usageError("--format must be table, json, csv, junit or codequality, not %q", format)
 }
 
 // scanError adds a hint to the errors a user can fix.
@@ -172,7 +177,8 @@ func scanError(err error) error {
 }
 
 // progressLine returns a Progress callback that redraws one line on w when w
-// is a terminal (and does nothing otherwise), and a func that clears it.
+// is a terminal (and does nothing otherwise), at most ten times a second,
+// and a func that clears it.
 func progressLine(w io.Writer) (func(done, total int), func()) {
 	if !isTerminal(w) {
 		return nil, func() {}
@@ -180,10 +186,17 @@ func progressLine(w io.Writer) (func(done, total int), func()) {
 	f := w
 	var mu sync.Mutex
 	drawn := false
+	start := time.Now()
+	var last time.Time
 	return func(done, total int) {
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(f, "\rscanning: %d/%d groups and projects", done, total)
+			now := time.Now()
+			if done != total && done != 0 && now.Sub(last) < 100*time.Millisecond {
+				return
+			}
+			last = now
+			fmt.Fprintf(f, "\r\033[K%s", progressText(done, total, now.Sub(start)))
 			drawn = true
 		}, func() {
 			mu.Lock()
@@ -192,6 +205,18 @@ func progressLine(w io.Writer) (func(done, total int), func()) {
 				fmt.Fprint(f, "\r\033[K")
 			}
 		}
+}
+
+// progressText is the progress line: how far, how fast, and about how long
+// is left at that pace (once there is a pace to go by).
+func progressText(done, total int, elapsed time.Duration) string {
+	s := fmt.Sprintf("scanning: %d/%d groups and projects", done, total)
+	if done == 0 || elapsed < time.Second {
+		return s
+	}
+	rate := float64(done) / elapsed.Seconds()
+	left := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
+	return s + fmt.Sprintf(" · %.0f/s · about %s left", rate, left)
 }
 
 // isTerminal reports whether w is, or wraps (the redactor's writer), a

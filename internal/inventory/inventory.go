@@ -18,13 +18,13 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
-// Options say what to scan.
 // DefaultConcurrency is how many list calls a scan keeps in flight. With
 // 20 ms of latency per call, 16 makes a 40×10×2 instance about 12× faster
 // than one call at a time (see BenchmarkScan); the RateLimit pacer keeps it
 // under the instance's limit.
 const DefaultConcurrency = 16
 
+// Options say what to scan.
 type Options struct {
 	// Groups are full paths of the groups to walk (each with everything
 	// below it). Empty: every group the token's user can see.
@@ -36,6 +36,13 @@ type Options struct {
 	// Progress, when set, is called after each resource's tokens are listed
 	// with how many of how many resources are done. Calls are serialised.
 	Progress func(done, total int)
+	// Tokens, when set, receives each resource's tokens (sorted by id) and
+	// Report.Tokens stays empty: resources come in path order (groups and
+	// projects together, the personal tokens last), each as soon as it and
+	// every one before it are listed, so that a caller that streams its
+	// output never holds more than a window of resources. Calls are
+	// serialised; a resource without tokens is skipped.
+	Tokens func(res gitlab.Resource, toks []gitlab.Token)
 }
 
 // Report is the result of a scan.
@@ -43,7 +50,7 @@ type Report struct {
 	User     gitlab.User
 	Groups   int            // groups scanned
 	Projects int            // projects scanned
-	Tokens   []gitlab.Token // every token found, by resource path then id
+	Tokens   []gitlab.Token // every token found, by resource path then id (empty with Options.Tokens)
 	Errors   []ResourceError
 	Scanned  int // resources whose tokens were listed
 }
@@ -78,53 +85,113 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 	}
 	rep.Groups, rep.Projects = len(groups), len(projects)
 
-	total := len(groups) + len(projects)
-	if opts.Personal {
-		total++
-	}
-	var done int
-	progress := func() {
-		done++
-		if opts.Progress != nil {
-			opts.Progress(done, total)
-		}
-	}
-	if opts.Progress != nil {
-		opts.Progress(0, total)
-	}
-
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(n)
+	items := make([]item, 0, len(groups)+len(projects)+1)
 	for _, g := range groups {
-		eg.Go(func() error {
-			toks, err := c.GroupAccessTokens(ectx, g)
-			return w.collect(toks, err, gitlab.Resource{Type: "group", ID: g.ID, Path: g.Path}, progress)
-		})
+		items = append(items, item{gitlab.Resource{Type: "group", ID: g.ID, Path: g.Path},
+			func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupAccessTokens(ctx, g) }})
 	}
 	for _, p := range projects {
-		eg.Go(func() error {
-			toks, err := c.ProjectAccessTokens(ectx, p)
-			return w.collect(toks, err, gitlab.Resource{Type: "project", ID: p.ID, Path: p.Path}, progress)
-		})
+		items = append(items, item{gitlab.Resource{Type: "project", ID: p.ID, Path: p.Path},
+			func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectAccessTokens(ctx, p) }})
 	}
+	// Groups and projects in one path order, so that a group's tokens come
+	// just before those of what is below it.
+	sort.SliceStable(items, func(i, j int) bool { return items[i].res.Path < items[j].res.Path })
 	if opts.Personal {
-		eg.Go(func() error {
-			toks, err := c.PersonalAccessTokens(ectx, me)
-			return w.collect(toks, err, gitlab.Resource{Type: "user", ID: me.ID, Path: me.Username}, progress)
-		})
+		items = append(items, item{gitlab.Resource{Type: "user", ID: me.ID, Path: me.Username},
+			func(ctx context.Context) ([]gitlab.Token, error) { return c.PersonalAccessTokens(ctx, me) }})
 	}
-	if err := eg.Wait(); err != nil {
+
+	emit := opts.Tokens
+	if emit == nil {
+		emit = func(_ gitlab.Resource, toks []gitlab.Token) { rep.Tokens = append(rep.Tokens, toks...) }
+	}
+	if err := w.list(ctx, items, emit, opts.Progress); err != nil {
 		return nil, err
 	}
-	sort.Slice(rep.Tokens, func(i, j int) bool {
-		a, b := rep.Tokens[i], rep.Tokens[j]
-		if a.Resource.Path != b.Resource.Path {
-			return a.Resource.Path < b.Resource.Path
-		}
-		return a.ID < b.ID
-	})
+	if opts.Tokens == nil {
+		sort.Slice(rep.Tokens, func(i, j int) bool {
+			a, b := rep.Tokens[i], rep.Tokens[j]
+			if a.Resource.Path != b.Resource.Path {
+				return a.Resource.Path < b.Resource.Path
+			}
+			return a.ID < b.ID
+		})
+	}
 	sort.Slice(rep.Errors, func(i, j int) bool { return rep.Errors[i].Resource.Path < rep.Errors[j].Resource.Path })
 	return rep, nil
+}
+
+// item is one resource whose tokens are to be listed.
+type item struct {
+	res  gitlab.Resource
+	list func(context.Context) ([]gitlab.Token, error)
+}
+
+// list lists the items' tokens, w.n calls in flight, and hands each item's
+// tokens (sorted by id) to emit in the items' order, as soon as they and
+// those of every item before it are in. At most window items are listed
+// ahead of the first one not yet emitted, so that what is held while a slow
+// list call holds up the output stays bounded whatever the instance's size.
+func (w *walk) list(ctx context.Context, items []item, emit func(gitlab.Resource, []gitlab.Token), progress func(done, total int)) error {
+	window := 4 * w.n
+	if window < 64 {
+		window = 64
+	}
+	if progress != nil {
+		progress(0, len(items))
+	}
+	var (
+		results = make(map[int][]gitlab.Token, window) // listed, not yet emitted
+		next    int                                    // first item not yet emitted
+		done    int
+		slots   = make(chan struct{}, window)
+	)
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(w.n)
+	finish := func(i int, toks []gitlab.Token, err error) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			w.rep.Errors = append(w.rep.Errors, ResourceError{Resource: items[i].res, Err: err})
+		} else {
+			w.rep.Scanned++
+		}
+		sort.Slice(toks, func(a, b int) bool { return toks[a].ID < toks[b].ID })
+		if toks == nil {
+			toks = []gitlab.Token{}
+		}
+		results[i] = toks
+		done++
+		if progress != nil {
+			progress(done, len(items))
+		}
+		for toks, ok := results[next]; ok; toks, ok = results[next] {
+			delete(results, next)
+			if len(toks) > 0 {
+				emit(items[next].res, toks)
+			}
+			next++
+			<-slots
+		}
+		return nil
+	}
+dispatch:
+	for i := range items {
+		select {
+		case slots <- struct{}{}:
+		case <-ectx.Done():
+			break dispatch
+		}
+		eg.Go(func() error {
+			toks, err := items[i].list(ectx)
+			return finish(i, toks, err)
+		})
+	}
+	return eg.Wait()
 }
 
 type walk struct {
@@ -132,24 +199,6 @@ type walk struct {
 	n   int
 	mu  sync.Mutex
 	rep *Report
-}
-
-// collect records one resource's tokens or its error. Only a cancelled
-// context stops the scan; anything else is that resource's problem.
-func (w *walk) collect(toks []gitlab.Token, err error, res gitlab.Resource, progress func()) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		w.rep.Errors = append(w.rep.Errors, ResourceError{Resource: res, Err: err})
-	} else {
-		w.rep.Scanned++
-	}
-	w.rep.Tokens = append(w.rep.Tokens, toks...)
-	progress()
-	return nil
 }
 
 // fatal reports whether err means no other call can succeed either.

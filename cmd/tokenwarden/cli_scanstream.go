@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+)
+
+// scanWriter receives scan's rows as the scan lists them, then the rest of
+// the result. JSON and CSV write each row as it comes, so that scan holds a
+// window of rows, not the instance; the other formats sort and need them all.
+type scanWriter interface {
+	Row(scanRow) error
+	// Close writes what follows the rows; r.Rows is empty (the rows came
+	// through Row). Nothing is written when Close is not called and no row
+	// came: a scan that failed as a whole leaves no output.
+	Close(r scanResult) error
+}
+
+func newScanWriter(format string, w io.Writer, now time.Time) (scanWriter, error) {
+	switch format {
+	case "table", "":
+		return &bufferedScan{w: w, render: writeScanTable}, nil
+	case "json":
+		return &jsonScan{out: rowWriter{w: w}, now: now}, nil
+	case "csv":
+		sw := &csvScan{out: rowWriter{w: w}}
+		sw.cw = csv.NewWriter(&sw.out.buf)
+		return sw, nil
+	case "junit":
+		return &bufferedScan{w: w, render: writeScanJUnit}, nil
+	case "codequality":
+		return &bufferedScan{w: w, render: writeScanCodeQuality}, nil
+	}
+	return nil, usageError("--format must be table, json, csv, junit or codequality, not %q", format)
+}
+
+// bufferedScan collects the rows and renders them, most urgent first.
+type bufferedScan struct {
+	w      io.Writer
+	render func(io.Writer, scanResult) error
+	rows   []scanRow
+}
+
+func (b *bufferedScan) Row(row scanRow) error { b.rows = append(b.rows, row); return nil }
+
+func (b *bufferedScan) Close(r scanResult) error {
+	sortRows(b.rows)
+	r.Rows = b.rows
+	return b.render(b.w, r)
+}
+
+// rowWriter buffers whole rows and passes them on in chunks of about
+// 32 KiB: few writes, and never a row cut in two (the redactor that scrubs
+// stdout sees each write alone).
+type rowWriter struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+const rowChunk = 32 << 10
+
+// rowDone ends a row: the buffer goes out when it is full enough.
+func (o *rowWriter) rowDone() error {
+	if o.buf.Len() < rowChunk {
+		return nil
+	}
+	return o.flush()
+}
+
+func (o *rowWriter) flush() error {
+	_, err := o.w.Write(o.buf.Bytes())
+	o.buf.Reset()
+	return err
+}
+
+// jsonScan writes {"scanned_at", "tokens": [...], "summary", "errors"}
+// indented as json.Encoder would, one token at a time.
+type jsonScan struct {
+	out   rowWriter
+	now   time.Time
+	begun bool
+}
+
+func (j *jsonScan) begin() {
+	j.begun = true
+	j.out.buf.WriteString("{\n  \"scanned_at\": \"" + j.now.UTC().Format(time.RFC3339) + "\",\n  \"tokens\": [")
+}
+
+func (j *jsonScan) Row(row scanRow) error {
+	sep := ","
+	if !j.begun {
+		j.begin()
+		sep = ""
+	}
+	b, err := json.MarshalIndent(jsonTokenOf(row), "    ", "  ")
+	if err != nil {
+		return err
+	}
+	j.out.buf.WriteString(sep + "\n    ")
+	j.out.buf.Write(b)
+	return j.out.rowDone()
+}
+
+func (j *jsonScan) Close(r scanResult) error {
+	if !j.begun {
+		j.begin()
+		j.out.buf.WriteString("],\n")
+	} else {
+		j.out.buf.WriteString("\n  ],\n")
+	}
+	errs := []jsonError{}
+	for _, e := range r.Errors {
+		errs = append(errs, jsonError{ResourceType: e.Resource.Type, ResourcePath: e.Resource.Path, Error: e.Err.Error()})
+	}
+	for _, part := range []struct {
+		key  string
+		v    any
+		tail string
+	}{{"summary", r.Summary, ",\n"}, {"errors", errs, "\n}\n"}} {
+		b, err := json.MarshalIndent(part.v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		j.out.buf.WriteString("  \"" + part.key + "\": ")
+		j.out.buf.Write(b)
+		j.out.buf.WriteString(part.tail)
+	}
+	return j.out.flush()
+}
+
+func jsonTokenOf(row scanRow) jsonToken {
+	t := row.Token
+	jt := jsonToken{
+		ID: t.ID, Name: t.Name, Description: t.Description,
+		ResourceType: t.Resource.Type, ResourceID: t.Resource.ID, ResourcePath: t.Resource.Path,
+		Scopes: t.Scopes, AccessLevel: t.AccessLevel, AccessLevelName: gitlab.AccessLevelName(t.AccessLevel),
+		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), DaysLeft: row.DaysLeft, State: row.State,
+		Findings: row.Findings, Self: row.Self,
+	}
+	if jt.Scopes == nil {
+		jt.Scopes = []string{}
+	}
+	if jt.Findings == nil {
+		jt.Findings = []jsonFinding{}
+	}
+	if t.ExpiresAt != nil {
+		s := t.ExpiresAt.UTC().Format(dateOnly)
+		jt.ExpiresAt = &s
+	}
+	if t.LastUsedAt != nil {
+		s := t.LastUsedAt.UTC().Format(time.RFC3339)
+		jt.LastUsedAt = &s
+	}
+	return jt
+}
+
+// csvScan writes a header and one line per token.
+type csvScan struct {
+	out   rowWriter
+	cw    *csv.Writer // into out.buf
+	begun bool
+}
+
+func (c *csvScan) begin() error {
+	c.begun = true
+	return c.cw.Write([]string{"id", "name", "description", "resource_type", "resource_path", "scopes", "access_level",
+		"access_level_name", "created_at", "expires_at", "days_left", "last_used_at", "state", "severity", "findings"})
+}
+
+func (c *csvScan) Row(row scanRow) error {
+	if !c.begun {
+		if err := c.begin(); err != nil {
+			return err
+		}
+	}
+	t := row.Token
+	dl := ""
+	if row.DaysLeft != nil {
+		dl = strconv.Itoa(*row.DaysLeft)
+	}
+	if err := c.cw.Write([]string{
+		strconv.FormatInt(t.ID, 10), csvSafe(t.Name), csvSafe(t.Description), t.Resource.Type, t.Resource.Path,
+		strings.Join(t.Scopes, " "), strconv.Itoa(t.AccessLevel), gitlab.AccessLevelName(t.AccessLevel),
+		t.CreatedAt.UTC().Format(time.RFC3339), dateOrEmpty(t.ExpiresAt, dateOnly), dl,
+		dateOrEmpty(t.LastUsedAt, time.RFC3339), row.State, row.Worst, findingCodes(row.Findings),
+	}); err != nil {
+		return err
+	}
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
+		return err
+	}
+	return c.out.rowDone()
+}
+
+func (c *csvScan) Close(scanResult) error {
+	if !c.begun {
+		if err := c.begin(); err != nil {
+			return err
+		}
+		c.cw.Flush()
+	}
+	return c.out.flush()
+}
