@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -47,14 +46,7 @@ func FuzzClassifier(f *testing.F) {
 		if len(rep.Checks) != len(steps) {
 			t.Fatalf("%d checks, want %d", len(rep.Checks), len(steps))
 		}
-		var text, js bytes.Buffer
-		if err := rep.WriteText(&text); err != nil {
-			t.Fatal(err)
-		}
-		if err := rep.WriteJSON(&js); err != nil {
-			t.Fatal(err)
-		}
-		for _, out := range []string{text.String(), js.String()} {
+		for _, out := range renderings(t, rep) {
 			for j := 0; j+5 <= len(planted); j++ {
 				if strings.Contains(out, planted[j:j+5]) {
 					t.Fatalf("the report shows part of the token (%q):\n%s", planted[j:j+5], out)

@@ -117,6 +117,19 @@ func TestOfflineChecks(t *testing.T) {
 	}
 }
 
+// renderings are rep's text and JSON reports.
+func renderings(t *testing.T, rep Report) []string {
+	t.Helper()
+	var text, js bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	return []string{text.String(), js.String()}
+}
+
 // assertNoSecret renders rep both ways and looks for the token's body.
 func assertNoSecret(t *testing.T, rep Report, token string) {
 	t.Helper()
@@ -128,14 +141,7 @@ func assertNoSecret(t *testing.T, rep Report, token string) {
 	if len(body) < 8 {
 		return
 	}
-	var text, js bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.WriteJSON(&js); err != nil {
-		t.Fatal(err)
-	}
-	for _, out := range []string{text.String(), js.String()} {
+	for _, out := range renderings(t, rep) {
 		if strings.Contains(out, body[:8]) {
 			t.Errorf("output shows the token:\n%s", out)
 		}

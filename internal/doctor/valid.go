@@ -81,22 +81,18 @@ func daysBetween(a, b time.Time) int {
 	return int(db.Sub(da).Hours() / 24)
 }
 
-func inDays(d int) string {
-	switch {
-	case d <= 0:
-		return "today"
-	case d == 1:
-		return "tomorrow"
-	}
-	return fmt.Sprintf("in %d days", d)
-}
+// inDays says d days ahead: today, tomorrow, in 5 days.
+func inDays(d int) string { return days(d, "tomorrow", "in %d days") }
 
-func daysAgo(d int) string {
+// daysAgo says d days back: today, yesterday, 5 days ago.
+func daysAgo(d int) string { return days(d, "yesterday", "%d days ago") }
+
+func days(d int, one, many string) string {
 	switch {
 	case d <= 0:
 		return "today"
 	case d == 1:
-		return "yesterday"
+		return one
 	}
-	return fmt.Sprintf("%d days ago", d)
+	return fmt.Sprintf(many, d)
 }

@@ -70,10 +70,7 @@ func exec(t testing.TB, dsn, sql string, args ...any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
+	c := Conn(t, dsn)
 	defer c.Close(ctx)
 	if _, err := c.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
