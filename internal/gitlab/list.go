@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+	"golang.org/x/sync/errgroup"
 )
 
 // perPage is GitLab's maximum page size: fewer pages, fewer calls.
@@ -128,6 +129,94 @@ func (c *Client) GroupProjects(ctx context.Context, g Group, subgroups bool) ([]
 		return nil, c.classify(err, target{kind: "group", path: g.Path})
 	}
 	return mapAll(ps, toProject), nil
+}
+
+// AllProjects lists every project the caller can see — for an administrator
+// every project of the instance, personal ones included — with keyset
+// pagination by id, which GitLab requires past 50,000 projects: about one
+// call per 100 projects. When there is more than one page, it asks for the
+// highest id and pages through parallel id ranges at once instead of one
+// page after the other.
+func (c *Client) AllProjects(ctx context.Context, parallel int) ([]Project, error) {
+	first, more, err := c.projectRange(ctx, 0, 0, 1)
+	if err != nil || !more {
+		return first, err
+	}
+	top, err := getOne(ctx, c, func() (*[]*gl.Project, *gl.Response, error) {
+		ps, resp, err := c.api.Projects.ListProjects(&gl.ListProjectsOptions{Simple: gl.Ptr(true),
+			ListOptions: gl.ListOptions{OrderBy: "id", Sort: "desc", PerPage: 1}}, gl.WithContext(ctx))
+		return &ps, resp, err
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: "instance"})
+	}
+	lo := first[len(first)-1].ID
+	if len(*top) == 0 || (*top)[0].ID <= lo {
+		return first, nil
+	}
+	hi := (*top)[0].ID
+	k := int64(max(parallel, 1))
+	if span := hi - lo; span < k*perPage {
+		k = max(span/perPage, 1)
+	}
+	parts := make([][]Project, k)
+	eg, ectx := errgroup.WithContext(ctx)
+	for i := range k {
+		after, before := lo+(hi-lo)*i/k, lo+(hi-lo)*(i+1)/k+1 // (after, before)
+		eg.Go(func() (err error) {
+			parts[i], _, err = c.projectRange(ectx, after, before, 0)
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		first = append(first, p...)
+	}
+	return first, nil
+}
+
+// projectRange pages through the projects with after < id < before (0: no
+// bound), in id order, up to maxPages pages (0: all); more says whether
+// there were more.
+func (c *Client) projectRange(ctx context.Context, after, before int64, maxPages int) (all []Project, more bool, err error) {
+	opt := &gl.ListProjectsOptions{Simple: gl.Ptr(true),
+		ListOptions: gl.ListOptions{Pagination: "keyset", OrderBy: "id", Sort: "asc", PerPage: perPage}}
+	if after > 0 {
+		opt.IDAfter = gl.Ptr(after)
+	}
+	if before > 0 {
+		opt.IDBefore = gl.Ptr(before)
+	}
+	next := ""
+	for pages := 1; ; pages++ {
+		var items []*gl.Project
+		var link string
+		err := c.retryThrottled(ctx, func() (*gl.Response, error) {
+			opts := []gl.RequestOptionFunc{gl.WithContext(ctx)}
+			if next != "" {
+				opts = append(opts, gl.WithKeysetPaginationParameters(next))
+			}
+			var resp *gl.Response
+			var err error
+			items, resp, err = c.api.Projects.ListProjects(opt, opts...)
+			if resp != nil {
+				link = resp.NextLink
+			}
+			return resp, err
+		})
+		if err != nil {
+			return nil, false, c.classify(err, target{kind: "instance"})
+		}
+		all = append(all, mapAll(items, toProject)...)
+		if next = link; next == "" || len(items) == 0 {
+			return all, false, nil
+		}
+		if pages == maxPages {
+			return all, true, nil
+		}
+	}
 }
 
 // GroupAccessTokens lists all of g's access tokens: active, expired and revoked.

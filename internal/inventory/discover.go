@@ -15,10 +15,18 @@ import (
 // With named roots: each root is looked up (an unknown one fails the scan,
 // naming it), then one paginated descendant_groups and one paginated
 // projects?include_subgroups=true stream per root.
-// Without: one paginated GET /groups (for non-admins only groups they own —
+// Without, for an administrator: one paginated GET /groups and, at the same
+// time, one keyset-paginated GET /projects of the whole instance, of which
+// the projects in those groups are kept (not those in users' namespaces):
+// one call per 100 groups and per 100 projects, however many top-level
+// groups there are.
+// Without, for anyone else: one paginated GET /groups (only groups they own —
 // the only ones whose tokens they may list), and a projects stream per
 // top-level group of that list.
 func (w *walk) discover(ctx context.Context, roots []string) ([]gitlab.Group, []gitlab.Project, error) {
+	if len(roots) == 0 && w.rep.User.Admin {
+		return w.discoverInstance(ctx)
+	}
 	var groups []gitlab.Group
 	var err error
 	walkDescendants := true
@@ -71,6 +79,29 @@ func (w *walk) discover(ctx context.Context, roots []string) ([]gitlab.Group, []
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, nil, err
+	}
+	return dedupeGroups(groups), dedupeProjects(projects), nil
+}
+
+// discoverInstance is discover for an administrator without named roots.
+func (w *walk) discoverInstance(ctx context.Context) ([]gitlab.Group, []gitlab.Project, error) {
+	var groups []gitlab.Group
+	var all []gitlab.Project
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) { groups, err = w.c.Groups(ectx, 0); return err })
+	eg.Go(func() (err error) { all, err = w.c.AllProjects(ectx, w.n); return err })
+	if err := eg.Wait(); err != nil {
+		return nil, nil, err
+	}
+	inGroup := make(map[int64]bool, len(groups))
+	for _, g := range groups {
+		inGroup[g.ID] = true
+	}
+	projects := all[:0]
+	for _, p := range all {
+		if inGroup[p.NamespaceID] {
+			projects = append(projects, p)
+		}
 	}
 	return dedupeGroups(groups), dedupeProjects(projects), nil
 }

@@ -57,17 +57,25 @@ func TestScanFindsEveryTokenOnce(t *testing.T) {
 }
 
 func TestScanStaysNearTheLowerBound(t *testing.T) {
-	in := instance{tops: 3, subs: 4, projects: 8, tokens: 1}
+	in := instance{tops: 20, subs: 0, projects: 20, tokens: 1} // 20 top-level groups, 400 projects
 	_, url := startSim(t, in, sim.Options{})
 	c := client(t, url)
-	if _, err := inventory.Scan(context.Background(), c, inventory.Options{}); err != nil {
+	const concurrency = 4
+	rep, err := inventory.Scan(context.Background(), c, inventory.Options{Concurrency: concurrency})
+	if err != nil {
 		t.Fatal(err)
 	}
-	// GET /user, one GET /groups page, one projects stream per top-level
-	// group (40 projects each: one page), one token list per group and project.
-	want := 1 + 1 + in.tops + in.groups() + in.projectCount()
-	if got := int(c.Stats().Calls); got != want {
-		t.Errorf("%d API calls, want %d (lower bound %d)", got, want, in.lowerBound())
+	if len(rep.Tokens) != in.tokenCount() || rep.Projects != in.projectCount() {
+		t.Fatalf("%d tokens in %d projects, want %d in %d", len(rep.Tokens), rep.Projects, in.tokenCount(), in.projectCount())
+	}
+	// GET /user, then the lower bound — one GET /groups page, one GET
+	// /projects page per 100 projects, one token list per group and
+	// project — plus the highest project id and, for each id range listed
+	// in parallel, at most one partly filled page. Not one projects stream
+	// per top-level group.
+	got := int(c.Stats().Calls)
+	if low, high := 1+in.lowerBound(), 1+in.lowerBound()+1+concurrency; got < low || got > high {
+		t.Errorf("%d API calls, want %d to %d (lower bound %d)", got, low, high, in.lowerBound())
 	}
 }
 

@@ -3,8 +3,10 @@ package sim
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -199,14 +201,80 @@ func (s *Server) listGroupProjects(c *call) {
 }
 
 func (s *Server) listProjects(c *call) {
+	var ps []*project
 	switch {
 	case c.user == nil:
-		c.writeProjects(nil)
 	case c.user.Admin:
-		c.writeProjects(s.st.projectList)
+		ps = s.st.projectList
 	default:
-		c.writeProjects(s.st.memberProjects(c.user))
+		ps = s.st.memberProjects(c.user)
 	}
+	if c.p.str("pagination") == "keyset" {
+		c.writeProjectsKeyset(ps)
+		return
+	}
+	// GitLab refuses offset pagination of projects past 50,000 records
+	// (max_offset in lib/api/helpers/pagination_strategies.rb).
+	page, _ := strconv.Atoi(c.p.str("page"))
+	perPage, _ := strconv.Atoi(c.p.str("per_page"))
+	if perPage < 1 {
+		perPage = 20
+	}
+	if max(page, 1)*min(perPage, 100) > maxProjectOffset {
+		writeJSON(c.w, http.StatusMethodNotAllowed, map[string]string{"error": "Offset pagination has a maximum allowed offset of 50000 for requests that return objects of type Project. Remaining records can be retrieved using keyset pagination."})
+		return
+	}
+	c.writeProjects(ps)
+}
+
+const maxProjectOffset = 50000
+
+// writeProjectsKeyset answers GET /projects?pagination=keyset: ordered by
+// id only, the page after id_after (or before id_before), and a Link
+// rel="next" to the page after it while there is one — no page numbers, no
+// totals.
+func (c *call) writeProjectsKeyset(ps []*project) {
+	if cmp.Or(c.p.str("order_by"), "id") != "id" {
+		writeJSON(c.w, http.StatusMethodNotAllowed, map[string]string{"error": "Keyset pagination is not yet available for this type of request"})
+		return
+	}
+	desc := cmp.Or(c.p.str("sort"), "desc") == "desc"
+	perPage, _ := strconv.Atoi(c.p.str("per_page"))
+	if perPage < 1 {
+		perPage = 20
+	}
+	perPage = min(perPage, 100)
+	after, _ := strconv.ParseInt(c.p.str("id_after"), 10, 64)
+	before, _ := strconv.ParseInt(c.p.str("id_before"), 10, 64)
+	out := make([]*project, 0, perPage+1)
+	for _, p := range ps {
+		if (after == 0 || p.ID > after) && (before == 0 || p.ID < before) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *project) int { return ordered(0, a.ID, b.ID, desc) })
+	h := c.w.Header()
+	h.Set("X-Per-Page", strconv.Itoa(perPage))
+	if len(out) > perPage {
+		out = out[:perPage]
+		q := url.Values{}
+		for k, vs := range c.r.URL.Query() {
+			q[k] = vs
+		}
+		last := strconv.FormatInt(out[perPage-1].ID, 10)
+		if desc {
+			q.Set("id_before", last)
+		} else {
+			q.Set("id_after", last)
+		}
+		q.Set("per_page", strconv.Itoa(perPage))
+		h.Set("Link", "<"+c.base+c.r.URL.EscapedPath()+"?"+q.Encode()+`>; rel="next"`)
+	}
+	views := make([]projectJSON, 0, len(out))
+	for _, p := range out {
+		views = append(views, c.s.projectView(c.base, p))
+	}
+	writeJSON(c.w, http.StatusOK, views)
 }
 
 func (s *Server) getProject(c *call) {
