@@ -78,7 +78,8 @@ func startDemoWorld(ctx context.Context, opts demoOptions) (*demoWorld, func(), 
 
 	now := time.Now().UTC().Truncate(time.Second)
 	w := &demoWorld{dir: dir, clock: &sim.LiveClock{}, root: secret.New(randomToken())}
-	w.srv, err = sim.New(sim.Options{Clock: w.clock, RootToken: w.root.Reveal(), Seed: 42, Groups: 6, ProjectsPerGroup: 4, TokensPerProject: 2})
+	w.srv, err = sim.New(sim.Options{Clock: w.clock, RootToken: w.root.Reveal(), Seed: 42, Groups: 6, ProjectsPerGroup: 4, TokensPerProject: 2,
+		DeployTokensPerProject: 1, TriggerTokensPerProject: 1, RunnersPerGroup: 1})
 	if err != nil {
 		return fail(err)
 	}

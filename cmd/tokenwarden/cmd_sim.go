@@ -22,6 +22,9 @@ type simFlags struct {
 	groups           int
 	projectsPerGroup int
 	tokensPerProject int
+	deployPerProject int
+	triggerPerProj   int
+	runnersPerGroup  int
 	latency          time.Duration
 	rateLimit        int
 	fixture          string
@@ -33,7 +36,8 @@ func newSimCmd() *cobra.Command {
 		Use:   "sim",
 		Short: "Run the GitLab emulator as a standalone HTTP server",
 		Long: `sim serves an emulated GitLab (REST API v4: groups, projects, users,
-group/project/personal access tokens, CI/CD variables) until interrupted.
+group/project/personal access tokens, deploy tokens, pipeline trigger tokens,
+runners, CI/CD variables) until interrupted.
 
 --root-token (or TOKENWARDEN_SIM_ROOT_TOKEN) is the secret of root's
 administrator token with api scope. The clock follows real time and can be
@@ -52,6 +56,9 @@ POST /-/sim/faults are the other admin endpoints (root token required).`,
 	fl.IntVar(&f.groups, "groups", 0, "groups to generate")
 	fl.IntVar(&f.projectsPerGroup, "projects-per-group", 0, "projects to generate in each group")
 	fl.IntVar(&f.tokensPerProject, "tokens-per-project", 0, "access tokens to generate in each project (each group gets one too)")
+	fl.IntVar(&f.deployPerProject, "deploy-tokens-per-project", 0, "deploy tokens to generate in each project")
+	fl.IntVar(&f.triggerPerProj, "trigger-tokens-per-project", 0, "pipeline trigger tokens to generate in each project")
+	fl.IntVar(&f.runnersPerGroup, "runners-per-group", 0, "group runners to generate in each top-level group")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every API request")
 	fl.IntVar(&f.rateLimit, "rate-limit", 0, "authenticated requests per minute per user (0: no limit)")
 	fl.StringVar(&f.fixture, "fixture", "", "YAML fixture to load after generating")
@@ -66,12 +73,13 @@ func runSim(ctx context.Context, cmd *cobra.Command, f simFlags) error {
 	if f.rootToken == "" {
 		return withHint(usageError("sim: no root token"), "pass --root-token TOKEN or set TOKENWARDEN_SIM_ROOT_TOKEN")
 	}
-	if f.groups < 0 || f.projectsPerGroup < 0 || f.tokensPerProject < 0 || f.rateLimit < 0 || f.latency < 0 {
+	if f.groups < 0 || f.projectsPerGroup < 0 || f.tokensPerProject < 0 || f.deployPerProject < 0 || f.triggerPerProj < 0 || f.runnersPerGroup < 0 || f.rateLimit < 0 || f.latency < 0 {
 		return usageError("sim: sizes, --latency and --rate-limit must not be negative")
 	}
 	srv, err := sim.New(sim.Options{
 		Clock: &sim.LiveClock{}, RootToken: f.rootToken, Seed: f.seed,
 		Groups: f.groups, ProjectsPerGroup: f.projectsPerGroup, TokensPerProject: f.tokensPerProject,
+		DeployTokensPerProject: f.deployPerProject, TriggerTokensPerProject: f.triggerPerProj, RunnersPerGroup: f.runnersPerGroup,
 		Latency: f.latency, RateLimit: f.rateLimit,
 	})
 	if err != nil {
@@ -96,6 +104,9 @@ func runSim(ctx context.Context, cmd *cobra.Command, f simFlags) error {
 	st := srv.Stats()
 	fmt.Fprintf(cmd.OutOrStdout(), "GitLab emulator listening on http://%s (root token from %s)\n", ln.Addr(), source)
 	fmt.Fprintf(cmd.OutOrStdout(), "%d groups, %d projects, %d group tokens, %d project tokens\n", st.Groups, st.Projects, st.GroupTokens, st.ProjectTokens)
+	if st.DeployTokens+st.TriggerTokens+st.Runners > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "%d deploy tokens, %d pipeline trigger tokens, %d runners\n", st.DeployTokens, st.TriggerTokens, st.Runners)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -111,13 +111,17 @@ type Stats struct {
 	ProjectTokens  int   `json:"project_tokens"`
 	PersonalTokens int   `json:"personal_tokens"`
 	Variables      int   `json:"variables"`
+	DeployTokens   int   `json:"deploy_tokens"`
+	TriggerTokens  int   `json:"trigger_tokens"`
+	Runners        int   `json:"runners"`
 }
 
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Users: len(s.st.users),
-		Groups: len(s.st.groups), Projects: len(s.st.projects), Variables: len(s.st.variables)}
+		Groups: len(s.st.groups), Projects: len(s.st.projects), Variables: len(s.st.variables),
+		DeployTokens: len(s.st.deployTokens), TriggerTokens: len(s.st.triggers), Runners: len(s.st.runners)}
 	for _, t := range s.st.tokens {
 		switch t.ResourceType {
 		case "group":

@@ -59,6 +59,9 @@ type fixtureGroup struct {
 	Variables []fixtureVariable `yaml:"variables"`
 	Subgroups []fixtureGroup    `yaml:"subgroups"`
 	Projects  []fixtureProject  `yaml:"projects"`
+
+	DeployTokens []fixtureDeployToken `yaml:"deploy_tokens"`
+	Runners      []fixtureRunner      `yaml:"runners"`
 }
 
 type fixtureProject struct {
@@ -69,6 +72,10 @@ type fixtureProject struct {
 	Members   []fixtureMember   `yaml:"members"`
 	Tokens    []fixtureToken    `yaml:"tokens"`
 	Variables []fixtureVariable `yaml:"variables"`
+
+	DeployTokens []fixtureDeployToken `yaml:"deploy_tokens"`
+	Triggers     []fixtureTrigger     `yaml:"triggers"`
+	Runners      []fixtureRunner      `yaml:"runners"`
 }
 
 type fixtureMember struct {
@@ -254,6 +261,9 @@ func (s *Server) loadGroup(fg fixtureGroup, parentID int64) error {
 	if err := s.loadResource("group", g.ID, fg.Members, fg.Tokens, fg.Variables); err != nil {
 		return err
 	}
+	if err := s.loadCredentials("group", g.ID, fg.DeployTokens, nil, fg.Runners); err != nil {
+		return err
+	}
 	for _, sub := range fg.Subgroups {
 		if err := s.loadGroup(sub, g.ID); err != nil {
 			return err
@@ -277,7 +287,10 @@ func (s *Server) loadProject(fp fixtureProject, namespaceID int64) error {
 		s.st.projects[p.ID].Name = fp.Name
 		s.mu.Unlock()
 	}
-	return s.loadResource("project", p.ID, fp.Members, fp.Tokens, fp.Variables)
+	if err := s.loadResource("project", p.ID, fp.Members, fp.Tokens, fp.Variables); err != nil {
+		return err
+	}
+	return s.loadCredentials("project", p.ID, fp.DeployTokens, fp.Triggers, fp.Runners)
 }
 
 func (s *Server) loadResource(kind string, id int64, members []fixtureMember, tokens []fixtureToken, vars []fixtureVariable) error {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -167,5 +168,72 @@ func (s *Server) generateToken(kind string, resID int64, now time.Time) {
 	t.ExpiresAt = exp
 	if revoked {
 		t.RevokedAt = now.Add(-time.Duration(r.IntN(20)) * day)
+	}
+}
+
+// generateCredentials adds deploy tokens and pipeline trigger tokens to every
+// project and runners to every top-level group, with the same spread of
+// expiries as access tokens (deploy tokens: a fifth never expire; trigger
+// tokens: most have no expiry, as GitLab's API makes them by default). It
+// runs after generate, so the access-token part of a seeded instance does not
+// change.
+func (s *Server) generateCredentials(deployPerProject, triggersPerProject, runnersPerGroup int) {
+	if deployPerProject <= 0 && triggersPerProject <= 0 && runnersPerGroup <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	r := s.st.rng
+	day := 24 * time.Hour
+	expiry := func(neverPct int) *time.Time {
+		x := r.IntN(100)
+		if x < neverPct {
+			return nil
+		}
+		var e time.Time
+		switch x = r.IntN(100); {
+		case x < 12:
+			e = dateOf(now).AddDate(0, 0, -1-r.IntN(20))
+		case x < 22:
+			e = dateOf(now).AddDate(0, 0, 1+r.IntN(7))
+		case x < 35:
+			e = dateOf(now).AddDate(0, 0, 8+r.IntN(23))
+		default:
+			e = dateOf(now).AddDate(0, 0, 31+r.IntN(200))
+		}
+		return &e
+	}
+	deployScopes := [][]string{{"read_registry"}, {"read_repository"}, {"read_registry", "write_registry"}, {"read_package_registry"}, {"read_repository", "read_registry", "write_registry", "read_package_registry", "write_package_registry"}}
+	deployNames := []string{"k8s-pull", "argocd", "registry-pull", "packages", "mirror"}
+	var owner int64
+	if u := s.st.userByName("bob"); u != nil {
+		owner = u.ID
+	}
+	for _, p := range s.st.projectList {
+		for i := range deployPerProject {
+			s.st.addDeployToken("project", p.ID, DeployTokenSpec{Name: deployNames[(i+r.IntN(len(deployNames)))%len(deployNames)],
+				Scopes: deployScopes[r.IntN(len(deployScopes))], ExpiresAt: expiry(20), Revoked: r.IntN(100) < 3,
+				CreatedAt: now.Add(-time.Duration(1+r.IntN(300)) * day)}, now)
+		}
+		for range triggersPerProject {
+			var last *time.Time
+			if r.IntN(100) < 60 {
+				l := now.Add(-time.Duration(r.IntN(120*24)) * time.Hour)
+				last = &l
+			}
+			s.st.addTrigger(p.ID, owner, TriggerSpec{Description: []string{"nightly", "downstream deploy", "release", "docs rebuild"}[r.IntN(4)],
+				ExpiresAt: expiry(70), LastUsed: last, CreatedAt: now.Add(-time.Duration(130+r.IntN(300)) * day)}, now)
+		}
+	}
+	for _, g := range s.st.groupList {
+		if g.ParentID != 0 {
+			continue
+		}
+		for i := range runnersPerGroup {
+			contacted := now.Add(-time.Duration(r.IntN(72*60)) * time.Minute)
+			s.st.addRunner(RunnerSpec{Description: s.st.groupFullPath(g) + "-runner-" + strconv.Itoa(i+1), Type: "group_type", GroupID: g.ID,
+				ContactedAt: &contacted, TokenExpiresAt: expiry(50), CreatedAt: now.Add(-time.Duration(1+r.IntN(300)) * day)}, now)
+		}
 	}
 }

@@ -31,21 +31,29 @@ type Options struct {
 	RateLimit        int           // authenticated requests per minute per user; 0 = off
 	RequireExpiry    *bool         // nil → true (GitLab's require_personal_access_token_expiry)
 	Host             string        // for bot emails; "" → "gitlab.example.com"
+	// Seeded credentials beyond access tokens (need Groups > 0).
+	DeployTokensPerProject  int
+	TriggerTokensPerProject int
+	RunnersPerGroup         int
+	// RunnerTokenExpiration is GitLab's runner_token_expiration_interval:
+	// a reset runner token expires this long after; 0 → never.
+	RunnerTokenExpiration time.Duration
 }
 
 // Server is the emulated GitLab. It serves /api/v4/... and the emulator's own
 // admin endpoints under /-/sim/....
 type Server struct {
-	mu            sync.Mutex // guards st and requireExpiry
-	st            *store
-	clock         clock.Clock
-	rootToken     string
-	requireExpiry bool
-	host          string
-	latency       time.Duration
-	faults        *Faults
-	limiter       *rateLimiter
-	mux           *http.ServeMux
+	mu                  sync.Mutex // guards st and requireExpiry
+	st                  *store
+	clock               clock.Clock
+	rootToken           string
+	requireExpiry       bool
+	host                string
+	runnerTokenInterval time.Duration
+	latency             time.Duration
+	faults              *Faults
+	limiter             *rateLimiter
+	mux                 *http.ServeMux
 
 	requests  atomic.Int64
 	throttled atomic.Int64
@@ -55,12 +63,13 @@ type Server struct {
 // seeded instance.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		clock:         opts.Clock,
-		st:            newStore(opts.Seed),
-		requireExpiry: opts.RequireExpiry == nil || *opts.RequireExpiry,
-		host:          opts.Host,
-		latency:       opts.Latency,
-		mux:           http.NewServeMux(),
+		clock:               opts.Clock,
+		st:                  newStore(opts.Seed),
+		requireExpiry:       opts.RequireExpiry == nil || *opts.RequireExpiry,
+		host:                opts.Host,
+		latency:             opts.Latency,
+		runnerTokenInterval: opts.RunnerTokenExpiration,
+		mux:                 http.NewServeMux(),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -87,6 +96,7 @@ func New(opts Options) (*Server, error) {
 		if err := s.generate(opts.Groups, opts.ProjectsPerGroup, opts.TokensPerProject); err != nil {
 			return nil, err
 		}
+		s.generateCredentials(opts.DeployTokensPerProject, opts.TriggerTokensPerProject, opts.RunnersPerGroup)
 	}
 	return s, nil
 }
@@ -227,6 +237,26 @@ func (s *Server) routes() {
 		h("GET "+members+"/all/{uid}", scopesAPI, s.getMember(kind, true))
 	}
 	h("POST /api/v4/admin/token", scopesAPI, s.adminTokenInfo)
+
+	h("GET /api/v4/deploy_tokens", scopesAPI, s.listAllDeployTokens)
+	for _, kind := range []string{"group", "project"} {
+		base := "/api/v4/" + kind + "s/{id}/deploy_tokens"
+		h("GET "+base, scopesAPI, s.listDeployTokens(kind))
+		h("POST "+base, scopesAPI, s.createDeployToken(kind))
+		h("GET "+base+"/{tid}", scopesAPI, s.getDeployToken(kind))
+		h("DELETE "+base+"/{tid}", scopesAPI, s.deleteDeployToken(kind))
+	}
+	h("GET /api/v4/projects/{id}/triggers", scopesAPI, s.listTriggers)
+	h("POST /api/v4/projects/{id}/triggers", scopesAPI, s.createTrigger)
+	h("GET /api/v4/projects/{id}/triggers/{tid}", scopesAPI, s.getTrigger)
+	h("PUT /api/v4/projects/{id}/triggers/{tid}", scopesAPI, s.updateTrigger)
+	h("DELETE /api/v4/projects/{id}/triggers/{tid}", scopesAPI, s.deleteTrigger)
+	h("GET /api/v4/runners/all", scopesAPI, s.listAllRunners)
+	h("GET /api/v4/runners/{rid}", scopesAPI, s.getRunner)
+	h("POST /api/v4/runners/{rid}/reset_authentication_token", scopesAPI, s.resetRunnerToken)
+	s.handle("POST /api/v4/runners/verify", authOptional, scopesAny, s.verifyRunner)
+	h("GET /api/v4/groups/{id}/runners", scopesAPI, s.listGroupRunners)
+	h("GET /api/v4/projects/{id}/runners", scopesAPI, s.listProjectRunners)
 
 	h("GET /api/v4/personal_access_tokens", scopesAPI, s.listPATs)
 	h("GET /api/v4/personal_access_tokens/self", scopesAny, s.getSelfPAT)

@@ -27,8 +27,12 @@ type store struct {
 	byDigest  map[[32]byte]int64
 	members   map[memberKey]membership
 	variables []*variable
-	rng       *rand.Rand
-	seeded    bool
+	// deploy tokens, pipeline trigger tokens and runners, id order
+	deployTokens []*deployToken
+	triggers     []*trigger
+	runners      []*runner
+	rng          *rand.Rand
+	seeded       bool
 
 	userList     []*user              // id order
 	groupList    []*group             // id order
