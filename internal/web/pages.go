@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
@@ -63,14 +66,27 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 type tokensData struct {
-	Scanned               bool // false until the daemon's first scan is done
-	Rows                  []daemon.Token
-	Total                 int
+	Scanned               bool           // false until the daemon's first scan is done
+	Rows                  []daemon.Token // this page's
+	Total                 int            // tokens in the last scan
+	Matched               int            // tokens that pass the filters
 	Groups, Codes, States []string
 	Group, Finding, State string
+	Query                 string // q: part of the name or resource path
 	Sort, Order           string
 	Sorts                 []option
+	// Page of Pages (from 1), PerPage rows each; From and To number this
+	// page's first and last row; Prev and Next link the pages around it.
+	Page, Pages, PerPage int
+	From, To             int
+	Prev, Next           string
 }
+
+// Tokens page sizes: per_page defaults to 100 and is at most 1000.
+const (
+	defaultPerPage = 100
+	maxPerPage     = 1000
+)
 
 type option struct{ Value, Label string }
 
@@ -90,7 +106,7 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 	st := s.o.Backend.State()
 	q := r.URL.Query()
 	d := tokensData{Scanned: st.Scanned, Group: q.Get("group"), Finding: q.Get("finding"), State: q.Get("state"),
-		Sort: q.Get("sort"), Order: q.Get("order"), Sorts: sorts, Total: len(st.Tokens),
+		Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Order: q.Get("order"), Sorts: sorts, Total: len(st.Tokens),
 		States: []string{gitlab.StateActive, gitlab.StateExpired, gitlab.StateRevoked, "managed", "unmanaged"}}
 	if !slices.ContainsFunc(sorts, func(o option) bool { return o.Value == d.Sort }) {
 		d.Sort = "expires"
@@ -98,49 +114,132 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 	if d.Order != "desc" {
 		d.Order = "asc"
 	}
-	groups, codes := map[string]bool{}, map[string]bool{}
-	for _, t := range st.Tokens {
-		g := groupOf(t.Token)
-		groups[g] = true
-		for _, f := range t.Findings {
-			codes[f.Code] = true
-		}
-		if d.Group != "" && g != d.Group && !strings.HasPrefix(g, d.Group+"/") {
-			continue
+	order, groups, codes := s.index.get(st, d.Sort)
+	d.Groups, d.Codes = groups, codes
+	needle := strings.ToLower(d.Query)
+	keep := func(t *daemon.Token) bool {
+		if d.Group != "" {
+			if g := groupOf(t.Token); g != d.Group && !strings.HasPrefix(g, d.Group+"/") {
+				return false
+			}
 		}
 		if d.Finding != "" && !slices.ContainsFunc(t.Findings, func(f policy.Finding) bool { return f.Code == d.Finding }) {
-			continue
+			return false
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(t.Name), needle) && !strings.Contains(strings.ToLower(t.Resource.Path), needle) {
+			return false
 		}
 		switch d.State {
 		case "":
 		case "managed":
-			if t.Ref == "" {
-				continue
-			}
+			return t.Ref != ""
 		case "unmanaged":
-			if t.Ref != "" {
-				continue
-			}
+			return t.Ref == ""
 		default:
-			if t.State != d.State {
-				continue
-			}
+			return t.State == d.State
 		}
-		d.Rows = append(d.Rows, t)
+		return true
 	}
-	for g := range groups {
-		d.Groups = append(d.Groups, g)
+	matched := make([]int32, 0, len(order))
+	for i := range order {
+		if d.Order == "desc" {
+			i = len(order) - 1 - i
+		}
+		if keep(&st.Tokens[order[i]]) {
+			matched = append(matched, order[i])
+		}
 	}
-	for c := range codes {
-		d.Codes = append(d.Codes, c)
-	}
-	slices.Sort(d.Groups)
-	slices.Sort(d.Codes)
-	slices.SortStableFunc(d.Rows, rowOrder(d.Sort))
-	if d.Order == "desc" {
-		slices.Reverse(d.Rows)
+	start, end := d.paginate(q, len(matched))
+	for _, i := range matched[start:end] {
+		d.Rows = append(d.Rows, st.Tokens[i])
 	}
 	s.render(w, r, http.StatusOK, "tokens", sess, d)
+}
+
+// paginate picks the page q asks for among matched rows, returns the
+// bounds of its rows, and links the pages before and after it, keeping the
+// filters.
+func (d *tokensData) paginate(q url.Values, matched int) (start, end int) {
+	d.Matched = matched
+	d.PerPage = defaultPerPage
+	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n > 0 {
+		d.PerPage = min(n, maxPerPage)
+	}
+	d.Pages = max((matched+d.PerPage-1)/d.PerPage, 1)
+	d.Page = 1
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 0 {
+		d.Page = min(n, d.Pages)
+	}
+	start = (d.Page - 1) * d.PerPage
+	end = min(start+d.PerPage, matched)
+	d.From, d.To = start+1, end
+	link := func(page int) string {
+		v := url.Values{}
+		for _, k := range []string{"group", "finding", "state", "q", "sort", "order", "per_page"} {
+			if x := q.Get(k); x != "" {
+				v.Set(k, x)
+			}
+		}
+		v.Set("page", strconv.Itoa(page))
+		return "/tokens?" + v.Encode()
+	}
+	if d.Page > 1 {
+		d.Prev = link(d.Page - 1)
+	}
+	if d.Page < d.Pages {
+		d.Next = link(d.Page + 1)
+	}
+	return start, end
+}
+
+// tokenIndex keeps, for the state last shown, the tokens page's sort orders
+// (each computed on first use) and its lists of groups and finding codes:
+// with 100,000 tokens, sorting them is most of a page's cost, and the state
+// only changes with a scan or a plan.
+type tokenIndex struct {
+	mu            sync.Mutex
+	key           indexKey
+	orders        map[string][]int32
+	groups, codes []string
+}
+
+// indexKey tells one state from the next: a scan or a plan replaces the
+// token slice and moves the times.
+type indexKey struct {
+	first            *daemon.Token
+	n                int
+	scanned, planned time.Time
+}
+
+func (x *tokenIndex) get(st daemon.State, by string) (order []int32, groups, codes []string) {
+	key := indexKey{n: len(st.Tokens), scanned: st.ScannedAt, planned: st.PlannedAt}
+	if len(st.Tokens) > 0 {
+		key.first = &st.Tokens[0]
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.orders == nil || x.key != key {
+		x.key, x.orders = key, map[string][]int32{}
+		gs, cs := map[string]bool{}, map[string]bool{}
+		for _, t := range st.Tokens {
+			gs[groupOf(t.Token)] = true
+			for _, f := range t.Findings {
+				cs[f.Code] = true
+			}
+		}
+		x.groups, x.codes = slices.Sorted(maps.Keys(gs)), slices.Sorted(maps.Keys(cs))
+	}
+	order, ok := x.orders[by]
+	if !ok {
+		order = make([]int32, len(st.Tokens))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		less := rowOrder(by)
+		slices.SortFunc(order, func(a, b int32) int { return less(st.Tokens[a], st.Tokens[b]) })
+		x.orders[by] = order
+	}
+	return order, x.groups, x.codes
 }
 
 func timeKey(t *time.Time, missing int64) int64 {

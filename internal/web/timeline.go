@@ -63,6 +63,18 @@ type tlDay struct {
 	Tokens    []string
 }
 
+// namesPerDay bounds the names the timeline's table lists for one day: on a
+// large instance hundreds of tokens expire on the same day.
+const namesPerDay = 10
+
+// firstNames is names, or its first namesPerDay and how many more there are.
+func firstNames(names []string) []string {
+	if len(names) <= namesPerDay {
+		return names
+	}
+	return append(names[:namesPerDay:namesPerDay], fmt.Sprintf("and %d more", len(names)-namesPerDay))
+}
+
 func dayX(d float64) float64 { return tlLeft + d*(tlRight-tlLeft)/timelineDays }
 
 func buildTimeline(st daemon.State, now time.Time) timeline {
@@ -118,7 +130,7 @@ func buildTimeline(st daemon.State, now time.Time) timeline {
 				Title: fmt.Sprintf("%s: %d token(s) expire", date.Format("2006-01-02"), c)})
 		}
 		if c > 0 || len(rot[d]) > 0 {
-			tl.Days = append(tl.Days, tlDay{Date: date.Format("2006-01-02"), Expiring: c, Tokens: names[d], Rotations: rot[d]})
+			tl.Days = append(tl.Days, tlDay{Date: date.Format("2006-01-02"), Expiring: c, Tokens: firstNames(names[d]), Rotations: firstNames(rot[d])})
 		}
 	}
 	for d := 0; d <= timelineDays; d += 15 {

@@ -67,6 +67,7 @@ type Server struct {
 	mux   *http.ServeMux
 	pages pages
 	auth  *auth
+	index tokenIndex // the tokens page's sort orders
 }
 
 // NewServer checks opts and builds the handler.
