@@ -280,4 +280,14 @@ type Serve struct {
 	// TrustedProxies are the reverse proxies in front of the dashboard:
 	// only from a peer inside one of them is X-Forwarded-For believed.
 	TrustedProxies []netip.Prefix
+	// MetricsTokens says which tokens get per-token series on /metrics:
+	// MetricsTokensAll (the default) or MetricsTokensManaged — on an
+	// instance of 100,000 tokens, all of them make /metrics tens of MB.
+	MetricsTokens string
 }
+
+// serve.metrics_tokens values.
+const (
+	MetricsTokensAll     = "all"
+	MetricsTokensManaged = "managed"
+)

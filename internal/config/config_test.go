@@ -80,7 +80,7 @@ func TestLoadFull(t *testing.T) {
 		t.Errorf("notify = %+v", c.Notify)
 	}
 	wantProxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/8")}
-	if !reflect.DeepEqual(c.Serve, Serve{Listen: ":9090", ScanInterval: time.Hour, ReadOnly: true, TrustedProxies: wantProxies}) {
+	if !reflect.DeepEqual(c.Serve, Serve{Listen: ":9090", ScanInterval: time.Hour, ReadOnly: true, TrustedProxies: wantProxies, MetricsTokens: MetricsTokensManaged}) {
 		t.Errorf("serve = %+v", c.Serve)
 	}
 }
@@ -96,7 +96,7 @@ func TestMinimalDefaults(t *testing.T) {
 	if c.Defaults != (Defaults{Lifetime: 90 * day, Strategy: "overlap", Grace: time.Hour}) {
 		t.Errorf("defaults = %+v", c.Defaults)
 	}
-	if c.Serve.ScanInterval != time.Hour || c.Serve.Listen == "" {
+	if c.Serve.ScanInterval != time.Hour || c.Serve.Listen == "" || c.Serve.MetricsTokens != MetricsTokensAll {
 		t.Errorf("serve = %+v", c.Serve)
 	}
 	if c.GitLab.ExpiresWarning != 30*day || c.GitLab.ExpiresCritical != 7*day || c.GitLab.SelfRotate {

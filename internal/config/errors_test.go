@@ -169,6 +169,8 @@ func TestRejected(t *testing.T) {
 			[]want{{3, `serve.trusted_proxies[1]: "proxy.example.com" is not an IP address or network`, "10.0.0.0/8"}}},
 		{"trusted proxy with host bits", head + "serve:\n  trusted_proxies:\n    - 10.1.2.3/8\n",
 			[]want{{4, `serve.trusted_proxies[0]: "10.1.2.3/8" has bits set after the /8`, "10.0.0.0/8"}}},
+		{"metrics_tokens not managed or all", head + "serve:\n  metrics_tokens: some\n",
+			[]want{{3, `serve.metrics_tokens must be managed or all, not "some"`, "metrics_tokens: managed"}}},
 		{"trusted proxies as a string", head + "serve: {trusted_proxies: 10.0.0.0/8}\n",
 			[]want{{2, "serve.trusted_proxies must be a list", "[10.0.0.0/8]"}}},
 		{"state scheme", head + "state: mysql://db\n",

@@ -133,6 +133,9 @@ func (d *decoder) applyDefaults(c *Config) {
 	if c.Serve.ScanInterval == 0 {
 		c.Serve.ScanInterval = DefaultScanInterval
 	}
+	if c.Serve.MetricsTokens == "" {
+		c.Serve.MetricsTokens = MetricsTokensAll
+	}
 }
 
 func (d *decoder) state(n *yaml.Node, s string) string {
@@ -319,8 +322,15 @@ func (d *decoder) serve(n *yaml.Node, s *Serve) {
 		"password_env":    d.env(&s.PasswordEnv, "serve.password_env"),
 		"password_file":   d.path(&s.PasswordFile, "serve.password_file"),
 		"trusted_proxies": d.networks(&s.TrustedProxies, "serve.trusted_proxies"),
+		"metrics_tokens":  d.str(&s.MetricsTokens, "serve.metrics_tokens"),
 	})
 	d.secretRef(n, "serve", "password", s.PasswordEnv, s.PasswordFile, false)
+	switch s.MetricsTokens {
+	case "", MetricsTokensAll, MetricsTokensManaged:
+	default:
+		d.errorf(n, "use metrics_tokens: managed (per-token series only for the tokens the config manages) or all (the default)",
+			"serve.metrics_tokens must be managed or all, not %q", s.MetricsTokens)
+	}
 }
 
 func (d *decoder) notify(n *yaml.Node, i int) Notify {

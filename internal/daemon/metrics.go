@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/metrics"
@@ -26,7 +27,16 @@ func (d *Daemon) Snapshot() metrics.Snapshot {
 	}
 	type key struct{ code, sev string }
 	counts := map[key]int{}
+	managedOnly := false
+	if cfg := d.Config(); cfg != nil {
+		managedOnly = cfg.Serve.MetricsTokens == config.MetricsTokensManaged
+	}
 	for _, t := range st.Tokens {
+		for _, f := range t.Findings {
+			if t.State != gitlab.StateRevoked {
+				counts[key{f.Code, f.Severity}]++
+			}
+		}
 		if t.State == gitlab.StateRevoked {
 			// Still listed for 30 days, but dead: its expiry would raise
 			// "expires soon" alerts, and folded into the series of a live
@@ -34,13 +44,14 @@ func (d *Daemon) Snapshot() metrics.Snapshot {
 			// one's. (Expired tokens stay: they are what alerts look for.)
 			continue
 		}
+		if managedOnly && t.Ref == "" {
+			// serve.metrics_tokens: managed. Its findings still count.
+			continue
+		}
 		snap.Tokens = append(snap.Tokens, metrics.TokenState{
 			ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path, Name: t.Name, Managed: t.Ref != "",
 			ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, NextRotation: t.NextRotation,
 		})
-		for _, f := range t.Findings {
-			counts[key{f.Code, f.Severity}]++
-		}
 	}
 	for k, n := range counts {
 		snap.Findings = append(snap.Findings, metrics.FindingCount{Code: k.code, Severity: k.sev, Count: n})

@@ -1,10 +1,13 @@
 package daemon_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // TestSnapshotLeavesOutRevokedTokens: a revoked token stays listed for 30
@@ -43,5 +46,45 @@ func TestSnapshotLeavesOutRevokedTokens(t *testing.T) {
 	// Both series of ci would be folded into one with the latest expiry.
 	if len(ci) != 1 || ci[0] != 5 {
 		t.Errorf("ci in the snapshot expires in %v days, want only the live token's 5", ci)
+	}
+}
+
+// TestSnapshotWithMetricsTokensManaged: serve.metrics_tokens: managed keeps
+// the per-token series to the managed tokens (on a large instance, all of
+// them make /metrics tens of MB); the findings still count every token.
+func TestSnapshotWithMetricsTokensManaged(t *testing.T) {
+	w := newWorld(t)
+	w.token("other", 30*day, 40*day)
+	path := w.writeConfig(tokenSpec{"other", "overlap"})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.WriteFile(t, path, strings.Replace(string(b), "serve: {scan_interval: 30d}", "serve: {scan_interval: 30d, metrics_tokens: managed}", 1))
+	exp := start.Add(3 * day)
+	if _, _, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
+		Name: "unmanaged-ci", Scopes: []string{"read_api"}, AccessLevel: 20, CreatedAt: start.Add(-day), ExpiresAt: &exp,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := w.start(nil)
+	p.asleep(t)
+
+	snap := p.d.Snapshot()
+	var names []string
+	for _, ts := range snap.Tokens {
+		names = append(names, ts.Name)
+	}
+	if len(names) != 1 || names[0] != "other" {
+		t.Errorf("per-token series for %v, want only the managed token other", names)
+	}
+	soon := 0
+	for _, f := range snap.Findings {
+		if f.Code == "expires-soon" {
+			soon += f.Count
+		}
+	}
+	if soon == 0 {
+		t.Errorf("findings %+v: unmanaged-ci's expires-soon is not counted", snap.Findings)
 	}
 }
