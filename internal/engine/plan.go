@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
@@ -90,6 +93,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	p := &Plan{At: now}
+	ctx = e.withTokenLists(ctx, cfg, unfinished)
 	for _, tok := range cfg.Tokens {
 		it := Item{Ref: tok.Ref(), Strategy: tok.Strategy, Token: tok}
 		if sinks, err := e.d.Sinks(tok); err == nil {
@@ -270,13 +274,25 @@ func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, 
 	if api == nil {
 		return nil, errors.New("no managing GitLab token configured (gitlab.token_env)")
 	}
-	res, err := e.resource(ctx, api, tok)
-	if err != nil {
-		return nil, err
-	}
-	list, err := api.TokensNamed(ctx, res, tok.Name)
-	if err != nil {
-		return nil, err
+	var list []gitlab.Token
+	if lists, ok := ctx.Value(tokenListsKey{}).(*tokenLists); ok && api == e.d.GitLab {
+		l, err := lists.of(tok)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range l {
+			if t.Name == tok.Name {
+				list = append(list, t)
+			}
+		}
+	} else {
+		res, err := e.resource(ctx, api, tok)
+		if err != nil {
+			return nil, err
+		}
+		if list, err = api.TokensNamed(ctx, res, tok.Name); err != nil {
+			return nil, err
+		}
 	}
 	now := e.d.Clock.Now()
 	for _, t := range slices.Backward(list) {
@@ -400,4 +416,75 @@ func (e *Engine) StartDelivery(ctx context.Context, it Item) Outcome {
 	}
 	e.d.Log.Info("delivery", "rotation", r.ID, "ref", r.Ref, "token", cur.ID, "secret_from", it.liveOf)
 	return e.drive(ctx, r, tok)
+}
+
+// tokenLists are, for one plan, the access tokens of every group and
+// project the config's tokens live on, each resource resolved and listed
+// once (concurrently, planListConcurrency at a time) before the tokens are
+// decided: one list call per resource (and per 100 tokens), not one per
+// managed token.
+type tokenLists struct {
+	byResource map[[2]string]listed
+}
+
+type listed struct {
+	tokens []gitlab.Token // id ascending
+	err    error
+}
+
+type tokenListsKey struct{}
+
+// planListConcurrency is how many resources a plan lists at once.
+const planListConcurrency = 8
+
+// withTokenLists lists the resources of cfg's tokens with the managing
+// client and returns ctx carrying them for current. Tokens resumed from the
+// journal are left out (their plan reads nothing from GitLab); without a
+// managing client (self-rotating tokens only) nothing is listed.
+func (e *Engine) withTokenLists(ctx context.Context, cfg *config.Config, unfinished []*journal.Rotation) context.Context {
+	if e.d.GitLab == nil {
+		return ctx
+	}
+	lists := &tokenLists{byResource: map[[2]string]listed{}}
+	var todo [][2]string
+	for _, tok := range cfg.Tokens {
+		if slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
+			continue
+		}
+		k := [2]string{tok.ResourceType(), tok.ResourcePath()}
+		if _, ok := lists.byResource[k]; !ok {
+			lists.byResource[k] = listed{}
+			todo = append(todo, k)
+		}
+	}
+	results := make([]listed, len(todo))
+	var eg errgroup.Group
+	eg.SetLimit(planListConcurrency)
+	for i, k := range todo {
+		eg.Go(func() error {
+			res, err := e.d.GitLab.Resolve(ctx, k[0], k[1])
+			if err == nil {
+				var toks []gitlab.Token
+				toks, err = e.d.GitLab.AccessTokens(ctx, res)
+				slices.SortFunc(toks, func(a, b gitlab.Token) int { return cmp.Compare(a.ID, b.ID) })
+				results[i] = listed{tokens: toks}
+			}
+			results[i].err = err
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	for i, k := range todo {
+		lists.byResource[k] = results[i]
+	}
+	return context.WithValue(ctx, tokenListsKey{}, lists)
+}
+
+// of is tok's resource's tokens, or why they could not be listed.
+func (l *tokenLists) of(tok config.Token) ([]gitlab.Token, error) {
+	r, ok := l.byResource[[2]string{tok.ResourceType(), tok.ResourcePath()}]
+	if !ok {
+		return nil, fmt.Errorf("%s %s was not listed", tok.ResourceType(), tok.ResourcePath())
+	}
+	return r.tokens, r.err
 }

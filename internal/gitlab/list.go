@@ -229,6 +229,11 @@ func (c *Client) ProjectAccessTokens(ctx context.Context, p Project) ([]Token, e
 	return c.accessTokens(ctx, Resource{Type: "project", ID: p.ID, Path: p.Path})
 }
 
+// AccessTokens lists all of res's access tokens: active, expired and revoked.
+func (c *Client) AccessTokens(ctx context.Context, res Resource) ([]Token, error) {
+	return c.accessTokens(ctx, res)
+}
+
 // accessTokens lists all of a group's or project's access tokens.
 func (c *Client) accessTokens(ctx context.Context, res Resource) ([]Token, error) {
 	path, err := resourcePath(res, "/access_tokens")
