@@ -7,8 +7,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# Every scale figure of issue 13 in one table (several minutes): the built
+# binary against the emulator, then the dashboard and /metrics benchmarks.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/inventory/
+	$(GO) build -o bin/tokenwarden ./cmd/tokenwarden
+	$(GO) run ./internal/bench -bin bin/tokenwarden
 
 # The version and commit `tokenwarden version` reports (empty without git:
 # then the binary reports what Go recorded in it).
