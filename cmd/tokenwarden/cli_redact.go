@@ -36,8 +36,8 @@ func redactorFrom(ctx context.Context) *secret.Redactor {
 
 // wellKnownSecretEnv are variables that hold a secret whatever the config
 // says: the conventional managing token, libpq's password, the dashboard's
-// default password variable.
-var wellKnownSecretEnv = []string{"GITLAB_TOKEN", "PGPASSWORD", "TOKENWARDEN_PASSWORD"}
+// default password variable, the age key.
+var wellKnownSecretEnv = []string{"GITLAB_TOKEN", "PGPASSWORD", "TOKENWARDEN_PASSWORD", config.KeyEnv}
 
 // registerConfigSecrets adds every secret cfg names (managing token,
 // notification secrets, dashboard password, self tokens' own secrets, a

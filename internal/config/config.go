@@ -43,6 +43,10 @@ const (
 	MaxLifetime = 365 * 24 * time.Hour
 	// KeyFileEnv overrides key_file.
 	KeyFileEnv = "TOKENWARDEN_KEY_FILE"
+	// KeyEnv holds the age identity itself (AGE-SECRET-KEY-1…), e.g. from a
+	// Kubernetes Secret, whose files cannot have the mode a key file needs;
+	// it takes precedence over KeyFileEnv and key_file.
+	KeyEnv = "TOKENWARDEN_KEY"
 )
 
 // Strategy is how a token is rotated (strategy:). The journal stores it as

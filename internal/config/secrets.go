@@ -81,8 +81,14 @@ func (c *Config) KeyFilePath(getenv func(string) string) (path string, create bo
 	return "", false, fmt.Errorf("state %s needs a key for secrets at rest: set key_file in %s or %s", redactDSN(c.State), c.Path, KeyFileEnv)
 }
 
-// Sealer opens (or, for the embedded default, creates) the key file.
+// Sealer opens the key: getenv's TOKENWARDEN_KEY (the key itself), else the
+// key file (KeyFilePath), created for the embedded default.
 func (c *Config) Sealer(getenv func(string) string) (secret.Sealer, error) {
+	if getenv != nil {
+		if k := getenv(KeyEnv); k != "" {
+			return secret.ParseKey(k, KeyEnv)
+		}
+	}
 	path, create, err := c.KeyFilePath(getenv)
 	if err != nil {
 		return nil, err

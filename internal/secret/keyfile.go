@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -16,22 +17,42 @@ import (
 // says how.
 type KeyError struct {
 	Path string
+	Env  string // the environment variable that held the key, instead of Path
 	Msg  string
 	Hint string
 	Err  error
 }
 
 func (e *KeyError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("key file %s: %s: %v", e.Path, e.Msg, e.Err)
+	where := "key file " + e.Path
+	if e.Env != "" {
+		where = "key in $" + e.Env
 	}
-	return fmt.Sprintf("key file %s: %s", e.Path, e.Msg)
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", where, e.Msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", where, e.Msg)
 }
 
 func (e *KeyError) Unwrap() error { return e.Err }
 
 // HintText is Hint: main prints it under the error (see package problem).
 func (e *KeyError) HintText() string { return e.Hint }
+
+// ParseKey reads an age X25519 identity from the environment variable env's
+// value text (what age-keygen writes). Errors never quote the key.
+func ParseKey(text, env string) (Sealer, error) {
+	ids, err := age.ParseIdentities(strings.NewReader(text))
+	if err != nil {
+		return nil, &KeyError{Env: env, Msg: "not an age identity", Hint: "set it to the AGE-SECRET-KEY-1… line age-keygen writes", Err: err}
+	}
+	for _, id := range ids {
+		if x, ok := id.(*age.X25519Identity); ok {
+			return NewAgeSealer(x), nil
+		}
+	}
+	return nil, &KeyError{Env: env, Msg: "holds no X25519 identity", Hint: "generate one with age-keygen"}
+}
 
 // LoadKey reads the age X25519 identity in path (the format age-keygen
 // writes) and returns a Sealer for it. The file must not be accessible to
