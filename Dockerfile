@@ -7,8 +7,8 @@
 #   buildah bud -t tokenwarden .        # or: docker build -t tokenwarden .
 #
 # Run it with the config mounted at /etc/tokenwarden/tokenwarden.yaml and a
-# volume at /data (state: sqlite:///data/tokenwarden.db); the root file system
-# can be read-only. Probes: GET /healthz (liveness) and /readyz (readiness)
+# volume at /data (state: sqlite:///data/tokenwarden.db; its key is created
+# beside it on the first run); the root file system can be read-only. Probes: GET /healthz (liveness) and /readyz (readiness)
 # on port 8484.
 FROM scratch
 COPY deploy/container/passwd /etc/passwd
@@ -16,7 +16,7 @@ COPY deploy/container/group /etc/group
 COPY bin/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --chown=65532:65532 deploy/container/data/ /data/
 COPY bin/tokenwarden /usr/local/bin/tokenwarden
-ENV TOKENWARDEN_KEY_FILE=/data/tokenwarden.key TMPDIR=/data
+ENV TMPDIR=/data
 WORKDIR /data
 VOLUME /data
 USER 65532:65532
