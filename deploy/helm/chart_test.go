@@ -683,7 +683,10 @@ func startPod(t *testing.T, bin string, r *rendered, secrets map[string]string) 
 	}
 	cfgText := r.config(t)
 	cfgText = strings.ReplaceAll(cfgText, "sqlite:///data/", "sqlite://"+data+"/")
-	cfgText = strings.Replace(cfgText, "listen: :8484", "listen: 127.0.0.1:0", 1)
+	cfgText = regexp.MustCompile(`(?m)^(\s+listen: ):\d+$`).ReplaceAllString(cfgText, "${1}127.0.0.1:0")
+	if !strings.Contains(cfgText, "listen: 127.0.0.1:0") {
+		t.Fatalf("no serve.listen :PORT in the config:\n%s", cfgText)
+	}
 	cfgPath := filepath.Join(root, "tokenwarden.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o444); err != nil {
 		t.Fatal(err)
