@@ -1,7 +1,7 @@
 # The whole test suite is `make test`; .ci/run calls exactly that.
 GO ?= go
 
-.PHONY: test bench build man lint fmt image
+.PHONY: test bench build man lint fmt image soak
 
 test:
 	$(GO) vet ./...
@@ -38,3 +38,12 @@ image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/tokenwarden ./cmd/tokenwarden
 	cp /etc/ssl/certs/ca-certificates.crt bin/ca-certificates.crt
 	buildah bud --isolation chroot -t tokenwarden .
+
+# The deterministic soak (internal/soak): SEEDS seeds of a simulated year of
+# `serve` with TOKENS managed tokens, faults, crashes and reloads; SEED=n
+# replays one seed. make test runs two short seeds.
+SEEDS ?= 20
+TOKENS ?= 200
+DAYS ?= 365
+soak:
+	$(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/soak/ $(if $(SEED),-soak.seed $(SEED),-soak.seeds $(SEEDS)) -soak.tokens $(TOKENS) -soak.days $(DAYS)

@@ -120,3 +120,67 @@ func (t *fakeTimer) Stop() bool {
 	}
 	return false
 }
+
+// Virtual is the clock of a deterministic simulation, in which one
+// goroutine drives all the work step by step (internal/soak). Nothing
+// else runs while that goroutine waits, so a wait is over at once: NewTimer
+// moves the clock forward to the timer's due time and returns it fired.
+// Time thus passes exactly as the waits in the work say, and no faster or
+// slower than the simulation moves it with Set and Advance. It is safe for
+// concurrent use, but waits made concurrently each move the clock.
+type Virtual struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewVirtual returns a Virtual clock set to t.
+func NewVirtual(t time.Time) *Virtual { return &Virtual{now: t} }
+
+func (v *Virtual) Now() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.now
+}
+
+// Advance moves the clock forward by d (never backward).
+func (v *Virtual) Advance(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	v.mu.Lock()
+	v.now = v.now.Add(d)
+	v.mu.Unlock()
+}
+
+// Set moves the clock to t when t is later than now.
+func (v *Virtual) Set(t time.Time) {
+	v.mu.Lock()
+	if t.After(v.now) {
+		v.now = t
+	}
+	v.mu.Unlock()
+}
+
+// Sleep is a wait of d: the clock moves forward by d.
+func (v *Virtual) Sleep(d time.Duration) { v.Advance(d) }
+
+// NewTimer moves the clock forward by d and returns a timer that has fired.
+func (v *Virtual) NewTimer(d time.Duration) Timer {
+	v.Advance(d)
+	c := make(chan time.Time, 1)
+	c <- v.Now()
+	return virtualTimer{c}
+}
+
+type virtualTimer struct{ c chan time.Time }
+
+func (t virtualTimer) C() <-chan time.Time { return t.c }
+func (t virtualTimer) Stop() bool          { return false }
+
+// Sleeper is a clock on which waiting takes no real time (Virtual). Code
+// that would otherwise wait in real time whatever its clock — an HTTP
+// library's retry backoff — waits on it instead.
+type Sleeper interface {
+	Clock
+	Sleep(d time.Duration)
+}

@@ -31,29 +31,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.d.Log.Info("daemon started", "tokens", len(d.Config().Tokens), "scan_interval", d.scanInterval().String())
 	work, stopWork := d.workContext(ctx)
 	defer stopWork()
-	d.resume(ctx, work)
-	if ctx.Err() == nil {
-		d.scan(ctx)
-	}
-	nextScan := d.d.Clock.Now().Add(d.scanInterval())
+	l := &loop{d: d, work: work}
+	l.start(ctx)
 	for ctx.Err() == nil {
-		next, worked := d.cycle(ctx, work)
-		if worked {
-			// The instance changed: show it, then plan again at once.
-			d.scan(ctx)
-			nextScan = d.d.Clock.Now().Add(d.scanInterval())
-			continue
+		next := l.settle(ctx)
+		if ctx.Err() != nil {
+			break
 		}
-		if next.IsZero() || nextScan.Before(next) {
-			next = nextScan
-		}
-		managingAt := d.managingWake()
-		if !managingAt.IsZero() && managingAt.Before(next) {
-			next = managingAt
-		}
-		d.mu.Lock()
-		d.state.NextWake = next
-		d.mu.Unlock()
 		wait := next.Sub(d.d.Clock.Now())
 		d.d.Log.Debug("sleeping", "until", next.UTC().Format(time.RFC3339), "for", wait.String())
 		t := d.d.Clock.NewTimer(wait)
@@ -70,20 +54,108 @@ func (d *Daemon) Run(ctx context.Context) error {
 			out, err := d.rotateNow(ctx, work, req.ref)
 			req.reply <- rotateReply{out, err}
 			if err == nil {
-				d.scan(ctx)
-				nextScan = d.d.Clock.Now().Add(d.scanInterval())
+				l.scanned(ctx)
 			}
 		case <-t.C():
-			if !d.d.Clock.Now().Before(nextScan) {
-				d.scan(ctx)
-				nextScan = d.d.Clock.Now().Add(d.scanInterval())
-			} else if !managingAt.IsZero() && !d.d.Clock.Now().Before(managingAt) {
-				d.checkManaging(ctx, d.Config())
-			}
+			l.wakeUp(ctx)
 		}
 	}
 	d.d.Log.Info("daemon stopped")
 	return nil
+}
+
+// loop is the state of Run's loop between two passes: what Run and Steps
+// share, so that a simulation stepping the daemon runs exactly Run's code.
+type loop struct {
+	d          *Daemon
+	work       context.Context
+	nextScan   time.Time
+	managingAt time.Time
+}
+
+// start resumes unfinished rotations and scans, as Run does first.
+func (l *loop) start(ctx context.Context) {
+	l.d.resume(ctx, l.work)
+	if ctx.Err() == nil {
+		l.d.scan(ctx)
+	}
+	l.nextScan = l.d.d.Clock.Now().Add(l.d.scanInterval())
+}
+
+// scanned scans now and schedules the next scan.
+func (l *loop) scanned(ctx context.Context) {
+	l.d.scan(ctx)
+	l.nextScan = l.d.d.Clock.Now().Add(l.d.scanInterval())
+}
+
+// settle runs every cycle that has work (scanning after each) and returns
+// when the daemon next has something to do.
+func (l *loop) settle(ctx context.Context) time.Time {
+	d := l.d
+	for {
+		next, worked := d.cycle(ctx, l.work)
+		if ctx.Err() != nil {
+			return next
+		}
+		if worked {
+			// The instance changed: show it, then plan again at once.
+			l.scanned(ctx)
+			continue
+		}
+		if next.IsZero() || l.nextScan.Before(next) {
+			next = l.nextScan
+		}
+		l.managingAt = d.managingWake()
+		if !l.managingAt.IsZero() && l.managingAt.Before(next) {
+			next = l.managingAt
+		}
+		d.mu.Lock()
+		d.state.NextWake = next
+		d.mu.Unlock()
+		return next
+	}
+}
+
+// wakeUp is the timer firing: scan when a scan is due, else check the
+// managing token when that is due.
+func (l *loop) wakeUp(ctx context.Context) {
+	now := l.d.d.Clock.Now()
+	if !now.Before(l.nextScan) {
+		l.scanned(ctx)
+	} else if !l.managingAt.IsZero() && !now.Before(l.managingAt) {
+		l.d.checkManaging(ctx, l.d.Config())
+	}
+}
+
+// Steps drives the daemon by hand, for deterministic simulations
+// (internal/soak): the same passes Run makes, without its timer, its wake
+// channel or its goroutine. Call Start once, then Next to run what is due
+// and learn when the daemon would wake up; move the clock there (or do
+// something else first: Reload, a crash) and call Wake then Next again.
+// Every rotation runs under ctx: cancelling it stops the daemon where it
+// is, as a crash would. Do not use Run and Steps on one Daemon.
+type Steps struct{ l loop }
+
+// Steps returns a driver of d's loop.
+func (d *Daemon) Steps() *Steps { return &Steps{l: loop{d: d}} }
+
+// Start resumes unfinished rotations and scans, as Run does first.
+func (s *Steps) Start(ctx context.Context) {
+	s.l.work = ctx
+	s.l.start(ctx)
+}
+
+// Next runs everything due now and returns when the daemon would wake up.
+func (s *Steps) Next(ctx context.Context) time.Time {
+	s.l.work = ctx
+	return s.l.settle(ctx)
+}
+
+// Wake is the daemon's timer firing at the clock's now: a due scan or
+// managing token check runs. Call Next after it.
+func (s *Steps) Wake(ctx context.Context) {
+	s.l.work = ctx
+	s.l.wakeUp(ctx)
 }
 
 // workContext is the context rotations run under: it outlives ctx by the

@@ -39,6 +39,8 @@ type Config struct {
 	// OnResponse, when set, is called for every HTTP response (metrics, call counting).
 	OnResponse func(method string, code int)
 	// Clock paces requests against RateLimit-Reset; nil means the wall clock.
+	// When it is a clock.Sleeper (a simulation's clock.Virtual), the waits
+	// between retries happen on it too, and take no real time.
 	Clock clock.Clock
 	// Timeout bounds each request: until the answer's headers and until its
 	// body is read (time spent waiting for the rate limit does not count).
@@ -61,6 +63,7 @@ type Client struct {
 	timeout time.Duration
 	// throttleRounds: Config.ThrottleRounds.
 	throttleRounds int
+	clk            clock.Clock
 }
 
 // swappableToken is the client's credential; SetToken replaces it for every
@@ -127,7 +130,7 @@ func New(cfg Config) (*Client, error) {
 		gl.WithCustomRetry(checkRetry),
 		gl.WithCustomRetryMax(retryMax),
 		gl.WithCustomRetryWaitMinMax(200*time.Millisecond, 30*time.Second),
-		gl.WithCustomBackoff(backoff),
+		gl.WithCustomBackoff(backoffOn(clk)),
 		gl.WithUserAgent("tokenwarden"),
 		gl.WithHTTPClient(hc),
 		gl.WithInterceptor(func(http.RoundTripper) http.RoundTripper { return p }),
@@ -153,7 +156,7 @@ func New(cfg Config) (*Client, error) {
 	if rounds <= 0 {
 		rounds = DefaultThrottleRounds
 	}
-	return &Client{api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds}, nil
+	return &Client{api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds, clk: clk}, nil
 }
 
 // Stats counts what the client sent: every HTTP request including retries,
@@ -224,6 +227,19 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return true, nil
 	}
 	return false, nil
+}
+
+// backoffOn is backoff, with the wait spent on clk when it is a
+// clock.Sleeper: retryablehttp then waits no real time.
+func backoffOn(clk clock.Clock) func(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	sl, ok := clk.(clock.Sleeper)
+	if !ok {
+		return backoff
+	}
+	return func(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+		sl.Sleep(backoff(minWait, maxWait, attempt, resp))
+		return 0
+	}
 }
 
 // backoff waits before a retry. On 429 it honours Retry-After (GitLab sends

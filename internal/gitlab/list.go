@@ -8,6 +8,8 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 	"golang.org/x/sync/errgroup"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 )
 
 // perPage is GitLab's maximum page size: fewer pages, fewer calls.
@@ -327,6 +329,10 @@ func (c *Client) retryThrottled(ctx context.Context, do func() (*gl.Response, er
 		wait, ok := throttleWait(er.Response.Header, time.Now())
 		if !ok {
 			wait = time.Second
+		}
+		if sl, ok := c.clk.(clock.Sleeper); ok {
+			sl.Sleep(wait) // a simulation's clock: no real wait
+			continue
 		}
 		// Retry-After is wall-clock time, like retryablehttp's own waits.
 		t := time.NewTimer(wait)

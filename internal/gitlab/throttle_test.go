@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
@@ -56,5 +57,44 @@ func TestEndlessThrottlingFails(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2*DefaultThrottleRounds {
 		t.Errorf("%d requests, want %d (2 tries in each of %d rounds)", n, 2*DefaultThrottleRounds, DefaultThrottleRounds)
+	}
+}
+
+// On a simulation's virtual clock the waits between retries (backoff after
+// a 5xx, Retry-After after a 429, the rounds of a throttled read) are spent
+// on that clock, not in real time.
+func TestRetriesWaitOnAVirtualClock(t *testing.T) {
+	var calls atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case n <= 2:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"message":"503 Service Unavailable"}`))
+		case n <= 4:
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"message":"Retry later"}`))
+		default:
+			_, _ = w.Write([]byte(`{"id":1,"username":"root"}`))
+		}
+	}))
+	defer ts.Close()
+	t0 := time.Date(2027, 3, 14, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewVirtual(t0)
+	c, err := New(Config{URL: ts.URL, Token: secret.New("glpat-xxxxxxxxxxxxxxxxxxxx"), RetryMax: 2, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CurrentUser(context.Background()); err != nil {
+		t.Fatalf("CurrentUser: %v", err)
+	}
+	// Two backoffs (200 ms, 400 ms), then 7 s twice for the 429s.
+	if got := clk.Now().Sub(t0); got < 14*time.Second+600*time.Millisecond {
+		t.Errorf("the virtual clock moved %s; want the retries' waits (at least 14.6s) spent on it", got)
+	}
+	if n := calls.Load(); n != 5 {
+		t.Errorf("%d requests, want 5", n)
 	}
 }

@@ -357,3 +357,19 @@ func (s *Server) Variable(kind string, resourceID int64, key, envScope string) (
 	}
 	return Variable{}, false
 }
+
+// TokenBySecret returns the token whose secret is secret, if any: a
+// simulation asks which token a sink's value belongs to.
+func (s *Server) TokenBySecret(secret string) (Token, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.st.byDigest[digest(secret)]
+	if !ok {
+		return Token{}, false
+	}
+	t := s.st.token(id)
+	if t == nil {
+		return Token{}, false
+	}
+	return s.tokenSnap(t), true
+}
