@@ -1,11 +1,21 @@
 package main
 
 import (
+	"fmt"
+	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // The systemd unit in deploy/systemd is valid for systemd (verify, with the
@@ -114,4 +124,141 @@ func TestContainerImage(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "permission denied") {
 		t.Errorf("the image's user could write to / (%v):\n%s", err, out)
 	}
+}
+
+// TestReadOnlyRoot: what the image (and the Helm chart) assume — a read-only
+// root file system with one writable directory for the state. apply and
+// serve run in a mount namespace of their own where every file system is
+// remounted read-only but the state directory, with HOME read-only and
+// TMPDIR unset (so /tmp, read-only too): they create the journal and its key,
+// rotate and deliver into that directory, answer /readyz, and write nothing
+// anywhere else (they would fail with "read-only file system").
+func TestReadOnlyRoot(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs unshare (util-linux), as root: CI runs as root")
+		}
+		t.Skip("needs unshare, as root")
+	}
+	root := t.TempDir()
+	bin := filepath.Join(root, "tokenwarden")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s, url := simtest.Start(t, sim.Options{RootToken: simRootToken})
+	g, err := s.CreateGroup("acme", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(root, "tokenwarden.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`gitlab: {url: %s, token_env: GITLAB_TOKEN}
+state: sqlite://%s/tokenwarden.db
+serve: {password_env: TOKENWARDEN_PASSWORD}
+tokens:
+  - name: release-bot
+    description: tags releases
+    group: %s
+    scopes: [read_repository]
+    access_level: developer
+    lifetime: 90d
+    deliver:
+      - file: {path: %s/release.env, format: dotenv, key: RELEASE_TOKEN}
+`, url, data, g.FullPath, data)), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	// Every mount read-only except data (a bind mount of its own), then the
+	// command. /proc, /sys and /dev are left as the runtime has them.
+	const script = `set -e
+mount --bind "$TW_DATA" "$TW_DATA"
+findmnt -rn -o TARGET | sort -u | while read -r m; do
+	case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|"$TW_DATA") continue;; esac
+	mount -o remount,bind,ro "$m" 2>/dev/null || [ "$m" != / ]
+done
+if touch /tw-probe 2>/dev/null || touch "$TW_ROOT/probe" 2>/dev/null; then echo "the root is writable" >&2; exit 99; fi
+exec "$@"`
+	command := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(unshare, append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", bin}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + root, "TW_DATA=" + data, "TW_ROOT=" + root,
+			"GITLAB_TOKEN=" + simRootToken, "TOKENWARDEN_PASSWORD=operator-Password-5Ks"}
+		cmd.Dir = root
+		return cmd
+	}
+	before := listDir(t, root)
+
+	out, err := command("apply", "-c", cfg, "--yes").CombinedOutput()
+	if err != nil {
+		t.Fatalf("apply on a read-only root: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "release.env")); err != nil || !strings.HasPrefix(string(b), "RELEASE_TOKEN=glpat-") {
+		t.Errorf("apply delivered %q (%v)", b, err)
+	}
+
+	var log syncBuffer
+	serve := command("serve", "-c", cfg, "--listen", "127.0.0.1:0")
+	serve.Stdout, serve.Stderr = &log, &log
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait() }()
+	defer func() {
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v\n%s", err, log.String())
+			}
+		case <-time.After(time.Minute):
+			_ = serve.Process.Kill()
+			t.Errorf("serve did not stop within a minute of SIGTERM")
+		}
+		after := listDir(t, root)
+		if !slices.Equal(before, after) {
+			t.Errorf("files outside the state directory changed:\nbefore %v\nafter  %v", before, after)
+		}
+		for _, f := range []string{"tokenwarden.db", "tokenwarden.key", "release.env"} {
+			if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+				t.Errorf("state directory: %v", err)
+			}
+		}
+	}()
+	addr := regexp.MustCompile(`dashboard: (http://\S+)/`)
+	waitFor(t, "the dashboard's address", done, &log, func() bool { return addr.MatchString(log.String()) })
+	base := addr.FindStringSubmatch(log.String())[1]
+	waitFor(t, "/readyz 200", done, &log, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// listDir lists the files under dir, but data/ and the binary.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "data" {
+			return filepath.SkipDir
+		}
+		if rel != "tokenwarden" {
+			names = append(names, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
