@@ -93,9 +93,10 @@ func render(t *testing.T, files []string, extra string) (*rendered, error) {
 	if err := chartutil.ProcessDependenciesWithMerge(chrt, vals); err != nil {
 		t.Fatal(err)
 	}
+	// ToRenderValues checks values.schema.json, as helm install does.
 	top, err := chartutil.ToRenderValues(chrt, vals, chartutil.ReleaseOptions{Name: "tw", Namespace: namespace, IsInstall: true, Revision: 1}, chartutil.DefaultCapabilities)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out, err := engine.Engine{Strict: true}.Render(chrt, top)
 	if err != nil {
@@ -582,8 +583,11 @@ func TestChartRefuses(t *testing.T) {
 		{"two pods on SQLite", "replicas: 2\n", "replicas: 2 on an SQLite state: only one process may work on the SQLite journal"},
 		{"postgres without URL", "state: {type: postgres}\nageKey: {secretName: k}\n", "state.type postgres needs state.postgres.url.secretName"},
 		{"postgres without key", "state: {type: postgres, postgres: {url: {secretName: u}}}\n", "state.type postgres needs ageKey.secretName"},
-		{"unknown state", "state: {type: mysql}\n", `state.type must be sqlite or postgres, not "mysql"`},
+		{"unknown state", "state: {type: mysql}\n", "at '/state/type': value must be one of 'sqlite', 'postgres'"},
 		{"state in config", "config: {state: 'sqlite:///x.db'}\n", "config.state: the chart writes state itself"},
+		{"a misspelt value", "replica: 2\n", "additional properties 'replica' not allowed"},
+		{"a misspelt nested value", "dashboard: {pasword: {secretName: s, key: k}}\n", "additional properties 'pasword' not allowed"},
+		{"an env name that is not one", "secretEnv: [{name: SLACK-URL, secretName: s, key: k}]\n", "SLACK-URL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := render(t, nil, tt.values)
