@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
@@ -83,9 +84,10 @@ func (o *rowWriter) flush() error {
 // jsonScan writes {"scanned_at", "tokens": [...], "summary", "errors"}
 // indented as json.Encoder would, one token at a time.
 type jsonScan struct {
-	out   rowWriter
-	now   time.Time
-	begun bool
+	out     rowWriter
+	now     time.Time
+	begun   bool
+	scratch []byte
 }
 
 func (j *jsonScan) begin() {
@@ -99,12 +101,9 @@ func (j *jsonScan) Row(row scanRow) error {
 		j.begin()
 		sep = ""
 	}
-	b, err := json.MarshalIndent(jsonTokenOf(row), "    ", "  ")
-	if err != nil {
-		return err
-	}
 	j.out.buf.WriteString(sep + "\n    ")
-	j.out.buf.Write(b)
+	j.scratch = appendToken(j.scratch[:0], jsonTokenOf(row))
+	j.out.buf.Write(j.scratch)
 	return j.out.rowDone()
 }
 
@@ -208,4 +207,137 @@ func (c *csvScan) Close(scanResult) error {
 		c.cw.Flush()
 	}
 	return c.out.flush()
+}
+
+// appendToken appends jt as json.MarshalIndent(jt, "    ", "  ") would,
+// without reflection and a second pass to indent: at 100,000 tokens that
+// was a fifth of scan's CPU.
+func appendToken(b []byte, jt jsonToken) []byte {
+	const in1, in2, in3 = "\n      ", "\n        ", "\n          "
+	str := func(key, v string) {
+		b = append(b, in1+`"`+key+`": `...)
+		b = appendJSONString(b, v)
+		b = append(b, ',')
+	}
+	num := func(key string, v int64) {
+		b = append(b, in1+`"`+key+`": `...)
+		b = strconv.AppendInt(b, v, 10)
+		b = append(b, ',')
+	}
+	b = append(b, '{')
+	num("id", jt.ID)
+	str("name", jt.Name)
+	str("description", jt.Description)
+	str("resource_type", jt.ResourceType)
+	num("resource_id", jt.ResourceID)
+	str("resource_path", jt.ResourcePath)
+	b = append(b, in1+`"scopes": [`...)
+	for i, s := range jt.Scopes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in2...)
+		b = appendJSONString(b, s)
+	}
+	if len(jt.Scopes) > 0 {
+		b = append(b, in1...)
+	}
+	b = append(b, "],"...)
+	num("access_level", int64(jt.AccessLevel))
+	str("access_level_name", jt.AccessLevelName)
+	str("created_at", jt.CreatedAt)
+	if jt.ExpiresAt == nil {
+		b = append(b, in1+`"expires_at": null,`...)
+	} else {
+		str("expires_at", *jt.ExpiresAt)
+	}
+	if jt.DaysLeft == nil {
+		b = append(b, in1+`"days_left": null,`...)
+	} else {
+		num("days_left", int64(*jt.DaysLeft))
+	}
+	if jt.LastUsedAt == nil {
+		b = append(b, in1+`"last_used_at": null,`...)
+	} else {
+		str("last_used_at", *jt.LastUsedAt)
+	}
+	str("state", jt.State)
+	b = append(b, in1+`"findings": [`...)
+	for i, f := range jt.Findings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in2+"{"...)
+		for j, kv := range [4][2]string{{"code", f.Code}, {"severity", f.Severity}, {"message", f.Message}, {"fix", f.Fix}} {
+			b = append(b, in3+`"`+kv[0]+`": `...)
+			b = appendJSONString(b, kv[1])
+			if j < 3 {
+				b = append(b, ',')
+			}
+		}
+		b = append(b, in2+"}"...)
+	}
+	if len(jt.Findings) > 0 {
+		b = append(b, in1...)
+	}
+	b = append(b, ']')
+	if jt.Self {
+		b = append(b, ","+in1+`"self": true`...)
+	}
+	return append(b, "\n    }"...)
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it (HTML
+// characters escaped, invalid UTF-8 replaced, U+2028 and U+2029 escaped).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
