@@ -51,7 +51,7 @@ func add(figure, value, target, note string) {
 func main() {
 	bin := flag.String("bin", "bin/tokenwarden", "the tokenwarden binary to measure")
 	quick := flag.Bool("quick", false, "a tenth of the sizes (a quick check of the bench itself)")
-	rotations := flag.Int("rotations", 300, "due tokens rotated under the rate limit (issue 13 says 1000: about 8 minutes)")
+	rotations := flag.Int("rotations", 1000, "due tokens rotated under the rate limit (about 8 minutes for 1000)")
 	skipGo := flag.Bool("skip-go-bench", false, "leave out the dashboard and /metrics benchmarks (go test -bench)")
 	flag.Parse()
 	abs, err := filepath.Abs(*bin)
@@ -346,16 +346,21 @@ func benchRotation(bin, dir string, n int) {
 	defer srv.stop()
 	setURL(sub, srv.url)
 	before := srv.mustStats()
+	start := time.Now()
 	r := run(bin, sub, srv.url, "apply", "-c", "tw.yaml", "--yes")
+	end := time.Now()
 	after := srv.mustStats()
 	calls := after.Requests - before.Requests - 1
-	perMin := float64(calls) / r.wall.Minutes()
-	// The emulator counts requests per minute in fixed windows: a run
-	// shorter than a few minutes gets the first window's whole budget at
-	// once, and runs above the limit.
-	add("rotation: requests per minute / limit", fmt.Sprintf("%.0f / %d = %.0f%%", perMin, limit, 100*perMin/limit), "≥ 90%",
-		fmt.Sprintf("%d due tokens in %.1f s, %d requests (first window's burst included)", n, r.wall.Seconds(), calls))
-	add("rotation: 429 answers", fmt.Sprint(after.Throttled-before.Throttled), "0", fmt.Sprintf("%.1f rotations a minute", float64(n)/r.wall.Minutes()))
+	// The emulator, like GitLab, allows limit requests per user in each
+	// fixed clock minute: the run may use the budget of every minute it
+	// touches. A run that keeps to the limit and is held back only by it
+	// uses about all of it.
+	windows := int64(end.Truncate(time.Minute).Sub(start.Truncate(time.Minute))/time.Minute) + 1
+	allowed := windows * limit
+	add("rotation: requests / allowed in the minutes it ran", fmt.Sprintf("%d / %d = %.0f%%", calls, allowed, 100*float64(calls)/float64(allowed)), "≥ 90%",
+		fmt.Sprintf("%d due tokens in %.1f s over %d rate-limit minute(s) of %d", n, r.wall.Seconds(), windows, limit))
+	add("rotation: 429 answers", fmt.Sprint(after.Throttled-before.Throttled), "0",
+		fmt.Sprintf("%.0f rotations, %.0f requests a minute", float64(n)/r.wall.Minutes(), float64(calls)/r.wall.Minutes()))
 }
 
 // benchGo runs the dashboard and /metrics benchmarks and picks their figures.
@@ -387,12 +392,5 @@ func benchGo() {
 	}
 }
 
-// pagePath undoes the benchmark's name mangling, roughly.
-func pagePath(name string) string {
-	r := strings.NewReplacer("_tokens_", "/tokens?", "-", "=")
-	p := r.Replace(name)
-	if p == "_" {
-		return "/"
-	}
-	return strings.Replace(strings.TrimPrefix(p, "_"), "_", "&", -1)
-}
+// pagePath undoes the benchmark's name: the path with "|" for "/".
+func pagePath(name string) string { return strings.ReplaceAll(name, "|", "/") }

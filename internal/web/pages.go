@@ -114,10 +114,12 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 	if d.Order != "desc" {
 		d.Order = "asc"
 	}
-	order, groups, codes := s.index.get(st, d.Sort)
-	d.Groups, d.Codes = groups, codes
+	order, ix := s.index.get(st, d.Sort)
+	d.Groups, d.Codes = ix.groups, ix.codes
+	lower := ix.lower
 	needle := strings.ToLower(d.Query)
-	keep := func(t *daemon.Token) bool {
+	keep := func(i int32) bool {
+		t := &st.Tokens[i]
 		if d.Group != "" {
 			if g := groupOf(t.Token); g != d.Group && !strings.HasPrefix(g, d.Group+"/") {
 				return false
@@ -126,7 +128,7 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 		if d.Finding != "" && !slices.ContainsFunc(t.Findings, func(f policy.Finding) bool { return f.Code == d.Finding }) {
 			return false
 		}
-		if needle != "" && !strings.Contains(strings.ToLower(t.Name), needle) && !strings.Contains(strings.ToLower(t.Resource.Path), needle) {
+		if needle != "" && !strings.Contains(lower[i], needle) {
 			return false
 		}
 		switch d.State {
@@ -145,7 +147,7 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 		if d.Order == "desc" {
 			i = len(order) - 1 - i
 		}
-		if keep(&st.Tokens[order[i]]) {
+		if keep(order[i]) {
 			matched = append(matched, order[i])
 		}
 	}
@@ -197,10 +199,16 @@ func (d *tokensData) paginate(q url.Values, matched int) (start, end int) {
 // with 100,000 tokens, sorting them is most of a page's cost, and the state
 // only changes with a scan or a plan.
 type tokenIndex struct {
-	mu            sync.Mutex
-	key           indexKey
-	orders        map[string][]int32
-	groups, codes []string
+	mu     sync.Mutex
+	key    indexKey
+	orders map[string][]int32
+	lists  indexLists
+}
+
+// indexLists are what the tokens page needs of every token besides an order.
+type indexLists struct {
+	groups, codes []string // for the filters' choices
+	lower         []string // each token's name and resource path, lower case, for q
 }
 
 // indexKey tells one state from the next: a scan or a plan replaces the
@@ -211,7 +219,7 @@ type indexKey struct {
 	scanned, planned time.Time
 }
 
-func (x *tokenIndex) get(st daemon.State, by string) (order []int32, groups, codes []string) {
+func (x *tokenIndex) get(st daemon.State, by string) (order []int32, lists indexLists) {
 	key := indexKey{n: len(st.Tokens), scanned: st.ScannedAt, planned: st.PlannedAt}
 	if len(st.Tokens) > 0 {
 		key.first = &st.Tokens[0]
@@ -221,13 +229,15 @@ func (x *tokenIndex) get(st daemon.State, by string) (order []int32, groups, cod
 	if x.orders == nil || x.key != key {
 		x.key, x.orders = key, map[string][]int32{}
 		gs, cs := map[string]bool{}, map[string]bool{}
-		for _, t := range st.Tokens {
+		lower := make([]string, len(st.Tokens))
+		for i, t := range st.Tokens {
 			gs[groupOf(t.Token)] = true
 			for _, f := range t.Findings {
 				cs[f.Code] = true
 			}
+			lower[i] = strings.ToLower(t.Name + "\x00" + t.Resource.Path)
 		}
-		x.groups, x.codes = slices.Sorted(maps.Keys(gs)), slices.Sorted(maps.Keys(cs))
+		x.lists = indexLists{groups: slices.Sorted(maps.Keys(gs)), codes: slices.Sorted(maps.Keys(cs)), lower: lower}
 	}
 	order, ok := x.orders[by]
 	if !ok {
@@ -239,7 +249,7 @@ func (x *tokenIndex) get(st daemon.State, by string) (order []int32, groups, cod
 		slices.SortFunc(order, func(a, b int32) int { return less(st.Tokens[a], st.Tokens[b]) })
 		x.orders[by] = order
 	}
-	return order, x.groups, x.codes
+	return order, x.lists
 }
 
 func timeKey(t *time.Time, missing int64) int64 {
