@@ -36,7 +36,15 @@ type overviewData struct {
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session) {
 	st := s.o.Backend.State()
-	d := overviewData{State: st, Timeline: buildTimeline(st, s.o.Clock.Now())}
+	d := s.index.overview(st, s.o.Clock.Now())
+	d.State = st
+	s.render(w, r, http.StatusOK, "overview", sess, d)
+}
+
+// buildOverview counts st's tokens by state and finding and lays out the
+// timeline as of now.
+func buildOverview(st daemon.State, now time.Time) overviewData {
+	d := overviewData{Timeline: buildTimeline(st, now)}
 	byState := map[string]int{}
 	byCode := map[string]int{}
 	sev := map[string]string{}
@@ -62,7 +70,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 		}
 		return cmp.Compare(a.Label, b.Label)
 	})
-	s.render(w, r, http.StatusOK, "overview", sess, d)
+	return d
 }
 
 type tokensData struct {
@@ -203,12 +211,15 @@ type tokenIndex struct {
 	key    indexKey
 	orders map[string][]int32
 	lists  indexLists
+	ov     *overviewData // the overview's counts and timeline, for ovDay
+	ovDay  time.Time
 }
 
 // indexLists are what the tokens page needs of every token besides an order.
 type indexLists struct {
 	groups, codes []string // for the filters' choices
 	lower         []string // each token's name and resource path, lower case, for q
+	keys          []sortKey
 }
 
 // indexKey tells one state from the next: a scan or a plan replaces the
@@ -219,25 +230,50 @@ type indexKey struct {
 	scanned, planned time.Time
 }
 
-func (x *tokenIndex) get(st daemon.State, by string) (order []int32, lists indexLists) {
+// overview is buildOverview's answer, kept for the state and the day.
+func (x *tokenIndex) overview(st daemon.State, now time.Time) overviewData {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.refresh(st)
+	day := now.UTC().Truncate(24 * time.Hour)
+	if x.ov == nil || !x.ovDay.Equal(day) {
+		d := buildOverview(st, now)
+		x.ov, x.ovDay = &d, day
+	}
+	return *x.ov
+}
+
+// refresh forgets what was kept when st is not the state it was kept for.
+func (x *tokenIndex) refresh(st daemon.State) {
 	key := indexKey{n: len(st.Tokens), scanned: st.ScannedAt, planned: st.PlannedAt}
 	if len(st.Tokens) > 0 {
 		key.first = &st.Tokens[0]
 	}
+	if x.orders != nil && x.key == key {
+		return
+	}
+	x.key, x.orders, x.ov = key, map[string][]int32{}, nil
+	x.lists = indexLists{}
+}
+
+func (x *tokenIndex) get(st daemon.State, by string) (order []int32, lists indexLists) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.orders == nil || x.key != key {
-		x.key, x.orders = key, map[string][]int32{}
+	x.refresh(st)
+	if x.lists.keys == nil {
 		gs, cs := map[string]bool{}, map[string]bool{}
 		lower := make([]string, len(st.Tokens))
-		for i, t := range st.Tokens {
+		keys := make([]sortKey, len(st.Tokens))
+		for i := range st.Tokens {
+			t := &st.Tokens[i]
+			keys[i] = keyOf(t)
 			gs[groupOf(t.Token)] = true
 			for _, f := range t.Findings {
 				cs[f.Code] = true
 			}
 			lower[i] = strings.ToLower(t.Name + "\x00" + t.Resource.Path)
 		}
-		x.lists = indexLists{groups: slices.Sorted(maps.Keys(gs)), codes: slices.Sorted(maps.Keys(cs)), lower: lower}
+		x.lists = indexLists{groups: slices.Sorted(maps.Keys(gs)), codes: slices.Sorted(maps.Keys(cs)), lower: lower, keys: keys}
 	}
 	order, ok := x.orders[by]
 	if !ok {
@@ -245,41 +281,62 @@ func (x *tokenIndex) get(st daemon.State, by string) (order []int32, lists index
 		for i := range order {
 			order[i] = int32(i)
 		}
-		less := rowOrder(by)
-		slices.SortFunc(order, func(a, b int32) int { return less(st.Tokens[a], st.Tokens[b]) })
+		keys, compare := x.lists.keys, keyOrder(by)
+		slices.SortFunc(order, func(a, b int32) int { return compare(&keys[a], &keys[b]) })
 		x.orders[by] = order
 	}
 	return order, x.lists
 }
 
-func timeKey(t *time.Time, missing int64) int64 {
-	if t == nil {
-		return missing
-	}
-	return t.Unix()
+// sortKey is what the tokens page's orders compare, read from each token
+// once per state (comparing whole tokens copied them at every step).
+type sortKey struct {
+	path, name        string
+	id                int64
+	expires, lastUsed int64 // Unix; no expiry sorts last, never used first
+	rank              int   // of the worst finding
 }
 
-func rowOrder(by string) func(a, b daemon.Token) int {
-	byName := func(a, b daemon.Token) int {
-		return cmp.Or(cmp.Compare(a.Resource.Path, b.Resource.Path), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+func keyOf(t *daemon.Token) sortKey {
+	k := sortKey{path: t.Resource.Path, name: t.Name, id: t.ID, expires: 1 << 62, rank: policy.Rank(t.Worst)}
+	if t.ExpiresAt != nil {
+		k.expires = t.ExpiresAt.Unix()
+	}
+	if t.LastUsedAt != nil {
+		k.lastUsed = t.LastUsedAt.Unix()
+	}
+	return k
+}
+
+// keyOrder compares two tokens for the sort by: its own key first, then
+// resource path, name and id.
+func keyOrder(by string) func(a, b *sortKey) int {
+	byName := func(a, b *sortKey) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	}
+	then := func(c int, a, b *sortKey) int {
+		if c != 0 {
+			return c
+		}
+		return byName(a, b)
 	}
 	switch by {
 	case "severity":
-		return func(a, b daemon.Token) int {
-			return cmp.Or(cmp.Compare(policy.Rank(b.Worst), policy.Rank(a.Worst)), byName(a, b))
-		}
+		return func(a, b *sortKey) int { return then(cmp.Compare(b.rank, a.rank), a, b) }
 	case "name":
-		return func(a, b daemon.Token) int { return cmp.Or(cmp.Compare(a.Name, b.Name), byName(a, b)) }
+		return func(a, b *sortKey) int { return then(strings.Compare(a.name, b.name), a, b) }
 	case "resource":
 		return byName
 	case "last-used":
-		return func(a, b daemon.Token) int {
-			return cmp.Or(cmp.Compare(timeKey(a.LastUsedAt, 0), timeKey(b.LastUsedAt, 0)), byName(a, b))
-		}
+		return func(a, b *sortKey) int { return then(cmp.Compare(a.lastUsed, b.lastUsed), a, b) }
 	}
-	return func(a, b daemon.Token) int {
-		return cmp.Or(cmp.Compare(timeKey(a.ExpiresAt, 1<<62), timeKey(b.ExpiresAt, 1<<62)), byName(a, b))
-	}
+	return func(a, b *sortKey) int { return then(cmp.Compare(a.expires, b.expires), a, b) }
 }
 
 type tokenData struct {

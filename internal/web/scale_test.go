@@ -43,6 +43,12 @@ func bigState(n int) daemon.State {
 
 func bigSite(tb testing.TB, n int) http.Handler {
 	tb.Helper()
+	h, _ := bigSiteBackend(tb, n)
+	return h
+}
+
+func bigSiteBackend(tb testing.TB, n int) (http.Handler, *backend) {
+	tb.Helper()
 	dir := tb.TempDir()
 	sealer, err := secret.LoadOrCreateKey(filepath.Join(dir, "k"))
 	if err != nil {
@@ -53,12 +59,33 @@ func bigSite(tb testing.TB, n int) http.Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	h, err := web.NewServer(web.Options{Backend: &backend{ready: true, state: bigState(n)}, Store: st,
-		Password: secret.New(password), Clock: clock.NewFake(now)})
+	be := &backend{ready: true, state: bigState(n)}
+	h, err := web.NewServer(web.Options{Backend: be, Store: st, Password: secret.New(password), Clock: clock.NewFake(now)})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return h
+	return h, be
+}
+
+// The overview's counts and the tokens page's orders are kept between
+// requests; a new scan shows at once.
+func TestPagesFollowANewScan(t *testing.T) {
+	h, be := bigSiteBackend(t, 2500)
+	active := regexp.MustCompile(`<span class="n">(\d+)</span> <span class="badge state-active">`)
+	first := active.FindStringSubmatch(get(t, h, "/"))
+	get(t, h, "/tokens?sort=name")
+	next := bigState(300)
+	next.ScannedAt = now.Add(time.Hour)
+	be.mu.Lock()
+	be.state = next
+	be.mu.Unlock()
+	second := active.FindStringSubmatch(get(t, h, "/"))
+	if first == nil || second == nil || first[1] == second[1] {
+		t.Errorf("active tokens on the overview: %v, then after a scan of 300 tokens %v", first, second)
+	}
+	if body := get(t, h, "/tokens?sort=name"); !strings.Contains(body, "of 300 matching") || strings.Contains(body, "deploy-2499") {
+		t.Error("the tokens page still shows the previous scan")
+	}
 }
 
 func get(tb testing.TB, h http.Handler, path string) string {
@@ -99,6 +126,21 @@ func TestTokensPageIsPaginatedOnTheServer(t *testing.T) {
 	}
 	if strings.Contains(body, "<td>no</td>") {
 		t.Error("page 3 of the managed shows an unmanaged token")
+	}
+
+	// Each sort orders the rows; ties go by resource path, name and id.
+	names := regexp.MustCompile(`<a href="/tokens/\d+">(deploy-\d+)</a></th>\n<td>project ([^<]+)</td>`)
+	rows := names.FindAllStringSubmatch(get(t, h, "/tokens?sort=name&order=desc&per_page=1000"), -1)
+	if len(rows) != 1000 {
+		t.Fatalf("sort=name: %d rows", len(rows))
+	}
+	for i := 1; i < len(rows); i++ {
+		if a, b := rows[i-1], rows[i]; a[1] < b[1] || a[1] == b[1] && a[2] < b[2] {
+			t.Fatalf("sort=name&order=desc: %s %s before %s %s", a[1], a[2], b[1], b[2])
+		}
+	}
+	if body := get(t, h, "/tokens?sort=severity"); strings.Index(body, "sev-critical") > strings.Index(body, "sev-warning") && strings.Contains(body, "sev-warning") {
+		t.Error("sort=severity: a warning before the first critical finding")
 	}
 
 	// A page past the end shows the last; per_page is bounded.
