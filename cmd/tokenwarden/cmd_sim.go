@@ -25,6 +25,7 @@ type simFlags struct {
 	deployPerProject int
 	triggerPerProj   int
 	runnersPerGroup  int
+	saas             bool
 	latency          time.Duration
 	rateLimit        int
 	fixture          string
@@ -59,6 +60,7 @@ POST /-/sim/faults are the other admin endpoints (root token required).`,
 	fl.IntVar(&f.deployPerProject, "deploy-tokens-per-project", 0, "deploy tokens to generate in each project")
 	fl.IntVar(&f.triggerPerProj, "trigger-tokens-per-project", 0, "pipeline trigger tokens to generate in each project")
 	fl.IntVar(&f.runnersPerGroup, "runners-per-group", 0, "group runners to generate in each top-level group")
+	fl.BoolVar(&f.saas, "saas", false, "also serve what only GitLab.com has (the top-level group credentials inventory)")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every API request")
 	fl.IntVar(&f.rateLimit, "rate-limit", 0, "authenticated requests per minute per user (0: no limit)")
 	fl.StringVar(&f.fixture, "fixture", "", "YAML fixture to load after generating")
@@ -80,7 +82,7 @@ func runSim(ctx context.Context, cmd *cobra.Command, f simFlags) error {
 		Clock: &sim.LiveClock{}, RootToken: f.rootToken, Seed: f.seed,
 		Groups: f.groups, ProjectsPerGroup: f.projectsPerGroup, TokensPerProject: f.tokensPerProject,
 		DeployTokensPerProject: f.deployPerProject, TriggerTokensPerProject: f.triggerPerProj, RunnersPerGroup: f.runnersPerGroup,
-		Latency: f.latency, RateLimit: f.rateLimit,
+		Latency: f.latency, RateLimit: f.rateLimit, SaaS: f.saas,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)

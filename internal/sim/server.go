@@ -38,6 +38,9 @@ type Options struct {
 	// RunnerTokenExpiration is GitLab's runner_token_expiration_interval:
 	// a reset runner token expires this long after; 0 → never.
 	RunnerTokenExpiration time.Duration
+	// SaaS serves what only GitLab.com has: the top-level group credentials
+	// inventory (GET /groups/:id/manage/resource_access_tokens).
+	SaaS bool
 }
 
 // Server is the emulated GitLab. It serves /api/v4/... and the emulator's own
@@ -50,6 +53,7 @@ type Server struct {
 	requireExpiry       bool
 	host                string
 	runnerTokenInterval time.Duration
+	saas                bool
 	latency             time.Duration
 	faults              *Faults
 	limiter             *rateLimiter
@@ -69,6 +73,7 @@ func New(opts Options) (*Server, error) {
 		host:                opts.Host,
 		latency:             opts.Latency,
 		runnerTokenInterval: opts.RunnerTokenExpiration,
+		saas:                opts.SaaS,
 		mux:                 http.NewServeMux(),
 	}
 	if s.clock == nil {
@@ -256,6 +261,18 @@ func (s *Server) routes() {
 	h("POST /api/v4/runners/{rid}/reset_authentication_token", scopesAPI, s.resetRunnerToken)
 	s.handle("POST /api/v4/runners/verify", authOptional, scopesAny, s.verifyRunner)
 	h("GET /api/v4/groups/{id}/runners", scopesAPI, s.listGroupRunners)
+
+	h("GET /api/v4/groups/{id}/manage/resource_access_tokens", scopesAPI, s.manageResourceTokens)
+	h("GET /api/v4/service_accounts", scopesAPI, s.listServiceAccounts)
+	h("POST /api/v4/service_accounts", scopesAPI, s.createServiceAccount)
+	h("POST /api/v4/users/{uid}/personal_access_tokens", scopesAPI, s.createUserPAT)
+	sa := "/api/v4/groups/{id}/service_accounts"
+	h("GET "+sa, scopesAPI, s.listGroupServiceAccounts)
+	h("POST "+sa, scopesAPI, s.createGroupServiceAccount)
+	h("GET "+sa+"/{uid}/personal_access_tokens", scopesAPI, s.listGroupSATokens)
+	h("POST "+sa+"/{uid}/personal_access_tokens", scopesAPI, s.createGroupSAToken)
+	h("POST "+sa+"/{uid}/personal_access_tokens/{tid}/rotate", scopesAPI, s.rotateGroupSAToken)
+	h("DELETE "+sa+"/{uid}/personal_access_tokens/{tid}", scopesAPI, s.revokeGroupSAToken)
 	h("GET /api/v4/projects/{id}/runners", scopesAPI, s.listProjectRunners)
 
 	h("GET /api/v4/personal_access_tokens", scopesAPI, s.listPATs)

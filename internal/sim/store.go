@@ -59,6 +59,9 @@ type user struct {
 	Bot       bool
 	CreatedAt time.Time
 
+	ServiceAccount bool  // user_type service_account (Bot is true too)
+	ProvisionedBy  int64 // service accounts: the top-level group that made it, 0 for instance ones
+
 	memberships []memberKey // its direct memberships, in the order made
 	tokens      []*token    // its tokens, id order
 }
