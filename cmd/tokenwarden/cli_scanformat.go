@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,19 +39,27 @@ const tableWidth = 120
 // the row's findings indented beneath it. notes, when set, gives more
 // indented lines for a row, printed before its findings.
 func writeTokenTable(out *strings.Builder, rows []scanRow, notes func(scanRow) []string) {
-	cols := []struct {
+	type col struct {
 		title string
 		width int
 		right bool
-	}{
+	}
+	cols := []col{
 		{"RESOURCE", 28, false}, {"NAME", 18, false}, {"SCOPES", 18, false}, {"ROLE", 10, false},
 		{"EXPIRES", 10, false}, {"LEFT", 4, true}, {"LAST USED", 10, false}, {"STATE", 7, false},
+	}
+	// Only access tokens (today's scan): the table as it always was. Other
+	// kinds add a KIND column, taken from RESOURCE and SCOPES.
+	withKind := slices.ContainsFunc(rows, func(r scanRow) bool { return !gitlab.AccessTokenKind(r.Token.TokenKind()) })
+	if withKind {
+		cols = append([]col{{"KIND", 8, false}}, cols...)
+		cols[1].width, cols[3].width = 22, 14
 	}
 	line := func(cells ...string) string {
 		var b strings.Builder
 		for i, c := range cols {
 			v := printable(cells[i])
-			if i == 0 {
+			if c.title == "RESOURCE" {
 				v = truncLeft(v, c.width)
 			} else {
 				v = trunc(v, c.width)
@@ -74,8 +83,12 @@ func writeTokenTable(out *strings.Builder, rows []scanRow, notes func(scanRow) [
 	out.WriteString(line(titles...))
 	for _, row := range rows {
 		t := row.Token
-		out.WriteString(line(t.Resource.Path, t.Name, strings.Join(t.Scopes, ","), roleName(t),
-			dateOrDash(t.ExpiresAt, "never"), daysLeft(row.DaysLeft), dateOrDash(t.LastUsedAt, "never"), row.State))
+		cells := []string{t.Resource.Path, t.Name, strings.Join(t.Scopes, ","), roleName(t),
+			expiresCell(t), daysLeft(row.DaysLeft), lastUsedCell(t), row.State}
+		if withKind {
+			cells = append([]string{kindLabel(t.TokenKind())}, cells...)
+		}
+		out.WriteString(line(cells...))
 		if notes != nil {
 			for _, n := range notes(row) {
 				out.WriteString(trunc(printable(n), tableWidth) + "\n")
@@ -101,7 +114,9 @@ type jsonFinding = policy.Finding
 
 type jsonToken struct {
 	ID              int64         `json:"id"`
+	Kind            string        `json:"kind"`
 	Name            string        `json:"name"`
+	Username        string        `json:"username,omitempty"` // deploy tokens
 	Description     string        `json:"description"`
 	ResourceType    string        `json:"resource_type"`
 	ResourceID      int64         `json:"resource_id"`
@@ -113,6 +128,7 @@ type jsonToken struct {
 	ExpiresAt       *string       `json:"expires_at"`
 	DaysLeft        *int          `json:"days_left"`
 	LastUsedAt      *string       `json:"last_used_at"`
+	ExpiryUnknown   bool          `json:"expiry_unknown,omitempty"` // runner tokens: GitLab does not show it
 	State           string        `json:"state"`
 	Findings        []jsonFinding `json:"findings"`
 	// Self marks the token the scan ran with.
@@ -135,10 +151,43 @@ func csvSafe(s string) string {
 }
 
 func roleName(t gitlab.Token) string {
-	if t.Resource.Type == "user" {
+	if t.Resource.Type == "user" || t.AccessLevel == 0 {
 		return "-"
 	}
 	return gitlab.AccessLevelName(t.AccessLevel)
+}
+
+// kindLabel is a kind in the table's 8 columns.
+func kindLabel(kind string) string {
+	switch kind {
+	case gitlab.KindGroupAccessToken, gitlab.KindProjectAccessToken:
+		return "access"
+	case gitlab.KindPersonalAccessToken:
+		return "personal"
+	case gitlab.KindServiceAccountToken:
+		return "svc-acct"
+	case gitlab.KindDeployToken:
+		return "deploy"
+	case gitlab.KindTriggerToken:
+		return "trigger"
+	case gitlab.KindRunnerToken:
+		return "runner"
+	}
+	return kind
+}
+
+func expiresCell(t gitlab.Token) string {
+	if t.ExpiryUnknown {
+		return "unknown"
+	}
+	return dateOrDash(t.ExpiresAt, "never")
+}
+
+func lastUsedCell(t gitlab.Token) string {
+	if t.UsageUnknown && t.LastUsedAt == nil {
+		return "-"
+	}
+	return dateOrDash(t.LastUsedAt, "never")
 }
 
 func dateOrDash(t *time.Time, none string) string {

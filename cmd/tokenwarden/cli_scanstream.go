@@ -137,7 +137,7 @@ func (j *jsonScan) Close(r scanResult) error {
 func jsonTokenOf(row scanRow) jsonToken {
 	t := row.Token
 	jt := jsonToken{
-		ID: t.ID, Name: t.Name, Description: t.Description,
+		ID: t.ID, Kind: t.TokenKind(), Name: t.Name, Username: t.Username, Description: t.Description, ExpiryUnknown: t.ExpiryUnknown,
 		ResourceType: t.Resource.Type, ResourceID: t.Resource.ID, ResourcePath: t.Resource.Path,
 		Scopes: t.Scopes, AccessLevel: t.AccessLevel, AccessLevelName: gitlab.AccessLevelName(t.AccessLevel),
 		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), DaysLeft: row.DaysLeft, State: row.State,
@@ -145,6 +145,9 @@ func jsonTokenOf(row scanRow) jsonToken {
 	}
 	if jt.Scopes == nil {
 		jt.Scopes = []string{}
+	}
+	if t.CreatedAt.IsZero() {
+		jt.CreatedAt = "" // deploy tokens: GitLab does not say
 	}
 	if jt.Findings == nil {
 		jt.Findings = []jsonFinding{}
@@ -170,7 +173,7 @@ type csvScan struct {
 func (c *csvScan) begin() error {
 	c.begun = true
 	return c.cw.Write([]string{"id", "name", "description", "resource_type", "resource_path", "scopes", "access_level",
-		"access_level_name", "created_at", "expires_at", "days_left", "last_used_at", "state", "severity", "findings"})
+		"access_level_name", "created_at", "expires_at", "days_left", "last_used_at", "state", "severity", "findings", "kind", "username"})
 }
 
 func (c *csvScan) Row(row scanRow) error {
@@ -189,6 +192,7 @@ func (c *csvScan) Row(row scanRow) error {
 		strings.Join(t.Scopes, " "), strconv.Itoa(t.AccessLevel), gitlab.AccessLevelName(t.AccessLevel),
 		t.CreatedAt.UTC().Format(time.RFC3339), dateOrEmpty(t.ExpiresAt, dateOnly), dl,
 		dateOrEmpty(t.LastUsedAt, time.RFC3339), row.State, row.Worst, findingCodes(row.Findings),
+		t.TokenKind(), csvSafe(t.Username),
 	}); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,8 +23,8 @@ import (
 func newScanCmd() *cobra.Command {
 	var (
 		url, tokenFile, format, failOn string
-		groups                         []string
-		personal                       bool
+		groups, kinds                  []string
+		personal, noInventory          bool
 		concurrency                    int
 		timeout                        = gitlab.DefaultTimeout
 		th                             = policy.DefaultThresholds()
@@ -35,7 +36,11 @@ func newScanCmd() *cobra.Command {
 (default: every group the token's user owns or, for an administrator, every
 group), recursively, with its scopes, role, expiry, last use and state, and
 checks each against the policy: expired, expires-soon, never-used, unused,
-over-privileged, long-lived, undescriptive-name, no-description.
+over-privileged, no-expiry, long-lived, undescriptive-name, no-description.
+
+--kind adds the other expiring credentials: deploy tokens, pipeline trigger
+tokens, runner tokens and, for an administrator, every user's and service
+account's personal access tokens (--kind all for every kind).
 
 The token comes from $GITLAB_TOKEN or --token-file and needs scope read_api
 (or api); its user needs the Owner role on the groups (Maintainer on
@@ -45,7 +50,8 @@ Exit codes: 0 ok, 1 error or incomplete scan, 2 usage, 3 findings at or
 above --fail-on.`,
 		Example: `  tokenwarden scan --url https://gitlab.example.com --group platform
   tokenwarden scan --format json --fail-on critical
-  tokenwarden scan --personal --expires-warning 60d --format csv > tokens.csv`,
+  tokenwarden scan --personal --expires-warning 60d --format csv > tokens.csv
+  tokenwarden scan --kind deploy_token,trigger_token --group platform`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := newScanWriter(format, io.Discard, time.Time{}); err != nil {
@@ -56,6 +62,10 @@ above --fail-on.`,
 			}
 			if concurrency < 1 {
 				return usageError("--concurrency must be at least 1")
+			}
+			kindList, err := parseKinds(kinds)
+			if err != nil {
+				return err
 			}
 			if timeout <= 0 {
 				return usageError("--timeout must be positive")
@@ -89,12 +99,13 @@ above --fail-on.`,
 			progress, done := progressLine(cmd.ErrOrStderr())
 			rep, err := inventory.Scan(ctx, client, inventory.Options{
 				Groups: groups, Personal: personal, Concurrency: concurrency, Progress: progress,
+				Kinds: kindList, CredentialsInventory: !noInventory,
 				Tokens: func(_ gitlab.Resource, toks []gitlab.Token) {
 					for _, t := range toks {
 						if werr != nil {
 							return
 						}
-						row := scanRow{Row: policy.Evaluated(t, now, th), Self: t.ID == self.ID}
+						row := scanRow{Row: policy.Evaluated(t, now, th), Self: t.ID == self.ID && gitlab.AccessTokenKind(t.TokenKind())}
 						sum.add(row)
 						if werr = out.Row(row); werr != nil {
 							cancel()
@@ -140,7 +151,9 @@ above --fail-on.`,
 	f.StringVar(&url, "url", "", "GitLab instance URL (default $GITLAB_URL)")
 	f.StringVar(&tokenFile, "token-file", "", "read the GitLab token from this file instead of $GITLAB_TOKEN")
 	f.StringArrayVar(&groups, "group", nil, "full path of a group to scan with everything below it (repeatable; default: all groups)")
-	f.BoolVar(&personal, "personal", false, "also list the calling user's personal access tokens")
+	f.BoolVar(&personal, "personal", false, "also list the calling user's personal access tokens (same as --kind personal_access_token plus the default kinds)")
+	f.StringSliceVar(&kinds, "kind", nil, "credential kinds to list, comma-separated or repeated: "+strings.Join(gitlab.Kinds, ", ")+", or all (default: group_access_token,project_access_token)")
+	f.BoolVar(&noInventory, "no-credentials-inventory", false, "list each group's and project's access tokens even where GitLab.com's group credentials inventory answers")
 	f.StringVar(&format, "format", "table", "output format: table, json, csv, junit (GitLab test report) or codequality (GitLab Code Quality report)")
 	f.StringVar(&failOn, "fail-on", "", "exit with code 3 when a finding is at or above this severity: warning or critical")
 	f.IntVar(&concurrency, "concurrency", inventory.DefaultConcurrency, "API requests in flight at once")
@@ -151,6 +164,25 @@ above --fail-on.`,
 	f.Var(durationFlag{&th.NeverUsedGrace}, "never-used-grace", "never-used only for tokens older than this")
 	f.Var(durationFlag{&th.MaxLifetime}, "max-lifetime", "long-lived when a token lives longer than this (0 disables)")
 	return cmd
+}
+
+// parseKinds validates --kind: each a gitlab.Kinds name or "all".
+func parseKinds(in []string) ([]string, error) {
+	var out []string
+	for _, k := range in {
+		k = strings.TrimSpace(k)
+		switch {
+		case k == "all":
+			return gitlab.Kinds, nil
+		case slices.Contains(gitlab.Kinds, k):
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		default:
+			return nil, withHint(usageError("--kind %q is not a credential kind", k), "use one of "+strings.Join(gitlab.Kinds, ", ")+", or all")
+		}
+	}
+	return out, nil
 }
 
 // scanError adds a hint to the errors a user can fix.

@@ -215,7 +215,7 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("/tokens with the printed password: %d, want 200 listing the demo's managed tokens:\n%s", code, body)
 	}
 	code, body = get("/metrics", password)
-	if code != http.StatusOK || !strings.Contains(body, `tokenwarden_token_expiry_timestamp_seconds{managed="true",resource_path="acme/infra/app",resource_type="project",token_name="deploy-registry-read"}`) {
+	if code != http.StatusOK || !strings.Contains(body, `tokenwarden_token_expiry_timestamp_seconds{kind="project_access_token",managed="true",resource_path="acme/infra/app",resource_type="project",token_name="deploy-registry-read"}`) {
 		t.Errorf("/metrics: %d, want the demo's managed token", code)
 	}
 	cancel()

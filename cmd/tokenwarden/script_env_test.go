@@ -128,6 +128,7 @@ func simStart(ts *testscript.TestScript, st *simState, args []string) {
 	tokens := fs.Int("tokens", 0, "seeded tokens per project")
 	latency := fs.Duration("latency", 0, "latency per request")
 	rateLimit := fs.Int("ratelimit", 0, "requests per minute per user")
+	saas := fs.Bool("saas", false, "serve GitLab.com-only endpoints")
 	var fixture string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		fixture, args = args[0], args[1:]
@@ -139,7 +140,7 @@ func simStart(ts *testscript.TestScript, st *simState, args []string) {
 	fake := clock.NewFake(defaultSimNow)
 	srv, err := sim.New(sim.Options{
 		Clock: fake, Seed: *seed, RootToken: simRootToken, Groups: *groups, ProjectsPerGroup: *projects, TokensPerProject: *tokens,
-		Latency: *latency, RateLimit: *rateLimit,
+		Latency: *latency, RateLimit: *rateLimit, SaaS: *saas,
 	})
 	ts.Check(err)
 	if fixture != "" {

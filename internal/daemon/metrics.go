@@ -49,6 +49,7 @@ func (d *Daemon) Snapshot() metrics.Snapshot {
 			continue
 		}
 		snap.Tokens = append(snap.Tokens, metrics.TokenState{
+			Kind:         t.TokenKind(),
 			ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path, Name: t.Name, Managed: t.Ref != "",
 			ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, NextRotation: t.NextRotation,
 		})

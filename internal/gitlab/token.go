@@ -28,6 +28,58 @@ type Token struct {
 	Revoked     bool
 	UserID      int64
 	Resource    Resource
+
+	// Kind is the credential's kind (KindGroupAccessToken…); "" reads as
+	// the access-token kind of Resource.Type (see TokenKind).
+	Kind string
+	// Username is a deploy token's username (its secret's other half).
+	Username string
+	// ExpiryUnknown: GitLab does not show this credential's expiry (a
+	// runner's token): ExpiresAt nil says nothing.
+	ExpiryUnknown bool
+	// UsageUnknown: GitLab does not report this credential's use (deploy
+	// tokens): LastUsedAt nil says nothing.
+	UsageUnknown bool
+}
+
+// Credential kinds, as scan's rows and --kind name them.
+const (
+	KindGroupAccessToken    = "group_access_token"
+	KindProjectAccessToken  = "project_access_token"
+	KindPersonalAccessToken = "personal_access_token"
+	KindServiceAccountToken = "service_account_token"
+	KindDeployToken         = "deploy_token"
+	KindTriggerToken        = "trigger_token"
+	KindRunnerToken         = "runner_token"
+)
+
+// Kinds lists every kind, in scan's order.
+var Kinds = []string{KindGroupAccessToken, KindProjectAccessToken, KindPersonalAccessToken, KindServiceAccountToken,
+	KindDeployToken, KindTriggerToken, KindRunnerToken}
+
+// TokenKind is t's kind: Kind, or the access-token kind of its resource.
+func (t Token) TokenKind() string {
+	if t.Kind != "" {
+		return t.Kind
+	}
+	switch t.Resource.Type {
+	case "group":
+		return KindGroupAccessToken
+	case "project":
+		return KindProjectAccessToken
+	}
+	return KindPersonalAccessToken
+}
+
+// AccessTokenKind reports whether kind is a group, project or personal
+// (including service account) access token: the kinds rotate and the
+// access-token endpoints handle.
+func AccessTokenKind(kind string) bool {
+	switch kind {
+	case KindGroupAccessToken, KindProjectAccessToken, KindPersonalAccessToken, KindServiceAccountToken:
+		return true
+	}
+	return false
 }
 
 // Token states as reported by State.

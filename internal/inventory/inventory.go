@@ -43,6 +43,17 @@ type Options struct {
 	// output never holds more than a window of resources. Calls are
 	// serialised; a resource without tokens is skipped.
 	Tokens func(res gitlab.Resource, toks []gitlab.Token)
+	// Kinds are the credential kinds to list (gitlab.Kind…). Empty: group
+	// and project access tokens, and personal access tokens with Personal.
+	// personal_access_token and service_account_token cover, for an
+	// administrator, every user's tokens (one GET /personal_access_tokens
+	// stream); for anyone else, their own.
+	Kinds []string
+	// CredentialsInventory reads each top-level group's group and project
+	// access tokens from GitLab.com's credentials inventory (one stream per
+	// top-level group) instead of one list per group and project. Where it
+	// does not answer (self-managed), the scan lists per resource.
+	CredentialsInventory bool
 }
 
 // Report is the result of a scan.
@@ -53,6 +64,9 @@ type Report struct {
 	Tokens   []gitlab.Token // every token found, by resource path then id (empty with Options.Tokens)
 	Errors   []ResourceError
 	Scanned  int // resources whose tokens were listed
+	// Inventoried counts the top-level groups whose access tokens came from
+	// the credentials inventory (Options.CredentialsInventory).
+	Inventoried int
 }
 
 // ResourceError is a resource whose tokens (or children) could not be listed.
@@ -84,22 +98,85 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 		return nil, err
 	}
 	rep.Groups, rep.Projects = len(groups), len(projects)
+	kinds := kindSet(opts)
+	managed := w.managed(ctx, opts, kinds, groups)
 
 	items := make([]item, 0, len(groups)+len(projects)+1)
 	for _, g := range groups {
-		items = append(items, item{gitlab.Resource{Type: "group", ID: g.ID, Path: g.Path},
-			func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupAccessTokens(ctx, g) }})
+		res := gitlab.Resource{Type: "group", ID: g.ID, Path: g.Path}
+		var calls []lister
+		switch {
+		case kinds[gitlab.KindGroupAccessToken] && managed != nil:
+			calls = append(calls, managed.of(res))
+		case kinds[gitlab.KindGroupAccessToken]:
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupAccessTokens(ctx, g) })
+		}
+		if kinds[gitlab.KindDeployToken] {
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupDeployTokens(ctx, g) })
+		}
+		if kinds[gitlab.KindRunnerToken] && !me.Admin {
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, &g, nil) })
+		}
+		if len(calls) > 0 {
+			items = append(items, item{res, all(calls)})
+		}
 	}
 	for _, p := range projects {
-		items = append(items, item{gitlab.Resource{Type: "project", ID: p.ID, Path: p.Path},
-			func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectAccessTokens(ctx, p) }})
+		res := gitlab.Resource{Type: "project", ID: p.ID, Path: p.Path}
+		var calls []lister
+		switch {
+		case kinds[gitlab.KindProjectAccessToken] && managed != nil:
+			calls = append(calls, managed.of(res))
+		case kinds[gitlab.KindProjectAccessToken]:
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectAccessTokens(ctx, p) })
+		}
+		if kinds[gitlab.KindDeployToken] {
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectDeployTokens(ctx, p) })
+		}
+		if kinds[gitlab.KindTriggerToken] {
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectTriggerTokens(ctx, p) })
+		}
+		if kinds[gitlab.KindRunnerToken] && !me.Admin {
+			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, nil, &p) })
+		}
+		if len(calls) > 0 {
+			items = append(items, item{res, all(calls)})
+		}
 	}
 	// Groups and projects in one path order, so that a group's tokens come
 	// just before those of what is below it.
 	sort.SliceStable(items, func(i, j int) bool { return items[i].res.Path < items[j].res.Path })
-	if opts.Personal {
-		items = append(items, item{gitlab.Resource{Type: "user", ID: me.ID, Path: me.Username},
-			func(ctx context.Context) ([]gitlab.Token, error) { return c.PersonalAccessTokens(ctx, me) }})
+	if kinds[gitlab.KindRunnerToken] && me.Admin {
+		items = append(items, item{gitlab.Resource{Type: "instance", Path: "(instance)"},
+			func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, nil, nil) }})
+	}
+	if kinds[gitlab.KindPersonalAccessToken] || kinds[gitlab.KindServiceAccountToken] {
+		res := gitlab.Resource{Type: "user", ID: me.ID, Path: me.Username}
+		list := func(ctx context.Context) ([]gitlab.Token, error) { return c.PersonalAccessTokens(ctx, me) }
+		if me.Admin {
+			res = gitlab.Resource{Type: "instance", Path: "(users)"}
+			list = func(ctx context.Context) ([]gitlab.Token, error) {
+				users, err := c.Users(ctx)
+				if err != nil {
+					return nil, err
+				}
+				sas, err := c.ServiceAccounts(ctx)
+				if err != nil {
+					sas = map[int64]bool{} // Free tier: no service accounts
+				}
+				return c.AllPersonalAccessTokens(ctx, users, sas)
+			}
+		}
+		items = append(items, item{res, func(ctx context.Context) ([]gitlab.Token, error) {
+			toks, err := list(ctx)
+			out := toks[:0]
+			for _, t := range toks {
+				if kinds[t.TokenKind()] {
+					out = append(out, t)
+				}
+			}
+			return out, err
+		}})
 	}
 
 	emit := opts.Tokens
@@ -114,6 +191,9 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 			a, b := rep.Tokens[i], rep.Tokens[j]
 			if a.Resource.Path != b.Resource.Path {
 				return a.Resource.Path < b.Resource.Path
+			}
+			if ka, kb := kindOrder(a), kindOrder(b); ka != kb {
+				return ka < kb
 			}
 			return a.ID < b.ID
 		})
@@ -160,7 +240,12 @@ func (w *walk) list(ctx context.Context, items []item, emit func(gitlab.Resource
 		} else {
 			w.rep.Scanned++
 		}
-		sort.Slice(toks, func(a, b int) bool { return toks[a].ID < toks[b].ID })
+		sort.Slice(toks, func(a, b int) bool {
+			if ka, kb := kindOrder(toks[a]), kindOrder(toks[b]); ka != kb {
+				return ka < kb
+			}
+			return toks[a].ID < toks[b].ID
+		})
 		if toks == nil {
 			toks = []gitlab.Token{}
 		}

@@ -8,7 +8,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var tokenLabels = []string{"resource_type", "resource_path", "token_name", "managed"}
+var tokenLabels = []string{"resource_type", "resource_path", "token_name", "managed", "kind"}
+
+// kindOf is t's kind label: its Kind, or the access-token kind of its
+// resource type (what every token was before deploy, trigger and runner
+// tokens).
+func kindOf(t TokenState) string {
+	switch {
+	case t.Kind != "":
+		return t.Kind
+	case t.ResourceType == "group":
+		return "group_access_token"
+	case t.ResourceType == "project":
+		return "project_access_token"
+	}
+	return "personal_access_token"
+}
 
 // NewStateCollector returns the collector of the gauges read from src at
 // every scrape.
@@ -29,7 +44,7 @@ func newStateCollector(src Source) *stateCollector {
 	return &stateCollector{
 		src: src,
 		expiry: prometheus.NewDesc("tokenwarden_token_expiry_timestamp_seconds",
-			"When the token expires (Unix time). Tokens without an expiry date have no series.", tokenLabels, nil),
+			"When the token expires (Unix time), by kind (group_access_token, deploy_token, …). Tokens without an expiry date have no series.", tokenLabels, nil),
 		lastUsed: prometheus.NewDesc("tokenwarden_token_last_used_timestamp_seconds",
 			"When GitLab last saw the token used (Unix time). Never-used tokens have no series.", tokenLabels, nil),
 		nextRotate: prometheus.NewDesc("tokenwarden_token_next_rotation_timestamp_seconds",
@@ -54,7 +69,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src.Snapshot()
 	for _, t := range mergeTokens(s.Tokens) {
-		labels := []string{t.ResourceType, t.ResourcePath, t.Name, strconv.FormatBool(t.Managed)}
+		labels := []string{t.ResourceType, t.ResourcePath, t.Name, strconv.FormatBool(t.Managed), kindOf(t)}
 		for _, g := range []struct {
 			d *prometheus.Desc
 			v *time.Time
@@ -94,13 +109,13 @@ func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // and the earliest next rotation.
 func mergeTokens(in []TokenState) []TokenState {
 	type key struct {
-		typ, path, name string
-		managed         bool
+		typ, path, name, kind string
+		managed               bool
 	}
 	idx := map[key]int{}
 	var out []TokenState
 	for _, t := range in {
-		k := key{t.ResourceType, t.ResourcePath, t.Name, t.Managed}
+		k := key{t.ResourceType, t.ResourcePath, t.Name, kindOf(t), t.Managed}
 		i, ok := idx[k]
 		if !ok {
 			idx[k] = len(out)

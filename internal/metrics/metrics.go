@@ -43,6 +43,9 @@ type ManagingState struct {
 
 // TokenState is one token. Nil times are left out of their metric.
 type TokenState struct {
+	// Kind is the credential's kind (gitlab.Kind…); "" reads as the
+	// access-token kind of ResourceType.
+	Kind                             string
 	ResourceType, ResourcePath, Name string
 	Managed                          bool
 	ExpiresAt, LastUsedAt            *time.Time

@@ -120,14 +120,14 @@ func TestGaugesFromState(t *testing.T) {
 	mfs := scrape(t, m.Handler())
 
 	equal(t, "expiry", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"), []string{
-		"managed=true,resource_path=platform/infra,resource_type=group,token_name=deploy 1798761600",
-		"managed=false,resource_path=platform/infra/app,resource_type=project,token_name=old-ci 1796860800",
+		"kind=group_access_token,managed=true,resource_path=platform/infra,resource_type=group,token_name=deploy 1798761600",
+		"kind=project_access_token,managed=false,resource_path=platform/infra/app,resource_type=project,token_name=old-ci 1796860800",
 	})
 	equal(t, "last used", series(mfs, "tokenwarden_token_last_used_timestamp_seconds"), []string{
-		"managed=true,resource_path=platform/infra,resource_type=group,token_name=deploy 1795514400",
+		"kind=group_access_token,managed=true,resource_path=platform/infra,resource_type=group,token_name=deploy 1795514400",
 	})
 	equal(t, "next rotation", series(mfs, "tokenwarden_token_next_rotation_timestamp_seconds"), []string{
-		"managed=true,resource_path=platform/infra,resource_type=group,token_name=deploy 1796169600",
+		"kind=group_access_token,managed=true,resource_path=platform/infra,resource_type=group,token_name=deploy 1796169600",
 	})
 	equal(t, "findings", series(mfs, "tokenwarden_findings"), []string{
 		"code=expires-soon,severity=critical 2",
@@ -163,13 +163,13 @@ func TestGaugesFollowTheSource(t *testing.T) {
 	src.set(metrics.Snapshot{Tokens: []metrics.TokenState{tok}, LastScan: *at("2026-11-25T12:00:00Z")})
 	mfs = scrape(t, m.Handler())
 	equal(t, "after a scan", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"),
-		[]string{"managed=true,resource_path=g,resource_type=group,token_name=ci 1798761600"})
+		[]string{"kind=group_access_token,managed=true,resource_path=g,resource_type=group,token_name=ci 1798761600"})
 
 	tok.ExpiresAt = at("2027-03-01T00:00:00Z") // rotated
 	src.set(metrics.Snapshot{Tokens: []metrics.TokenState{tok}, LastScan: *at("2026-11-25T13:00:00Z")})
 	mfs = scrape(t, m.Handler())
 	equal(t, "after rotation", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"),
-		[]string{"managed=true,resource_path=g,resource_type=group,token_name=ci 1803859200"})
+		[]string{"kind=group_access_token,managed=true,resource_path=g,resource_type=group,token_name=ci 1803859200"})
 	equal(t, "second scan", series(mfs, "tokenwarden_last_scan_timestamp_seconds"), []string{" 1795611600"})
 
 	src.set(metrics.Snapshot{LastScan: *at("2026-11-25T14:00:00Z")})
@@ -191,14 +191,14 @@ func TestSameNameTokensMerge(t *testing.T) {
 	}}
 	mfs := scrape(t, newMetrics(src, "dev", "").Handler())
 	equal(t, "expiry", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"), []string{
-		"managed=false,resource_path=g,resource_type=group,token_name=ci 1798070400",
-		"managed=true,resource_path=g,resource_type=group,token_name=ci 1803859200", // the successor's
+		"kind=group_access_token,managed=false,resource_path=g,resource_type=group,token_name=ci 1798070400",
+		"kind=group_access_token,managed=true,resource_path=g,resource_type=group,token_name=ci 1803859200", // the successor's
 	})
 	equal(t, "last used", series(mfs, "tokenwarden_token_last_used_timestamp_seconds"), []string{
-		"managed=true,resource_path=g,resource_type=group,token_name=ci 1795600800",
+		"kind=group_access_token,managed=true,resource_path=g,resource_type=group,token_name=ci 1795600800",
 	})
 	equal(t, "next rotation", series(mfs, "tokenwarden_token_next_rotation_timestamp_seconds"), []string{
-		"managed=true,resource_path=g,resource_type=group,token_name=ci 1795132800",
+		"kind=group_access_token,managed=true,resource_path=g,resource_type=group,token_name=ci 1795132800",
 	})
 	equal(t, "findings", series(mfs, "tokenwarden_findings"), []string{"code=unused,severity=warning 5"})
 	if mf := mfs["promhttp_metric_handler_errors_total"]; mf != nil {
@@ -265,9 +265,9 @@ func TestLabelsAndPrivateRegistry(t *testing.T) {
 	}, Findings: []metrics.FindingCount{{Code: "unused", Severity: "warning", Count: 1}}}}, "dev", "r")
 	m.Observe("GET", 200)
 	want := map[string]string{
-		"tokenwarden_token_expiry_timestamp_seconds":        "managed,resource_path,resource_type,token_name",
-		"tokenwarden_token_last_used_timestamp_seconds":     "managed,resource_path,resource_type,token_name",
-		"tokenwarden_token_next_rotation_timestamp_seconds": "managed,resource_path,resource_type,token_name",
+		"tokenwarden_token_expiry_timestamp_seconds":        "kind,managed,resource_path,resource_type,token_name",
+		"tokenwarden_token_last_used_timestamp_seconds":     "kind,managed,resource_path,resource_type,token_name",
+		"tokenwarden_token_next_rotation_timestamp_seconds": "kind,managed,resource_path,resource_type,token_name",
 		"tokenwarden_findings":                              "code,severity",
 		"tokenwarden_last_scan_timestamp_seconds":           "",
 		"tokenwarden_build_info":                            "goversion,revision,version",
@@ -350,4 +350,17 @@ func (m testMetrics) Handler() http.Handler { return m.h }
 func newMetrics(src metrics.Source, version, revision string) testMetrics {
 	rot, req := metrics.NewRotations("overlap", "rotate", "self"), metrics.NewRequests()
 	return testMetrics{rot, req, metrics.Handler(version, revision, metrics.NewStateCollector(src), rot, req)}
+}
+
+// A deploy token and a group access token of one name on one group are two
+// series, told apart by kind (issue 12).
+func TestKindLabel(t *testing.T) {
+	src := &state{s: metrics.Snapshot{Tokens: []metrics.TokenState{
+		{ResourceType: "group", ResourcePath: "g", Name: "pull", ExpiresAt: at("2026-12-01T00:00:00Z")},
+		{Kind: "deploy_token", ResourceType: "group", ResourcePath: "g", Name: "pull", ExpiresAt: at("2027-01-01T00:00:00Z")},
+	}}}
+	equal(t, "expiry", series(scrape(t, newMetrics(src, "dev", "").Handler()), "tokenwarden_token_expiry_timestamp_seconds"), []string{
+		"kind=deploy_token,managed=false,resource_path=g,resource_type=group,token_name=pull 1798761600",
+		"kind=group_access_token,managed=false,resource_path=g,resource_type=group,token_name=pull 1796083200",
+	})
 }

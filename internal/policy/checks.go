@@ -45,12 +45,22 @@ func checkExpiresSoon(tok gitlab.Token, now time.Time, th Thresholds) (Finding, 
 		Code:     CodeExpiresSoon,
 		Severity: sev,
 		Message:  fmt.Sprintf("expires on %s (%s)", tok.ExpiresAt.UTC().Format(dateLayout), in(days)),
-		Fix:      "rotate it now and deliver the new secret to its consumers (`tokenwarden rotate " + tok.Ref() + "`), or manage it with tokenwarden so it rotates on time",
+		Fix:      expiresSoonFix(tok),
 	}, true
 }
 
+func expiresSoonFix(tok gitlab.Token) string {
+	switch tok.TokenKind() {
+	case gitlab.KindDeployToken, gitlab.KindTriggerToken:
+		return "GitLab cannot rotate it: create a replacement, deliver it, then delete this one — or manage it with tokenwarden (kind: " + tok.TokenKind() + ") so it is replaced on time"
+	case gitlab.KindRunnerToken:
+		return "reset the runner's token and update its config.toml"
+	}
+	return "rotate it now and deliver the new secret to its consumers (`tokenwarden rotate " + tok.Ref() + "`), or manage it with tokenwarden so it rotates on time"
+}
+
 func checkNeverUsed(tok gitlab.Token, now time.Time, th Thresholds) (Finding, bool) {
-	if tok.LastUsedAt != nil || th.NeverUsedGrace <= 0 || now.Sub(tok.CreatedAt) <= th.NeverUsedGrace {
+	if tok.UsageUnknown || tok.CreatedAt.IsZero() || tok.LastUsedAt != nil || th.NeverUsedGrace <= 0 || now.Sub(tok.CreatedAt) <= th.NeverUsedGrace {
 		return Finding{}, false
 	}
 	return Finding{
@@ -62,7 +72,7 @@ func checkNeverUsed(tok gitlab.Token, now time.Time, th Thresholds) (Finding, bo
 }
 
 func checkUnused(tok gitlab.Token, now time.Time, th Thresholds) (Finding, bool) {
-	if tok.LastUsedAt == nil || th.UnusedAfter <= 0 || now.Sub(*tok.LastUsedAt) <= th.UnusedAfter {
+	if tok.UsageUnknown || tok.LastUsedAt == nil || th.UnusedAfter <= 0 || now.Sub(*tok.LastUsedAt) <= th.UnusedAfter {
 		return Finding{}, false
 	}
 	return Finding{
@@ -76,6 +86,10 @@ func checkUnused(tok gitlab.Token, now time.Time, th Thresholds) (Finding, bool)
 // broadScopes are scopes that grant far more than any single job needs.
 var broadScopes = []string{"api", "sudo", "admin_mode"}
 
+// deployWriteScopes let a leaked deploy token push: most deploy tokens only
+// pull (Kubernetes, Argo CD, package installs).
+var deployWriteScopes = []string{"write_registry", "write_package_registry", "write_virtual_registry"}
+
 func checkOverPrivileged(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, bool) {
 	var what, fix []string
 	for _, s := range broadScopes {
@@ -88,6 +102,18 @@ func checkOverPrivileged(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, 
 	}
 	if slices.Contains(tok.Scopes, "sudo") || slices.Contains(tok.Scopes, "admin_mode") {
 		fix = append(fix, "drop sudo/admin_mode unless it administers the instance")
+	}
+	if tok.TokenKind() == gitlab.KindDeployToken {
+		var w []string
+		for _, s := range deployWriteScopes {
+			if slices.Contains(tok.Scopes, s) {
+				w = append(w, s)
+			}
+		}
+		if len(w) > 0 {
+			what = append(what, "scope "+strings.Join(w, ", "))
+			fix = append(fix, "a deploy token that only pulls needs read_registry/read_package_registry; keep write_* for the one job that publishes")
+		}
 	}
 	if tok.AccessLevel >= gitlab.AccessOwner {
 		what = append(what, "owner access")
@@ -104,9 +130,31 @@ func checkOverPrivileged(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, 
 	}, true
 }
 
-func checkLongLived(tok gitlab.Token, _ time.Time, th Thresholds) (Finding, bool) {
-	if th.MaxLifetime <= 0 {
+// noExpiryKinds can still be made without an expiry through GitLab's API.
+var noExpiryKinds = []string{gitlab.KindDeployToken, gitlab.KindTriggerToken}
+
+func checkNoExpiry(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, bool) {
+	if tok.ExpiresAt != nil || tok.ExpiryUnknown || !slices.Contains(noExpiryKinds, tok.TokenKind()) {
 		return Finding{}, false
+	}
+	what := "deploy token"
+	if tok.TokenKind() == gitlab.KindTriggerToken {
+		what = "pipeline trigger token"
+	}
+	return Finding{
+		Code:     CodeNoExpiry,
+		Severity: SeverityWarning,
+		Message:  "never expires: GitLab makes a " + what + " without expiry when expires_at is left out",
+		Fix:      "replace it with one that has expires_at and let tokenwarden rotate it (kind: " + tok.TokenKind() + " in the config)",
+	}, true
+}
+
+func checkLongLived(tok gitlab.Token, _ time.Time, th Thresholds) (Finding, bool) {
+	if th.MaxLifetime <= 0 || tok.ExpiryUnknown || tok.CreatedAt.IsZero() { // deploy tokens show no created_at
+		return Finding{}, false
+	}
+	if tok.ExpiresAt == nil && slices.Contains(noExpiryKinds, tok.TokenKind()) {
+		return Finding{}, false // no-expiry says it
 	}
 	if tok.ExpiresAt == nil {
 		return Finding{
@@ -146,6 +194,9 @@ func checkUndescriptiveName(tok gitlab.Token, _ time.Time, _ Thresholds) (Findin
 var rotationMarker = regexp.MustCompile(`\[tokenwarden rot-[0-9a-f]+\]`)
 
 func checkNoDescription(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, bool) {
+	if !gitlab.AccessTokenKind(tok.TokenKind()) {
+		return Finding{}, false // deploy tokens have none; a trigger's or runner's description is its name
+	}
 	desc := strings.TrimSpace(tok.Description)
 	rest := desc
 	if strings.Contains(desc, "[tokenwarden rot-") {
@@ -174,6 +225,8 @@ func describe(r gitlab.Resource) string {
 		return "project " + r.Path
 	case "user":
 		return "everything " + r.Path + " can reach"
+	case "instance":
+		return "the instance"
 	}
 	return r.Path
 }

@@ -30,6 +30,9 @@ const (
 	CodeLongLived         = "long-lived"
 	CodeUndescriptiveName = "undescriptive-name"
 	CodeNoDescription     = "no-description"
+	// CodeNoExpiry: a deploy or trigger token without expiry (GitLab still
+	// makes them so when expires_at is left out).
+	CodeNoExpiry = "no-expiry"
 )
 
 // Finding is one thing wrong with a token.
@@ -82,6 +85,7 @@ var Checks = []Check{
 	{CodeNeverUsed, checkNeverUsed},
 	{CodeUnused, checkUnused},
 	{CodeOverPrivileged, checkOverPrivileged},
+	{CodeNoExpiry, checkNoExpiry},
 	{CodeLongLived, checkLongLived},
 	{CodeUndescriptiveName, checkUndescriptiveName},
 	{CodeNoDescription, checkNoDescription},

@@ -373,3 +373,6 @@ func (s *Server) TokenBySecret(secret string) (Token, bool) {
 	}
 	return s.tokenSnap(t), true
 }
+
+// UserByName finds a user by username (case-insensitive).
+func (s *Server) UserByName(name string) (User, bool) { return s.userNamed(name) }

@@ -48,6 +48,8 @@ type fixtureUser struct {
 	Username string         `yaml:"username"`
 	Admin    bool           `yaml:"admin"`
 	Tokens   []fixtureToken `yaml:"tokens"`
+	// ServiceAccount makes an instance service account of that username.
+	ServiceAccount bool `yaml:"service_account"`
 }
 
 type fixtureGroup struct {
@@ -203,7 +205,12 @@ func (s *Server) LoadFixture(r io.Reader) error {
 		usr, ok := s.userNamed(u.Username)
 		if !ok {
 			var err error
-			if usr, err = s.CreateUser(u.Username, u.Admin); err != nil {
+			if u.ServiceAccount {
+				usr, err = s.createServiceAccountNamed(u.Username)
+			} else {
+				usr, err = s.CreateUser(u.Username, u.Admin)
+			}
+			if err != nil {
 				return fmt.Errorf("sim fixture: line %d: %w", u.line, err)
 			}
 		}

@@ -247,3 +247,12 @@ func (s *Server) CreateServiceAccount(groupID int64, name string) (User, error) 
 	}
 	return userSnap(s.addServiceAccount(groupID, name, "", s.clock.Now())), nil
 }
+
+func (s *Server) createServiceAccountNamed(username string) (User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.userByName(username) != nil {
+		return User{}, errf("sim: user " + username + " exists")
+	}
+	return userSnap(s.addServiceAccount(0, username, username, s.clock.Now())), nil
+}
