@@ -36,6 +36,7 @@ type resultItemJSON struct {
 	Reason         string     `json:"reason,omitempty"`
 	RotationID     string     `json:"rotation_id,omitempty"`
 	TokenID        int64      `json:"token_id,omitempty"`         // revoke: the token revoked
+	Kind           string     `json:"kind,omitempty"`             // revoke: its kind (group_access_token, deploy_token, …)
 	CurrentTokenID int64      `json:"current_token_id,omitempty"` // apply: the live token before the run
 	OldTokenID     int64      `json:"old_token_id,omitempty"`
 	NewTokenID     int64      `json:"new_token_id,omitempty"`
@@ -132,7 +133,7 @@ func revokeJSON(dryRun bool, cands []cleanup.Candidate, results []cleanup.Result
 	res := resultJSON{Command: "revoke", DryRun: &dryRun}
 	item := func(c cleanup.Candidate, action, result string) resultItemJSON {
 		return resultItemJSON{Ref: printable(cleanup.Ref(c.Token)), Action: action, Result: result,
-			TokenID: c.Token.ID, Reason: c.Reason}
+			TokenID: c.Token.ID, Kind: c.Token.TokenKind(), Reason: c.Reason}
 	}
 	if results == nil {
 		for _, c := range cands {

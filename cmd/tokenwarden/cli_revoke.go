@@ -23,6 +23,7 @@ type revokeFlags struct {
 	config, url, tokenFile string
 	groups                 []string
 	personal, dryRun, yes  bool
+	kinds                  []string
 	concurrency            int
 	format                 string
 }
@@ -61,9 +62,13 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 		}
 	}
 
+	kinds, err := parseKinds(f.kinds)
+	if err != nil {
+		return err
+	}
 	progress, done := progressLine(stderr)
 	rep, err := inventory.Scan(ctx, client, inventory.Options{
-		Groups: f.groups, Personal: f.personal, Concurrency: f.concurrency, Progress: progress,
+		Groups: f.groups, Personal: f.personal, Concurrency: f.concurrency, Progress: progress, Kinds: kinds,
 	})
 	done()
 	if err != nil {
@@ -195,7 +200,8 @@ func dropCallingToken(ctx context.Context, client *gitlab.Client, cands []cleanu
 		return cands, nil
 	}
 	for _, c := range cands {
-		if c.Token.ID == self.ID {
+		// Ids are per kind: only an access token can be the calling token.
+		if c.Token.ID == self.ID && gitlab.AccessTokenKind(c.Token.TokenKind()) {
 			inUse = append(inUse, c)
 			continue
 		}

@@ -17,6 +17,8 @@ import (
 // ones and (inUse) the token this run authenticates with. It returns the
 // candidates in the table's order.
 func writeRevokeList(w io.Writer, sel cleanup.Selection, inUse []cleanup.Candidate, now time.Time, th policy.Thresholds) []cleanup.Candidate {
+	// Ids are unique per kind only: a deploy token and a trigger token
+	// can both be id 1.
 	type key struct {
 		kind string
 		id   int64
@@ -25,17 +27,17 @@ func writeRevokeList(w io.Writer, sel cleanup.Selection, inUse []cleanup.Candida
 	toks := make([]gitlab.Token, len(sel.Revoke))
 	for i, c := range sel.Revoke {
 		toks[i] = c.Token
-		byKey[key{c.Token.Resource.Type, c.Token.ID}] = c
+		byKey[key{c.Token.TokenKind(), c.Token.ID}] = c
 	}
 	var out strings.Builder
 	var ordered []cleanup.Candidate
 	if len(toks) > 0 {
 		res := evaluateScan(&inventory.Report{Tokens: toks}, now, th)
 		for _, row := range res.Rows {
-			ordered = append(ordered, byKey[key{row.Token.Resource.Type, row.Token.ID}])
+			ordered = append(ordered, byKey[key{row.Token.TokenKind(), row.Token.ID}])
 		}
 		writeTokenTable(&out, res.Rows, func(row scanRow) []string {
-			return []string{fmt.Sprintf("    %-8s  %s", "revoke", byKey[key{row.Token.Resource.Type, row.Token.ID}].Reason)}
+			return []string{fmt.Sprintf("    %-8s  %s", "revoke", byKey[key{row.Token.TokenKind(), row.Token.ID}].Reason)}
 		})
 		fmt.Fprintf(&out, "\n%d token(s) to revoke\n", len(ordered))
 	}
@@ -62,7 +64,11 @@ func writeRevokeResults(w io.Writer, results []cleanup.Result, journalNote strin
 	unrecorded := 0
 	for _, r := range results {
 		counts[r.Outcome]++
-		line := fmt.Sprintf("%-12s  %s (token %d)", r.Outcome, printable(cleanup.Ref(r.Token)), r.Token.ID)
+		what := "token"
+		if k := r.Token.TokenKind(); !gitlab.AccessTokenKind(k) {
+			what = k
+		}
+		line := fmt.Sprintf("%-12s  %s (%s %d)", r.Outcome, printable(cleanup.Ref(r.Token)), what, r.Token.ID)
 		if r.Err != nil {
 			line += ": " + printable(r.Err.Error())
 		}

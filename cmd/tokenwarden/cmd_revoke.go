@@ -18,8 +18,11 @@ func newRevokeCmd() *cobra.Command {
 		Use:   "revoke (--unused DURATION | --expired | --finding CODE)... [--dry-run | --yes]",
 		Short: "Revoke the tokens nobody needs: unused, expired, or with a scan finding",
 		Long: `revoke finds the group and project access tokens (and with --personal the
-caller's personal tokens) that match any selector — --unused, --expired,
---finding — lists them in scan's table, asks, and revokes them.
+caller's personal tokens; with --kind, deploy, trigger and runner tokens and,
+for an administrator, every user's personal tokens) that match any selector
+— --unused, --expired, --finding — lists them in scan's table, asks, and
+revokes them. Deploy and trigger tokens are deleted; a runner token is reset
+(the runner stops until it gets a new one).
 
 Already revoked tokens are never selected; tokens named in the config (-c)
 are managed by tokenwarden and skipped unless --include-managed. With a
@@ -73,6 +76,7 @@ same.`,
 	fl.StringArrayVar(&f.groups, "group", nil, "only tokens in this group and below it (repeatable; default: all groups)")
 	fl.StringArrayVar(&crit.Exclude, "exclude", nil, "keep tokens whose name matches this glob, e.g. 'break-glass-*' (repeatable)")
 	fl.BoolVar(&crit.IncludeManaged, "include-managed", false, "also revoke tokens the config manages")
+	fl.StringSliceVar(&f.kinds, "kind", nil, "credential kinds to consider, as scan's --kind (default: group and project access tokens)")
 	fl.BoolVar(&f.personal, "personal", false, "also consider the calling user's personal access tokens (never the one in use)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "show what would be revoked and change nothing")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")

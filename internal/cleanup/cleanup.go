@@ -160,6 +160,9 @@ func unused(t gitlab.Token, now time.Time, after time.Duration) (string, bool) {
 	if t.LastUsedAt != nil {
 		return fmt.Sprintf("unused %d days", days(*t.LastUsedAt, now)), now.Sub(*t.LastUsedAt) > after
 	}
+	if t.UsageUnknown || t.CreatedAt.IsZero() {
+		return "", false // GitLab does not say (deploy tokens): never select it as unused
+	}
 	return fmt.Sprintf("never used, created %d days ago", days(t.CreatedAt, now)), now.Sub(t.CreatedAt) > after
 }
 

@@ -91,7 +91,7 @@ func revokeOne(ctx context.Context, c *gitlab.Client, cand Candidate) (gone bool
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("not revoked: %w", err)
 	}
-	gone, err = c.RevokeToken(ctx, cand.Token.Resource, cand.Token.ID)
+	gone, err = c.RevokeCredential(ctx, cand.Token)
 	if err != nil {
 		return false, describe(err)
 	}
@@ -119,6 +119,9 @@ func record(ctx context.Context, j Recorder, res Result) (string, error) {
 		Ref: Ref(t), Kind: journal.KindRevocation, Strategy: StrategyRevoke,
 		ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path, TokenName: t.Name,
 		OldTokenID: t.ID, Step: journal.StepDone, Reason: res.Reason,
+	}
+	if k := t.TokenKind(); !gitlab.AccessTokenKind(k) {
+		r.Reason = k + ": " + r.Reason // the journal's ref does not say the kind
 	}
 	switch res.Outcome {
 	case AlreadyGone:

@@ -261,3 +261,41 @@ type managedToken struct {
 	ResourceType string `json:"resource_type"`
 	ResourceID   int64  `json:"resource_id"`
 }
+
+// RevokeCredential revokes t with the call for its kind. Deploy and trigger
+// tokens are deleted (GitLab's API has no revoke for them); a runner token is
+// reset, which kills it at once — the new token is dropped unread, so the
+// runner stops until someone registers it again or resets and delivers a
+// token. alreadyGone: GitLab answered 404.
+func (c *Client) RevokeCredential(ctx context.Context, t Token) (alreadyGone bool, err error) {
+	id := strconv.FormatInt(t.ID, 10)
+	var method, path string
+	switch t.TokenKind() {
+	case KindGroupAccessToken, KindProjectAccessToken:
+		return c.RevokeToken(ctx, t.Resource, t.ID)
+	case KindPersonalAccessToken, KindServiceAccountToken:
+		return c.RevokeToken(ctx, Resource{Type: "user", ID: t.UserID, Path: t.Resource.Path}, t.ID)
+	case KindDeployToken:
+		method = http.MethodDelete
+		if path, err = resourcePath(t.Resource, "/deploy_tokens/"+id); err != nil {
+			return false, err
+		}
+	case KindTriggerToken:
+		method = http.MethodDelete
+		if path, err = resourcePath(t.Resource, "/triggers/"+id); err != nil {
+			return false, err
+		}
+	case KindRunnerToken:
+		method, path = http.MethodPost, "runners/"+id+"/reset_authentication_token"
+	default:
+		return false, invalid("cannot revoke a %q", t.TokenKind())
+	}
+	_, err = c.send(ctx, method, path, nil, nil) // a runner reset's answer (the new token) is not decoded
+	if errors.Is(err, gl.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, c.fail(err, "revoke %s %d of %s %s", t.TokenKind(), t.ID, t.Resource.Type, t.Resource.Path)
+	}
+	return false, nil
+}

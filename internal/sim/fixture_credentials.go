@@ -11,7 +11,8 @@ import (
 //
 //	deploy_tokens: [{name: k8s-pull, username: "", scopes: [read_registry],
 //	                 expires_at: 2027-01-01, revoked: false, secret: gldt-…}]
-//	runners: [{description: shared-1, token_expires_at: 2027-01-01, secret: glrt-…}]
+//	runners: [{description: shared-1, created_at: …, contacted_at: …,
+//	           token_expires_at: 2027-01-01, secret: glrt-…}]
 //	triggers: [{description: nightly, owner: bob, expires_at: …,
 //	            last_used: …, secret: glptt-…}]     # projects only
 
@@ -39,6 +40,7 @@ type fixtureTrigger struct {
 type fixtureRunner struct {
 	line           int
 	Description    string       `yaml:"description"`
+	CreatedAt      *fixtureTime `yaml:"created_at"`
 	ContactedAt    *fixtureTime `yaml:"contacted_at"`
 	TokenExpiresAt *fixtureTime `yaml:"token_expires_at"`
 	Secret         string       `yaml:"secret"`
@@ -84,6 +86,9 @@ func (s *Server) loadCredentials(kind string, id int64, deploy []fixtureDeployTo
 	}
 	for _, r := range runners {
 		spec := RunnerSpec{Description: r.Description, Type: kind + "_type", ContactedAt: r.ContactedAt.ptr(), TokenExpiresAt: r.TokenExpiresAt.ptr(), Secret: r.Secret}
+		if r.CreatedAt != nil {
+			spec.CreatedAt = r.CreatedAt.Time
+		}
 		if kind == "group" {
 			spec.GroupID = id
 		} else {

@@ -385,3 +385,17 @@ func runnerSnap(r *runner) Runner {
 	}
 	return out
 }
+
+// RunnerTokenValid reports whether secret is a live runner token (what
+// POST /runners/verify checks).
+func (s *Server) RunnerTokenValid(secret string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dg, now := digest(secret), s.clock.Now()
+	for _, r := range s.st.runners {
+		if r.Digest == dg && (r.TokenExpiresAt == nil || now.Before(*r.TokenExpiresAt)) {
+			return true
+		}
+	}
+	return false
+}
