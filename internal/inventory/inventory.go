@@ -29,7 +29,9 @@ type Options struct {
 	// Groups are full paths of the groups to walk (each with everything
 	// below it). Empty: every group the token's user can see.
 	Groups []string
-	// Personal adds the calling user's personal access tokens.
+	// Personal adds the calling user's personal access tokens (only the
+	// caller's, even for an administrator; Kinds personal_access_token
+	// lists every user's for one).
 	Personal bool
 	// Concurrency is the number of list calls in flight; 0 means DefaultConcurrency.
 	Concurrency int
@@ -153,7 +155,7 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 	if kinds[gitlab.KindPersonalAccessToken] || kinds[gitlab.KindServiceAccountToken] {
 		res := gitlab.Resource{Type: "user", ID: me.ID, Path: me.Username}
 		list := func(ctx context.Context) ([]gitlab.Token, error) { return c.PersonalAccessTokens(ctx, me) }
-		if me.Admin {
+		if everyUser(opts, me) {
 			res = gitlab.Resource{Type: "instance", Path: "(users)"}
 			list = func(ctx context.Context) ([]gitlab.Token, error) {
 				users, err := c.Users(ctx)

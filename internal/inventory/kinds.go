@@ -47,6 +47,12 @@ func kindSet(opts Options) map[string]bool {
 	return set
 }
 
+// everyUser: an administrator asked for personal or service account tokens
+// by kind, which covers every user's; --personal alone means the caller's.
+func everyUser(opts Options, me gitlab.User) bool {
+	return me.Admin && (slices.Contains(opts.Kinds, gitlab.KindPersonalAccessToken) || slices.Contains(opts.Kinds, gitlab.KindServiceAccountToken))
+}
+
 func kindOrder(t gitlab.Token) int { return slices.Index(gitlab.Kinds, t.TokenKind()) }
 
 // managedTokens are the access tokens read from the credentials inventory,
