@@ -230,7 +230,11 @@ func appendToken(b []byte, jt jsonToken) []byte {
 	}
 	b = append(b, '{')
 	num("id", jt.ID)
+	str("kind", jt.Kind)
 	str("name", jt.Name)
+	if jt.Username != "" {
+		str("username", jt.Username)
+	}
 	str("description", jt.Description)
 	str("resource_type", jt.ResourceType)
 	num("resource_id", jt.ResourceID)
@@ -264,6 +268,9 @@ func appendToken(b []byte, jt jsonToken) []byte {
 		b = append(b, in1+`"last_used_at": null,`...)
 	} else {
 		str("last_used_at", *jt.LastUsedAt)
+	}
+	if jt.ExpiryUnknown {
+		b = append(b, in1+`"expiry_unknown": true,`...)
 	}
 	str("state", jt.State)
 	b = append(b, in1+`"findings": [`...)

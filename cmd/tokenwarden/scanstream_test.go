@@ -157,14 +157,18 @@ func TestScanProgressShowsRateAndTimeLeft(t *testing.T) {
 // appendToken writes what json.MarshalIndent writes, for every shape of
 // token: strings that need escaping (quotes, control characters, HTML,
 // invalid UTF-8, U+2028), no scopes or several, no findings or several,
-// missing dates, the self mark.
+// missing dates, the self mark, a kind with a username and an unknown expiry.
 func TestScanJSONTokenIsWhatEncodingJSONWrites(t *testing.T) {
 	day, date, dl := "2026-11-25", "2026-11-25T12:00:00Z", -3
 	tricky := []string{"", "plain", `quote " and \ backslash`, "ctl \x00\x01\x08\x0c\n\r\t\x1b\x7f", "<script>&amp;</script>",
 		"bad \xff\xfe utf8", "line\u2028sep\u2029para", "部署令牌 ✓ 🚀", "tab\tend\\"}
 	for i, s := range tricky {
 		jt := jsonToken{ID: int64(i) + 1, Name: s, Description: s, ResourceType: "project", ResourceID: 9, ResourcePath: "a/" + s,
-			Scopes: []string{}, AccessLevel: 20, AccessLevelName: "reporter", CreatedAt: date, State: "active", Findings: []jsonFinding{}}
+			Scopes: []string{}, AccessLevel: 20, AccessLevelName: "reporter", CreatedAt: date, State: "active", Findings: []jsonFinding{},
+			Kind: "project_access_token"}
+		if i%3 == 2 {
+			jt.Kind, jt.Username, jt.ExpiryUnknown = "deploy_token", "gitlab+"+s, true
+		}
 		if i%2 == 1 {
 			jt.Scopes = []string{"api", s}
 			jt.ExpiresAt, jt.DaysLeft, jt.LastUsedAt = &day, &dl, &date
