@@ -6,11 +6,15 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/kubetest"
 )
 
 // TestMain lets testscript run the tokenwarden binary in-process.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	// kubetest.M stops the Kubernetes API server the scripts share (if one
+	// started) when the tests end.
+	testscript.Main(kubetest.M{M: m}, map[string]func(){
 		"tokenwarden": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
@@ -20,7 +24,8 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               scriptSetup,
-		Cmds:                mergeCmds(scriptCmds(), engineScriptCmds(), netScriptCmds(), ciScriptCmds()),
+		Cmds:                mergeCmds(scriptCmds(), engineScriptCmds(), netScriptCmds(), ciScriptCmds(), kubeScriptCmds()),
+		Condition:           kubeCondition,
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/kubesecret"
 )
 
 const day = 24 * time.Hour
@@ -296,5 +297,32 @@ func TestExecSinkOptions(t *testing.T) {
 	want := &exec.Config{Command: []string{"reload"}, EnvPass: []string{"APP_ENV", "LC_ALL", "SMTP_PASSWORD"}, Newline: true, Timeout: exec.DefaultTimeout}
 	if got := c.Tokens[0].Deliver[0].Settings; !reflect.DeepEqual(got, want) {
 		t.Errorf("exec sink = %+v, want %+v", got, want)
+	}
+}
+
+func TestKubernetesSecretSinkOptions(t *testing.T) {
+	dir := t.TempDir()
+	y := head + tok + `    deliver:
+      - kubernetes_secret:
+          kubeconfig: kube/prod.yaml
+          context: prod
+          namespace: argocd
+          name: repo-app
+          format: argocd-repository
+          url: https://gitlab.example.com/app.git
+          labels: {team: platform, "example.com/tier": "1"}
+          annotations:
+            example.com/note: rotated by tokenwarden
+          take_over: true
+`
+	c, err := Parse(filepath.Join(dir, "c.yaml"), []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &kubesecret.Config{Kubeconfig: filepath.Join(dir, "kube/prod.yaml"), Context: "prod", Namespace: "argocd", Name: "repo-app",
+		Format: kubesecret.FormatArgoCDRepository, URL: "https://gitlab.example.com/app.git", Type: "Opaque", Username: kubesecret.DefaultUsername,
+		Labels: map[string]string{"team": "platform", "example.com/tier": "1"}, Annotations: map[string]string{"example.com/note": "rotated by tokenwarden"}, TakeOver: true}
+	if got := c.Tokens[0].Deliver[0].Settings; !reflect.DeepEqual(got, want) {
+		t.Errorf("kubernetes_secret sink =\n%+v\nwant\n%+v", got, want)
 	}
 }

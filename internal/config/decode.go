@@ -222,6 +222,32 @@ func (d *decoder) strings(dst *[]string, where string) field {
 	}
 }
 
+// stringMap stores a mapping of names to single values (labels:).
+func (d *decoder) stringMap(dst *map[string]string, where string) field {
+	return func(_, v *yaml.Node) {
+		r := resolve(v)
+		if r == nil || isNull(r) {
+			return
+		}
+		if r.Kind != yaml.MappingNode {
+			d.errorf(v, "write a mapping: {name: value}", "%s must be a mapping (name: value), not %s", where, kindName(r))
+			return
+		}
+		out := map[string]string{}
+		for i := 0; i+1 < len(r.Content); i += 2 {
+			k, val := r.Content[i], r.Content[i+1]
+			if _, dup := out[k.Value]; dup {
+				d.errorf(k, "remove one of them", "%s: key %q appears twice", where, k.Value)
+				continue
+			}
+			if s, ok := d.scalar(val, where+"."+k.Value); ok {
+				out[k.Value] = s
+			}
+		}
+		*dst = out
+	}
+}
+
 // path stores a file path resolved against the config's directory.
 func (d *decoder) path(dst *string, where string) field {
 	return func(k, v *yaml.Node) {

@@ -83,6 +83,8 @@ func (d *decoder) settings(n *yaml.Node, where string, st SinkSettings) {
 			f = d.integer(ptr.(*int), w)
 		case sf.Type == reflect.TypeOf([]string(nil)):
 			f = d.strings(ptr.(*[]string), w)
+		case sf.Type == reflect.TypeOf(map[string]string(nil)):
+			f = d.stringMap(ptr.(*map[string]string), w)
 		default:
 			panic(fmt.Sprintf("config: %s.%s: no decoder for %s", rv.Type(), sf.Name, sf.Type))
 		}

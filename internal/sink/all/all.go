@@ -20,6 +20,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/kubesecret"
 )
 
 // Deps are what sinks need from the outside.
@@ -68,6 +69,13 @@ var kinds = map[string]kind{
 	"exec": kindOf(exec.DefaultConfig, func(c exec.Config, deps Deps) (sink.Sink, error) {
 		c.Redactor = deps.Redactor
 		return exec.New(c)
+	}),
+	"kubernetes_secret": kindOf(kubesecret.DefaultConfig, func(c kubesecret.Config, deps Deps) (sink.Sink, error) {
+		gitlabURL := ""
+		if deps.GitLab != nil {
+			gitlabURL = deps.GitLab.BaseURL()
+		}
+		return kubesecret.New(c, deps.Owner, gitlabURL)
 	}),
 }
 
