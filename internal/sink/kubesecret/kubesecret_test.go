@@ -194,8 +194,8 @@ func TestKeepsOthersAndComparesFirst(t *testing.T) {
 		{"dockerconfigjson", kubesecret.Config{Format: kubesecret.FormatDockerConfigJSON}, corev1.SecretTypeDockerConfigJson, map[string]string{".dockerconfigjson": other},
 			func(t *testing.T, sec *corev1.Secret) {
 				var doc struct {
-					Auths       map[string]map[string]string `json:"auths"`
-					CredsStore  string                       `json:"credsStore"`
+					Auths      map[string]map[string]string `json:"auths"`
+					CredsStore string                       `json:"credsStore"`
 				}
 				if err := json.Unmarshal(sec.Data[".dockerconfigjson"], &doc); err != nil {
 					t.Fatal(err)
