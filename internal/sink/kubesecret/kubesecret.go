@@ -153,6 +153,7 @@ func (s *Sink) client() (typedcorev1.SecretInterface, error) {
 	rc.UserAgent = "tokenwarden"
 	rc.Timeout = requestTimeout
 	rc.WarningHandler = rest.NoWarnings{}
+	rc.QPS, rc.Burst = 20, 40 // a rotation makes a handful of requests per Secret
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, &sink.Error{Kind: kind, Err: fmt.Errorf("%s: %w", s.Describe(), err)}

@@ -2,10 +2,15 @@ package kubesecret_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/kubetest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
@@ -262,6 +268,56 @@ func TestConcurrentWritersKeepEachOthersKeys(t *testing.T) {
 	sec := getSecret(t, c, ns, name)
 	if string(sec.Data["A"]) != "glpat-A-14xxxxxxxxxxxx" || string(sec.Data["B"]) != "glpat-B-14xxxxxxxxxxxx" {
 		t.Errorf("after concurrent writes: A=%q B=%q; want each sink's last value", sec.Data["A"], sec.Data["B"])
+	}
+}
+
+// A write that races with someone else's is refused by the API server
+// (resourceVersion) and retried after a re-read, keeping what they wrote:
+// a proxy in front of the API server lets another client change the Secret
+// between the sink's read and its first write.
+func TestConflictIsRetriedAfterReread(t *testing.T) {
+	c := kubetest.Start(t)
+	ns, name := c.Namespace(t), newName()
+	createSecret(t, c, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Data: map[string][]byte{"token": []byte("glpat-previousprevious")}})
+	target, err := url.Parse(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var puts atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a test proxy to the test server
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/secrets/"+name) && puts.Add(1) == 1 {
+			sec := getSecret(t, c, ns, name)
+			sec.Data["other"] = []byte("written in between")
+			if _, err := c.Client.CoreV1().Secrets(ns).Update(context.Background(), sec, metav1.UpdateOptions{}); err != nil {
+				t.Error(err)
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	kc, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cl := range kc.Clusters {
+		cl.Server, cl.CertificateAuthorityData, cl.InsecureSkipTLSVerify = srv.URL, nil, true
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	s := newSink(t, c, kubesecret.Config{Namespace: ns, Name: name, Kubeconfig: path})
+	if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || !changed {
+		t.Fatalf("Put = %v, %v", changed, err)
+	}
+	sec := getSecret(t, c, ns, name)
+	if string(sec.Data["token"]) != tok || string(sec.Data["other"]) != "written in between" {
+		t.Errorf("data %q: want the token and the key written in between", sec.Data)
+	}
+	if n := puts.Load(); n != 2 {
+		t.Errorf("%d writes, want 2: one refused with a conflict, one after the re-read", n)
 	}
 }
 
