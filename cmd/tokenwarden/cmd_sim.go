@@ -26,6 +26,7 @@ type simFlags struct {
 	triggerPerProj   int
 	runnersPerGroup  int
 	saas             bool
+	variables        bool
 	latency          time.Duration
 	rateLimit        int
 	fixture          string
@@ -61,6 +62,7 @@ POST /-/sim/faults are the other admin endpoints (root token required).`,
 	fl.IntVar(&f.triggerPerProj, "trigger-tokens-per-project", 0, "pipeline trigger tokens to generate in each project")
 	fl.IntVar(&f.runnersPerGroup, "runners-per-group", 0, "group runners to generate in each top-level group")
 	fl.BoolVar(&f.saas, "saas", false, "also serve what only GitLab.com has (the top-level group credentials inventory)")
+	fl.BoolVar(&f.variables, "variables", false, "give the generated groups and projects CI/CD variables, some holding their (or other resources', expired, revoked or unknown) tokens")
 	fl.DurationVar(&f.latency, "latency", 0, "latency added to every API request")
 	fl.IntVar(&f.rateLimit, "rate-limit", 0, "authenticated requests per minute per user (0: no limit)")
 	fl.StringVar(&f.fixture, "fixture", "", "YAML fixture to load after generating")
@@ -80,7 +82,7 @@ func runSim(ctx context.Context, cmd *cobra.Command, f simFlags) error {
 	}
 	srv, err := sim.New(sim.Options{
 		Clock: &sim.LiveClock{}, RootToken: f.rootToken, Seed: f.seed,
-		Groups: f.groups, ProjectsPerGroup: f.projectsPerGroup, TokensPerProject: f.tokensPerProject,
+		Groups: f.groups, ProjectsPerGroup: f.projectsPerGroup, TokensPerProject: f.tokensPerProject, Variables: f.variables,
 		DeployTokensPerProject: f.deployPerProject, TriggerTokensPerProject: f.triggerPerProj, RunnersPerGroup: f.runnersPerGroup,
 		Latency: f.latency, RateLimit: f.rateLimit, SaaS: f.saas,
 	})
@@ -105,7 +107,7 @@ func runSim(ctx context.Context, cmd *cobra.Command, f simFlags) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	st := srv.Stats()
 	fmt.Fprintf(cmd.OutOrStdout(), "GitLab emulator listening on http://%s (root token from %s)\n", ln.Addr(), source)
-	fmt.Fprintf(cmd.OutOrStdout(), "%d groups, %d projects, %d group tokens, %d project tokens\n", st.Groups, st.Projects, st.GroupTokens, st.ProjectTokens)
+	fmt.Fprintf(cmd.OutOrStdout(), "%d groups, %d projects, %d group tokens, %d project tokens, %d CI/CD variables\n", st.Groups, st.Projects, st.GroupTokens, st.ProjectTokens, st.Variables)
 	if st.DeployTokens+st.TriggerTokens+st.Runners > 0 {
 		fmt.Fprintf(cmd.OutOrStdout(), "%d deploy tokens, %d pipeline trigger tokens, %d runners\n", st.DeployTokens, st.TriggerTokens, st.Runners)
 	}

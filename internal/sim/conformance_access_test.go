@@ -110,8 +110,15 @@ func TestConformanceVariablePermissions(t *testing.T) {
 // TestConformanceAdminToken: POST /admin/token, GitLab's token information
 // API (17.5+), answers for any token, whatever its state.
 func TestConformanceAdminToken(t *testing.T) {
-	_, base, _ := newConformance(t, Options{})
+	s, base, _ := newConformance(t, Options{})
+	_, deploySecret, err := s.CreateDeployToken("project", 1, DeployTokenSpec{Name: "k8s-pull", Scopes: []string{"read_registry"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	runSteps(t, base, []step{
+		{name: "deploy token: its own entity", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"` + deploySecret + `"}`, code: 200,
+			contains: []string{`"name":"k8s-pull"`, `"username":"gitlab+deploy-token-`, `"scopes":["read_registry"]`, `"revoked":false`, `"expired":false`},
+			absent:   []string{`"token"`, "gldt-"}},
 		{name: "expired token", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"` + expSecret + `"}`, code: 200,
 			contains: []string{`"name":"old"`, `"revoked":false`, `"active":false`, `"expired":true`, `"expires_at":"2026-11-25"`, `"user_id":2`},
 			absent:   []string{`"token"`, "glpat-", `"access_level"`}},
@@ -122,6 +129,9 @@ func TestConformanceAdminToken(t *testing.T) {
 		{name: "not an admin", method: "POST", path: "/admin/token", token: aliceSecret, body: `{"token":"` + expSecret + `"}`, code: 403, want: `{"message":"403 Forbidden"}`},
 		{name: "unknown token", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"glpat-unknown00000000000"}`, code: 404, want: `{"message":{"error":"Not found"}}`},
 		{name: "unknown prefix", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"ghp_abc"}`, code: 422, want: `{"message":"Token type not supported."}`},
+		{name: "supported kind GitLab does not hold: deploy token", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"gldt-abcdefghij0123456789"}`, code: 404, want: `{"message":{"error":"Not found"}}`},
+		{name: "supported kind GitLab does not hold: runner token", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"glrt-abcdefghij0123456789"}`, code: 404, want: `{"message":{"error":"Not found"}}`},
+		{name: "unsupported GitLab kind: SCIM token", method: "POST", path: "/admin/token", token: rootSecret, body: `{"token":"glsoat-abcdefghij0123456789"}`, code: 422, want: `{"message":"Token type not supported."}`},
 		{name: "no token", method: "POST", path: "/admin/token", token: rootSecret, body: `{}`, code: 400, want: `{"error":"token is missing"}`},
 		{name: "needs authentication", method: "POST", path: "/admin/token", body: `{"token":"` + expSecret + `"}`, code: 401, want: body401},
 		{name: "needs api scope", method: "POST", path: "/admin/token", token: aliceRead, body: `{"token":"` + expSecret + `"}`, code: 403, want: bodyScopeAPI},

@@ -24,11 +24,14 @@ var (
 	}{{"alice", 50}, {"bob", 40}, {"carol", 30}}
 )
 
-func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) error {
+// generate builds the groups, projects and access tokens, and returns the
+// tokens with their secrets (for generateVariables).
+func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) ([]seededToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	r := s.st.rng
+	var minted []seededToken
 	var users []*user
 	for _, h := range humans {
 		u := s.st.userByName(h.name)
@@ -51,7 +54,7 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) error 
 		}
 		g, err := s.addGroup(path, path, parentID, now.Add(-time.Duration(400+r.IntN(400))*24*time.Hour))
 		if err != nil {
-			return fmt.Errorf("sim generate: group %s: %w", path, err)
+			return nil, fmt.Errorf("sim generate: group %s: %w", path, err)
 		}
 		made = append(made, g)
 		if parentID == 0 {
@@ -60,7 +63,7 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) error 
 			}
 		}
 		if tokensPerProject > 0 {
-			s.generateToken("group", g.ID, now)
+			minted = append(minted, s.generateToken("group", g.ID, now))
 		}
 		for j := range projectsPerGroup {
 			word := projectWords[j%len(projectWords)]
@@ -70,17 +73,17 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) error 
 			}
 			p, err := s.addProject(ppath, ppath, g.ID, now.Add(-time.Duration(30+r.IntN(360))*24*time.Hour))
 			if err != nil {
-				return fmt.Errorf("sim generate: project %s: %w", ppath, err)
+				return nil, fmt.Errorf("sim generate: project %s: %w", ppath, err)
 			}
 			for range tokensPerProject {
-				s.generateToken("project", p.ID, now)
+				minted = append(minted, s.generateToken("project", p.ID, now))
 			}
 		}
 	}
-	return nil
+	return minted, nil
 }
 
-func (s *Server) generateToken(kind string, resID int64, now time.Time) {
+func (s *Server) generateToken(kind string, resID int64, now time.Time) seededToken {
 	r := s.st.rng
 	day := 24 * time.Hour
 	today := dateOf(now)
@@ -163,12 +166,13 @@ func (s *Server) generateToken(kind string, resID int64, now time.Time) {
 		desc = descriptions[r.IntN(len(descriptions))]
 	}
 	revoked := r.IntN(100) < 5
-	t, _ := s.mintResourceToken(kind, resID, TokenSpec{Name: name, Description: desc, Scopes: scopes,
+	t, secret := s.mintResourceToken(kind, resID, TokenSpec{Name: name, Description: desc, Scopes: scopes,
 		AccessLevel: level, CreatedAt: created, LastUsedAt: last, Revoked: revoked}, now)
 	t.ExpiresAt = exp
 	if revoked {
 		t.RevokedAt = now.Add(-time.Duration(r.IntN(20)) * day)
 	}
+	return seededToken{t, secret}
 }
 
 // generateCredentials adds deploy tokens and pipeline trigger tokens to every

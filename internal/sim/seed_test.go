@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"encoding/base64"
 	"reflect"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -96,5 +98,69 @@ func TestGeneratorSpread(t *testing.T) {
 	}
 	if nested < 4 {
 		t.Errorf("only %d subgroups", nested)
+	}
+}
+
+// TestGeneratorVariables: Options.Variables adds CI/CD variables holding
+// live, expired, revoked, foreign and unknown tokens, masked and not, in
+// file variables and hidden ones, without changing the instance's tokens.
+func TestGeneratorVariables(t *testing.T) {
+	plain := seeded(t, 7)
+	s, err := New(Options{Clock: clock.NewFake(t0), Seed: 7, Groups: 40, ProjectsPerGroup: 10, TokensPerProject: 2, RootToken: rootSecret, Variables: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(plain.Tokens(), s.Tokens()) {
+		t.Error("variables changed the generated tokens")
+	}
+	if plain.Stats().Variables != 0 {
+		t.Errorf("an instance without Variables has %d variables", plain.Stats().Variables)
+	}
+	count := map[string]int{}
+	tokenRE := regexp.MustCompile(`glpat-[A-Za-z0-9_-]{20}`)
+	for _, v := range s.st.variables {
+		value := v.Value
+		if v.VariableType == "file" {
+			count["file"]++
+			if m, err := base64.StdEncoding.DecodeString(regexp.MustCompile(`"auth":"([^"]+)"`).FindStringSubmatch(value + `"auth":"x"`)[1]); err == nil {
+				value += string(m)
+			}
+		}
+		if v.Hidden {
+			count["hidden"]++
+		}
+		secret := tokenRE.FindString(value)
+		if secret == "" {
+			count["no token"]++
+			continue
+		}
+		if v.Masked {
+			count["masked"]++
+		} else {
+			count["unmasked"]++
+		}
+		id, ok := s.st.byDigest[digest(secret)]
+		if !ok {
+			count["unknown"]++
+			continue
+		}
+		tk := s.st.token(id)
+		switch {
+		case tk.Revoked:
+			count["revoked"]++
+		case tk.ExpiresAt != nil && !t0.Before(*tk.ExpiresAt):
+			count["expired"]++
+		default:
+			count["live"]++
+		}
+		if tk.ResourceType != v.Kind || tk.ResourceID != v.ResourceID {
+			count["foreign"]++
+		}
+	}
+	t.Logf("variables: %d, %v", len(s.st.variables), count)
+	for _, k := range []string{"file", "hidden", "no token", "masked", "unmasked", "unknown", "revoked", "expired", "live", "foreign"} {
+		if count[k] == 0 {
+			t.Errorf("no %s variable among %d", k, len(s.st.variables))
+		}
 	}
 }

@@ -27,6 +27,7 @@ type Options struct {
 	Groups           int           // seeded instance sizes; all 0 → empty instance (only root)
 	ProjectsPerGroup int           //
 	TokensPerProject int           //
+	Variables        bool          // seeded instance: CI/CD variables holding its tokens (see generateVariables)
 	Latency          time.Duration // added to every API request
 	RateLimit        int           // authenticated requests per minute per user; 0 = off
 	RequireExpiry    *bool         // nil → true (GitLab's require_personal_access_token_expiry)
@@ -98,10 +99,14 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if opts.Groups > 0 {
-		if err := s.generate(opts.Groups, opts.ProjectsPerGroup, opts.TokensPerProject); err != nil {
+		minted, err := s.generate(opts.Groups, opts.ProjectsPerGroup, opts.TokensPerProject)
+		if err != nil {
 			return nil, err
 		}
 		s.generateCredentials(opts.DeployTokensPerProject, opts.TriggerTokensPerProject, opts.RunnersPerGroup)
+		if opts.Variables {
+			s.generateVariables(minted)
+		}
 	}
 	return s, nil
 }
