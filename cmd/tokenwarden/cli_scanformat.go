@@ -22,11 +22,16 @@ const dateOnly = "2006-01-02"
 func writeScanTable(w io.Writer, r scanResult) error {
 	var out strings.Builder
 	writeTokenTable(&out, r.Rows, func(row scanRow) []string {
+		var notes []string
 		if row.Self {
-			return []string{selfNote}
+			notes = append(notes, selfNote)
 		}
-		return nil
+		for _, l := range row.Lives {
+			notes = append(notes, "    lives in "+l)
+		}
+		return notes
 	})
+	writeVariablesTable(&out, r)
 	out.WriteString("\n" + summaryLine(r) + "\n")
 	_, err := io.WriteString(w, out.String())
 	return err
@@ -107,6 +112,9 @@ func summaryLine(r scanResult) string {
 	if s.Errors > 0 {
 		line += fmt.Sprintf(" · %d resources could not be scanned", s.Errors)
 	}
+	if r.Variables != nil {
+		line += fmt.Sprintf("\n%d of %d CI/CD variables hold GitLab tokens or are hidden", s.VariableTokens, s.Variables)
+	}
 	return line
 }
 
@@ -133,6 +141,8 @@ type jsonToken struct {
 	Findings        []jsonFinding `json:"findings"`
 	// Self marks the token the scan ran with.
 	Self bool `json:"self,omitempty"`
+	// Lives: where the token is kept (scan --variables).
+	Lives []string `json:"lives,omitempty"`
 }
 
 type jsonError struct {

@@ -15,6 +15,9 @@ type scanRow struct {
 	policy.Row
 	// Self: this is the token the command authenticates with.
 	Self bool
+	// Lives is where the token is kept (scan --variables): the CI/CD
+	// variables found holding it, and the sinks tokenwarden delivers it to.
+	Lives []string
 }
 
 // selfNote is how the table marks the token tokenwarden runs with.
@@ -32,14 +35,21 @@ type scanSummary struct {
 	Groups   int `json:"groups"`
 	Projects int `json:"projects"`
 	Errors   int `json:"errors"`
+	// With --variables: the variables read, and those holding a GitLab
+	// token or hidden.
+	Variables      int `json:"variables,omitempty"`
+	VariableTokens int `json:"variable_tokens,omitempty"`
 }
 
 // scanResult is a scan evaluated at a point in time.
 type scanResult struct {
-	Now     time.Time
-	Rows    []scanRow // most urgent first
-	Summary scanSummary
-	Errors  []inventory.ResourceError
+	Now  time.Time
+	Rows []scanRow // most urgent first
+	// Variables are the CI/CD variables holding tokens (scan --variables),
+	// most urgent first; nil without --variables.
+	Variables []varRow
+	Summary   scanSummary
+	Errors    []inventory.ResourceError
 }
 
 func evaluateScan(rep *inventory.Report, now time.Time, th policy.Thresholds) scanResult {
@@ -65,7 +75,12 @@ func (s *scanSummary) add(row scanRow) {
 	case gitlab.StateRevoked:
 		s.Revoked++
 	}
-	for _, f := range row.Findings {
+	s.findings(row.Findings)
+}
+
+// findings counts findings by severity.
+func (s *scanSummary) findings(fs []policy.Finding) {
+	for _, f := range fs {
 		switch f.Severity {
 		case policy.SeverityCritical:
 			s.Critical++

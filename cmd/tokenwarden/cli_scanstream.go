@@ -118,11 +118,16 @@ func (j *jsonScan) Close(r scanResult) error {
 	for _, e := range r.Errors {
 		errs = append(errs, jsonError{ResourceType: e.Resource.Type, ResourcePath: e.Resource.Path, Error: e.Err.Error()})
 	}
-	for _, part := range []struct {
+	type part struct {
 		key  string
 		v    any
 		tail string
-	}{{"summary", r.Summary, ",\n"}, {"errors", errs, "\n}\n"}} {
+	}
+	parts := []part{{"summary", r.Summary, ",\n"}, {"errors", errs, "\n}\n"}}
+	if r.Variables != nil {
+		parts = append([]part{{"variables", jsonVariables(r), ",\n"}}, parts...)
+	}
+	for _, part := range parts {
 		b, err := json.MarshalIndent(part.v, "  ", "  ")
 		if err != nil {
 			return err
@@ -141,7 +146,7 @@ func jsonTokenOf(row scanRow) jsonToken {
 		ResourceType: t.Resource.Type, ResourceID: t.Resource.ID, ResourcePath: t.Resource.Path,
 		Scopes: t.Scopes, AccessLevel: t.AccessLevel, AccessLevelName: gitlab.AccessLevelName(t.AccessLevel),
 		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), DaysLeft: row.DaysLeft, State: row.State,
-		Findings: row.Findings, Self: row.Self,
+		Findings: row.Findings, Self: row.Self, Lives: row.Lives,
 	}
 	if jt.Scopes == nil {
 		jt.Scopes = []string{}

@@ -28,6 +28,7 @@ func newScanCmd() *cobra.Command {
 		concurrency                    int
 		timeout                        = gitlab.DefaultTimeout
 		th                             = policy.DefaultThresholds()
+		vars                           = scanVarOptions{manyPlaces: policy.DefaultManyPlaces}
 	)
 	cmd := &cobra.Command{
 		Use:   "scan",
@@ -46,12 +47,24 @@ The token comes from $GITLAB_TOKEN or --token-file and needs scope read_api
 (or api); its user needs the Owner role on the groups (Maintainer on
 projects) to see their tokens.
 
+--variables also reads every group's and project's CI/CD variables (the
+token then needs Owner on groups and Maintainer on projects, as for their
+tokens) and reports each variable holding a GitLab token — by kind, prefix
+plus last four characters and digest, never the value — with findings:
+dead-token-in-variable, expiring-token-in-variable,
+token-in-unprotected-variable, token-in-many-places, foreign-token. Tokens
+are identified from the journal (with -c), with POST /admin/token (an
+administrator's token), or with --identify-by-use, which authenticates with
+each token and so changes its last_used_at. With --variables the output
+starts once everything is read.
+
 Exit codes: 0 ok, 1 error or incomplete scan, 2 usage, 3 findings at or
 above --fail-on.`,
 		Example: `  tokenwarden scan --url https://gitlab.example.com --group platform
   tokenwarden scan --format json --fail-on critical
   tokenwarden scan --personal --expires-warning 60d --format csv > tokens.csv
-  tokenwarden scan --kind deploy_token,trigger_token --group platform`,
+  tokenwarden scan --kind deploy_token,trigger_token --group platform
+  tokenwarden scan --variables -c tokenwarden.yaml --fail-on critical`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := newScanWriter(format, io.Discard, time.Time{}); err != nil {
@@ -66,6 +79,15 @@ above --fail-on.`,
 			kindList, err := parseKinds(kinds)
 			if err != nil {
 				return err
+			}
+			if vars.byUse && !vars.enabled {
+				return usageError("--identify-by-use needs --variables")
+			}
+			if vars.config != "" && !vars.enabled {
+				return usageError("-c/--config is read by scan only with --variables")
+			}
+			if vars.manyPlaces < 1 {
+				return usageError("--many-places must be at least 1")
 			}
 			if timeout <= 0 {
 				return usageError("--timeout must be positive")
@@ -82,6 +104,12 @@ above --fail-on.`,
 			if err != nil {
 				return err
 			}
+			var varCtx scanVarContext
+			if vars.enabled {
+				if varCtx, err = loadScanVarContext(cmd.Context(), vars, clk); err != nil {
+					return err
+				}
+			}
 			// The calling token itself, once, before any work: a dead one
 			// stops here; its row is marked in the output.
 			self, err := client.SelfToken(cmd.Context())
@@ -96,9 +124,10 @@ above --fail-on.`,
 			defer cancel()
 			var sum scanSummary
 			var werr error
+			var held []scanRow // --variables: rows wait for where their tokens live
 			progress, done := progressLine(cmd.ErrOrStderr())
 			rep, err := inventory.Scan(ctx, client, inventory.Options{
-				Groups: groups, Personal: personal, Concurrency: concurrency, Progress: progress,
+				Groups: groups, Personal: personal, Concurrency: concurrency, Progress: progress, Variables: vars.enabled,
 				Kinds: kindList, CredentialsInventory: !noInventory,
 				Tokens: func(_ gitlab.Resource, toks []gitlab.Token) {
 					for _, t := range toks {
@@ -107,6 +136,10 @@ above --fail-on.`,
 						}
 						row := scanRow{Row: policy.Evaluated(t, now, th), Self: t.ID == self.ID && gitlab.AccessTokenKind(t.TokenKind())}
 						sum.add(row)
+						if vars.enabled {
+							held = append(held, row)
+							continue
+						}
 						if werr = out.Row(row); werr != nil {
 							cancel()
 						}
@@ -128,7 +161,17 @@ above --fail-on.`,
 					strings.ToUpper(lvl), self.Name, self.ID, self.ExpiresAt.Format(time.DateOnly))
 			}
 			sum.resources(rep)
-			if err := out.Close(scanResult{Now: now, Summary: sum, Errors: rep.Errors}); err != nil {
+			var varRows []varRow
+			if vars.enabled {
+				identifyVariables(cmd.Context(), cmd.ErrOrStderr(), client, rep, held, vars, varCtx, now, concurrency)
+				varRows = evaluateVariables(held, &sum, rep, now, th, vars.manyPlaces, varCtx)
+				for _, row := range held {
+					if err := out.Row(row); err != nil {
+						return fmt.Errorf("scan: write output: %w", err)
+					}
+				}
+			}
+			if err := out.Close(scanResult{Now: now, Summary: sum, Errors: rep.Errors, Variables: varRows}); err != nil {
 				return fmt.Errorf("scan: write output: %w", err)
 			}
 			if len(rep.Errors) > 0 {
@@ -138,6 +181,14 @@ above --fail-on.`,
 					fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
 				}
 				return withCode(exitError, fmt.Errorf("scan incomplete: the tokens of %d resource(s) are missing from the output above", len(rep.Errors)))
+			}
+			if len(rep.VariableErrors) > 0 {
+				stderr := cmd.ErrOrStderr()
+				fmt.Fprintf(stderr, "scan incomplete: the CI/CD variables of %d resource(s) could not be read:\n", len(rep.VariableErrors))
+				for _, e := range rep.VariableErrors {
+					fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
+				}
+				return withCode(exitError, fmt.Errorf("scan incomplete: the variables of %d resource(s) are missing from the output above", len(rep.VariableErrors)))
 			}
 			if failOn != "" {
 				if n := sum.atOrAbove(failOn); n > 0 {
@@ -156,6 +207,11 @@ above --fail-on.`,
 	f.BoolVar(&noInventory, "no-credentials-inventory", false, "list each group's and project's access tokens even where GitLab.com's group credentials inventory answers")
 	f.StringVar(&format, "format", "table", "output format: table, json, csv, junit (GitLab test report) or codequality (GitLab Code Quality report)")
 	f.StringVar(&failOn, "fail-on", "", "exit with code 3 when a finding is at or above this severity: warning or critical")
+	f.BoolVar(&vars.enabled, "variables", false, "also read every group's and project's CI/CD variables and report the GitLab tokens they hold")
+	f.BoolVar(&vars.byUse, "identify-by-use", false, "identify tokens found in variables by authenticating with them: changes their last_used_at (without an administrator token only)")
+	f.IntVar(&vars.manyPlaces, "many-places", policy.DefaultManyPlaces, "token-in-many-places when the same secret is in more than this many variables")
+	f.StringVarP(&vars.config, "config", "c", "", "with --variables: a tokenwarden config whose journal identifies the secrets tokenwarden delivered, and whose sinks show where managed tokens live")
+	f.StringVar(&vars.keyFile, "key-file", "", "with -c: the key of the config's journal (default as the config says)")
 	f.IntVar(&concurrency, "concurrency", inventory.DefaultConcurrency, "API requests in flight at once")
 	f.Var(durationFlag{&timeout}, "timeout", "give up on a request GitLab has not answered within this")
 	f.Var(durationFlag{&th.ExpiresWarning}, "expires-warning", "expires-soon is a warning within this")

@@ -64,6 +64,7 @@ type Client struct {
 	// throttleRounds: Config.ThrottleRounds.
 	throttleRounds int
 	clk            clock.Clock
+	cfg            Config // as given to New, for ForToken
 }
 
 // swappableToken is the client's credential; SetToken replaces it for every
@@ -156,7 +157,15 @@ func New(cfg Config) (*Client, error) {
 	if rounds <= 0 {
 		rounds = DefaultThrottleRounds
 	}
-	return &Client{api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds, clk: clk}, nil
+	return &Client{api: api, baseURL: base, pacer: p, auth: auth, timeout: timeout, throttleRounds: rounds, clk: clk, cfg: cfg}, nil
+}
+
+// ForToken is a client of the same instance, with the same settings, that
+// authenticates as tok.
+func (c *Client) ForToken(tok secret.Secret) (*Client, error) {
+	cfg := c.cfg
+	cfg.Token = tok
+	return New(cfg)
 }
 
 // Stats counts what the client sent: every HTTP request including retries,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -460,5 +461,67 @@ func TestMembershipAndLookups(t *testing.T) {
 	_, err = c.LookupToken(ctx, secret.New(expired))
 	if gitlab.StatusOf(err) != http.StatusForbidden || strings.Contains(err.Error(), expired) {
 		t.Errorf("LookupToken by a non-admin: %v; want 403 without the secret", err)
+	}
+}
+
+// TestVariablesListsEveryPage: Variables follows the pages (over 100
+// variables) and reads a hidden variable's null value as empty.
+func TestVariablesListsEveryPage(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	g, _ := srv.CreateGroup("platform", 0)
+	p, _ := srv.CreateProject("app", g.ID)
+	c := newClient(t, url, rootToken, nil)
+	ctx := context.Background()
+	res := gitlab.Resource{Type: "project", ID: p.ID, Path: "platform/app"}
+	for i := range 101 {
+		if _, err := c.CreateVariable(ctx, res, gitlab.Variable{Key: fmt.Sprintf("V%03d", i), Value: "value-" + strconv.Itoa(i), Scope: "*"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreateVariable(ctx, res, gitlab.Variable{Key: "HIDDEN", Value: "glpat-AbCdEfGhIjKlMnOp1234", Hidden: true, Scope: "*"}); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats().Calls
+	vs, err := c.Variables(ctx, res)
+	if err != nil || len(vs) != 102 {
+		t.Fatalf("Variables = %d, %v; want 102", len(vs), err)
+	}
+	if calls := c.Stats().Calls - before; calls != 2 {
+		t.Errorf("Variables made %d calls, want 2 (100 a page)", calls)
+	}
+	last := vs[101]
+	if last.Key != "HIDDEN" || !last.Hidden || !last.Masked || last.Value != "" || last.File {
+		t.Errorf("hidden variable = %+v", last)
+	}
+	if _, err := c.Variables(ctx, gitlab.Resource{Type: "group", ID: 999, Path: "nope"}); !gitlab.IsNotFound(err) {
+		t.Errorf("Variables of a missing group: %v", err)
+	}
+}
+
+// TestForTokenIdentifiesByUse: a client for a found token reads that
+// token's own record (and its dead state as an error).
+func TestForTokenIdentifiesByUse(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	g, _ := srv.CreateGroup("platform", 0)
+	tok, live, err := srv.CreateAccessToken("group", g.ID, spec("ci", "runs CI", []string{"read_api"}, 30, date(2026, 12, 31), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, old, _ := srv.CreateAccessToken("group", g.ID, spec("old", "", []string{"read_api"}, 30, date(2026, 11, 1), nil))
+	c := newClient(t, url, rootToken, nil)
+	ctx := context.Background()
+	byUse, err := c.ForToken(secret.New(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := byUse.SelfToken(ctx)
+	if err != nil || self.ID != tok.ID || self.Name != "ci" {
+		t.Errorf("SelfToken by use = %+v, %v", self, err)
+	}
+	dead, _ := c.ForToken(secret.New(old))
+	_, err = dead.SelfToken(ctx)
+	e, ok := gitlab.AsError(err)
+	if !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.Description, "expired") || strings.Contains(err.Error(), old) {
+		t.Errorf("SelfToken of an expired token: %#v", err)
 	}
 }

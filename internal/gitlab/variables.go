@@ -16,6 +16,7 @@ import (
 type Variable struct {
 	Key         string
 	Value       string // "" when Hidden: GitLab never returns it
+	File        bool   // variable_type file: Value is the file's content
 	Masked      bool
 	Protected   bool
 	Hidden      bool // masked and hidden; GitLab cannot change this on an existing variable
@@ -27,7 +28,8 @@ type Variable struct {
 // variableJSON is GitLab's answer for one variable (projects and groups alike).
 type variableJSON struct {
 	Key              string `json:"key"`
-	Value            string `json:"value"`
+	Value            string `json:"value"` // null when hidden
+	VariableType     string `json:"variable_type"`
 	Masked           bool   `json:"masked"`
 	Protected        bool   `json:"protected"`
 	Hidden           bool   `json:"hidden"`
@@ -37,7 +39,7 @@ type variableJSON struct {
 }
 
 func (v variableJSON) variable() Variable {
-	return Variable{Key: v.Key, Value: v.Value, Masked: v.Masked, Protected: v.Protected, Hidden: v.Hidden,
+	return Variable{Key: v.Key, Value: v.Value, File: v.VariableType == "file", Masked: v.Masked, Protected: v.Protected, Hidden: v.Hidden,
 		Raw: v.Raw, Scope: v.EnvironmentScope, Description: v.Description}
 }
 
@@ -95,4 +97,23 @@ func (c *Client) UpdateVariable(ctx context.Context, res Resource, v Variable) (
 		opt.Masked = gl.Ptr(v.Masked)
 	}
 	return c.variableCall(ctx, http.MethodPut, res, v.Key, opt, "update", v.Key)
+}
+
+// Variables lists every CI/CD variable of res (a group or a project), 100 a
+// page: its own, not the ones it inherits. A hidden variable's Value is
+// empty: GitLab answers null for it, to everyone.
+func (c *Client) Variables(ctx context.Context, res Resource) ([]Variable, error) {
+	path, err := resourcePath(res, "/variables")
+	if err != nil {
+		return nil, err
+	}
+	vs, err := listAll(ctx, c, func(page int64) ([]variableJSON, *gl.Response, error) {
+		var list []variableJSON
+		resp, err := c.send(ctx, http.MethodGet, path, &gl.ListOptions{Page: page, PerPage: perPage}, &list)
+		return list, resp, err
+	})
+	if err != nil {
+		return nil, c.classify(err, target{kind: res.Type, path: res.Path})
+	}
+	return mapAll(vs, variableJSON.variable), nil
 }

@@ -35,6 +35,11 @@ type Options struct {
 	Personal bool
 	// Concurrency is the number of list calls in flight; 0 means DefaultConcurrency.
 	Concurrency int
+	// Variables also lists every group's and project's CI/CD variables
+	// (one paginated call per resource, Concurrency in flight, after the
+	// token lists) and keeps the ones holding GitLab tokens (see
+	// VariableToken).
+	Variables bool
 	// Progress, when set, is called after each resource's tokens are listed
 	// with how many of how many resources are done. Calls are serialised.
 	Progress func(done, total int)
@@ -69,6 +74,15 @@ type Report struct {
 	// Inventoried counts the top-level groups whose access tokens came from
 	// the credentials inventory (Options.CredentialsInventory).
 	Inventoried int
+
+	// With Options.Variables: the variables holding tokens (and hidden
+	// ones), by resource path and key; the resources whose variables could
+	// not be listed (the caller's role is too low, …); how many resources'
+	// variables were read and how many variables they had.
+	Variables        []VariableToken
+	VariableErrors   []ResourceError
+	VariablesScanned int
+	VariableCount    int
 }
 
 // ResourceError is a resource whose tokens (or children) could not be listed.
@@ -188,6 +202,11 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 	if err := w.list(ctx, items, emit, opts.Progress); err != nil {
 		return nil, err
 	}
+	if opts.Variables {
+		if err := w.listVariables(ctx, groups, projects); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Tokens == nil {
 		sort.Slice(rep.Tokens, func(i, j int) bool {
 			a, b := rep.Tokens[i], rep.Tokens[j]
@@ -201,6 +220,8 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 		})
 	}
 	sort.Slice(rep.Errors, func(i, j int) bool { return rep.Errors[i].Resource.Path < rep.Errors[j].Resource.Path })
+	sortVariables(rep.Variables)
+	sort.Slice(rep.VariableErrors, func(i, j int) bool { return rep.VariableErrors[i].Resource.Path < rep.VariableErrors[j].Resource.Path })
 	return rep, nil
 }
 
