@@ -341,6 +341,18 @@ func (s *Server) Tokens() []Token {
 	return out
 }
 
+// Values returns the value of every CI/CD variable, hidden ones included:
+// tests check that none of them leaks.
+func (s *Server) Values() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.st.variables))
+	for i, v := range s.st.variables {
+		out[i] = v.Value
+	}
+	return out
+}
+
 // Variable returns the CI/CD variable of a group or project.
 func (s *Server) Variable(kind string, resourceID int64, key, envScope string) (Variable, bool) {
 	s.mu.Lock()
