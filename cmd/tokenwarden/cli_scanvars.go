@@ -200,6 +200,9 @@ func evaluateVariables(rows []scanRow, sum *scanSummary, rep *inventory.Report, 
 			row.Places = places[v.Found.Digest]
 			facts := policy.VariableFacts{Resource: v.Resource, Masked: v.Masked,
 				Protected: v.Protected, State: v.Ident.State, Token: v.Ident.Token, Places: row.Places}
+			if v.Found.Kind.ID != tokenfind.AccessToken.ID {
+				facts.What = v.Found.Kind.What
+			}
 			row.Findings = policy.EvaluateVariable(facts, now, th, manyPlaces)
 			row.Worst = policy.Worst(row.Findings)
 			if t := v.Ident.Token; t != nil {

@@ -149,6 +149,65 @@ func (c *Client) LookupToken(ctx context.Context, tok secret.Secret) (Token, err
 	return toToken(t, 0, Resource{Type: "user"}), nil
 }
 
+// TokenInfo is what GitLab's token information API says about a secret
+// that is not an access token (a deploy, trigger or runner token …): each
+// kind has its own entity, of which these are the common fields.
+type TokenInfo struct {
+	ID        int64
+	Name      string // name, or description (triggers, runners)
+	Revoked   bool
+	Expired   bool       // the entity says so (deploy tokens)
+	ExpiresAt *time.Time // expires_at or token_expires_at, a date or a time
+}
+
+// State is "revoked", "expired" or "active" at now.
+func (t TokenInfo) State(now time.Time) string {
+	switch {
+	case t.Revoked:
+		return StateRevoked
+	case t.Expired || t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+		return StateExpired
+	}
+	return StateActive
+}
+
+// LookupOtherToken is LookupToken for the other kinds GitLab identifies.
+func (c *Client) LookupOtherToken(ctx context.Context, tok secret.Secret) (TokenInfo, error) {
+	body := map[string]string{"token": tok.Reveal()}
+	req, err := c.api.NewRequest(http.MethodPost, "admin/token", body, []gl.RequestOptionFunc{gl.WithContext(ctx)})
+	if err != nil {
+		return TokenInfo{}, c.fail(err, "token lookup")
+	}
+	var v struct {
+		ID             int64   `json:"id"`
+		Name           string  `json:"name"`
+		Description    string  `json:"description"`
+		Revoked        bool    `json:"revoked"`
+		Expired        bool    `json:"expired"`
+		ExpiresAt      *string `json:"expires_at"`
+		TokenExpiresAt *string `json:"token_expires_at"`
+	}
+	if _, err := c.api.Do(req, &v); err != nil {
+		return TokenInfo{}, c.fail(err, "token lookup")
+	}
+	info := TokenInfo{ID: v.ID, Name: v.Name, Revoked: v.Revoked, Expired: v.Expired}
+	if info.Name == "" {
+		info.Name = v.Description
+	}
+	for _, e := range []*string{v.ExpiresAt, v.TokenExpiresAt} {
+		if e == nil {
+			continue
+		}
+		for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+			if t, err := time.Parse(layout, *e); err == nil {
+				info.ExpiresAt = &t
+				break
+			}
+		}
+	}
+	return info, nil
+}
+
 // RotateSelf rotates the token the client authenticates with: GitLab revokes
 // it at once and answers with its successor, whose secret is in the answer
 // only. The request is sent once (a POST is never retried): a lost answer

@@ -127,16 +127,26 @@ func Identify(ctx context.Context, c *gitlab.Client, rep *Report, opts IdentifyO
 		switch {
 		case opts.Admin:
 			eg.Go(func() error {
-				t, err := c.LookupToken(ectx, j.tok)
+				var state string
+				var tok *gitlab.Token
+				var err error
+				if isAccess {
+					var t gitlab.Token
+					if t, err = c.LookupToken(ectx, j.tok); err == nil {
+						tok = inScope(t)
+						state = tok.State(opts.Now)
+					}
+				} else {
+					var info gitlab.TokenInfo
+					if info, err = c.LookupOtherToken(ectx, j.tok); err == nil {
+						state = info.State(opts.Now)
+					}
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
 				case err == nil:
-					j.ident = Identification{Method: IdentAdmin, State: t.State(opts.Now)}
-					if isAccess {
-						j.ident.Token = inScope(t)
-						j.ident.State = j.ident.Token.State(opts.Now)
-					}
+					j.ident = Identification{Method: IdentAdmin, State: state, Token: tok}
 				case gitlab.IsStatus(err, http.StatusNotFound):
 					j.ident = Identification{Method: IdentAdmin, State: StateUnknown}
 				case gitlab.IsStatus(err, http.StatusUnprocessableEntity):

@@ -40,6 +40,9 @@ type VariableFacts struct {
 	Token *gitlab.Token
 	// Places is how many variables hold the same secret.
 	Places int
+	// What names the token when Token is nil ("a deploy token"); "" for
+	// "a token".
+	What string
 }
 
 // EvaluateVariable returns the findings of a variable holding a token,
@@ -47,22 +50,27 @@ type VariableFacts struct {
 func EvaluateVariable(v VariableFacts, now time.Time, th Thresholds, manyPlaces int) []Finding {
 	var out []Finding
 	name := "a token"
+	if v.What != "" {
+		name = v.What
+	}
 	if v.Token != nil && v.Token.Name != "" {
 		name = fmt.Sprintf("%s:%s (id %d)", v.Token.Resource.Path, v.Token.Name, v.Token.ID)
 	}
 	switch v.State {
 	case gitlab.StateExpired, gitlab.StateRevoked, StateUnknown:
-		why := map[string]string{gitlab.StateExpired: "expired", gitlab.StateRevoked: "revoked", StateUnknown: "GitLab does not know"}[v.State]
-		if v.State == gitlab.StateExpired && v.Token != nil && v.Token.ExpiresAt != nil {
-			why = "expired on " + v.Token.ExpiresAt.UTC().Format(dateLayout)
-		}
-		if v.Token != nil {
-			why = ", " + why
-		} else {
-			why = " " + why
+		var msg string
+		switch {
+		case v.State == StateUnknown:
+			msg = fmt.Sprintf("holds %s GitLab does not know", name)
+		case v.Token != nil && v.State == gitlab.StateExpired && v.Token.ExpiresAt != nil:
+			msg = fmt.Sprintf("holds %s, expired on %s", name, v.Token.ExpiresAt.UTC().Format(dateLayout))
+		case v.Token != nil:
+			msg = fmt.Sprintf("holds %s, %s", name, v.State)
+		default:
+			msg = fmt.Sprintf("holds %s that is %s", name, v.State)
 		}
 		out = append(out, Finding{Code: CodeDeadTokenInVariable, Severity: SeverityCritical,
-			Message: fmt.Sprintf("holds %s%s: jobs using it fail", name, why),
+			Message: msg + ": jobs using it fail",
 			Fix:     "put a live token's secret in the variable (manage the token with tokenwarden and add this variable as a gitlab_variable sink), or delete the variable if nothing uses it"})
 	case gitlab.StateActive:
 		if v.Token != nil && v.Token.ExpiresAt != nil {

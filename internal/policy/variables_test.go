@@ -32,6 +32,7 @@ func TestEvaluateVariable(t *testing.T) {
 			f.Token = &gitlab.Token{ID: 4, Name: "old", Resource: platform, ExpiresAt: day(-5)}
 		}), "dead-token-in-variable:critical", "holds platform:old (id 4), expired on 2026-11-20"},
 		{"revoked", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.Token = app, gitlab.StateRevoked, groupTok }), "dead-token-in-variable:critical", "revoked"},
+		{"another kind, expired", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.What = app, gitlab.StateExpired, "a deploy token" }), "dead-token-in-variable:critical", "holds a deploy token that is expired"},
 		{"unknown to GitLab", with(safe, func(f *VariableFacts) { f.Resource, f.State = app, StateUnknown }), "dead-token-in-variable:critical", "holds a token GitLab does not know"},
 		{"expires within the critical threshold", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.Token = app, gitlab.StateActive, appTok }), "expiring-token-in-variable:critical", "expires on 2026-11-28 (in 3 days)"},
 		{"expires within the warning threshold", with(safe, func(f *VariableFacts) {
@@ -40,8 +41,12 @@ func TestEvaluateVariable(t *testing.T) {
 		}), "expiring-token-in-variable:warning", ""},
 		{"unprotected", VariableFacts{Resource: app, Places: 1}, "token-in-unprotected-variable:warning", ""},
 		{"masked only is not unprotected", VariableFacts{Resource: app, Masked: true, Places: 1}, "", ""},
-		{"project token in another project", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.Token = web, gitlab.StateActive, &gitlab.Token{ID: 7, Resource: app, Name: "deploy"} }), "foreign-token:warning", "of another project: access to platform/app"},
-		{"project token in its group's variable", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.Token = platform, gitlab.StateActive, &gitlab.Token{ID: 7, Resource: app} }), "foreign-token:warning", ""},
+		{"project token in another project", with(safe, func(f *VariableFacts) {
+			f.Resource, f.State, f.Token = web, gitlab.StateActive, &gitlab.Token{ID: 7, Resource: app, Name: "deploy"}
+		}), "foreign-token:warning", "of another project: access to platform/app"},
+		{"project token in its group's variable", with(safe, func(f *VariableFacts) {
+			f.Resource, f.State, f.Token = platform, gitlab.StateActive, &gitlab.Token{ID: 7, Resource: app}
+		}), "foreign-token:warning", ""},
 		{"group token below its group", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.Token = app, gitlab.StateActive, groupTok }), "", ""},
 		{"group token in another group", with(safe, func(f *VariableFacts) { f.Resource, f.State, f.Token = web, gitlab.StateActive, groupTok }), "foreign-token:warning", ""},
 		{"a prefix of the group's path is not below it", with(safe, func(f *VariableFacts) {
