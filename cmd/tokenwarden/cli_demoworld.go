@@ -139,7 +139,23 @@ func (w *demoWorld) seedManaged(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.srv.CreateProject("docs", infra.ID); err != nil {
+	docs, err := w.srv.CreateProject("docs", infra.ID)
+	if err != nil {
+		return err
+	}
+	// The docs pipeline still holds the secret of a token that expired ten
+	// days ago: every job that calls the API fails. The config's
+	// docs-preview delivers to this very variable, which fixes it.
+	oldExp := now.AddDate(0, 0, -10).Truncate(24 * time.Hour)
+	_, oldDocs, err := w.srv.CreateAccessToken("project", docs.ID, sim.TokenSpec{
+		Name: "docs-preview-2025", Description: "docs previews (hand-made, expired)", Scopes: []string{"read_api"}, AccessLevel: 20,
+		CreatedAt: oldExp.AddDate(0, 0, -90), ExpiresAt: &oldExp,
+	})
+	if err != nil {
+		return err
+	}
+	w.secrets = append(w.secrets, secret.New(oldDocs))
+	if err := w.srv.SetVariable("project", docs.ID, sim.Variable{Key: "DOCS_API_TOKEN", Value: oldDocs, Masked: true}); err != nil {
 		return err
 	}
 	ids := map[string]int64{"acme/infra": infra.ID, "acme/infra/app": app.ID}

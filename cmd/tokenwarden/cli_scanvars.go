@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
-	"gitlab.com/tokenwarden/tokenwarden/internal/tokenfind"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // byUseWarning is said before --identify-by-use sends any token.
@@ -26,12 +25,7 @@ const byUseWarning = `! WARNING: --identify-by-use authenticates with every acce
 
 // varRow is one CI/CD variable holding a GitLab token (or a hidden one) as
 // scan reports it. It never holds the value.
-type varRow struct {
-	inventory.VariableToken
-	Places   int // variables holding the same secret
-	Findings []policy.Finding
-	Worst    string
-}
+type varRow struct{ inventory.VariableRow }
 
 // Identified says for people what the variable holds.
 func (v varRow) Identified() string {
@@ -43,10 +37,14 @@ func (v varRow) Identified() string {
 	switch {
 	case id.Method == "":
 		return "holds a GitLab token (" + kind + "), not identified"
+	case id.Method == inventory.IdentJournal:
+		s := "the secret tokenwarden delivered for " + id.Ref
+		if id.Token != nil {
+			s += fmt.Sprintf(" (id %d, %s)", id.Token.ID, id.State)
+		}
+		return s + " — identified by " + identMethod(id)
 	case id.Token != nil:
 		return fmt.Sprintf("%s %s (id %d), %s — identified by %s", id.Token.Resource.Type, id.Token.Ref(), id.Token.ID, id.State, identMethod(id))
-	case id.Ref != "":
-		return "the secret tokenwarden delivered for " + id.Ref + " — identified by " + identMethod(id)
 	case id.State == inventory.StateUnknown:
 		return kind + " GitLab does not know — identified by " + identMethod(id)
 	}
@@ -107,39 +105,9 @@ func loadScanVarContext(ctx context.Context, o scanVarOptions, clk clock.Clock) 
 		return sc, err
 	}
 	defer store.Close()
-	sc.delivered, err = deliveredDigests(ctx, store)
-	return sc, err
-}
-
-// deliveredDigests maps the digest of each secret tokenwarden minted and
-// delivered (the newest three per token) to its token.
-func deliveredDigests(ctx context.Context, store journal.Store) (map[string]inventory.Delivered, error) {
-	rows, err := store.List(ctx, journal.Filter{})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]inventory.Delivered{}
-	per := map[string]int{}
 	red := redactorFrom(ctx)
-	for _, r := range rows {
-		if r.NewTokenID == 0 || r.Kind == journal.KindRevocation || per[r.Ref] >= 3 {
-			continue
-		}
-		full, err := store.Get(ctx, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		if full.NewSecret.IsZero() || len(full.Delivered) == 0 {
-			continue
-		}
-		red.Add(full.NewSecret)
-		per[r.Ref]++
-		d := tokenfind.Digest(full.NewSecret)
-		if _, ok := out[d]; !ok {
-			out[d] = inventory.Delivered{Ref: r.Ref, TokenID: r.NewTokenID}
-		}
-	}
-	return out, nil
+	sc.delivered, err = inventory.JournalDigests(ctx, store, func(s secret.Secret) { red.Add(s) })
+	return sc, err
 }
 
 // sinkPlace names a sink for people.
@@ -181,48 +149,23 @@ func identifyVariables(ctx context.Context, stderr io.Writer, c *gitlab.Client, 
 // notes on each token row where the token lives, and counts the findings in
 // sum.
 func evaluateVariables(rows []scanRow, sum *scanSummary, rep *inventory.Report, now time.Time, th policy.Thresholds, manyPlaces int, sc scanVarContext) []varRow {
-	out := []varRow{}
-	places := map[string]int{}
-	for _, v := range rep.Variables {
-		if !v.Hidden {
-			places[v.Found.Digest]++
-		}
-	}
-	rowOf := map[int64]int{}
-	for i, r := range rows {
-		if r.Token.Resource.Type == "group" || r.Token.Resource.Type == "project" {
-			rowOf[r.Token.ID] = i
-		}
-	}
-	for _, v := range rep.Variables {
-		row := varRow{VariableToken: v}
-		if !v.Hidden {
-			row.Places = places[v.Found.Digest]
-			facts := policy.VariableFacts{Resource: v.Resource, Masked: v.Masked,
-				Protected: v.Protected, State: v.Ident.State, Token: v.Ident.Token, Places: row.Places}
-			if v.Found.Kind.ID != tokenfind.AccessToken.ID {
-				facts.What = v.Found.Kind.What
-			}
-			row.Findings = policy.EvaluateVariable(facts, now, th, manyPlaces)
-			row.Worst = policy.Worst(row.Findings)
-			if t := v.Ident.Token; t != nil {
-				if i, ok := rowOf[t.ID]; ok {
-					rows[i].Lives = append(rows[i].Lives, v.Place())
-				}
-			}
-		}
-		out = append(out, row)
+	ev := inventory.EvaluateVariables(rep.Variables, now, th, manyPlaces)
+	out := make([]varRow, len(ev.Rows))
+	for i, r := range ev.Rows {
+		out[i] = varRow{r}
 		sum.VariableTokens++
-		sum.findings(row.Findings)
+		sum.findings(r.Findings)
 	}
 	for i, r := range rows {
 		t := r.Token
+		if t.Resource.Type == "group" || t.Resource.Type == "project" {
+			rows[i].Lives = append(rows[i].Lives, ev.Lives[t.ID]...)
+		}
 		for _, s := range sc.sinks[t.Resource.Type+"/"+t.Resource.Path+":"+t.Name] {
 			rows[i].Lives = append(rows[i].Lives, "sink: "+s)
 		}
 	}
 	sum.Variables = rep.VariableCount
-	sort.SliceStable(out, func(i, j int) bool { return policy.Rank(out[i].Worst) > policy.Rank(out[j].Worst) })
 	return out
 }
 

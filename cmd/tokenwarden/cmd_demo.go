@@ -96,6 +96,13 @@ func runDemo(ctx context.Context, out io.Writer, opts demoOptions) (err error) {
 		p("(the %d most urgent of %d tokens; `tokenwarden scan` lists them all)\n", show, len(res.Rows))
 	}
 
+	vars, err := demoVariables(ctx, w)
+	if err != nil {
+		return err
+	}
+	p("\nCI/CD variables holding GitLab tokens (`tokenwarden scan --variables`):\n")
+	writeDemoVariables(out, vars, "DOCS_API_TOKEN")
+
 	// 2. plan
 	step(2, "plan: what the config asks for ("+filepath.Base(w.cfg.Path)+")")
 	plan, err := w.rt.engine.Plan(ctx, w.cfg)
@@ -123,6 +130,12 @@ func runDemo(ctx context.Context, out io.Writer, opts demoOptions) (err error) {
 			p("  %-22s → %s\n", tok.Name, s.Describe())
 		}
 	}
+
+	p("\nThe dead token in DOCS_API_TOKEN is fixed: the variable is one of docs-preview's sinks.\n")
+	if vars, err = demoVariables(ctx, w); err != nil {
+		return err
+	}
+	writeDemoVariables(out, vars, "DOCS_API_TOKEN")
 
 	// 4. grace
 	step(4, "an hour later: the overlap grace period ends")

@@ -279,8 +279,11 @@ type Serve struct {
 	Listen       string
 	ScanInterval time.Duration
 	ReadOnly     bool
-	PasswordEnv  string // operator password for the dashboard; at most one
-	PasswordFile string
+	// ScanVariables: every scan also reads the CI/CD variables and
+	// reports where each token lives (scan --variables).
+	ScanVariables bool
+	PasswordEnv   string // operator password for the dashboard; at most one
+	PasswordFile  string
 	// TrustedProxies are the reverse proxies in front of the dashboard:
 	// only from a peer inside one of them is X-Forwarded-For believed.
 	TrustedProxies []netip.Prefix

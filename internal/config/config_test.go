@@ -81,7 +81,7 @@ func TestLoadFull(t *testing.T) {
 		t.Errorf("notify = %+v", c.Notify)
 	}
 	wantProxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/8")}
-	if !reflect.DeepEqual(c.Serve, Serve{Listen: ":9090", ScanInterval: time.Hour, ReadOnly: true, TrustedProxies: wantProxies, MetricsTokens: MetricsTokensManaged}) {
+	if !reflect.DeepEqual(c.Serve, Serve{Listen: ":9090", ScanInterval: time.Hour, ReadOnly: true, ScanVariables: true, TrustedProxies: wantProxies, MetricsTokens: MetricsTokensManaged}) {
 		t.Errorf("serve = %+v", c.Serve)
 	}
 }

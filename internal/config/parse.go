@@ -319,6 +319,7 @@ func (d *decoder) serve(n *yaml.Node, s *Serve) {
 		"listen":          d.str(&s.Listen, "serve.listen"),
 		"scan_interval":   d.dur(&s.ScanInterval, "serve.scan_interval"),
 		"read_only":       d.boolean(&s.ReadOnly, "serve.read_only"),
+		"scan_variables":  d.boolean(&s.ScanVariables, "serve.scan_variables"),
 		"password_env":    d.env(&s.PasswordEnv, "serve.password_env"),
 		"password_file":   d.path(&s.PasswordFile, "serve.password_file"),
 		"trusted_proxies": d.networks(&s.TrustedProxies, "serve.trusted_proxies"),

@@ -27,7 +27,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	cfg := d.Config()
 	started := d.d.Clock.Now()
 	d.checkManaging(ctx, cfg)
-	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups})
+	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables})
 	now := d.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -45,6 +45,11 @@ func (d *Daemon) scan(ctx context.Context) {
 	if len(rep.Errors) > 0 {
 		scanErr = fmt.Sprintf("scan incomplete: %d resource(s) could not be read (first: %s %s: %v)",
 			len(rep.Errors), rep.Errors[0].Resource.Type, rep.Errors[0].Resource.Path, rep.Errors[0].Err)
+	}
+	if cfg.Serve.ScanVariables {
+		if msg := d.variables(ctx, rep, toks, now, th); msg != "" && scanErr == "" {
+			scanErr = msg
+		}
 	}
 	d.mu.Lock()
 	first := !d.state.Scanned

@@ -1,9 +1,14 @@
 package daemon_test
 
 import (
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
+	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
 // GitLab paths are case-insensitive: a token the config names under
@@ -31,4 +36,56 @@ func TestManagedTokenMatchedWhateverThePathCase(t *testing.T) {
 		return
 	}
 	t.Fatal("the scan did not find token deploy")
+}
+
+// serve.scan_variables: each scan also reads the CI/CD variables; a token
+// found in one is identified (POST /admin/token: the managing token is an
+// administrator) and its row says where it lives, with the variable's
+// findings. The value never reaches the state.
+func TestScanVariablesShowsWhereATokenLives(t *testing.T) {
+	w := newWorld(t)
+	exp := start.Add(-2 * day)
+	old, oldSecret, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
+		Name: "old-ci", Description: "old", Scopes: []string{"read_api"}, AccessLevel: 20, CreatedAt: exp.Add(-30 * day), ExpiresAt: &exp,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Srv.SetVariable("project", w.Project.ID, sim.Variable{Key: "CI_API_TOKEN", Value: oldSecret, Masked: true, Protected: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.writeConfig()
+	w.editConfig("serve: {scan_interval: 30d}", "serve: {scan_interval: 30d, scan_variables: true}", "")
+	p := w.start(nil)
+	p.asleep(t)
+	st := p.d.State()
+	found := false
+	for _, tok := range st.Tokens {
+		if strings.Contains(fmt.Sprintf("%+v", tok), oldSecret) {
+			t.Fatalf("the state holds the variable's value: %+v", tok)
+		}
+		if tok.ID != old.ID {
+			if len(tok.Lives) > 0 {
+				t.Errorf("token %s lives in %v", tok.Name, tok.Lives)
+			}
+			continue
+		}
+		found = true
+		if want := []string{"project acme/app variable CI_API_TOKEN"}; !reflect.DeepEqual(tok.Lives, want) {
+			t.Errorf("Lives = %q, want %q", tok.Lives, want)
+		}
+		codes := ""
+		for _, f := range tok.Findings {
+			codes += f.Code + ";"
+			if f.Code == policy.CodeDeadTokenInVariable && !strings.HasPrefix(f.Message, "project acme/app variable CI_API_TOKEN: holds acme/app:old-ci") {
+				t.Errorf("finding message %q", f.Message)
+			}
+		}
+		if !strings.Contains(codes, policy.CodeDeadTokenInVariable+";") {
+			t.Errorf("findings %s, want %s", codes, policy.CodeDeadTokenInVariable)
+		}
+	}
+	if !found {
+		t.Fatal("the scan did not find token old-ci")
+	}
 }

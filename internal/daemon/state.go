@@ -51,6 +51,8 @@ type Token struct {
 	Ref string
 	// NextRotation is when the scheduler renews it (managed and current only).
 	NextRotation *time.Time
+	// Lives are the CI/CD variables found holding it (serve.scan_variables).
+	Lives []string
 }
 
 // Managed is one configured token as last planned.

@@ -341,6 +341,24 @@ func (s *Server) Tokens() []Token {
 	return out
 }
 
+// SetVariable creates the CI/CD variable v of a group or project
+// (EnvironmentScope "" is "*", VariableType "" is env_var), validated as
+// GitLab validates it.
+func (s *Server) SetVariable(kind string, resourceID int64, v Variable) error {
+	sv := &variable{Kind: kind, ResourceID: resourceID, Key: v.Key, Value: v.Value, VariableType: v.VariableType,
+		Protected: v.Protected, Masked: v.Masked || v.Hidden, Hidden: v.Hidden, Raw: v.Raw, EnvironmentScope: v.EnvironmentScope}
+	if sv.VariableType == "" {
+		sv.VariableType = "env_var"
+	}
+	if sv.EnvironmentScope == "" {
+		sv.EnvironmentScope = "*"
+	}
+	if v.Description != "" {
+		sv.Description = &v.Description
+	}
+	return s.addVariable(sv)
+}
+
 // Values returns the value of every CI/CD variable, hidden ones included:
 // tests check that none of them leaks.
 func (s *Server) Values() []string {

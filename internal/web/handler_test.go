@@ -74,7 +74,8 @@ func fixedState() daemon.State {
 	return daemon.State{
 		Scanned: true, ScannedAt: now,
 		Tokens: []daemon.Token{
-			{Row: policy.Row{Token: exp, State: gitlab.StateExpired, Findings: []policy.Finding{{Code: "expired", Severity: "critical", Message: "expired", Fix: "revoke"}}, Worst: "critical"}},
+			{Row: policy.Row{Token: exp, State: gitlab.StateExpired, Findings: []policy.Finding{{Code: "expired", Severity: "critical", Message: "expired", Fix: "revoke"}}, Worst: "critical"},
+				Lives: []string{"project acme/legacy variable LEGACY_CI_TOKEN (scope production)"}},
 			{Row: policy.Row{Token: man, State: gitlab.StateActive}, Ref: "project/acme/app:deploy", NextRotation: &renew},
 			{Row: policy.Row{Token: oth, State: gitlab.StateActive, Findings: []policy.Finding{{Code: "expires-soon", Severity: "critical"}, {Code: "unmanaged", Severity: "info"}}, Worst: "critical"}},
 		},
@@ -328,7 +329,8 @@ func TestPages(t *testing.T) {
 		{"/tokens?state=managed", []string{">deploy<"}, []string{">old-ci<", ">reporting<"}},
 		{"/tokens?group=beta", []string{">reporting<"}, []string{">deploy<"}},
 		{"/tokens/12", []string{"Rotate now", "file /etc/app.env", "No rotation recorded yet"}, nil},
-		{"/tokens/13", []string{"unmanaged"}, []string{"Rotate now"}},
+		{"/tokens/13", []string{"unmanaged"}, []string{"Rotate now", "Where it lives"}},
+		{"/tokens/11", []string{"Where it lives", "project acme/legacy variable LEGACY_CI_TOKEN (scope production)"}, nil},
 		{"/journal", []string{"The journal is empty"}, nil},
 	}
 	for _, tc := range tests {
