@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,7 +24,7 @@ func newInitCmd() *cobra.Command {
 	var (
 		url, tokenFile, kind, output string
 		groups                       []string
-		fromScan, force              bool
+		fromScan, force, withVars    bool
 		timeout                      = gitlab.DefaultTimeout
 	)
 	cmd := &cobra.Command{
@@ -36,6 +38,11 @@ file as written changes nothing and shows each token ok.
 deliver: is left for you to fill in, with a commented example under each
 token: until it is set, a rotation keeps the new secret only in tokenwarden's
 journal. Every token scan flags gets a comment with the finding and its fix.
+
+With --variables it also reads every group's and project's CI/CD variables
+(as scan --variables) and, for a token found in some (identified with an
+administrator's token by POST /admin/token), suggests the deliver: entries
+that keep those variables in step with each rotation.
 
 The config goes to stdout, or to -o FILE (never over an existing file unless
 --force). The token needs read_api (or api), as for scan.`,
@@ -74,10 +81,16 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 				return scanError(err)
 			}
 			progress, done := progressLine(cmd.ErrOrStderr())
-			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{Groups: groups, Progress: progress})
+			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{Groups: groups, Progress: progress, Variables: withVars})
 			done()
 			if err != nil {
 				return scanError(err)
+			}
+			var lives map[int64][]inventory.VariableToken
+			if withVars {
+				if lives, err = initVariables(cmd.Context(), cmd.ErrOrStderr(), client, rep, clk.Now()); err != nil {
+					return err
+				}
 			}
 			if len(rep.Errors) > 0 {
 				stderr := cmd.ErrOrStderr()
@@ -95,7 +108,7 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 			if tokenFile != "" {
 				tokenRef = "token_file: " + yamlString(tokenFile)
 			}
-			gen := initConfig{URL: u, TokenRef: tokenRef, Now: clk.Now(), Self: self.ID, Kind: kind, Thresholds: policy.DefaultThresholds()}
+			gen := initConfig{URL: u, TokenRef: tokenRef, Now: clk.Now(), Self: self.ID, Kind: kind, Thresholds: policy.DefaultThresholds(), Lives: lives}
 			data, adopted := gen.render(rep.Tokens)
 			// What init writes must load: a config error here is a bug, and
 			// nothing is written.
@@ -120,6 +133,7 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 	f.StringArrayVar(&groups, "group", nil, "full path of a group to adopt the tokens of, with everything below it (repeatable; default: all groups)")
 	f.StringVar(&kind, "kind", "", "adopt only group or only project access tokens")
 	f.StringVarP(&output, "output", "o", "", "write the config to this file instead of stdout")
+	f.BoolVar(&withVars, "variables", false, "also read the CI/CD variables and suggest deliver: for the tokens found in them")
 	f.BoolVar(&force, "force", false, "replace -o FILE when it exists")
 	f.Var(durationFlag{&timeout}, "timeout", "give up on a request GitLab has not answered within this")
 	return cmd
@@ -159,6 +173,9 @@ type initConfig struct {
 	Self       int64 // the calling token's id: not adopted
 	Kind       string
 	Thresholds policy.Thresholds
+	// Lives are, by token id, the CI/CD variables found holding the token
+	// (--variables).
+	Lives map[int64][]inventory.VariableToken
 }
 
 const day = 24 * time.Hour
@@ -350,6 +367,9 @@ defaults:
 		if rb > 0 {
 			fmt.Fprintf(&b, "    rotate_before: %s  # shorter than a third of the lifetime, so that it is not due at once\n", duration.Format(rb))
 		}
+		if g.writeFoundDeliver(&b, t) {
+			continue
+		}
 		envKey := envKeyFor(t.Name)
 		fmt.Fprintf(&b, "    # deliver:\n")
 		fmt.Fprintf(&b, "    #   - gitlab_variable: {%s: %s, key: %s, masked: true, protected: true}\n", k.typ, yamlString(k.path), envKey)
@@ -390,4 +410,59 @@ func envKeyFor(name string) string {
 		s += "_TOKEN"
 	}
 	return s
+}
+
+// writeFoundDeliver writes, commented, the deliver: entries that keep the
+// variables found holding t in step, and reports whether it wrote any.
+func (g initConfig) writeFoundDeliver(b *strings.Builder, t gitlab.Token) bool {
+	found := g.Lives[t.ID]
+	if len(found) == 0 {
+		return false
+	}
+	b.WriteString("    # found in CI/CD variables: uncomment to keep them in step with each rotation\n")
+	b.WriteString("    # deliver:\n")
+	for _, v := range found {
+		if !v.Whole {
+			fmt.Fprintf(b, "    #   (also in %s, inside the value: update it by hand after a rotation, or with an exec sink)\n", comment(v.Place()))
+			continue
+		}
+		attrs := []string{v.Resource.Type + ": " + yamlString(v.Resource.Path), "key: " + v.Key}
+		switch {
+		case v.Hidden:
+			attrs = append(attrs, "hidden: true")
+		case v.Masked:
+			attrs = append(attrs, "masked: true")
+		}
+		if v.Protected {
+			attrs = append(attrs, "protected: true")
+		}
+		if v.Scope != "" && v.Scope != "*" {
+			attrs = append(attrs, "environment_scope: "+yamlString(v.Scope))
+		}
+		fmt.Fprintf(b, "    #   - gitlab_variable: {%s}\n", strings.Join(attrs, ", "))
+	}
+	return true
+}
+
+// initVariables identifies the tokens rep's variables hold (POST
+// /admin/token: an administrator only) and groups the variables by token id.
+func initVariables(ctx context.Context, stderr io.Writer, c *gitlab.Client, rep *inventory.Report, now time.Time) (map[int64][]inventory.VariableToken, error) {
+	red := redactorFrom(ctx)
+	for _, v := range rep.Variables {
+		red.Add(v.Found.Secret)
+	}
+	if !rep.User.Admin {
+		fmt.Fprintf(stderr, "init --variables: %d variable(s) hold GitLab tokens, but only an administrator's token can say which (POST /admin/token): no deliver: suggested\n", len(rep.Variables))
+		return nil, nil
+	}
+	if _, err := inventory.Identify(ctx, c, rep, inventory.IdentifyOptions{Admin: true, Now: now}); err != nil {
+		return nil, fmt.Errorf("init --variables: %w", err)
+	}
+	out := map[int64][]inventory.VariableToken{}
+	for _, v := range rep.Variables {
+		if t := v.Ident.Token; t != nil && !v.Hidden {
+			out[t.ID] = append(out[t.ID], v)
+		}
+	}
+	return out, nil
 }

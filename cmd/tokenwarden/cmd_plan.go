@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
 func newPlanCmd() *cobra.Command {
 	var f engineFlags
 	var format string
+	var withVars bool
 	cmd := &cobra.Command{
 		Use:   "plan -c FILE",
 		Short: "Show what apply would create, rotate and revoke, and why (changes nothing)",
@@ -16,7 +19,12 @@ configured (policy.enforce: true makes them config errors).
 
 Exit codes: 0 ok, 1 a managed token could not be evaluated (GitLab
 unreachable or refusing, missing group …; the plan is still printed),
-2 usage or config.`,
+2 usage or config.
+
+--variables also reads the CI/CD variables below the config's top-level
+groups (one call per group and project) and warns about each managed token
+whose secret sits in a variable that is not one of its sinks: that variable
+would keep the old secret after the rotation, and its pipelines would break.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := textOrJSON(format); err != nil {
@@ -42,6 +50,13 @@ unreachable or refusing, missing group …; the plan is still printed),
 			if err != nil {
 				return err
 			}
+			if withVars && rt.gitlab != nil {
+				rep, err := scanConfigVariables(cmd.Context(), rt.gitlab, rt.store, rt.cfg, rt.clock.Now())
+				if err != nil {
+					return fmt.Errorf("plan --variables: %w", err)
+				}
+				writeStrayVariables(warnTo, strayVariables(p, rt.cfg, rep), p)
+			}
 			if format == "json" {
 				if err := writePlanJSON(cmd.OutOrStdout(), p, rt.cfg.PolicyWarnings()); err != nil {
 					return err
@@ -57,5 +72,6 @@ unreachable or refusing, missing group …; the plan is still printed),
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&withVars, "variables", false, "also warn when a managed token's secret sits in a CI/CD variable that is not one of its sinks")
 	return cmd
 }

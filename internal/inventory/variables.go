@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -22,6 +23,7 @@ type VariableToken struct {
 	Masked    bool
 	Protected bool
 	Hidden    bool            // not inspectable: Found is zero
+	Whole     bool            // an env_var whose whole value (trimmed) is the token: a gitlab_variable sink can keep it
 	Found     tokenfind.Found // the token, when not hidden
 	Ident     Identification  // filled by Identify
 }
@@ -57,6 +59,7 @@ func (w *walk) variables(ctx context.Context, res gitlab.Resource) error {
 		for _, f := range tokenfind.Find(v.Value, v.File) {
 			vt := base
 			vt.Found = f
+			vt.Whole = !v.File && strings.TrimSpace(v.Value) == f.Secret.Reveal()
 			out = append(out, vt)
 		}
 	}
