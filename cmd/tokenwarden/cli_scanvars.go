@@ -14,6 +14,9 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	execsink "gitlab.com/tokenwarden/tokenwarden/internal/sink/exec"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sink/gitlabvar"
 )
 
 // byUseWarning is said before --identify-by-use sends any token.
@@ -110,13 +113,21 @@ func loadScanVarContext(ctx context.Context, o scanVarOptions, clk clock.Clock) 
 	return sc, err
 }
 
-// sinkPlace names a sink for people.
+// sinkPlace names a sink for people (as its Describe does).
 func sinkPlace(s config.Sink) string {
-	type describer interface{ Describe() string }
-	if d, ok := s.Settings.(describer); ok {
-		return d.Describe()
+	switch c := s.Settings.(type) {
+	case *gitlabvar.Config:
+		kind, path := "project", c.Project
+		if c.Group != "" {
+			kind, path = "group", c.Group
+		}
+		return fmt.Sprintf("CI/CD variable %s (%s %s, scope %s)", c.Key, kind, path, scopeOrAll(c.EnvironmentScope))
+	case *file.Config:
+		return "file " + c.Path
+	case *execsink.Config:
+		return "exec " + strings.Join(c.Command, " ")
 	}
-	return s.Kind + " sink (line " + fmt.Sprint(s.Line) + ")"
+	return fmt.Sprintf("%s sink (line %d)", s.Kind, s.Line)
 }
 
 // identifyVariables identifies the tokens rep.Variables hold, in the
