@@ -300,6 +300,17 @@ func appendToken(b []byte, jt jsonToken) []byte {
 	if jt.Self {
 		b = append(b, ","+in1+`"self": true`...)
 	}
+	if len(jt.Lives) > 0 {
+		b = append(b, ","+in1+`"lives": [`...)
+		for i, l := range jt.Lives {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, in2...)
+			b = appendJSONString(b, l)
+		}
+		b = append(b, in1+"]"...)
+	}
 	return append(b, "\n    }"...)
 }
 

@@ -174,6 +174,7 @@ func TestScanJSONTokenIsWhatEncodingJSONWrites(t *testing.T) {
 			jt.ExpiresAt, jt.DaysLeft, jt.LastUsedAt = &day, &dl, &date
 			jt.Findings = []jsonFinding{{Code: "expired", Severity: "critical", Message: s, Fix: "revoke " + s}, {Code: "c2", Severity: "info"}}
 			jt.Self = true
+			jt.Lives = []string{"project a/" + s + " variable X", "sink: " + s}
 		}
 		want, err := json.MarshalIndent(jt, "    ", "  ")
 		if err != nil {
