@@ -169,7 +169,7 @@ func evaluateVariables(rows []scanRow, sum *scanSummary, rep *inventory.Report, 
 	}
 	for i, r := range rows {
 		t := r.Token
-		if t.Resource.Type == "group" || t.Resource.Type == "project" {
+		if k := t.TokenKind(); k == gitlab.KindGroupAccessToken || k == gitlab.KindProjectAccessToken {
 			rows[i].Lives = append(rows[i].Lives, ev.Lives[t.ID]...)
 		}
 		for _, s := range sc.sinks[t.Resource.Type+"/"+t.Resource.Path+":"+t.Name] {

@@ -31,7 +31,7 @@ func (d *Daemon) variables(ctx context.Context, rep *inventory.Report, toks []To
 	ev := inventory.EvaluateVariables(rep.Variables, now, th, policy.DefaultManyPlaces)
 	for i := range toks {
 		t := toks[i].Token
-		if t.Resource.Type != "group" && t.Resource.Type != "project" {
+		if k := t.TokenKind(); k != gitlab.KindGroupAccessToken && k != gitlab.KindProjectAccessToken {
 			continue
 		}
 		toks[i].Lives = ev.Lives[t.ID]

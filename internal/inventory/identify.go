@@ -75,7 +75,7 @@ type IdentifyStats struct {
 func Identify(ctx context.Context, c *gitlab.Client, rep *Report, opts IdentifyOptions) (IdentifyStats, error) {
 	byID := map[int64]gitlab.Token{}
 	for _, t := range append(rep.Tokens[:len(rep.Tokens):len(rep.Tokens)], opts.Known...) {
-		if t.Resource.Type == "group" || t.Resource.Type == "project" {
+		if resourceAccessToken(t) {
 			byID[t.ID] = t
 		}
 	}
@@ -205,4 +205,12 @@ func Identify(ctx context.Context, c *gitlab.Client, rep *Report, opts IdentifyO
 		}
 	}
 	return st, nil
+}
+
+// resourceAccessToken reports whether t is a group or project access token:
+// the ids POST /admin/token and GET …/self answer for access tokens are in
+// their id space, not in that of deploy, trigger or runner tokens.
+func resourceAccessToken(t gitlab.Token) bool {
+	k := t.TokenKind()
+	return k == gitlab.KindGroupAccessToken || k == gitlab.KindProjectAccessToken
 }

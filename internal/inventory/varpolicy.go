@@ -51,7 +51,7 @@ func EvaluateVariables(vs []VariableToken, now time.Time, th policy.Thresholds, 
 			}
 			row.Findings = policy.EvaluateVariable(facts, now, th, manyPlaces)
 			row.Worst = policy.Worst(row.Findings)
-			if t := v.Ident.Token; t != nil && (t.Resource.Type == "group" || t.Resource.Type == "project") {
+			if t := v.Ident.Token; t != nil && resourceAccessToken(*t) {
 				out.Lives[t.ID] = append(out.Lives[t.ID], v.Place())
 				for _, f := range row.Findings {
 					f.Message = v.Place() + ": " + f.Message
