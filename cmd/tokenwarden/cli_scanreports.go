@@ -81,6 +81,20 @@ func writeScanJUnit(w io.Writer, r scanResult) error {
 			suite.Failures++
 		}
 	}
+	for _, v := range r.Variables {
+		for _, f := range v.Findings {
+			text := f.Message
+			if f.Fix != "" {
+				text += "\nfix: " + f.Fix
+			}
+			suite.Cases = append(suite.Cases, junitCase{
+				ClassName: v.Resource.Type + " " + v.Resource.Path,
+				Name:      printable(variableCaseName(v)) + ": " + f.Code,
+				Failure:   &junitFailure{Message: f.Severity + ": " + printable(f.Message), Type: f.Code, Text: text},
+			})
+			suite.Failures++
+		}
+	}
 	suite.Tests = len(suite.Cases)
 	if len(r.Errors) > 0 {
 		var b strings.Builder
@@ -160,7 +174,34 @@ func writeScanCodeQuality(w io.Writer, r scanResult) error {
 			})
 		}
 	}
+	for _, v := range r.Variables {
+		for _, f := range v.Findings {
+			// Not the digest: the finding stays the same one until fixed,
+			// whatever secret the variable holds meanwhile.
+			sum := sha256.Sum256([]byte(strings.Join([]string{v.Resource.Type, strconv.FormatInt(v.Resource.ID, 10),
+				"variable", v.Key, v.Scope, f.Code}, "\x00")))
+			issues = append(issues, cqIssue{
+				Type:        "issue",
+				Description: fmt.Sprintf("%s %s: %s", v.Resource.Type, printable(variableCaseName(v)), printable(f.Message)),
+				CheckName:   "tokenwarden/" + f.Code,
+				Fingerprint: hex.EncodeToString(sum[:16]),
+				Severity:    cqSeverity(f.Severity),
+				Categories:  []string{"Security"},
+				Location:    cqLocation{Path: v.Resource.Path, Lines: cqLines{Begin: 1}},
+			})
+		}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(issues)
+}
+
+// variableCaseName names a variable's findings in the reports: "variable
+// KEY (scope production)".
+func variableCaseName(v varRow) string {
+	s := "variable " + v.Key
+	if v.Scope != "" && v.Scope != "*" {
+		s += " (scope " + v.Scope + ")"
+	}
+	return s
 }
