@@ -23,6 +23,12 @@ func TestRejected(t *testing.T) {
 	}{
 		{"unknown top-level key", head + "tokenz: []\n",
 			[]want{{2, `config: unknown key "tokenz"`, `did you mean "tokens"?`}}},
+		{"deploy token kind", head + tok + "    kind: deploy_token\n",
+			[]want{{6, `token "t": kind deploy_token cannot be managed (rotated) by tokenwarden yet`, "scan --kind deploy_token"}}},
+		{"unknown kind", head + tok + "    kind: deploy-token\n",
+			[]want{{6, `token "t": unknown kind "deploy-token"`, `did you mean "deploy_token"?`}}},
+		{"kind does not match the resource", head + tok + "    kind: project_access_token\n",
+			[]want{{6, `token "t": kind project_access_token needs project:`, "group_access_token"}}},
 		{"unknown nested key", head + tok + "    scope: [api]\n",
 			[]want{{6, `token "t": unknown key "scope"`, `did you mean "scopes"?`}}},
 		{"unknown sink key", head + tok + "    deliver:\n      - file: {path: /x, key: K, mod: 600}\n",

@@ -17,7 +17,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 		where = fmt.Sprintf("token %q", name)
 	}
 	t := Token{Line: n.Line, Grace: df.Grace} // an explicit "grace: 0" overrides the default
-	var access string
+	var access, kind string
 	var deliverNode, verifyNode *yaml.Node
 	var adopt string
 	// at remembers where each key is, so that problems found after
@@ -28,6 +28,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if !d.mapping(n, where, map[string]field{
 		"name":          rec("name", d.str(&t.Name, where+".name")),
+		"kind":          rec("kind", d.str(&kind, where+".kind")),
 		"description":   rec("description", d.str(&t.Description, where+".description")),
 		"group":         rec("group", d.str(&t.Group, where+".group")),
 		"project":       rec("project", d.str(&t.Project, where+".project")),
@@ -67,6 +68,9 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 		d.errorf(line("description"), "", "%s: description longer than 255 characters", where)
 	}
 	d.resource(line("group", "project"), where, &t.Group, &t.Project)
+	if !d.kind(line("kind"), where, kind, t.Group != "") {
+		return t // the rest is checked against the access-token rules, which do not apply
+	}
 	d.scopes(line("scopes"), where, t.Scopes)
 	d.accessLevel(line("access_level"), where, access, &t.AccessLevel)
 
@@ -146,6 +150,37 @@ func (d *decoder) resource(n *yaml.Node, where string, group, project *string) {
 		return
 	}
 	*p = trimmed
+}
+
+// kind checks a token's kind: (none), group_access_token (with group:) or
+// project_access_token (with project:). tokenwarden inventories and revokes
+// the other kinds (scan/revoke --kind) but does not rotate them: they are
+// refused here, by name, rather than managed wrongly. ok is false then.
+func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
+	switch kind {
+	case "":
+		return true
+	case gitlab.KindGroupAccessToken:
+		if !group {
+			d.errorf(n, "use kind: project_access_token for a project's token, or group: instead of project:", "%s: kind group_access_token needs group:", where)
+		}
+		return true
+	case gitlab.KindProjectAccessToken:
+		if group {
+			d.errorf(n, "use kind: group_access_token for a group's token, or project: instead of group:", "%s: kind project_access_token needs project:", where)
+		}
+		return true
+	case gitlab.KindDeployToken, gitlab.KindTriggerToken, gitlab.KindRunnerToken, gitlab.KindServiceAccountToken, gitlab.KindPersonalAccessToken:
+		d.errorf(n, "tokenwarden rotates group and project access tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
+			"%s: kind %s cannot be managed (rotated) by tokenwarden yet", where, kind)
+		return false
+	}
+	hint := "kinds: " + strings.Join(gitlab.Kinds, ", ")
+	if near := nearest(kind, gitlab.Kinds); near != "" {
+		hint = fmt.Sprintf("did you mean %q? %s", near, hint)
+	}
+	d.errorf(n, hint, "%s: unknown kind %q", where, kind)
+	return false
 }
 
 func (d *decoder) scopes(n *yaml.Node, where string, scopes []string) {
