@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkScanVariables is the cost of scan --variables on the seeded
-// 40 groups × 10 projects × 2 tokens instance (sim --variables: about 820
-// variables, 380 of them holding tokens) with 20 ms of latency per request,
+// 40 groups × 10 projects × 2 tokens instance (sim --variables: some 800
+// variables, about 400 of them holding tokens or hidden) with 20 ms of
+// latency per request,
 // with and without --variables, and of identifying what was found with
 // POST /admin/token (one call per distinct secret):
 //
