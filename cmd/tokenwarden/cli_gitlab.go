@@ -11,6 +11,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
 // gitlabURL is --url, else $GITLAB_URL.
@@ -73,7 +74,18 @@ func newGitLabClient(ctx context.Context, url, tokenFile string, timeout time.Du
 // nowClock is the wall clock, or a clock fixed at $TOKENWARDEN_NOW (RFC 3339).
 // TOKENWARDEN_NOW is a testing hook: the testscript `sim start` command sets
 // it to the emulator's time so that the CLI and the emulator agree on "now".
+// TOKENWARDEN_SIM_CLOCK (the URL of `tokenwarden sim`) is another: the
+// process follows the emulator's clock as the tests move it (the
+// real-process soak, serve killed and restarted while time jumps).
 func nowClock() (clock.Clock, error) {
+	if u := os.Getenv("TOKENWARDEN_SIM_CLOCK"); u != "" {
+		// Test only: follow the clock of `tokenwarden sim` at u.
+		c, err := sim.NewRemoteClock(u)
+		if err != nil {
+			return nil, fmt.Errorf("TOKENWARDEN_SIM_CLOCK: %w", err)
+		}
+		return c, nil
+	}
 	v := os.Getenv("TOKENWARDEN_NOW")
 	if v == "" {
 		return clock.Real{}, nil

@@ -162,11 +162,15 @@ func (v *Virtual) Set(t time.Time) {
 }
 
 // Sleep is a wait of d: the clock moves forward by d.
-func (v *Virtual) Sleep(d time.Duration) { v.Advance(d) }
+func (v *Virtual) Sleep(d time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.now = v.now.Add(d)
+}
 
 // NewTimer moves the clock forward by d and returns a timer that has fired.
 func (v *Virtual) NewTimer(d time.Duration) Timer {
-	v.Advance(d)
+	v.Sleep(d)
 	c := make(chan time.Time, 1)
 	c <- v.Now()
 	return virtualTimer{c}

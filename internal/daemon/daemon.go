@@ -72,6 +72,10 @@ type Deps struct {
 	// ScanGroups limits the scan to these groups; empty: every group the
 	// managing token can see.
 	ScanGroups []string
+	// ScanConcurrency is the scan's list calls in flight; 0: the
+	// inventory's default. A deterministic simulation scans with 1, so
+	// that the order of requests follows from its seed.
+	ScanConcurrency int
 	// Renewer renews the managing token inside its renewal window
 	// (gitlab.self_rotate); nil: never.
 	Renewer *managing.Renewer

@@ -27,7 +27,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	cfg := d.Config()
 	started := d.d.Clock.Now()
 	d.checkManaging(ctx, cfg)
-	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables})
+	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables, Concurrency: d.d.ScanConcurrency})
 	now := d.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {

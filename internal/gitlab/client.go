@@ -246,7 +246,8 @@ func backoffOn(clk clock.Clock) func(minWait, maxWait time.Duration, attempt int
 		return backoff
 	}
 	return func(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-		sl.Sleep(backoff(minWait, maxWait, attempt, resp))
+		// No jitter: a simulation's time follows from its seed alone.
+		sl.Sleep(backoffAt(sl.Now(), minWait, maxWait, attempt, resp, 0))
 		return 0
 	}
 }
@@ -256,9 +257,12 @@ func backoffOn(clk clock.Clock) func(minWait, maxWait time.Duration, attempt int
 // default reads only RateLimit-Reset and adds up to the maximum wait as
 // jitter. Otherwise it backs off exponentially from min, capped at max.
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	jitter := time.Duration(rand.Int64N(int64(100 * time.Millisecond)))
+	return backoffAt(time.Now(), minWait, maxWait, attempt, resp, time.Duration(rand.Int64N(int64(100*time.Millisecond))))
+}
+
+// backoffAt is backoff at now with the given jitter.
+func backoffAt(now time.Time, minWait, maxWait time.Duration, attempt int, resp *http.Response, jitter time.Duration) time.Duration {
 	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-		now := time.Now()
 		if d, ok := throttleWait(resp.Header, now); ok {
 			return d + jitter
 		}

@@ -10,12 +10,18 @@ import (
 // serveAdmin serves the emulator's own endpoints (root/admin token required):
 //
 //	GET  /-/sim/stats   → Stats as JSON
+//	GET  /-/sim/clock   → {"now": …} (no token needed: processes that follow
+//	                     the emulator's clock, TOKENWARDEN_SIM_CLOCK, read it)
 //	POST /-/sim/clock   {"advance":"72h"} or {"set":"2027-01-01T00:00:00Z"} → {"now": …}
 //	POST /-/sim/faults  {"latency":"20ms","fail_rate":0.1,"throttle":3,
 //	                     "reset":{"method":"GET","path":"/groups$","count":1},
 //	                     "drop_after_commit":{"method":"POST","path":"/access_tokens$","count":1},
 //	                     "clear":true}   (clear first, then the rest)
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/-/sim/clock" {
+		writeJSON(w, http.StatusOK, map[string]jsonTime{"now": jsonTime(s.clock.Now())})
+		return
+	}
 	if !s.isAdminToken(tokenFromRequest(r)) {
 		message(w, http.StatusUnauthorized, "401 Unauthorized")
 		return

@@ -186,7 +186,7 @@ func (f fault) String() string {
 	case "fail-rate":
 		return fmt.Sprintf("5xx on %.0f%% of requests", f.rate*100)
 	case "throttle":
-		return fmt.Sprintf("429 on the next %d requests", f.n)
+		return fmt.Sprintf("429 on %.0f%% of requests", f.rate*100)
 	}
 	return fmt.Sprintf("%s %s %s ×%d", f.what, f.method, f.path, f.n)
 }
@@ -209,7 +209,7 @@ func newFault(rng *rand.Rand) fault {
 	case 0:
 		return fault{what: "fail-rate", rate: 0.05 + rng.Float64()*0.3}
 	case 1:
-		return fault{what: "throttle", n: 3 + rng.IntN(40)}
+		return fault{what: "throttle", rate: 0.2 + rng.Float64()*0.7}
 	case 2:
 		return fault{what: "reset", method: tg.method, path: tg.path, n: 1 + rng.IntN(4)}
 	}

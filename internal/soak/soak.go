@@ -229,7 +229,7 @@ func (h *harness) setUp() error {
 	if err != nil {
 		return err
 	}
-	h.tr = &transport{h: h.srv}
+	h.tr = &transport{h: h.srv, seed: h.o.Seed}
 	for g := range nGroups {
 		grp, err := h.srv.CreateGroup(fmt.Sprintf("g%d", g), 0)
 		if err != nil {
@@ -294,9 +294,10 @@ func (h *harness) adopt(t *tokenSpec) error {
 	return h.put(t, t.sinks, secret.New(sec))
 }
 
-// put delivers s to sinks of t the way tokenwarden's sinks would.
+// put delivers s to sinks of t the way tokenwarden's sinks would: the
+// consumers' own copies, outside the scenario's faults and counts.
 func (h *harness) put(t *tokenSpec, sinks []*sinkSpec, s secret.Secret) error {
-	c, err := h.client(secret.New(rootToken))
+	c, err := gitlab.New(gitlab.Config{URL: "http://gitlab.sim", Token: secret.New(rootToken), HTTPClient: &http.Client{Transport: &transport{h: h.srv}}})
 	if err != nil {
 		return err
 	}
@@ -413,7 +414,7 @@ func (h *harness) boot() error {
 	h.d = daemon.New(daemon.Deps{
 		Engine: eng, Store: st, GitLab: managing, Clock: h.clk, Log: log, Config: cfg,
 		LoadConfig: func() (*config.Config, error) { return config.Load(h.cfgAt) },
-		Notifier:   h.notes,
+		Notifier:   h.notes, ScanConcurrency: 1,
 	})
 	h.store = st
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -473,25 +474,16 @@ func (h *harness) do(e event) error {
 	default:
 		h.logf("%s", eventNames[e.kind])
 	}
-	f := h.srv.Faults()
 	switch e.kind {
 	case evCheck:
 	case evFaults:
 		h.res.Faults++
 		h.inFault++
 		h.disturbed()
-		switch e.fault.what {
-		case "fail-rate":
-			f.FailRate(e.fault.rate)
-		case "throttle":
-			f.Throttle(e.fault.n)
-		case "reset":
-			f.ResetConnection(e.fault.method, e.fault.path, e.fault.n)
-		case "drop":
-			f.DropAfterCommit(e.fault.method, e.fault.path, e.fault.n)
-		}
+		f := e.fault
+		h.tr.setFault(&f)
 	case evFaultsEnd:
-		f.Clear()
+		h.tr.setFault(nil)
 		h.inFault--
 		h.disturbed()
 	case evOutage:
