@@ -190,6 +190,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, sealer secret.Sealer, c
 	}
 	eng := engine.New(engine.Deps{
 		GitLab: managing, ClientFor: clientFor, Store: store, Clock: clk, Log: log, Sinks: sinks,
+		Concurrency: cfg.Concurrency,
 	})
 	rt := &engineRuntime{cfg: cfg, store: store, engine: eng, gitlab: managing, clock: clk}
 	if cfg.GitLab.SelfRotate && managing != nil {

@@ -35,6 +35,10 @@ const (
 	DefaultListen       = "127.0.0.1:8484"
 	DefaultState        = "sqlite://tokenwarden.db"
 	DefaultSMTPPort     = 587
+	// DefaultConcurrency is how many tokens apply and serve rotate at once
+	// (concurrency:); MaxConcurrency is the most accepted.
+	DefaultConcurrency = 4
+	MaxConcurrency     = 64
 	// DefaultGitLabTimeout bounds each request to GitLab (gitlab.timeout).
 	DefaultGitLabTimeout = 30 * time.Second
 	// MaxGitLabTimeout is the longest gitlab.timeout accepted.
@@ -92,6 +96,9 @@ type Config struct {
 	Policy   Policy
 	Notify   []Notify
 	Serve    Serve
+	// Concurrency is how many tokens apply and serve rotate at once, each
+	// token's steps in order (concurrency:, default DefaultConcurrency).
+	Concurrency int
 }
 
 // GitLab is the instance and the managing token.

@@ -326,3 +326,25 @@ func TestKubernetesSecretSinkOptions(t *testing.T) {
 		t.Errorf("kubernetes_secret sink =\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// TestConcurrency: concurrency: is how many tokens apply and serve rotate at
+// once; 4 when unset, and a clear error at its line outside 1..64.
+func TestConcurrency(t *testing.T) {
+	const head = "gitlab: {url: https://gitlab.com, token_file: token}\n"
+	c, err := Parse("c.yaml", []byte(head))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Concurrency != DefaultConcurrency {
+		t.Errorf("default concurrency %d, want %d", c.Concurrency, DefaultConcurrency)
+	}
+	if c, err = Parse("c.yaml", []byte(head+"concurrency: 16\n")); err != nil || c.Concurrency != 16 {
+		t.Fatalf("concurrency: 16 → %v, %v", c, err)
+	}
+	for _, bad := range []string{"0", "-2", "65", "many"} {
+		_, err := Parse("c.yaml", []byte(head+"concurrency: "+bad+"\n"))
+		if err == nil || !strings.Contains(err.Error(), "c.yaml:2") || !strings.Contains(err.Error(), "concurrency") || strings.Count(err.Error(), "concurrency") > 2 {
+			t.Errorf("concurrency: %s → %v, want one error at c.yaml:2", bad, err)
+		}
+	}
+}

@@ -98,6 +98,18 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			d.sequence(v, "notify", func(i int, item *yaml.Node) { c.Notify = append(c.Notify, d.notify(item, i)) })
 		},
 		"serve": func(_, v *yaml.Node) { d.serve(v, &c.Serve) },
+		"concurrency": func(k, v *yaml.Node) {
+			n, reported := 0, len(d.errs)
+			d.integer(&n, "concurrency")(k, v)
+			switch {
+			case len(d.errs) > reported: // not a number
+			case n >= 1 && n <= MaxConcurrency:
+				c.Concurrency = n
+			default:
+				d.errorf(v, fmt.Sprintf("use 1 to %d (default %d): the rotations share the managing token's rate limit, so more than a few gains little", MaxConcurrency, DefaultConcurrency),
+					"concurrency must be between 1 and %d, not %s", MaxConcurrency, v.Value)
+			}
+		},
 	})
 	if gitlabNode == nil {
 		d.errorf(n, "add gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}", "gitlab is required")
@@ -126,6 +138,9 @@ func (d *decoder) applyDefaults(c *Config) {
 	}
 	if c.Defaults.Strategy == "" {
 		c.Defaults.Strategy = DefaultStrategy
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.Serve.Listen == "" {
 		c.Serve.Listen = DefaultListen

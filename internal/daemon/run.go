@@ -252,13 +252,17 @@ func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) 
 	if resumeDue && ctx.Err() == nil {
 		worked = d.resume(ctx, work) || worked
 	}
-	for _, it := range due {
-		if ctx.Err() != nil {
-			break
-		}
-		d.d.Log.Info("rotating", "token", it.Ref, "strategy", it.Strategy, "reason", it.Reason)
-		d.record(ctx, d.d.Engine.Run(work, it, engine.RotateOptions{Reason: it.Reason}))
-		worked = true
+	if len(due) > 0 && ctx.Err() == nil {
+		// Different tokens side by side (the engine's concurrency); a token
+		// not started when ctx ends waits for the next start.
+		outs := d.d.Engine.RunAll(work, due, func(it engine.Item) bool {
+			if ctx.Err() != nil {
+				return false
+			}
+			d.d.Log.Info("rotating", "token", it.Ref, "strategy", it.Strategy, "reason", it.Reason)
+			return true
+		}, func(o engine.Outcome) { d.record(ctx, o) })
+		worked = worked || len(outs) > 0
 	}
 	return next, worked
 }

@@ -47,7 +47,9 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 		if r.NewExpiresAt != nil {
 			meta.ExpiresAt = *r.NewExpiresAt
 		}
+		unlock := e.dest.lock(s)
 		changed, err := s.Put(sink.WithMeta(ctx, meta), r.NewSecret)
+		unlock()
 		if err != nil {
 			return fmt.Errorf("deliver to %s: %w", s.Describe(), err)
 		}

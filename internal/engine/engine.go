@@ -37,11 +37,16 @@ type Deps struct {
 	// tried before it is marked failed; 0 means 5. Once minted, a rotation is
 	// never given up: it is resumed until every sink holds the new secret.
 	MaxAttempts int
+	// Concurrency is how many tokens Apply, Resume and RunAll rotate at
+	// once (the steps of one token always run in order); 0 means
+	// DefaultConcurrency.
+	Concurrency int
 }
 
 // Engine runs rotations.
 type Engine struct {
-	d Deps
+	d    Deps
+	dest destinations
 }
 
 // New returns an engine.
@@ -54,6 +59,9 @@ func New(d Deps) *Engine {
 	}
 	if d.MaxAttempts == 0 {
 		d.MaxAttempts = 5
+	}
+	if d.Concurrency <= 0 {
+		d.Concurrency = DefaultConcurrency
 	}
 	return &Engine{d: d}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -342,47 +343,91 @@ func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.To
 	return e.drive(ctx, r, tok)
 }
 
-// Resume carries every unfinished rotation on. Tokens no longer in cfg fail
-// with a clear reason: their sinks are unknown now.
+// Resume carries every unfinished rotation on, the rotations of different
+// tokens side by side (Deps.Concurrency). Tokens no longer in cfg fail with
+// a clear reason: their sinks are unknown now. The outcomes are in the
+// journal's order.
 func (e *Engine) Resume(ctx context.Context, cfg *config.Config) ([]Outcome, error) {
+	jobs, err := e.resumeJobs(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return e.pipeline(ctx, jobs, nil), nil
+}
+
+func (e *Engine) resumeJobs(ctx context.Context, cfg *config.Config) ([]job, error) {
 	unfinished, err := e.d.Store.Unfinished(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	var out []Outcome
+	var jobs []job
 	for _, r := range unfinished {
 		if r.Ref == managing.Ref {
 			continue // the managing token's own renewal: internal/managing resumes it
 		}
 		i := slices.IndexFunc(cfg.Tokens, func(t config.Token) bool { return t.Ref() == r.Ref })
 		if i < 0 {
-			out = append(out, e.fail(ctx, r, fmt.Errorf("%s is no longer in the config; finish by hand (new token %d, old token %d)", r.Ref, r.NewTokenID, r.OldTokenID)))
+			jobs = append(jobs, job{r.Ref, func(ctx context.Context) (Outcome, bool) {
+				return e.fail(ctx, r, fmt.Errorf("%s is no longer in the config; finish by hand (new token %d, old token %d)", r.Ref, r.NewTokenID, r.OldTokenID)), true
+			}})
 			continue
 		}
 		tok := cfg.Tokens[i]
 		tok.Strategy = strategyOf(r)
-		out = append(out, e.drive(ctx, r, tok))
+		jobs = append(jobs, job{r.Ref, func(ctx context.Context) (Outcome, bool) { return e.drive(ctx, r, tok), true }})
 	}
-	return out, nil
+	return jobs, nil
 }
 
-// Apply resumes unfinished rotations, then carries out the plan: creations,
-// rotations, adoptions and deliveries.
+// Apply resumes unfinished rotations and carries out the plan (creations,
+// rotations, adoptions and deliveries), the tokens side by side
+// (Deps.Concurrency), each token's steps in order. The outcomes are the
+// resumed rotations' in the journal's order, then the plan's in its order,
+// whatever order they finish in.
 func (e *Engine) Apply(ctx context.Context, cfg *config.Config, p *Plan) ([]Outcome, error) {
-	out, err := e.Resume(ctx, cfg)
+	jobs, err := e.resumeJobs(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	resumed := map[string]bool{}
+	for _, j := range jobs {
+		resumed[j.ref] = true
+	}
 	for _, it := range p.Items {
-		if it.Action == ActionResume || !it.Action.Changes() {
+		if it.Action == ActionResume || !it.Action.Changes() || resumed[it.Ref] {
 			continue
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		out = append(out, e.Run(ctx, it, RotateOptions{Reason: it.Reason}))
+		jobs = append(jobs, e.itemJob(it, nil))
 	}
-	return out, ctx.Err()
+	return e.pipeline(ctx, jobs, nil), ctx.Err()
+}
+
+// RunAll carries out plan items side by side (Deps.Concurrency), as Run
+// does one. start (when set) is asked, one call at a time, as an item is
+// about to begin: false leaves it out (the daemon stops starting rotations
+// when it is told to stop, while those under way finish with ctx). done
+// (when set) is called with each outcome as it ends, one call at a time.
+// The outcomes are in the order of items; items not started are left out.
+func (e *Engine) RunAll(ctx context.Context, items []Item, start func(Item) bool, done func(Outcome)) []Outcome {
+	jobs := make([]job, len(items))
+	var mu sync.Mutex
+	for i, it := range items {
+		var st func() bool
+		if start != nil {
+			st = func() bool { mu.Lock(); defer mu.Unlock(); return start(it) }
+		}
+		jobs[i] = e.itemJob(it, st)
+	}
+	return e.pipeline(ctx, jobs, done)
+}
+
+func (e *Engine) itemJob(it Item, start func() bool) job {
+	return job{it.Ref, func(ctx context.Context) (Outcome, bool) {
+		if start != nil && !start() {
+			return Outcome{}, false
+		}
+		return e.Run(ctx, it, RotateOptions{Reason: it.Reason}), true
+	}}
 }
 
 // Run carries out one plan item: a creation, rotation or adoption starts a
