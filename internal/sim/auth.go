@@ -100,6 +100,9 @@ func (s *Server) handle(pattern string, mode access, scopes []string, fn func(*c
 				s.throttled.Add(1)
 				return
 			}
+			if c.user.Admin {
+				s.adminRequests.Add(1)
+			}
 			if !scopeAllows(t.Scopes, scopes, r.Method) {
 				c.insufficientScope(scopes)
 				return

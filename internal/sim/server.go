@@ -62,6 +62,9 @@ type Server struct {
 
 	requests  atomic.Int64
 	throttled atomic.Int64
+	// adminRequests counts administrators' requests let through the rate
+	// limit: the managing token's share of a run.
+	adminRequests atomic.Int64
 }
 
 // New builds a Server with root (id 1, admin) and, if sizes are given, a
