@@ -13,19 +13,22 @@ import (
 // Deps.Concurrency is 0.
 const DefaultConcurrency = config.DefaultConcurrency
 
-// job is one token's rotation (or resumption, or delivery): its steps run
-// in order in one goroutine; jobs of different tokens run side by side.
+// job is one token's rotation (or resumption, or delivery). begin runs
+// when its turn comes, in the jobs' order and one job at a time: it
+// journals what must be journaled in that order and returns the rest (nil:
+// the job is left out), which runs beside the other jobs, its steps in
+// order in one goroutine.
 type job struct {
-	ref string
-	run func(context.Context) (o Outcome, ran bool)
+	ref   string
+	begin func(context.Context) func(context.Context) Outcome
 }
 
 // pipeline runs jobs, up to the engine's concurrency at once, all sharing
 // the managing client (and so its pacer: together they stay within GitLab's
-// rate limit). A job is not started once ctx is done. done, when set, is
-// called with each outcome as its job finishes, one call at a time.
-// The outcomes come back in the order of jobs, whatever order they finish
-// in; jobs never started (or that declined to run) are left out.
+// rate limit). No job begins once ctx is done. done, when set, is called
+// with each outcome as its job finishes, one call at a time. The outcomes
+// come back in the order of jobs, whatever order they finish in; jobs that
+// never began are left out.
 func (e *Engine) pipeline(ctx context.Context, jobs []job, done func(Outcome)) []Outcome {
 	outs := make([]Outcome, len(jobs))
 	ran := make([]bool, len(jobs))
@@ -35,21 +38,26 @@ func (e *Engine) pipeline(ctx context.Context, jobs []job, done func(Outcome)) [
 	)
 	sem := make(chan struct{}, e.d.Concurrency)
 	for i, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
 		sem <- struct{}{}
-		if ctx.Err() != nil {
-			<-sem
-			break
+		var run func(context.Context) Outcome
+		if ctx.Err() == nil {
+			run = j.begin(ctx)
 		}
+		if run == nil {
+			<-sem
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		ran[i] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			o, ok := j.run(ctx)
-			outs[i], ran[i] = o, ok
-			if ok && done != nil {
+			o := run(ctx)
+			outs[i] = o
+			if done != nil {
 				mu.Lock()
 				done(o)
 				mu.Unlock()

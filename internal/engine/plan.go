@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -313,6 +312,11 @@ type RotateOptions struct {
 
 // Start journals a new rotation of tok and drives it as far as it can go.
 func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.Token, opts RotateOptions) Outcome {
+	return e.begin(ctx, tok, current, opts)(ctx)
+}
+
+// begin journals a new rotation of tok and returns what drives it.
+func (e *Engine) begin(ctx context.Context, tok config.Token, current *gitlab.Token, opts RotateOptions) func(context.Context) Outcome {
 	if opts.Strategy != "" {
 		tok.Strategy = opts.Strategy
 	}
@@ -334,13 +338,18 @@ func (e *Engine) Start(ctx context.Context, tok config.Token, current *gitlab.To
 		r.Kind, r.Strategy = journal.KindCreation, string(config.StrategyOverlap)
 	}
 	if err := e.d.Store.Create(ctx, r); err != nil {
-		return Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)}
+		return outcome(Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)})
 	}
 	if err := e.journalSteps().At(r, journal.StepPlanned, true); err != nil {
-		return Outcome{Rotation: r, Status: StatusRetry, Err: err}
+		return outcome(Outcome{Rotation: r, Status: StatusRetry, Err: err})
 	}
 	tok.Strategy = strategyOf(r)
-	return e.drive(ctx, r, tok)
+	return func(ctx context.Context) Outcome { return e.drive(ctx, r, tok) }
+}
+
+// outcome is a job that has already ended with o.
+func outcome(o Outcome) func(context.Context) Outcome {
+	return func(context.Context) Outcome { return o }
 }
 
 // Resume carries every unfinished rotation on, the rotations of different
@@ -367,14 +376,18 @@ func (e *Engine) resumeJobs(ctx context.Context, cfg *config.Config) ([]job, err
 		}
 		i := slices.IndexFunc(cfg.Tokens, func(t config.Token) bool { return t.Ref() == r.Ref })
 		if i < 0 {
-			jobs = append(jobs, job{r.Ref, func(ctx context.Context) (Outcome, bool) {
-				return e.fail(ctx, r, fmt.Errorf("%s is no longer in the config; finish by hand (new token %d, old token %d)", r.Ref, r.NewTokenID, r.OldTokenID)), true
+			jobs = append(jobs, job{r.Ref, func(context.Context) func(context.Context) Outcome {
+				return func(ctx context.Context) Outcome {
+					return e.fail(ctx, r, fmt.Errorf("%s is no longer in the config; finish by hand (new token %d, old token %d)", r.Ref, r.NewTokenID, r.OldTokenID))
+				}
 			}})
 			continue
 		}
 		tok := cfg.Tokens[i]
 		tok.Strategy = strategyOf(r)
-		jobs = append(jobs, job{r.Ref, func(ctx context.Context) (Outcome, bool) { return e.drive(ctx, r, tok), true }})
+		jobs = append(jobs, job{r.Ref, func(context.Context) func(context.Context) Outcome {
+			return func(ctx context.Context) Outcome { return e.drive(ctx, r, tok) }
+		}})
 	}
 	return jobs, nil
 }
@@ -403,30 +416,32 @@ func (e *Engine) Apply(ctx context.Context, cfg *config.Config, p *Plan) ([]Outc
 }
 
 // RunAll carries out plan items side by side (Deps.Concurrency), as Run
-// does one. start (when set) is asked, one call at a time, as an item is
-// about to begin: false leaves it out (the daemon stops starting rotations
-// when it is told to stop, while those under way finish with ctx). done
-// (when set) is called with each outcome as it ends, one call at a time.
-// The outcomes are in the order of items; items not started are left out.
+// does one. start (when set) is asked as an item is about to begin: false
+// leaves it out (the daemon stops starting rotations when it is told to
+// stop, while those under way finish with ctx). done (when set) is called
+// with each outcome as it ends. Both are called one at a time. The
+// outcomes are in the order of items; items not started are left out.
 func (e *Engine) RunAll(ctx context.Context, items []Item, start func(Item) bool, done func(Outcome)) []Outcome {
 	jobs := make([]job, len(items))
-	var mu sync.Mutex
 	for i, it := range items {
 		var st func() bool
 		if start != nil {
-			st = func() bool { mu.Lock(); defer mu.Unlock(); return start(it) }
+			st = func() bool { return start(it) }
 		}
 		jobs[i] = e.itemJob(it, st)
 	}
 	return e.pipeline(ctx, jobs, done)
 }
 
+// itemJob is the job of plan item it: its rotation is journaled when its
+// turn comes, in the plan's order, so that the journal lists the rotations
+// of one run in that order.
 func (e *Engine) itemJob(it Item, start func() bool) job {
-	return job{it.Ref, func(ctx context.Context) (Outcome, bool) {
+	return job{it.Ref, func(ctx context.Context) func(context.Context) Outcome {
 		if start != nil && !start() {
-			return Outcome{}, false
+			return nil
 		}
-		return e.Run(ctx, it, RotateOptions{Reason: it.Reason}), true
+		return e.beginItem(ctx, it, RotateOptions{Reason: it.Reason})
 	}}
 }
 
@@ -434,16 +449,25 @@ func (e *Engine) itemJob(it Item, start func() bool) job {
 // rotation; a delivery hands the live token's known secret to the sinks that
 // lack it, with no new token.
 func (e *Engine) Run(ctx context.Context, it Item, opts RotateOptions) Outcome {
+	return e.beginItem(ctx, it, opts)(ctx)
+}
+
+// beginItem journals what Run does for it and returns what drives it.
+func (e *Engine) beginItem(ctx context.Context, it Item, opts RotateOptions) func(context.Context) Outcome {
 	if it.Action == ActionDeliver && opts.Strategy == "" && opts.ExpiresIn == 0 {
-		return e.StartDelivery(ctx, it)
+		return e.beginDelivery(ctx, it)
 	}
-	return e.Start(ctx, it.Token, it.Current, opts)
+	return e.begin(ctx, it.Token, it.Current, opts)
 }
 
 // StartDelivery journals a delivery of the live token's secret (known from
 // an earlier rotation) and drives it: deliver to every sink, verify, done.
 // Nothing is minted or revoked.
 func (e *Engine) StartDelivery(ctx context.Context, it Item) Outcome {
+	return e.beginDelivery(ctx, it)(ctx)
+}
+
+func (e *Engine) beginDelivery(ctx context.Context, it Item) func(context.Context) Outcome {
 	tok, cur := it.Token, it.Current
 	now := e.d.Clock.Now()
 	r := &journal.Rotation{
@@ -453,14 +477,14 @@ func (e *Engine) StartDelivery(ctx context.Context, it Item) Outcome {
 	}
 	r.ResourceType, r.ResourcePath = tok.ResourceType(), tok.ResourcePath()
 	if cur == nil || it.live.IsZero() { // not a deliver item: nothing was journaled
-		return Outcome{Rotation: r, Status: StatusFailed, Err: errors.New("nothing to deliver: the live token's secret is not in the journal")}
+		return outcome(Outcome{Rotation: r, Status: StatusFailed, Err: errors.New("nothing to deliver: the live token's secret is not in the journal")})
 	}
 	r.NewTokenID, r.NewExpiresAt = cur.ID, cur.ExpiresAt
 	if err := e.d.Store.Create(ctx, r); err != nil {
-		return Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)}
+		return outcome(Outcome{Rotation: r, Status: StatusFailed, Err: fmt.Errorf("journal: %w", err)})
 	}
 	e.d.Log.Info("delivery", "rotation", r.ID, "ref", r.Ref, "token", cur.ID, "secret_from", it.liveOf)
-	return e.drive(ctx, r, tok)
+	return func(ctx context.Context) Outcome { return e.drive(ctx, r, tok) }
 }
 
 // tokenLists are, for one plan, the access tokens of every group and
