@@ -410,6 +410,10 @@ func (h *harness) boot() error {
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
+		// One rotation at a time: hook attributes the GitLab writes since
+		// its last call to the rotation at hand, and a seed replays only
+		// when the steps come in one order.
+		Concurrency: 1,
 	})
 	h.d = daemon.New(daemon.Deps{
 		Engine: eng, Store: st, GitLab: managing, Clock: h.clk, Log: log, Config: cfg,
