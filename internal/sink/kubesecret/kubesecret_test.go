@@ -98,14 +98,14 @@ func TestConformance(t *testing.T) {
 			createSecret(t, c, again)
 		}
 	}
-	for _, cfg := range []kubesecret.Config{
-		{Format: kubesecret.FormatOpaque},
-		{Format: kubesecret.FormatOpaque, Keys: []string{"GITLAB_TOKEN", "token"}, UsernameKey: "user", PasswordKey: "pass"},
-		{Format: kubesecret.FormatDockerConfigJSON},
-		{Format: kubesecret.FormatArgoCDRepository, URL: "https://gitlab.example.com/platform/app.git"},
-		{Format: kubesecret.FormatFluxBasicAuth, Username: "flux"},
+	for name, cfg := range map[string]kubesecret.Config{
+		"opaque":              {Format: kubesecret.FormatOpaque},
+		"opaque several keys": {Format: kubesecret.FormatOpaque, Keys: []string{"GITLAB_TOKEN", "token"}, UsernameKey: "user", PasswordKey: "pass"},
+		"dockerconfigjson":    {Format: kubesecret.FormatDockerConfigJSON},
+		"argocd-repository":   {Format: kubesecret.FormatArgoCDRepository, URL: "https://gitlab.example.com/platform/app.git"},
+		"flux-basic-auth":     {Format: kubesecret.FormatFluxBasicAuth, Username: "flux"},
 	} {
-		t.Run(cfg.Format, func(t *testing.T) {
+		t.Run(name, func(t *testing.T) {
 			sinktest.Run(t, func(t *testing.T) sink.Sink {
 				cfg := cfg
 				cfg.Namespace, cfg.Name = ns, newName()
