@@ -30,9 +30,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
@@ -69,7 +70,7 @@ type Sink struct {
 	registry string // dockerconfigjson: the auths entry's host
 
 	mu      sync.Mutex // guards secrets
-	secrets typedcorev1.SecretInterface
+	secrets secretsClient
 }
 
 var _ sink.Sink = (*Sink)(nil)
@@ -134,10 +135,10 @@ func (s *Sink) Describe() string {
 
 // client connects on first use: the kubeconfig (and context) configured,
 // else the pod's service account, else $KUBECONFIG or ~/.kube/config.
-func (s *Sink) client() (typedcorev1.SecretInterface, error) {
+func (s *Sink) client() (secretsClient, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.secrets != nil {
+	if s.secrets.r != nil {
 		return s.secrets, nil
 	}
 	rc, err := s.restConfig()
@@ -146,7 +147,7 @@ func (s *Sink) client() (typedcorev1.SecretInterface, error) {
 		if s.cfg.Kubeconfig != "" {
 			where = s.cfg.Kubeconfig
 		}
-		return nil, &sink.Error{Kind: kind, Err: fmt.Errorf("%s: kubeconfig: %w", s.Describe(), err),
+		return secretsClient{}, &sink.Error{Kind: kind, Err: fmt.Errorf("%s: kubeconfig: %w", s.Describe(), err),
 			Hint: fmt.Sprintf("check %s (and context); set kubeconfig: and context: on this sink, or run tokenwarden in the cluster with a service account", where)}
 	}
 	rc = rest.CopyConfig(rc)
@@ -154,11 +155,13 @@ func (s *Sink) client() (typedcorev1.SecretInterface, error) {
 	rc.Timeout = requestTimeout
 	rc.WarningHandler = rest.NoWarnings{}
 	rc.QPS, rc.Burst = 20, 40 // a rotation makes a handful of requests per Secret
-	cs, err := kubernetes.NewForConfig(rc)
+	// The dynamic client, not the typed one: a typed client's scheme
+	// registers every API group, 20 MB more in the binary.
+	dc, err := dynamic.NewForConfig(rc)
 	if err != nil {
-		return nil, &sink.Error{Kind: kind, Err: fmt.Errorf("%s: %w", s.Describe(), err)}
+		return secretsClient{}, &sink.Error{Kind: kind, Err: fmt.Errorf("%s: %w", s.Describe(), err)}
 	}
-	s.secrets = cs.CoreV1().Secrets(s.cfg.Namespace)
+	s.secrets = secretsClient{r: dc.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(s.cfg.Namespace)}
 	return s.secrets, nil
 }
 
@@ -418,6 +421,59 @@ func (s *Sink) dockerConfig(sec *corev1.Secret) (dockerConfig, error) {
 		return cfg, bad()
 	}
 	return cfg, nil
+}
+
+// secretsClient reads and writes the Secrets of one namespace as
+// corev1.Secret through the dynamic client.
+type secretsClient struct{ r dynamic.ResourceInterface }
+
+func (c secretsClient) Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Secret, error) {
+	u, err := c.r.Get(ctx, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	return fromUnstructured(u)
+}
+
+func (c secretsClient) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
+	u, err := toUnstructured(sec)
+	if err != nil {
+		return nil, err
+	}
+	if u, err = c.r.Create(ctx, u, opts); err != nil {
+		return nil, err
+	}
+	return fromUnstructured(u)
+}
+
+func (c secretsClient) Update(ctx context.Context, sec *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error) {
+	u, err := toUnstructured(sec)
+	if err != nil {
+		return nil, err
+	}
+	if u, err = c.r.Update(ctx, u, opts); err != nil {
+		return nil, err
+	}
+	return fromUnstructured(u)
+}
+
+func toUnstructured(sec *corev1.Secret) (*unstructured.Unstructured, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(sec)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	u.SetAPIVersion("v1")
+	u.SetKind("Secret")
+	return u, nil
+}
+
+func fromUnstructured(u *unstructured.Unstructured) (*corev1.Secret, error) {
+	var sec corev1.Secret
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &sec); err != nil {
+		return nil, err
+	}
+	return &sec, nil
 }
 
 // namespaceMissing tells a missing namespace from a missing Secret.
