@@ -54,16 +54,18 @@ type Options struct {
 
 // Result is what a run did.
 type Result struct {
-	Seed       uint64
-	Days       float64 // simulated
-	Events     int
-	Rotations  int // finished (journal rows done), creations and deliveries included
-	Failed     int // rotations that ended failed
-	Faults     int // fault episodes, outages and sink failures
-	Crashes    int
-	Reloads    int
-	Calls      int // requests that reached the emulator
-	MaxWrites  int // GitLab write calls of the costliest rotation
+	Seed      uint64
+	Days      float64 // simulated
+	Events    int
+	Rotations int // finished (journal rows done), creations and deliveries included
+	Failed    int // rotations that ended failed
+	Faults    int // fault episodes, outages and sink failures
+	Crashes   int
+	Reloads   int
+	Calls     int // requests that reached the emulator
+	MaxWrites int // GitLab write calls of the costliest rotation
+	// FailedWhy counts the failed rotations by their error's start.
+	FailedWhy  map[string]int
 	Wall       time.Duration
 	Violations []string
 }
@@ -604,6 +606,14 @@ func (h *harness) final() error {
 			h.res.Rotations++
 		case journal.StepFailed:
 			h.res.Failed++
+			if h.res.FailedWhy == nil {
+				h.res.FailedWhy = map[string]int{}
+			}
+			why := secretRE.ReplaceAllString(r.Error, "[SECRET]")
+			if len(why) > 90 {
+				why = why[:90]
+			}
+			h.res.FailedWhy[why]++
 		}
 	}
 	calls, _ := h.tr.counts()

@@ -57,6 +57,9 @@ func TestSoak(t *testing.T) {
 		}
 		res, err := Run(o)
 		t.Log(res)
+		for why, n := range res.FailedWhy {
+			t.Logf("  failed ×%d: %s", n, why)
+		}
 		if err != nil {
 			failed++
 			t.Errorf("%v\nreplay: make soak SEED=%d TOKENS=%d DAYS=%d", err, s, o.Tokens, o.Days)
