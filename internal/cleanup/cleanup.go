@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -80,10 +81,15 @@ func Ref(t gitlab.Token) string {
 }
 
 // ManagedKey is how a ref is compared with the config's refs: GitLab paths
-// are case-insensitive, token names are not.
+// are case-insensitive, token names are not. A rotation marker in the name
+// (a deploy token tokenwarden created: "pull [tokenwarden rot-…]") is not
+// part of it.
 func ManagedKey(resourceType, resourcePath, name string) string {
+	name = strings.TrimSpace(nameMarkerRE.ReplaceAllString(name, ""))
 	return resourceType + "/" + strings.ToLower(strings.Trim(resourcePath, "/")) + ":" + name
 }
+
+var nameMarkerRE = regexp.MustCompile(`\s*\[tokenwarden rot-[0-9a-f]+\]`)
 
 // Candidate is a token that matched, with why.
 type Candidate struct {

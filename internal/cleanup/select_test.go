@@ -194,3 +194,17 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// A deploy token tokenwarden created carries the rotation marker in its
+// name; revoke must still see it as managed.
+func TestManagedDeployTokenWithMarker(t *testing.T) {
+	dt := tok("pull [tokenwarden rot-0123456789abcdef]", func(t *gitlab.Token) {
+		t.Kind, t.Resource = gitlab.KindDeployToken, gitlab.Resource{Type: "project", Path: "acme/app"}
+		t.ExpiresAt = date("2026-11-01")
+	})
+	c := Criteria{Expired: true, Managed: map[string]bool{ManagedKey("project", "acme/app", "pull"): true}}
+	sel := Select([]gitlab.Token{dt}, now, c)
+	if len(sel.Managed) != 1 || len(sel.Revoke) != 0 {
+		t.Fatalf("managed %d, to revoke %d: want the deploy token protected as managed", len(sel.Managed), len(sel.Revoke))
+	}
+}

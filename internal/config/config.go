@@ -153,7 +153,13 @@ type Policy struct {
 
 // Token is one managed group or project access token.
 type Token struct {
-	Name        string
+	Name string
+	// Kind is "" (the access token of Group or Project),
+	// group_access_token, project_access_token or deploy_token.
+	Kind string
+	// Username is a deploy token's username ("" → GitLab's
+	// gitlab+deploy-token-N); deploy tokens only.
+	Username    string
 	Description string
 	Group       string // exactly one of Group, Project (full path)
 	Project     string
@@ -210,7 +216,19 @@ func (t Token) ResourcePath() string {
 
 // Ref names the token in commands and in the journal:
 // "group/platform/infra:deploy" or "project/platform/infra/app:deploy".
-func (t Token) Ref() string { return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Name }
+//
+// A deploy token's ref names its kind (project/acme/app:deploy_token:pull),
+// so that it never shares a journal history with an access token of the
+// same name.
+func (t Token) Ref() string {
+	if t.IsDeployToken() {
+		return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Kind + ":" + t.Name
+	}
+	return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Name
+}
+
+// IsDeployToken reports whether t is a deploy token (kind: deploy_token).
+func (t Token) IsDeployToken() bool { return t.Kind == "deploy_token" }
 
 // Verify is the request made with a new token to prove it works.
 type Verify struct {

@@ -10,6 +10,8 @@ const head = "gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}
 
 const tok = "tokens:\n  - name: t\n    group: g\n    scopes: [api]\n"
 
+const dtok = "tokens:\n  - name: t\n    project: g/p\n    kind: deploy_token\n"
+
 func TestRejected(t *testing.T) {
 	type want struct {
 		line int
@@ -23,8 +25,24 @@ func TestRejected(t *testing.T) {
 	}{
 		{"unknown top-level key", head + "tokenz: []\n",
 			[]want{{2, `config: unknown key "tokenz"`, `did you mean "tokens"?`}}},
-		{"deploy token kind", head + tok + "    kind: deploy_token\n",
-			[]want{{6, `token "t": kind deploy_token cannot be managed (rotated) by tokenwarden yet`, "scan --kind deploy_token"}}},
+		{"trigger token kind", head + tok + "    kind: trigger_token\n",
+			[]want{{6, `token "t": kind trigger_token cannot be managed (rotated) by tokenwarden yet`, "scan --kind trigger_token"}}},
+		{"deploy token with an access-token scope", head + tok + "    kind: deploy_token\n",
+			[]want{{5, `token "t": scope "api" does not exist for deploy tokens`, "read_registry"}}},
+		{"deploy token scope typo", head + dtok + "    scopes: [read_registy]\n",
+			[]want{{6, `token "t": scope "read_registy" does not exist for deploy tokens`, `did you mean "read_registry"?`}}},
+		{"deploy token without scopes", head + dtok,
+			[]want{{3, `token "t": scopes are required`, "read_registry"}}},
+		{"deploy token with access_level", head + dtok + "    scopes: [read_registry]\n    access_level: reporter\n",
+			[]want{{7, `token "t": access_level is not used by deploy tokens`, "remove access_level"}}},
+		{"deploy token with a bad username", head + dtok + "    scopes: [read_registry]\n    username: \"ci bot\"\n",
+			[]want{{7, `token "t": invalid deploy token username "ci bot"`, "letters, digits"}}},
+		{"deploy token with strategy rotate", head + dtok + "    scopes: [read_registry]\n    strategy: rotate\n",
+			[]want{{7, `token "t": strategy rotate is not possible for a deploy token`, "no rotate endpoint"}}},
+		{"deploy token with verify", head + dtok + "    scopes: [read_registry]\n    verify: {path: /user}\n",
+			[]want{{5, `token "t": verify is not possible for a deploy token`, "REST API"}}},
+		{"username on an access token", head + tok + "    username: bot\n",
+			[]want{{6, `token "t": username is only used by deploy tokens`, "deploy_token"}}},
 		{"unknown kind", head + tok + "    kind: deploy-token\n",
 			[]want{{6, `token "t": unknown kind "deploy-token"`, `did you mean "deploy_token"?`}}},
 		{"kind does not match the resource", head + tok + "    kind: project_access_token\n",

@@ -18,3 +18,19 @@ func TestKindAccessTokens(t *testing.T) {
 		}
 	}
 }
+
+// kind: deploy_token is managed by overlap: its scopes, username and
+// strategy are read, its ref names the kind.
+func TestKindDeployToken(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(head+"tokens:\n  - name: pull\n    project: g/p\n    kind: deploy_token\n    username: registry-bot\n    scopes: [read_registry, read_package_registry]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Tokens[0]
+	if !d.IsDeployToken() || d.Username != "registry-bot" || d.Strategy != StrategyOverlap || len(d.Scopes) != 2 || d.AccessLevel != 0 {
+		t.Fatalf("token = %+v", d)
+	}
+	if d.Ref() != "project/g/p:deploy_token:pull" {
+		t.Errorf("ref = %s", d.Ref())
+	}
+}

@@ -60,7 +60,7 @@ func (c *Config) PolicyWarnings() []PolicyWarning {
 	for _, t := range c.Tokens {
 		fs := policy.EvaluateConfigured(policy.Configured{
 			Name: t.Name, Description: t.Description, Scopes: t.Scopes, AccessLevel: t.AccessLevel,
-			Lifetime: t.Lifetime, Resource: gitlab.Resource{Type: t.ResourceType(), Path: t.ResourcePath()},
+			Lifetime: t.Lifetime, Resource: gitlab.Resource{Type: t.ResourceType(), Path: t.ResourcePath()}, Kind: t.Kind,
 		}, th)
 		for _, f := range fs {
 			out = append(out, PolicyWarning{Token: t, File: c.Path, Line: t.lineOf(findingKeys[f.Code]...), Finding: f})

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -17,7 +18,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 		where = fmt.Sprintf("token %q", name)
 	}
 	t := Token{Line: n.Line, Grace: df.Grace} // an explicit "grace: 0" overrides the default
-	var access, kind string
+	var access string
 	var deliverNode, verifyNode *yaml.Node
 	var adopt string
 	// at remembers where each key is, so that problems found after
@@ -28,7 +29,8 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if !d.mapping(n, where, map[string]field{
 		"name":          rec("name", d.str(&t.Name, where+".name")),
-		"kind":          rec("kind", d.str(&kind, where+".kind")),
+		"kind":          rec("kind", d.str(&t.Kind, where+".kind")),
+		"username":      rec("username", d.str(&t.Username, where+".username")),
 		"description":   rec("description", d.str(&t.Description, where+".description")),
 		"group":         rec("group", d.str(&t.Group, where+".group")),
 		"project":       rec("project", d.str(&t.Project, where+".project")),
@@ -68,11 +70,18 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 		d.errorf(line("description"), "", "%s: description longer than 255 characters", where)
 	}
 	d.resource(line("group", "project"), where, &t.Group, &t.Project)
-	if !d.kind(line("kind"), where, kind, t.Group != "") {
+	if !d.kind(line("kind"), where, t.Kind, t.Group != "") {
 		return t // the rest is checked against the access-token rules, which do not apply
 	}
-	d.scopes(line("scopes"), where, t.Scopes)
-	d.accessLevel(line("access_level"), where, access, &t.AccessLevel)
+	if t.Kind == gitlab.KindDeployToken {
+		d.deployToken(line, where, &t, access)
+	} else {
+		if t.Username != "" {
+			d.errorf(line("username"), "username: is for kind: deploy_token; remove it", "%s: username is only used by deploy tokens", where)
+		}
+		d.scopes(line("scopes"), where, t.Scopes)
+		d.accessLevel(line("access_level"), where, access, &t.AccessLevel)
+	}
 
 	_, rotateBeforeSet := at["rotate_before"] // rotate_before: 0 means "one third", overriding the defaults
 	_, lifetimeSet := at["lifetime"]
@@ -84,6 +93,12 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if t.Strategy == "" {
 		t.Strategy = df.Strategy
+		if t.Kind == gitlab.KindDeployToken {
+			t.Strategy = StrategyOverlap // GitLab has no rotate endpoint for deploy tokens
+		}
+	}
+	if t.Kind == gitlab.KindDeployToken && t.Strategy != StrategyOverlap {
+		d.errorf(line("strategy"), "deploy tokens have no rotate endpoint in GitLab: remove strategy: (overlap is the default for them)", "%s: strategy %s is not possible for a deploy token", where, t.Strategy)
 	}
 	t.AdoptWait = df.AdoptWait
 	if adopt != "" {
@@ -109,6 +124,9 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	})
 	if verifyNode != nil {
 		t.Verify = d.verify(verifyNode, where+".verify")
+		if t.IsDeployToken() {
+			d.errorf(line("kind"), "a deploy token cannot call GitLab's REST API: remove verify: (tokenwarden checks the new token is active in the deploy-token list)", "%s: verify is not possible for a deploy token", where)
+		}
 	}
 	return t
 }
@@ -170,8 +188,10 @@ func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 			d.errorf(n, "use kind: group_access_token for a group's token, or project: instead of group:", "%s: kind project_access_token needs project:", where)
 		}
 		return true
-	case gitlab.KindDeployToken, gitlab.KindTriggerToken, gitlab.KindRunnerToken, gitlab.KindServiceAccountToken, gitlab.KindPersonalAccessToken:
-		d.errorf(n, "tokenwarden rotates group and project access tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
+	case gitlab.KindDeployToken:
+		return true
+	case gitlab.KindTriggerToken, gitlab.KindRunnerToken, gitlab.KindServiceAccountToken, gitlab.KindPersonalAccessToken:
+		d.errorf(n, "tokenwarden rotates group and project access tokens and deploy tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
 			"%s: kind %s cannot be managed (rotated) by tokenwarden yet", where, kind)
 		return false
 	}
@@ -181,6 +201,46 @@ func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 	}
 	d.errorf(n, hint, "%s: unknown kind %q", where, kind)
 	return false
+}
+
+// DeployTokenScopes are the scopes a deploy token can have (GitLab's
+// DeployToken::AVAILABLE_SCOPES).
+var DeployTokenScopes = []string{"read_repository", "read_registry", "write_registry", "read_package_registry", "write_package_registry", "read_virtual_registry", "write_virtual_registry"}
+
+var deployUsernameRE = regexp.MustCompile(`\A[a-zA-Z0-9.+_-]+\z`)
+
+// deployToken checks what a kind: deploy_token entry needs: deploy-token
+// scopes, an optional username GitLab accepts, and none of the
+// access-token-only fields.
+func (d *decoder) deployToken(line func(...string) *yaml.Node, where string, t *Token, access string) {
+	if access != "" {
+		d.errorf(line("access_level"), "a deploy token has no role: remove access_level", "%s: access_level is not used by deploy tokens", where)
+	}
+	if t.Description != "" {
+		d.errorf(line("description"), "a deploy token has only a name and a username: remove description", "%s: description is not used by deploy tokens", where)
+	}
+	if t.Username != "" && !deployUsernameRE.MatchString(t.Username) {
+		d.errorf(line("username"), "GitLab allows only letters, digits, '_', '-', '+' and '.'", "%s: invalid deploy token username %q", where, t.Username)
+	}
+	n := line("scopes")
+	if len(t.Scopes) == 0 {
+		d.errorf(n, "add scopes: [read_registry] (deploy-token scopes: "+strings.Join(DeployTokenScopes, ", ")+")", "%s: scopes are required", where)
+		return
+	}
+	seen := map[string]bool{}
+	for _, s := range t.Scopes {
+		switch {
+		case seen[s]:
+			d.errorf(n, "remove the duplicate", "%s: scope %q listed twice", where, s)
+		case !slices.Contains(DeployTokenScopes, s):
+			hint := "deploy-token scopes: " + strings.Join(DeployTokenScopes, ", ")
+			if near := nearest(s, DeployTokenScopes); near != "" {
+				hint = fmt.Sprintf("did you mean %q? %s", near, hint)
+			}
+			d.errorf(n, hint, "%s: scope %q does not exist for deploy tokens", where, s)
+		}
+		seen[s] = true
+	}
 }
 
 func (d *decoder) scopes(n *yaml.Node, where string, scopes []string) {

@@ -32,11 +32,11 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	verifyFirst := r.Kind == journal.KindDelivery || strategyOf(r) == config.StrategyOverlap
 	method, path := verifyRequest(tok)
 	if verifyFirst && len(r.Delivered) == 0 && r.Step == journal.StepMinted {
-		if err := e.probe(ctx, tok, r.NewSecret); err != nil {
+		if err := e.probe(ctx, tok, r.NewSecret, r.NewTokenID); err != nil {
 			if !permanent(err) {
 				return fmt.Errorf("verify: %w", err)
 			}
-			return e.rejectNew(ctx, r, err)
+			return e.rejectNew(ctx, r, tok, err)
 		}
 	}
 	for _, s := range sinks {
@@ -69,7 +69,7 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	}
 
 	if !verifyFirst {
-		if err := e.probe(ctx, tok, r.NewSecret); err != nil {
+		if err := e.probe(ctx, tok, r.NewSecret, r.NewTokenID); err != nil {
 			if permanent(err) {
 				return e.fail(ctx, r, fmt.Errorf("verify: the new token %d does not work (GitLab already revoked the old one, so it was delivered anyway): %w", r.NewTokenID, err)).Err
 			}
@@ -88,6 +88,9 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	detail := fmt.Sprintf("%s %s answered 2xx with the new token", method, path)
 	if r.Kind == journal.KindDelivery {
 		detail = fmt.Sprintf("%s %s answered 2xx with live token %d", method, path, r.NewTokenID)
+	}
+	if tok.IsDeployToken() {
+		detail = fmt.Sprintf("GitLab lists deploy token %d as active (a deploy token cannot call the REST API)", r.NewTokenID)
 	}
 	if strategyOf(r) == config.StrategyOverlap && r.OldTokenID != 0 {
 		if r.RevokeAfter == nil { // a late sink does not extend the grace period
@@ -112,8 +115,12 @@ func verifyRequest(tok config.Token) (method, path string) {
 	return method, path
 }
 
-// probe sends tok's verify request with sec.
-func (e *Engine) probe(ctx context.Context, tok config.Token, sec secret.Secret) error {
+// probe sends tok's verify request with sec. A deploy token (token id)
+// is checked through the managing token instead.
+func (e *Engine) probe(ctx context.Context, tok config.Token, sec secret.Secret, id int64) error {
+	if tok.IsDeployToken() {
+		return e.verifyDeploy(ctx, tok, sec, id)
+	}
 	c, err := e.d.ClientFor(sec)
 	if err != nil {
 		return err
@@ -126,7 +133,7 @@ func (e *Engine) probe(ctx context.Context, tok config.Token, sec secret.Secret)
 // before any sink saw it. A token tokenwarden minted is revoked, so that
 // nothing that does not work stays alive; a delivery of the live token
 // revokes nothing.
-func (e *Engine) rejectNew(ctx context.Context, r *journal.Rotation, verr error) error {
+func (e *Engine) rejectNew(ctx context.Context, r *journal.Rotation, tok config.Token, verr error) error {
 	if r.Kind == journal.KindDelivery {
 		return e.fail(ctx, r, fmt.Errorf("verify: live token %d does not pass verification, so it was not delivered: %w", r.NewTokenID, verr)).Err
 	}
@@ -138,7 +145,7 @@ func (e *Engine) rejectNew(ctx context.Context, r *journal.Rotation, verr error)
 	if err == nil {
 		var res gitlab.Resource
 		if res, err = m.Resolve(ctx, r.ResourceType, r.ResourcePath); err == nil {
-			_, err = m.RevokeToken(ctx, res, r.NewTokenID)
+			_, err = revokeKind(ctx, m, res, tok, r.NewTokenID)
 		}
 	}
 	if err != nil {
@@ -167,7 +174,7 @@ func (e *Engine) undelivered(r *journal.Rotation, tok config.Token) bool {
 
 // retireOld revokes the old token (overlap, once grace has passed); rotate and
 // self strategies had it revoked by GitLab at mint time.
-func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation) error {
+func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation, tok config.Token) error {
 	if strategyOf(r) != config.StrategyOverlap || r.OldTokenID == 0 {
 		detail := "nothing to revoke (new token)"
 		if r.Kind == journal.KindDelivery {
@@ -189,7 +196,7 @@ func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation) error {
 	if err != nil {
 		return err
 	}
-	gone, err := m.RevokeToken(ctx, res, r.OldTokenID)
+	gone, err := revokeKind(ctx, m, res, tok, r.OldTokenID)
 	if err != nil {
 		return fmt.Errorf("revoke old token %d: %w", r.OldTokenID, err)
 	}

@@ -25,6 +25,10 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 	)
 	switch strategyOf(r) {
 	case config.StrategyOverlap:
+		if tok.IsDeployToken() {
+			got, err = e.mintDeploy(ctx, r, tok, expires)
+			break
+		}
 		got, err = e.mintOverlap(ctx, r, tok, expires)
 	case config.StrategyRotate:
 		got, err = e.mintRotate(ctx, r, tok, expires)

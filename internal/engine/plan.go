@@ -200,7 +200,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 			if !f.Verified && f.LastFailure != nil {
 				// The failure may be behind us: check the live token
 				// again, as its rotation would have.
-				f.Verified = e.probe(ctx, tok, sec) == nil
+				f.Verified = e.probe(ctx, tok, sec, cur.ID) == nil
 			}
 		} else if sinks, err := e.d.Sinks(tok); err == nil {
 			for _, s := range sinks {
@@ -275,7 +275,15 @@ func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, 
 		return nil, errors.New("no managing GitLab token configured (gitlab.token_env)")
 	}
 	var list []gitlab.Token
-	if lists, ok := ctx.Value(tokenListsKey{}).(*tokenLists); ok && api == e.d.GitLab {
+	if tok.IsDeployToken() {
+		res, err := e.resource(ctx, api, tok)
+		if err != nil {
+			return nil, err
+		}
+		if list, err = deployTokensNamed(ctx, api, res, tok.Name); err != nil {
+			return nil, err
+		}
+	} else if lists, ok := ctx.Value(tokenListsKey{}).(*tokenLists); ok && api == e.d.GitLab {
 		l, err := lists.of(tok)
 		if err != nil {
 			return nil, err
@@ -517,8 +525,8 @@ func (e *Engine) withTokenLists(ctx context.Context, cfg *config.Config, unfinis
 	lists := &tokenLists{byResource: map[[2]string]listed{}}
 	var todo [][2]string
 	for _, tok := range cfg.Tokens {
-		if slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
-			continue
+		if tok.IsDeployToken() || slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
+			continue // a deploy token's list is read by current
 		}
 		k := [2]string{tok.ResourceType(), tok.ResourcePath()}
 		if _, ok := lists.byResource[k]; !ok {

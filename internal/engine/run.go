@@ -81,7 +81,7 @@ func (e *Engine) steps(ctx context.Context, r *journal.Rotation, tok config.Toke
 				// verify again) before the old token goes.
 				err = e.deliverAndVerify(ctx, r, tok)
 			} else {
-				err = e.retireOld(ctx, r)
+				err = e.retireOld(ctx, r, tok)
 			}
 		case journal.StepOldRevoked:
 			now := e.d.Clock.Now()

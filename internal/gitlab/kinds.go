@@ -8,6 +8,8 @@ import (
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // The credentials beyond group and project access tokens (issue 12;
@@ -298,4 +300,51 @@ func (c *Client) RevokeCredential(ctx context.Context, t Token) (alreadyGone boo
 		return false, c.fail(err, "revoke %s %d of %s %s", t.TokenKind(), t.ID, t.Resource.Type, t.Resource.Path)
 	}
 	return false, nil
+}
+
+// DeployTokens lists res's deploy tokens (a group or project), in every
+// state GitLab lists them.
+func (c *Client) DeployTokens(ctx context.Context, res Resource) ([]Token, error) {
+	return c.deployTokens(ctx, res)
+}
+
+// DeployToken reads one deploy token of res.
+func (c *Client) DeployToken(ctx context.Context, res Resource, id int64) (Token, error) {
+	path, err := resourcePath(res, "/deploy_tokens/"+strconv.FormatInt(id, 10))
+	if err != nil {
+		return Token{}, err
+	}
+	var d gl.DeployToken
+	if _, err := c.send(ctx, http.MethodGet, path, nil, &d); err != nil {
+		return Token{}, c.fail(err, "read deploy token %d of %s %s", id, res.Type, res.Path)
+	}
+	return deployToken(&d, res), nil
+}
+
+// DeploySpec is what a new deploy token gets.
+type DeploySpec struct {
+	Name     string
+	Username string // "" → GitLab's gitlab+deploy-token-N
+	Scopes   []string
+	// ExpiresAt is sent as a date (midnight UTC), like access tokens'.
+	ExpiresAt time.Time
+}
+
+// CreateDeployToken creates a deploy token in res. Its secret is in this
+// answer only.
+func (c *Client) CreateDeployToken(ctx context.Context, res Resource, s DeploySpec) (Token, secret.Secret, error) {
+	path, err := resourcePath(res, "/deploy_tokens")
+	if err != nil {
+		return Token{}, secret.Secret{}, err
+	}
+	exp := time.Date(s.ExpiresAt.Year(), s.ExpiresAt.Month(), s.ExpiresAt.Day(), 0, 0, 0, 0, time.UTC)
+	opt := &gl.CreateProjectDeployTokenOptions{Name: &s.Name, Scopes: &s.Scopes, ExpiresAt: &exp}
+	if s.Username != "" {
+		opt.Username = &s.Username
+	}
+	var d gl.DeployToken
+	if _, err := c.send(ctx, http.MethodPost, path, opt, &d); err != nil {
+		return Token{}, secret.Secret{}, c.fail(err, "create deploy token %q in %s %s", s.Name, res.Type, res.Path)
+	}
+	return deployToken(&d, res), secret.New(d.Token), nil
 }

@@ -19,6 +19,7 @@ type Configured struct {
 	AccessLevel int // gitlab.AccessGuest … gitlab.AccessOwner
 	Lifetime    time.Duration
 	Resource    gitlab.Resource // Type and Path
+	Kind        string          // "" (an access token of Resource) or gitlab.KindDeployToken
 }
 
 // ConfiguredChecks are the checks whose outcome a token's configuration
@@ -47,7 +48,7 @@ func EvaluateConfigured(c Configured, th Thresholds) []Finding {
 	expires := created.Add(c.Lifetime)
 	tok := gitlab.Token{
 		Name: c.Name, Description: c.Description, Scopes: c.Scopes, AccessLevel: c.AccessLevel,
-		CreatedAt: created, ExpiresAt: &expires, Active: true, Resource: c.Resource,
+		CreatedAt: created, ExpiresAt: &expires, Active: true, Resource: c.Resource, Kind: c.Kind,
 	}
 	var out []Finding
 	for _, chk := range Checks {
