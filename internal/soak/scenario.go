@@ -169,7 +169,6 @@ type event struct {
 	// faults: which; crash: after how many more steps.
 	fault fault
 	n     int
-	sink  *sinkSpec
 }
 
 // fault is one episode's emulator fault.
