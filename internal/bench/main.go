@@ -13,6 +13,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,8 +35,11 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
+// rootToken is the emulator's administrator token, made afresh for each
+// run: no token-shaped secret sits in the source.
+var rootToken = "glpat-" + rand.Text()[:20]
+
 const (
-	rootToken   = "glpat-benchrootbenchroot00"
 	latency     = 20 * time.Millisecond
 	concurrency = 16 // scan's default
 	password    = "bench-operator-password"
