@@ -153,25 +153,16 @@ func TestDeployTokenCrashAtEveryStep(t *testing.T) {
 	for k := 1; k <= points; k++ {
 		t.Run(fmt.Sprintf("point-%02d", k), func(t *testing.T) {
 			dw := newDeployWorld(t)
-			n := 0
-			var at string
-			crash := func(r *journal.Rotation, step journal.Step, after bool) error {
-				n++
-				if n == k {
-					at = fmt.Sprintf("%s after=%v", step, after)
-					return engine.ErrCrash
-				}
-				return nil
-			}
-			dw.apply(dw.engine(crash))
-			if n < k {
+			crash := &simtest.CrashPoint{K: k}
+			dw.apply(dw.engine(crash.Hook))
+			if !crash.Reached() {
 				dw.Clock.Advance(2 * time.Second)
-				dw.apply(dw.engine(crash))
+				dw.apply(dw.engine(crash.Hook))
 			}
-			if at == "" {
+			if crash.At == "" {
 				t.Fatalf("fault point %d not reached", k)
 			}
-			t.Logf("crashed at %s", at)
+			t.Logf("crashed at %s", crash.At)
 			dw.finish()
 			dw.checkDeploy()
 		})

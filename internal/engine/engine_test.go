@@ -285,26 +285,17 @@ func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, al
 		for k := 1; k <= points; k++ {
 			t.Run(fmt.Sprintf("%s/point-%02d", strategy, k), func(t *testing.T) {
 				w := newWorld(t, strategy)
-				n := 0
-				var at string
-				crash := func(r *journal.Rotation, step journal.Step, after bool) error {
-					n++
-					if n == k {
-						at = fmt.Sprintf("%s after=%v", step, after)
-						return engine.ErrCrash
-					}
-					return nil
-				}
-				w.apply(w.engine(crash))
-				if n < k {
+				crash := &simtest.CrashPoint{K: k}
+				w.apply(w.engine(crash.Hook))
+				if !crash.Reached() {
 					// The point lies in the second run (revoke after grace).
 					w.Clock.Advance(2 * time.Second)
-					w.apply(w.engine(crash))
+					w.apply(w.engine(crash.Hook))
 				}
-				if at == "" {
+				if crash.At == "" {
 					t.Fatalf("fault point %d not reached", k)
 				}
-				t.Logf("crashed at %s", at)
+				t.Logf("crashed at %s", crash.At)
 				w.finish()
 				w.check(strategy)
 				if also != nil {

@@ -210,19 +210,11 @@ func TestRenewCrashAtEveryStep(t *testing.T) {
 	for k := 1; k <= points; k++ {
 		t.Run(fmt.Sprintf("point-%02d", k), func(t *testing.T) {
 			w := newWorld(t)
-			n := 0
-			var at string
-			crash := func(r *journal.Rotation, step journal.Step, after bool) error {
-				n++
-				if n == k {
-					at = fmt.Sprintf("%s after=%v", step, after)
-					return engine.ErrCrash
-				}
-				return nil
-			}
-			if err := w.run(w.process(crash)); !errors.Is(err, engine.ErrCrash) {
+			crash := &simtest.CrashPoint{K: k}
+			if err := w.run(w.process(crash.Hook)); !errors.Is(err, engine.ErrCrash) {
 				t.Fatalf("run with a crash at point %d: %v", k, err)
 			}
+			at := crash.At
 			t.Logf("crashed at %s", at)
 			// The engine resumes managed tokens' rotations; the managing
 			// token's renewal is not one of them, and must not be failed.

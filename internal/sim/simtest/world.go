@@ -2,6 +2,7 @@ package simtest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -146,3 +147,24 @@ func (w *World) Engine(managing *gitlab.Client, st journal.Store, fault func(*jo
 		},
 	})
 }
+
+// CrashPoint is a fault hook that crashes (engine.ErrCrash) at its k-th
+// call, the k-th fault point of a run, and remembers where that was.
+type CrashPoint struct {
+	K  int
+	n  int
+	At string // "step after=bool" once crashed; "" while not reached
+}
+
+// Hook is the journal.Fault to give an engine or a renewer.
+func (c *CrashPoint) Hook(_ *journal.Rotation, step journal.Step, after bool) error {
+	c.n++
+	if c.n == c.K {
+		c.At = fmt.Sprintf("%s after=%v", step, after)
+		return engine.ErrCrash
+	}
+	return nil
+}
+
+// Reached reports whether the hook has been called K times.
+func (c *CrashPoint) Reached() bool { return c.n >= c.K }
