@@ -298,11 +298,16 @@ func (s *Server) CreateDeployToken(kind string, resourceID int64, spec DeployTok
 
 // DeployTokens lists every deploy token, in id order.
 func (s *Server) DeployTokens() []DeployToken {
+	return snapshots(s, &s.st.deployTokens, deploySnap)
+}
+
+// snapshots copies *list out under the server's lock, each item through snap.
+func snapshots[T, S any](s *Server, list *[]*T, snap func(*T) S) []S {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]DeployToken, 0, len(s.st.deployTokens))
-	for _, d := range s.st.deployTokens {
-		out = append(out, deploySnap(d))
+	out := make([]S, 0, len(*list))
+	for _, v := range *list {
+		out = append(out, snap(v))
 	}
 	return out
 }

@@ -368,13 +368,7 @@ func (s *Server) CreateRunner(spec RunnerSpec) (Runner, string, error) {
 
 // Runners lists every runner, in id order.
 func (s *Server) Runners() []Runner {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Runner, 0, len(s.st.runners))
-	for _, r := range s.st.runners {
-		out = append(out, runnerSnap(r))
-	}
-	return out
+	return snapshots(s, &s.st.runners, runnerSnap)
 }
 
 func runnerSnap(r *runner) Runner {

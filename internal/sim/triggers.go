@@ -235,13 +235,7 @@ func (s *Server) CreateTrigger(projectID, ownerID int64, spec TriggerSpec) (Trig
 
 // Triggers lists every trigger token, in id order.
 func (s *Server) Triggers() []Trigger {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Trigger, 0, len(s.st.triggers))
-	for _, t := range s.st.triggers {
-		out = append(out, triggerSnap(t))
-	}
-	return out
+	return snapshots(s, &s.st.triggers, triggerSnap)
 }
 
 // TriggerValid reports whether secret is a live trigger token of the project
