@@ -18,9 +18,12 @@ type call struct {
 	r    *http.Request
 	user *user  // nil when anonymous
 	tok  *token // the authenticating token
-	now  time.Time
-	base string // scheme://host of the instance, for web_url
-	p    params
+	// deploy is the authenticating deploy token, on the package
+	// registry's endpoints only (mode authPackages).
+	deploy *deployToken
+	now    time.Time
+	base   string // scheme://host of the instance, for web_url
+	p      params
 }
 
 const (
@@ -50,6 +53,11 @@ func tokenFromRequest(r *http.Request) string {
 	if t := r.Header.Get("PRIVATE-TOKEN"); t != "" {
 		return t
 	}
+	return bearer(r)
+}
+
+// bearer is the token of an Authorization: Bearer header, or "".
+func bearer(r *http.Request) string {
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		return strings.TrimSpace(a[7:])
 	}
@@ -69,6 +77,13 @@ func (s *Server) handle(pattern string, mode access, scopes []string, fn func(*c
 		defer s.mu.Unlock()
 		c := &call{s: s, w: w, r: r, now: s.clock.Now(), base: baseURL(r)}
 		secret := tokenFromRequest(r)
+		if mode == authPackages {
+			if c.deploy = s.st.deployBySecret(packageDeploySecret(r), c.now); c.deploy != nil {
+				s.serveCall(c, fn)
+				return
+			}
+			secret = packagePATSecret(r, s.st)
+		}
 		if secret == "" && mode == authRequired {
 			c.unauthorized()
 			return
@@ -107,19 +122,9 @@ func (s *Server) handle(pattern string, mode access, scopes []string, fn func(*c
 				c.insufficientScope(scopes)
 				return
 			}
-			// GitLab writes last_used_at at most once every 10 minutes.
-			if t.LastUsedAt == nil || c.now.Sub(*t.LastUsedAt) >= 10*time.Minute {
-				now := c.now
-				t.LastUsedAt = &now
-			}
+			t.touch(c.now)
 		}
-		p, err := parseParams(r)
-		if err != nil {
-			message(w, http.StatusBadRequest, "400 Bad request - "+err.Error())
-			return
-		}
-		c.p = p
-		fn(c)
+		s.serveCall(c, fn)
 	})
 }
 
@@ -276,4 +281,15 @@ func (p params) boolean(k string) (val, present, ok bool) {
 		return false, true, true
 	}
 	return false, true, false
+}
+
+// serveCall parses the request's parameters and runs fn.
+func (s *Server) serveCall(c *call, fn func(*call)) {
+	p, err := parseParams(c.r)
+	if err != nil {
+		message(c.w, http.StatusBadRequest, "400 Bad request - "+err.Error())
+		return
+	}
+	c.p = p
+	fn(c)
 }

@@ -31,6 +31,8 @@ type step struct {
 	absent   []string          // must not be in the body
 	header   map[string]string // exact header values ("" = must be empty or missing)
 	noHeader []string          // headers that must be missing
+	basic    string            // HTTP Basic "username:password", when set
+	send     map[string]string // request headers
 }
 
 func runSteps(t *testing.T, base string, steps []step) {
@@ -41,10 +43,10 @@ func runSteps(t *testing.T, base string, steps []step) {
 			method = "GET"
 		}
 		url := base + "/api/v4" + st.path
-		if strings.HasPrefix(st.path, "/-/") {
+		if strings.HasPrefix(st.path, "/-/") || strings.HasPrefix(st.path, "/jwt/") || strings.Contains(st.path, ".git/") {
 			url = base + st.path
 		}
-		r := do(t, method, url, st.token, st.body)
+		r := doWith(t, method, url, st.token, st.body, st.basic, st.send)
 		if r.code != st.code {
 			t.Errorf("%s: %s %s = %d, want %d\n%s", st.name, method, st.path, r.code, st.code, r.body)
 			continue

@@ -88,6 +88,13 @@ type response struct {
 
 func do(t *testing.T, method, url, token, body string) response {
 	t.Helper()
+	return doWith(t, method, url, token, body, "", nil)
+}
+
+// doWith is do with HTTP Basic credentials ("username:password") and more
+// request headers.
+func doWith(t *testing.T, method, url, token, body, basic string, hdr map[string]string) response {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -103,6 +110,12 @@ func do(t *testing.T, method, url, token, body string) response {
 		req.Header.Set("Authorization", token)
 	} else if token != "" {
 		req.Header.Set("PRIVATE-TOKEN", token)
+	}
+	if user, pw, ok := strings.Cut(basic, ":"); ok {
+		req.SetBasicAuth(user, pw)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

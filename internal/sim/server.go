@@ -2,7 +2,9 @@
 // `tokenwarden sim`, standalone) implementation of the subset of GitLab's REST
 // API v4 described in docs/gitlab-api.md — groups, projects, users, memberships,
 // group/project and personal access tokens, the admin token information API,
-// CI/CD variables, pagination, rate limits — plus the
+// CI/CD variables, pagination, rate limits; outside the REST API, Git's ref
+// advertisement, the registry's token service and generic packages, where
+// deploy tokens work — plus the
 // controls tests need: a settable clock, fixtures, a seeded instance generator
 // and fault injection. It is the GitLab of every test in tokenwarden, so it
 // follows GitLab's behaviour, not what a client might expect.
@@ -59,6 +61,7 @@ type Server struct {
 	faults              *Faults
 	limiter             *rateLimiter
 	mux                 *http.ServeMux
+	registry            registrySigner // signs the registry's JWTs (registryauth.go)
 
 	requests  atomic.Int64
 	throttled atomic.Int64
@@ -213,6 +216,10 @@ type access int
 const (
 	authRequired access = iota
 	authOptional
+	// authPackages is the package registry's authentication
+	// (deploy_token_allowed, basic_auth_personal_access_token): a deploy
+	// token first, then an access token; none is anonymous.
+	authPackages
 )
 
 func (s *Server) routes() {
@@ -298,7 +305,13 @@ func (s *Server) routes() {
 	h("GET /api/v4/version", scopesUser, s.getVersion)
 	h("GET /api/v4/metadata", scopesUser, s.getVersion)
 
+	s.mux.HandleFunc("GET /jwt/auth", s.registryAuth)
+	s.routePackages()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isGitInfoRefs(r.URL.Path) {
+			s.gitInfoRefs(w, r)
+			return
+		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 	})
 }

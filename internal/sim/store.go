@@ -31,6 +31,7 @@ type store struct {
 	deployTokens []*deployToken
 	triggers     []*trigger
 	runners      []*runner
+	packages     []*genericPackage // generic packages, id order (packages.go)
 	rng          *rand.Rand
 	seeded       bool
 
