@@ -316,6 +316,9 @@ type Serve struct {
 	// MetricsTokensAll (the default) or MetricsTokensManaged — on an
 	// instance of 100,000 tokens, all of them make /metrics tens of MB.
 	MetricsTokens string
+	// Kinds are the credential kinds each scan lists (gitlab.Kinds
+	// names; "all" is every kind). Empty: see Config.ServeKinds.
+	Kinds []string
 }
 
 // serve.metrics_tokens values.

@@ -339,6 +339,7 @@ func (d *decoder) serve(n *yaml.Node, s *Serve) {
 		"password_file":   d.path(&s.PasswordFile, "serve.password_file"),
 		"trusted_proxies": d.networks(&s.TrustedProxies, "serve.trusted_proxies"),
 		"metrics_tokens":  d.str(&s.MetricsTokens, "serve.metrics_tokens"),
+		"kinds":           d.kinds(&s.Kinds, "serve.kinds"),
 	})
 	d.secretRef(n, "serve", "password", s.PasswordEnv, s.PasswordFile, false)
 	switch s.MetricsTokens {

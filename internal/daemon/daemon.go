@@ -94,8 +94,8 @@ type Daemon struct {
 	state   State
 	backoff map[string]time.Time // ref → not before
 	fails   map[string]int       // ref → rotations failed in a row
-	prev    map[string]bool      // "tokenID/code" findings of unmanaged tokens at the last scan
-	active  map[int64]bool       // token ids active at the last scan
+	prev    map[string]bool      // "kind:id/code" findings of unmanaged tokens at the last scan
+	active  map[Key]bool         // tokens active at the last scan
 
 	rotations metrics.Rotations // finished rotations, for /metrics
 }

@@ -32,7 +32,7 @@ func (d *Daemon) send(ctx context.Context, e notify.Event) {
 
 func eventToken(t gitlab.Token) notify.Token {
 	return notify.Token{
-		ID: t.ID, Name: t.Name, ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path,
+		ID: t.ID, Kind: t.TokenKind(), Name: t.Name, ResourceType: t.Resource.Type, ResourcePath: t.Resource.Path,
 		Scopes: t.Scopes, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt,
 	}
 }
@@ -68,7 +68,7 @@ func (d *Daemon) notifyOutcome(ctx context.Context, o engine.Outcome) {
 // ones, and the findings of unmanaged tokens that the previous scan did not
 // have. The notifier de-duplicates, so a token is told about once per
 // threshold.
-func (d *Daemon) notifyScan(ctx context.Context, toks []Token, th policy.Thresholds, first bool, prevFindings map[string]bool, prevActive map[int64]bool) {
+func (d *Daemon) notifyScan(ctx context.Context, toks []Token, th policy.Thresholds, first bool, prevFindings map[string]bool, prevActive map[Key]bool) {
 	if d.d.Notifier == nil {
 		return
 	}
@@ -93,7 +93,7 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, th policy.Thresho
 		case gitlab.StateExpired:
 			// Only tokens seen alive (or managed ones): an instance full of
 			// long-dead tokens should not flood anyone.
-			if t.Ref != "" || prevActive[t.ID] {
+			if t.Ref != "" || prevActive[t.Key()] {
 				d.send(ctx, notify.Event{Kind: notify.KindExpired, TokenRef: t.Ref, Token: eventToken(t.Token),
 					Detail: fmt.Sprintf("expired %s", t.ExpiresAt.UTC().Format("2006-01-02"))})
 			}
@@ -102,7 +102,7 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, th policy.Thresho
 			continue // the first scan has nothing to compare with
 		}
 		for _, f := range t.Findings {
-			if prevFindings[fmt.Sprintf("%d/%s", t.ID, f.Code)] {
+			if prevFindings[findingKey(t, f.Code)] {
 				continue
 			}
 			d.send(ctx, notify.Event{Kind: notify.KindNewFinding, Token: eventToken(t.Token),

@@ -27,7 +27,8 @@ func (d *Daemon) scan(ctx context.Context) {
 	cfg := d.Config()
 	started := d.d.Clock.Now()
 	d.checkManaging(ctx, cfg)
-	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables, Concurrency: d.d.ScanConcurrency})
+	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables,
+		Concurrency: d.d.ScanConcurrency, Kinds: cfg.ServeKinds()})
 	now := d.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -56,7 +57,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	d.attachRenewals(toks)
 	d.state.Scanned, d.state.ScannedAt, d.state.ScanErr, d.state.Tokens = true, now, scanErr, toks
 	prevFindings, prevActive := d.prev, d.active
-	d.prev, d.active = findingKeys(toks), activeIDs(toks)
+	d.prev, d.active = findingKeys(toks), activeKeys(toks)
 	d.mu.Unlock()
 	d.d.Log.Info("scan done", "tokens", len(toks), "groups", rep.Groups, "projects", rep.Projects,
 		"errors", len(rep.Errors), "took", now.Sub(started).String())
@@ -64,16 +65,18 @@ func (d *Daemon) scan(ctx context.Context) {
 }
 
 // evaluate turns the inventory into dashboard rows: state, findings (plus
-// unmanaged), and the config ref of managed tokens.
+// unmanaged), and the config ref of managed tokens. A config entry manages
+// the token of its kind, resource and name: a deploy token never takes the
+// ref of an access token of the same name.
 func evaluate(list []gitlab.Token, cfg *config.Config, now time.Time, th policy.Thresholds) []Token {
 	refs := map[string]string{}
 	for _, t := range cfg.Tokens {
-		refs[cleanup.ManagedKey(t.ResourceType(), t.ResourcePath(), t.Name)] = t.Ref()
+		refs[t.TokenKind()+" "+cleanup.ManagedKey(t.ResourceType(), t.ResourcePath(), t.Name)] = t.Ref()
 	}
 	out := make([]Token, 0, len(list))
 	for _, t := range list {
-		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[cleanup.ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)]}
-		if row.Ref == "" && row.State == gitlab.StateActive && t.Resource.Type != "user" {
+		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[t.TokenKind()+" "+cleanup.ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)]}
+		if row.Ref == "" && row.State == gitlab.StateActive && t.Resource.Type != "user" && config.CanManage(t.TokenKind()) {
 			row.Add(policy.Finding{
 				Code: CodeUnmanaged, Severity: policy.SeverityInfo,
 				Message: "no entry in tokenwarden's config manages this token",
@@ -86,13 +89,15 @@ func evaluate(list []gitlab.Token, cfg *config.Config, now time.Time, th policy.
 }
 
 // attachRenewals copies the planned renewal time onto the current token of
-// each managed entry. Called with d.mu held.
+// each managed entry: the scanned token of its ref with its id. Called
+// with d.mu held.
 func (d *Daemon) attachRenewals(toks []Token) {
 	for i := range toks {
-		for _, m := range d.state.Managed {
-			if m.Current != nil && m.Current.ID == toks[i].ID {
-				toks[i].NextRotation = m.RenewAt
-			}
+		if toks[i].Ref == "" {
+			continue
+		}
+		if m, ok := d.state.ManagedByRef(toks[i].Ref); ok && m.Current != nil && m.Current.ID == toks[i].ID {
+			toks[i].NextRotation = m.RenewAt
 		}
 	}
 }
@@ -104,17 +109,20 @@ func findingKeys(toks []Token) map[string]bool {
 			continue
 		}
 		for _, f := range t.Findings {
-			out[fmt.Sprintf("%d/%s", t.ID, f.Code)] = true
+			out[findingKey(t, f.Code)] = true
 		}
 	}
 	return out
 }
 
-func activeIDs(toks []Token) map[int64]bool {
-	out := map[int64]bool{}
+// findingKey names a finding of a token for the next scan's comparison.
+func findingKey(t Token, code string) string { return t.Key().String() + "/" + code }
+
+func activeKeys(toks []Token) map[Key]bool {
+	out := map[Key]bool{}
 	for _, t := range toks {
 		if t.State == gitlab.StateActive {
-			out[t.ID] = true
+			out[t.Key()] = true
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"strconv"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
@@ -71,10 +72,24 @@ type Managed struct {
 	Deliver      []string // sink descriptions, in config order
 }
 
-// Token returns the scanned token with id, and whether there is one.
-func (s State) Token(id int64) (Token, bool) {
+// Key identifies a scanned credential: GitLab numbers each kind on its
+// own (a deploy token and an access token may share an id), so a token is
+// its kind and its id.
+type Key struct {
+	Kind string // gitlab.Kind…
+	ID   int64
+}
+
+// String is "kind:id", e.g. "deploy_token:12".
+func (k Key) String() string { return k.Kind + ":" + strconv.FormatInt(k.ID, 10) }
+
+// Key is t's kind and id.
+func (t Token) Key() Key { return Key{Kind: t.TokenKind(), ID: t.ID} }
+
+// Token returns the scanned token of kind with id, and whether there is one.
+func (s State) Token(kind string, id int64) (Token, bool) {
 	for _, t := range s.Tokens {
-		if t.ID == id {
+		if t.ID == id && t.TokenKind() == kind {
 			return t, true
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 // Kind is what happened.
@@ -28,7 +30,10 @@ const (
 
 // Token describes the token an event is about. It has no secret field.
 type Token struct {
-	ID           int64      `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	// Kind is the credential's kind (gitlab.Kind…); "" for an access token
+	// whose kind its resource says.
+	Kind         string     `json:"kind,omitempty"`
 	Name         string     `json:"name"`
 	ResourceType string     `json:"resource_type"` // group | project | user
 	ResourcePath string     `json:"resource_path"`
@@ -79,9 +84,14 @@ func (e Event) Ref() string {
 
 // DedupKey identifies the event for de-duplication: kind, token (ref and
 // id), threshold, finding code and rotation id. The token id is part of it
-// so that a rotated token's successor gets its own expiry warnings.
+// so that a rotated token's successor gets its own expiry warnings. GitLab
+// numbers deploy, trigger and runner tokens each on their own, apart from
+// the access tokens: their kind is part of the key too.
 func (e Event) DedupKey() string {
 	parts := []string{string(e.Kind), e.Ref(), strconv.FormatInt(e.Token.ID, 10)}
+	if k := e.Token.Kind; k != "" && !gitlab.AccessTokenKind(k) {
+		parts = append(parts, "k="+k)
+	}
 	if e.Threshold != 0 {
 		parts = append(parts, "t="+strconv.FormatInt(int64(e.Threshold/time.Second), 10))
 	}

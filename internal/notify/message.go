@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/duration"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 // Summary is the event in one readable line: the Slack message, the mail
 // subject and the webhook payload's "text".
 func (e Event) Summary() string {
 	ref := e.Ref()
+	noun := e.Token.noun()
 	switch e.Kind {
 	case KindExpiring:
-		s := fmt.Sprintf("Token %s expires", ref)
+		s := fmt.Sprintf("%s %s expires", noun, ref)
 		if e.Token.ExpiresAt != nil {
 			s += " on " + day(*e.Token.ExpiresAt)
 			if left := e.Token.ExpiresAt.Sub(e.At); left > 0 {
@@ -25,7 +27,7 @@ func (e Event) Summary() string {
 		}
 		return s
 	case KindExpired:
-		s := fmt.Sprintf("Token %s has expired", ref)
+		s := fmt.Sprintf("%s %s has expired", noun, ref)
 		if e.Token.ExpiresAt != nil {
 			s += " (on " + day(*e.Token.ExpiresAt) + ")"
 		}
@@ -67,6 +69,7 @@ func (e Event) Body() string {
 	}
 	line("Event", string(e.Kind))
 	line("Token", e.Ref())
+	line("Kind", e.Token.Kind)
 	if e.Token.ID != 0 {
 		line("Token id", fmt.Sprint(e.Token.ID))
 	}
@@ -92,6 +95,23 @@ func (e Event) Body() string {
 	line("At", e.At.UTC().Format(time.RFC3339))
 	b.WriteString("\n-- \ntokenwarden\n")
 	return b.String()
+}
+
+// noun names the token in a summary: "Token" for an access token,
+// "Deploy token", "Trigger token", "Runner token" or "Service account
+// token" for the kinds whose secret is not an access token's.
+func (t Token) noun() string {
+	switch t.Kind {
+	case gitlab.KindDeployToken:
+		return "Deploy token"
+	case gitlab.KindTriggerToken:
+		return "Trigger token"
+	case gitlab.KindRunnerToken:
+		return "Runner token"
+	case gitlab.KindServiceAccountToken:
+		return "Service account token"
+	}
+	return "Token"
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }

@@ -40,6 +40,12 @@ func TestNotifierDeduplicates(t *testing.T) {
 	later.At = later.At.Add(6 * time.Hour) // the next scan reports the same crossing
 	successor := expiringEvent(7 * day)
 	successor.Token.ID = 43 // the rotated token has its own warnings
+	// GitLab numbers deploy tokens apart from access tokens: one of the
+	// same id, resource and name is another token.
+	unmanaged := expiringEvent(7 * day)
+	unmanaged.TokenRef = ""
+	deploy := unmanaged
+	deploy.Token.Kind = "deploy_token"
 	tests := []struct {
 		name   string
 		events []notify.Event
@@ -49,6 +55,7 @@ func TestNotifierDeduplicates(t *testing.T) {
 		{"same threshold at the next scan", []notify.Event{expiringEvent(7 * day), later}, 1},
 		{"new threshold", []notify.Event{expiringEvent(30 * day), expiringEvent(7 * day), expiringEvent(1 * day)}, 3},
 		{"successor token", []notify.Event{expiringEvent(7 * day), successor}, 2},
+		{"deploy token of an access token's id", []notify.Event{unmanaged, deploy, deploy}, 2},
 		{"two rotations", []notify.Event{rotated(1, "rot-a"), rotated(2, "rot-b"), rotated(2, "rot-b")}, 2},
 		{"finding codes", []notify.Event{finding("unused"), finding("unused"), finding("long-lived")}, 2},
 	}
