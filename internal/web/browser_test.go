@@ -64,11 +64,23 @@ func liveSite(t *testing.T) (base string, srv *sim.Server) {
 		t.Fatal(err)
 	}
 	exp := clk.Now().Truncate(24*time.Hour).AddDate(0, 0, 40)
-	if _, _, err := srv.CreateAccessToken("project", p.ID, sim.TokenSpec{
+	pat, _, err := srv.CreateAccessToken("project", p.ID, sim.TokenSpec{
 		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api"}, AccessLevel: 20,
 		CreatedAt: exp.AddDate(0, 0, -90), ExpiresAt: &exp,
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// A deploy token with the access token's id (GitLab numbers each kind
+	// on its own), listed because serve.kinds asks for deploy tokens.
+	var dep sim.DeployToken
+	for dep.ID < pat.ID-1 {
+		if dep, _, err = srv.CreateDeployToken("project", p.ID, sim.DeployTokenSpec{Name: "filler", Scopes: []string{"read_registry"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dep, _, err = srv.CreateDeployToken("project", p.ID, sim.DeployTokenSpec{Name: "k8s-pull", Scopes: []string{"read_registry"}, ExpiresAt: &exp}); err != nil || dep.ID != pat.ID {
+		t.Fatalf("deploy token k8s-pull: id %d, want %d (%v)", dep.ID, pat.ID, err)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "root.token"), []byte(rootToken), 0o600); err != nil {
@@ -79,6 +91,7 @@ func liveSite(t *testing.T) (base string, srv *sim.Server) {
 state: sqlite://tw.db
 key_file: tw.key
 defaults: {lifetime: 90d, grace: 1h, adopt: wait}   # the token is adopted; "rotate now" below gives its sinks a secret
+serve: {kinds: [group_access_token, project_access_token, deploy_token]}
 tokens:
   - name: deploy
     description: pulls images
@@ -172,7 +185,7 @@ func artifactDir(t *testing.T) string {
 
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
-	base, _ := liveSite(t)
+	base, srv := liveSite(t)
 
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -257,6 +270,33 @@ func TestBrowser(t *testing.T) {
 		os.WriteFile(filepath.Join(artifactDir(t), "dashboard-phone.png"), phone, 0o644)
 	}
 	run("back to desktop width", chromedp.EmulateViewport(1280, 900))
+
+	// The kind filter keeps the deploy tokens; the deploy token's page is
+	// its own, though an access token has its id.
+	run("open the token table", chromedp.Navigate(base+"/tokens"), chromedp.WaitVisible(chromedp.ID("tokens")))
+	run("filter deploy tokens named k8s", chromedp.SetValue(chromedp.ID("f-kind"), "deploy_token"), chromedp.SendKeys(chromedp.ID("f-q"), "k8s"))
+	submit("apply the filters", ".filters button[type=submit]")
+	run("see the filtered table", chromedp.WaitVisible(chromedp.ID("tokens")))
+	if loc := location(); !strings.Contains(loc, "kind=deploy_token") {
+		t.Errorf("the filters' URL %s lacks kind=deploy_token", loc)
+	}
+	if got := text("#tokens tbody"); !strings.Contains(got, "k8s-pull") || !strings.Contains(got, "deploy_token") || strings.Contains(got, "project_access_token") {
+		t.Fatalf("token table (kind deploy_token, q k8s) shows %q, want only k8s-pull", got)
+	}
+	submit("open the deploy token", "#tokens tbody a")
+	run("see the deploy token's page", chromedp.WaitVisible(chromedp.ID("findings-h")))
+	var id int64
+	for _, d := range srv.DeployTokens() {
+		if d.Name == "k8s-pull" {
+			id = d.ID
+		}
+	}
+	if loc := location(); !strings.HasSuffix(loc, fmt.Sprintf("/tokens/deploy_token/%d", id)) {
+		t.Errorf("the deploy token's page is at %s", loc)
+	}
+	if got := text("main"); !strings.Contains(got, "k8s-pull") || !strings.Contains(got, "deploy_token") || strings.Contains(got, "Rotate now") {
+		t.Errorf("deploy token page: %q", got)
+	}
 
 	// The token table lists the managed token; its page has the rotate button.
 	run("open the token table", chromedp.Navigate(base+"/tokens?state=managed"), chromedp.WaitVisible(chromedp.ID("tokens")))

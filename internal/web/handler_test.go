@@ -160,7 +160,7 @@ func (s *site) login(c *http.Client) string {
 	if resp.StatusCode != http.StatusSeeOther {
 		s.t.Fatalf("login: %s", resp.Status)
 	}
-	_, page := s.do(c, "GET", "/tokens/12", nil, nil)
+	_, page := s.do(c, "GET", "/tokens/project_access_token/12", nil, nil)
 	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
 	if m == nil {
 		s.t.Fatal("no CSRF token on the token page")
@@ -258,7 +258,7 @@ func TestCSRFAndReadOnly(t *testing.T) {
 		if readOnly {
 			// The button is not shown; take the token from the logout form.
 			s.do(c, "POST", "/login", url.Values{"password": {password}}, nil)
-			_, page := s.do(c, "GET", "/tokens/12", nil, nil)
+			_, page := s.do(c, "GET", "/tokens/project_access_token/12", nil, nil)
 			if strings.Contains(page, "rotate-now") {
 				t.Error("read-only: the token page shows a rotate button")
 			}
@@ -282,7 +282,7 @@ func TestCSRFAndReadOnly(t *testing.T) {
 			if readOnly && want == http.StatusSeeOther {
 				want = http.StatusForbidden
 			}
-			resp, _ := s.do(c, "POST", "/tokens/12/rotate", tc.form, tc.hdr)
+			resp, _ := s.do(c, "POST", "/tokens/project_access_token/12/rotate", tc.form, tc.hdr)
 			if resp.StatusCode != want {
 				t.Errorf("read-only=%v %s: %s, want %d", readOnly, tc.name, resp.Status, want)
 			}
@@ -297,7 +297,7 @@ func TestCSRFAndReadOnly(t *testing.T) {
 		// A token from another session does not work.
 		other := s.client()
 		s.do(other, "POST", "/login", url.Values{"password": {password}}, nil)
-		if resp, _ := s.do(other, "POST", "/tokens/12/rotate", url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := s.do(other, "POST", "/tokens/project_access_token/12/rotate", url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("read-only=%v: another session's CSRF token accepted: %s", readOnly, resp.Status)
 		}
 	}
@@ -328,9 +328,9 @@ func TestPages(t *testing.T) {
 		{"/tokens?finding=expired", []string{"old-ci", "Showing 1 of 3"}, []string{">deploy<", ">reporting<"}},
 		{"/tokens?state=managed", []string{">deploy<"}, []string{">old-ci<", ">reporting<"}},
 		{"/tokens?group=beta", []string{">reporting<"}, []string{">deploy<"}},
-		{"/tokens/12", []string{"Rotate now", "file /etc/app.env", "No rotation recorded yet"}, nil},
-		{"/tokens/13", []string{"unmanaged"}, []string{"Rotate now", "Where it lives"}},
-		{"/tokens/11", []string{"Where it lives", "project acme/legacy variable LEGACY_CI_TOKEN (scope production)"}, nil},
+		{"/tokens/project_access_token/12", []string{"Rotate now", "file /etc/app.env", "No rotation recorded yet"}, nil},
+		{"/tokens/group_access_token/13", []string{"unmanaged"}, []string{"Rotate now", "Where it lives"}},
+		{"/tokens/project_access_token/11", []string{"Where it lives", "project acme/legacy variable LEGACY_CI_TOKEN (scope production)"}, nil},
 		{"/journal", []string{"The journal is empty"}, nil},
 	}
 	for _, tc := range tests {
@@ -369,7 +369,7 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 	s := newSite(t, false)
 	tests := []struct{ next, want string }{
 		{"/tokens?state=expired", "/tokens?state=expired"},
-		{"/tokens/12", "/tokens/12"},
+		{"/tokens/project_access_token/12", "/tokens/project_access_token/12"},
 		{"https://evil.example/", "/"},
 		{"//evil.example/", "/"},
 		{"/\\evil.example/", "/"},
@@ -434,7 +434,7 @@ func TestHostileNamesRenderInert(t *testing.T) {
 
 	c := s.client()
 	s.login(c)
-	for _, p := range []string{"/", "/tokens", "/tokens?group=" + url.QueryEscape(path), "/tokens/66"} {
+	for _, p := range []string{"/", "/tokens", "/tokens?group=" + url.QueryEscape(path), "/tokens/project_access_token/66"} {
 		resp, body := s.do(c, "GET", p, nil, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("GET %s: %s", p, resp.Status)
@@ -447,7 +447,7 @@ func TestHostileNamesRenderInert(t *testing.T) {
 				t.Errorf("GET %s: the page contains %q unescaped", p, bad)
 			}
 		}
-		if p == "/tokens/66" && !strings.Contains(body, "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;") {
+		if p == "/tokens/project_access_token/66" && !strings.Contains(body, "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;") {
 			t.Errorf("GET %s: the token's name is not shown as text", p)
 		}
 	}

@@ -271,14 +271,14 @@ func TestRequestBodyCapped(t *testing.T) {
 	c := s.client()
 	csrf := s.login(c)
 	big := url.Values{"csrf": {csrf}, "pad": {strings.Repeat("x", 1<<20)}}
-	if resp, _ := s.do(c, "POST", "/tokens/12/rotate", big, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
+	if resp, _ := s.do(c, "POST", "/tokens/project_access_token/12/rotate", big, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("1 MiB rotate form: %s, want 413", resp.Status)
 	}
 	if got := s.be.rotations(); len(got) != 0 {
 		t.Errorf("an oversized form still rotated %v", got)
 	}
 	// A normal form still works.
-	if resp, _ := s.do(c, "POST", "/tokens/12/rotate", url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := s.do(c, "POST", "/tokens/project_access_token/12/rotate", url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("normal rotate form: %s, want 303", resp.Status)
 	}
 }

@@ -79,7 +79,9 @@ type tokensData struct {
 	Total                 int            // tokens in the last scan
 	Matched               int            // tokens that pass the filters
 	Groups, Codes, States []string
+	Kinds                 []string // the kinds in the last scan, in gitlab.Kinds order
 	Group, Finding, State string
+	Kind                  string
 	Query                 string // q: part of the name or resource path
 	Sort, Order           string
 	Sorts                 []option
@@ -113,7 +115,7 @@ func groupOf(t gitlab.Token) string {
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 	st := s.o.Backend.State()
 	q := r.URL.Query()
-	d := tokensData{Scanned: st.Scanned, Group: q.Get("group"), Finding: q.Get("finding"), State: q.Get("state"),
+	d := tokensData{Scanned: st.Scanned, Group: q.Get("group"), Finding: q.Get("finding"), State: q.Get("state"), Kind: q.Get("kind"),
 		Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Order: q.Get("order"), Sorts: sorts, Total: len(st.Tokens),
 		States: []string{gitlab.StateActive, gitlab.StateExpired, gitlab.StateRevoked, "managed", "unmanaged"}}
 	if !slices.ContainsFunc(sorts, func(o option) bool { return o.Value == d.Sort }) {
@@ -123,7 +125,7 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 		d.Order = "asc"
 	}
 	order, ix := s.index.get(st, d.Sort)
-	d.Groups, d.Codes = ix.groups, ix.codes
+	d.Groups, d.Codes, d.Kinds = ix.groups, ix.codes, ix.kinds
 	lower := ix.lower
 	needle := strings.ToLower(d.Query)
 	keep := func(i int32) bool {
@@ -132,6 +134,9 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, sess *session) {
 			if g := groupOf(t.Token); g != d.Group && !strings.HasPrefix(g, d.Group+"/") {
 				return false
 			}
+		}
+		if d.Kind != "" && t.TokenKind() != d.Kind {
+			return false
 		}
 		if d.Finding != "" && !slices.ContainsFunc(t.Findings, func(f policy.Finding) bool { return f.Code == d.Finding }) {
 			return false
@@ -185,7 +190,7 @@ func (d *tokensData) paginate(q url.Values, matched int) (start, end int) {
 	d.From, d.To = start+1, end
 	link := func(page int) string {
 		v := url.Values{}
-		for _, k := range []string{"group", "finding", "state", "q", "sort", "order", "per_page"} {
+		for _, k := range []string{"group", "kind", "finding", "state", "q", "sort", "order", "per_page"} {
 			if x := q.Get(k); x != "" {
 				v.Set(k, x)
 			}
@@ -218,6 +223,7 @@ type tokenIndex struct {
 // indexLists are what the tokens page needs of every token besides an order.
 type indexLists struct {
 	groups, codes []string // for the filters' choices
+	kinds         []string
 	lower         []string // each token's name and resource path, lower case, for q
 	keys          []sortKey
 }
@@ -261,19 +267,21 @@ func (x *tokenIndex) get(st daemon.State, by string) (order []int32, lists index
 	defer x.mu.Unlock()
 	x.refresh(st)
 	if x.lists.keys == nil {
-		gs, cs := map[string]bool{}, map[string]bool{}
+		gs, cs, ks := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		lower := make([]string, len(st.Tokens))
 		keys := make([]sortKey, len(st.Tokens))
 		for i := range st.Tokens {
 			t := &st.Tokens[i]
 			keys[i] = keyOf(t)
 			gs[groupOf(t.Token)] = true
+			ks[t.TokenKind()] = true
 			for _, f := range t.Findings {
 				cs[f.Code] = true
 			}
 			lower[i] = strings.ToLower(t.Name + "\x00" + t.Resource.Path)
 		}
-		x.lists = indexLists{groups: slices.Sorted(maps.Keys(gs)), codes: slices.Sorted(maps.Keys(cs)), lower: lower, keys: keys}
+		kinds := slices.DeleteFunc(slices.Clone(gitlab.Kinds), func(k string) bool { return !ks[k] })
+		x.lists = indexLists{groups: slices.Sorted(maps.Keys(gs)), codes: slices.Sorted(maps.Keys(cs)), kinds: kinds, lower: lower, keys: keys}
 	}
 	order, ok := x.orders[by]
 	if !ok {
@@ -358,12 +366,49 @@ type delivery struct {
 	RotationID string
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request, sess *session) {
+// tokenPath is the page of the token of kind with id.
+func tokenPath(kind string, id int64) string {
+	return "/tokens/" + url.PathEscape(kind) + "/" + strconv.FormatInt(id, 10)
+}
+
+// lookup finds the token r's path names: {kind} and {id}, or, on the paths
+// from before tokens were keyed by kind, {id} alone — an access token's,
+// whose ids GitLab numbers together across group, project, personal and
+// service account tokens.
+func lookup(st daemon.State, r *http.Request) (daemon.Token, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	st := s.o.Backend.State()
-	t, ok := st.Token(id)
-	if err != nil || !ok {
+	if err != nil {
+		return daemon.Token{}, false
+	}
+	if kind := r.PathValue("kind"); kind != "" {
+		return st.Token(kind, id)
+	}
+	for _, k := range gitlab.Kinds {
+		if gitlab.AccessTokenKind(k) {
+			if t, ok := st.Token(k, id); ok {
+				return t, true
+			}
+		}
+	}
+	return daemon.Token{}, false
+}
+
+// tokenByID sends the page of an access token by id alone (links from
+// before tokens were keyed by kind) to its page.
+func (s *Server) tokenByID(w http.ResponseWriter, r *http.Request, sess *session) {
+	t, ok := lookup(s.o.Backend.State(), r)
+	if !ok {
 		s.errorPage(w, r, sess, http.StatusNotFound, "No token with that id was found in the last scan.")
+		return
+	}
+	http.Redirect(w, r, tokenPath(t.TokenKind(), t.ID), http.StatusMovedPermanently)
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request, sess *session) {
+	st := s.o.Backend.State()
+	t, ok := lookup(st, r)
+	if !ok {
+		s.errorPage(w, r, sess, http.StatusNotFound, "No token of that kind with that id was found in the last scan.")
 		return
 	}
 	d := tokenData{Token: t}
@@ -372,6 +417,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, sess *session) {
 			d.Managed = &m
 			d.CanRotate = !s.o.ReadOnly && t.State == gitlab.StateActive
 		}
+		var err error
 		if d.History, err = s.history(r.Context(), t.Ref); err != nil {
 			s.o.Log.Error("journal", "err", err)
 			s.errorPage(w, r, sess, http.StatusInternalServerError, "The journal could not be read.")
@@ -423,17 +469,16 @@ func deliveries(sinks []string, hist []historyEntry) []delivery {
 }
 
 func (s *Server) rotate(w http.ResponseWriter, r *http.Request, sess *session) {
-	back := "/tokens/" + r.PathValue("id")
 	if s.o.ReadOnly {
 		s.errorPage(w, r, sess, http.StatusForbidden, "The dashboard is read-only: rotating is switched off (--read-only).")
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	t, ok := s.o.Backend.State().Token(id)
-	if err != nil || !ok || t.Ref == "" {
+	t, ok := lookup(s.o.Backend.State(), r)
+	if !ok || t.Ref == "" {
 		s.errorPage(w, r, sess, http.StatusNotFound, "Only tokens managed by the config can be rotated.")
 		return
 	}
+	back := tokenPath(t.TokenKind(), t.ID)
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
 	out, err := s.o.Backend.RotateNow(ctx, t.Ref)

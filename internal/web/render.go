@@ -56,6 +56,9 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%d", *d)
 	},
 	"f1": func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	// tokenPath is a token's page: kind and id, since GitLab numbers each
+	// kind of credential on its own.
+	"tokenPath": tokenPath,
 }
 
 func parsePages() (pages, error) {

@@ -100,7 +100,7 @@ func get(tb testing.TB, h http.Handler, path string) string {
 	return w.Body.String()
 }
 
-var rowLink = regexp.MustCompile(`<th scope="row"><a href="/tokens/\d+">`)
+var rowLink = regexp.MustCompile(`<th scope="row"><a href="/tokens/[a-z_]+/\d+">`)
 
 // The tokens page shows one page of the rows that match, with links to the
 // pages around it that keep the filters; q filters by name or path.
@@ -129,7 +129,7 @@ func TestTokensPageIsPaginatedOnTheServer(t *testing.T) {
 	}
 
 	// Each sort orders the rows; ties go by resource path, name and id.
-	names := regexp.MustCompile(`<a href="/tokens/\d+">(deploy-\d+)</a></th>\n<td>project ([^<]+)</td>`)
+	names := regexp.MustCompile(`<a href="/tokens/[a-z_]+/\d+">(deploy-\d+)</a></th>\n<td>project ([^<]+)</td>`)
 	rows := names.FindAllStringSubmatch(get(t, h, "/tokens?sort=name&order=desc&per_page=1000"), -1)
 	if len(rows) != 1000 {
 		t.Fatalf("sort=name: %d rows", len(rows))
@@ -175,7 +175,7 @@ func BenchmarkPages(b *testing.B) {
 		"/tokens?state=expired&sort=severity&order=desc",
 		"/tokens?q=group-500&page=2&per_page=50",
 		"/tokens?page=1100",
-		fmt.Sprintf("/tokens/%d", n/2),
+		fmt.Sprintf("/tokens/project_access_token/%d", n/2),
 	} {
 		// The name is the path, its slashes (subtest separators) as "|".
 		b.Run(strings.ReplaceAll(path, "/", "|"), func(b *testing.B) {

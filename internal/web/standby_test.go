@@ -27,7 +27,7 @@ func TestStandingBy(t *testing.T) {
 	}{
 		{"GET", "/readyz", nil}, {"GET", "/", nil}, {"GET", "/login", nil}, {"GET", "/metrics", nil},
 		{"POST", "/login", url.Values{"password": {password}}},
-		{"POST", "/tokens/12/rotate", url.Values{}},
+		{"POST", "/tokens/project_access_token/12/rotate", url.Values{}},
 	} {
 		resp, body := s.do(c, r.method, r.path, r.form, bearer)
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "standing by: another tokenwarden serve is the leader") {

@@ -156,7 +156,10 @@ func (s *Server) routes() {
 	m.Handle("POST /logout", s.authed(s.logout))
 	m.Handle("GET /{$}", s.authed(s.overview))
 	m.Handle("GET /tokens", s.authed(s.tokens))
-	m.Handle("GET /tokens/{id}", s.authed(s.token))
+	m.Handle("GET /tokens/{kind}/{id}", s.authed(s.token))
+	m.Handle("POST /tokens/{kind}/{id}/rotate", s.authed(s.rotate))
+	// Before tokens were keyed by kind: an access token's id alone.
+	m.Handle("GET /tokens/{id}", s.authed(s.tokenByID))
 	m.Handle("POST /tokens/{id}/rotate", s.authed(s.rotate))
 	m.Handle("GET /journal", s.authed(s.journal))
 	m.Handle("GET /metrics", s.authed(s.metrics))
