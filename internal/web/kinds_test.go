@@ -15,16 +15,7 @@ import (
 
 // The dashboard shows each token's kind (issue 12).
 func TestDashboardShowsKind(t *testing.T) {
-	s := newSite(t, false)
-	dep := gitlab.Token{ID: 21, Kind: gitlab.KindDeployToken, Name: "k8s-pull", Username: "gitlab+deploy-token-21",
-		Resource: gitlab.Resource{Type: "project", Path: "acme/app"}, Active: true, Scopes: []string{"read_registry"}}
-	st := fixedState()
-	st.Tokens = append(st.Tokens, daemon.Token{Row: policy.Row{Token: dep, State: gitlab.StateActive}})
-	s.be.mu.Lock()
-	s.be.state = st
-	s.be.mu.Unlock()
-	c := s.client()
-	s.login(c)
+	s, c := siteWithDeployTokens(t, map[int64]string{21: "k8s-pull"})
 	_, page := s.do(c, "GET", "/tokens", nil, nil)
 	for _, want := range []string{`<th scope="col">Kind</th>`, `<td>deploy_token</td>`, `<td>project_access_token</td>`} {
 		if !strings.Contains(page, want) {
@@ -37,16 +28,13 @@ func TestDashboardShowsKind(t *testing.T) {
 	}
 }
 
-// GitLab numbers each kind on its own: a deploy token can have the id of
-// an access token. Each has its page, at its kind and id; the tokens page
-// links each row to its own; the kind filter (server-side, like q) keeps
-// one kind, and its pages' links keep it. A link from before tokens were
-// keyed by kind (/tokens/12) leads to the access token of that id.
-func TestTokensOfTwoKindsWithOneID(t *testing.T) {
+// siteWithDeployTokens is newSite whose state also has deploy tokens in
+// acme/app (id → name), and a client logged in to it.
+func siteWithDeployTokens(t *testing.T, deploy map[int64]string) (*site, *http.Client) {
 	s := newSite(t, false)
 	st := fixedState()
-	for i := range 3 {
-		dep := gitlab.Token{ID: int64(12 - i), Kind: gitlab.KindDeployToken, Name: fmt.Sprintf("pull-%d", i), Username: "gitlab+deploy-token-12",
+	for id, name := range deploy {
+		dep := gitlab.Token{ID: id, Kind: gitlab.KindDeployToken, Name: name, Username: fmt.Sprintf("gitlab+deploy-token-%d", id),
 			Resource: gitlab.Resource{Type: "project", Path: "acme/app"}, Active: true, Scopes: []string{"read_registry"}}
 		st.Tokens = append(st.Tokens, daemon.Token{Row: policy.Row{Token: dep, State: gitlab.StateActive}})
 	}
@@ -55,6 +43,16 @@ func TestTokensOfTwoKindsWithOneID(t *testing.T) {
 	s.be.mu.Unlock()
 	c := s.client()
 	s.login(c)
+	return s, c
+}
+
+// GitLab numbers each kind on its own: a deploy token can have the id of
+// an access token. Each has its page, at its kind and id; the tokens page
+// links each row to its own; the kind filter (server-side, like q) keeps
+// one kind, and its pages' links keep it. A link from before tokens were
+// keyed by kind (/tokens/12) leads to the access token of that id.
+func TestTokensOfTwoKindsWithOneID(t *testing.T) {
+	s, c := siteWithDeployTokens(t, map[int64]string{12: "pull-0", 11: "pull-1", 10: "pull-2"})
 
 	_, page := s.do(c, "GET", "/tokens/deploy_token/12", nil, nil)
 	if !strings.Contains(page, "Token pull-0") || !strings.Contains(page, "<dt>Kind</dt><dd>deploy_token</dd>") || strings.Contains(page, "Rotate now") {
