@@ -14,8 +14,8 @@ import (
 
 func newDoctorCmd() *cobra.Command {
 	var (
-		envVar, file, url, need, project, group, format, lookupEnv, cfgPath string
-		timeout                                                             = doctor.DefaultTimeout
+		envVar, file, url, need, project, group, format, lookupEnv, cfgPath, username string
+		timeout                                                                       = doctor.DefaultTimeout
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor [-]",
@@ -27,6 +27,12 @@ fix: the variable is set, the value has no stray whitespace, quotes or
 accepts the token (not unknown, revoked or expired; warns 30 days before
 expiry), its scopes cover --need (and no more than that), and it reaches
 --project / --group with a high enough role.
+
+A deploy token (gldt-) works only for Git, the container registry and the
+package registry: with --project (and its username from --username or
+$CI_DEPLOY_USER) doctor checks which of them it can use there, and why not
+(unknown, wrong username, another project's token, missing scope); with
+--lookup-env it also tells expired from revoked from deleted.
 
 The token is read from --env VAR (default GITLAB_TOKEN), --file PATH, or
 stdin with "-". It is never printed: at most its prefix and last 4 characters.
@@ -41,6 +47,7 @@ whether its scopes and its user's role can do what the config asks.
 Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 		Example: `  tokenwarden doctor --need push --project platform/app
   tokenwarden doctor --env DEPLOY_TOKEN --url https://gitlab.example.com --need read_api
+  tokenwarden doctor --env CI_DEPLOY_PASSWORD --project platform/app --need clone,pull-image
   printf %s "$TOKEN" | tokenwarden doctor - --format json
   tokenwarden doctor -c tokenwarden.yaml`,
 		Args: optionalArg("-"),
@@ -58,8 +65,8 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 			if sources > 1 {
 				return usageError("doctor: give only one of --env, --file and -")
 			}
-			if cfgPath != "" && (sources > 0 || need != "" || project != "" || group != "" || url != "") {
-				return withHint(usageError("doctor: -c checks the config's managing token against the config; it takes none of --env, --file, -, --need, --project, --group, --url"),
+			if cfgPath != "" && (sources > 0 || need != "" || project != "" || group != "" || url != "" || username != "") {
+				return withHint(usageError("doctor: -c checks the config's managing token against the config; it takes none of --env, --file, -, --need, --project, --group, --url, --username"),
 					"tokenwarden doctor -c tokenwarden.yaml")
 			}
 			if timeout <= 0 {
@@ -103,6 +110,10 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 					in.URL, in.URLSource = os.Getenv(e), e
 				}
 			}
+			in.Username, in.UsernameSource = username, "--username"
+			if username == "" {
+				in.Username, in.UsernameSource = os.Getenv("CI_DEPLOY_USER"), "CI_DEPLOY_USER"
+			}
 			if lookupEnv != "" {
 				in.Lookup = secret.New(os.Getenv(lookupEnv))
 			}
@@ -120,7 +131,8 @@ Exit status: 0 healthy (warnings allowed), 1 a blocking problem, 2 bad usage.`,
 	f.StringVar(&format, "format", "text", "output format: text or json")
 	f.StringVarP(&cfgPath, "config", "c", "", "check tokenwarden's own token (gitlab.token_env / token_file of this config) against what the config asks")
 	f.Var(durationFlag{&timeout}, "timeout", "give up on a request GitLab has not answered within this")
-	f.StringVar(&lookupEnv, "lookup-env", "", "environment variable with an administrator token, used only to find out when an expired token expired (GitLab's token information API)")
+	f.StringVar(&username, "username", "", "a deploy token's username, for Git and the registry (default $CI_DEPLOY_USER)")
+	f.StringVar(&lookupEnv, "lookup-env", "", "environment variable with an administrator token, used only to find out when an expired token expired (GitLab's token information API); for a deploy token, a token of the project's Maintainer or an administrator, to tell expired from revoked from deleted")
 	return cmd
 }
 

@@ -73,6 +73,10 @@ type Input struct {
 	// GitLab refuses to say anything about a token to the token itself once
 	// it has expired.
 	Lookup secret.Secret
+	// Username goes with a deploy token (gldt-): Git and the registry take
+	// it with the token. UsernameSource says where it came from
+	// ("--username", "CI_DEPLOY_USER").
+	Username, UsernameSource string
 }
 
 // Config holds what the checks need from outside.

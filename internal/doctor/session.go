@@ -22,6 +22,8 @@ type session struct {
 	api    *gitlab.Client // set by checkValid
 	self   gitlab.Token   // the token as GitLab describes it
 	scopes map[string]bool
+
+	deploy *deployProbes // a deploy token's probes (deploy.go), once made
 }
 
 func newSession(in Input, cfg Config) *session {

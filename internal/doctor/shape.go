@@ -24,9 +24,18 @@ func checkShape(_ context.Context, s *session) Result {
 		}
 		return pass("looks like a personal, group or project access token (glpat-)")
 	}
+	if s.isDeploy() {
+		if r, ok := s.deployShape(); ok {
+			return r
+		}
+	}
 	for _, k := range tokenfind.OtherKinds {
 		if strings.HasPrefix(v, k.Prefix) {
-			return fail(fmt.Sprintf("this is %s (%s…), not an access token", k.What, k.Prefix), k.Fix)
+			fix := k.Fix
+			if s.isDeploy() && s.in.Project == "" {
+				fix += "; to check the deploy token where it works, run doctor again with --project PATH (and --username NAME)"
+			}
+			return fail(fmt.Sprintf("this is %s (%s…), not an access token", k.What, k.Prefix), fix)
 		}
 	}
 	// An unknown gl…- prefix is named only when it looks like one (lowercase
