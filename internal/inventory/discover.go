@@ -57,30 +57,30 @@ func (w *walk) discover(ctx context.Context, roots []string) ([]gitlab.Group, []
 		if walkDescendants {
 			eg.Go(func() error {
 				ds, err := w.c.DescendantGroups(ectx, g)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					return w.discoveryError(err, g)
-				}
-				groups = append(groups, ds...)
-				return nil
+				return gather(w, &mu, &groups, ds, err, g)
 			})
 		}
 		eg.Go(func() error {
 			ps, err := w.c.GroupProjects(ectx, g, true)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				return w.discoveryError(err, g)
-			}
-			projects = append(projects, ps...)
-			return nil
+			return gather(w, &mu, &projects, ps, err, g)
 		})
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, nil, err
 	}
 	return dedupeGroups(groups), dedupeProjects(projects), nil
+}
+
+// gather appends what one walker's call found to *dst under mu, or turns
+// its error into the scan's.
+func gather[T any](w *walk, mu *sync.Mutex, dst *[]T, found []T, err error, g gitlab.Group) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		return w.discoveryError(err, g)
+	}
+	*dst = append(*dst, found...)
+	return nil
 }
 
 // discoverInstance is discover for an administrator without named roots.
@@ -173,27 +173,27 @@ func pathCovered(g gitlab.Group, groups []gitlab.Group) bool {
 }
 
 func dedupeGroups(gs []gitlab.Group) []gitlab.Group {
-	seen := map[int64]bool{}
-	out := gs[:0:0]
-	for _, g := range gs {
-		if !seen[g.ID] {
-			seen[g.ID] = true
-			out = append(out, g)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	return dedupe(gs, func(g gitlab.Group) (int64, string) { return g.ID, g.Path })
 }
 
 func dedupeProjects(ps []gitlab.Project) []gitlab.Project {
+	return dedupe(ps, func(p gitlab.Project) (int64, string) { return p.ID, p.Path })
+}
+
+// dedupe keeps the first of each ID, sorted by path.
+func dedupe[T any](xs []T, key func(T) (id int64, path string)) []T {
 	seen := map[int64]bool{}
-	out := ps[:0:0]
-	for _, p := range ps {
-		if !seen[p.ID] {
-			seen[p.ID] = true
-			out = append(out, p)
+	out := xs[:0:0]
+	for _, x := range xs {
+		if id, _ := key(x); !seen[id] {
+			seen[id] = true
+			out = append(out, x)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	sort.Slice(out, func(i, j int) bool {
+		_, pi := key(out[i])
+		_, pj := key(out[j])
+		return pi < pj
+	})
 	return out
 }

@@ -13,6 +13,20 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
+// scanEveryKind scans with every kind, fails the test on any error, and
+// counts the tokens found by kind.
+func scanEveryKind(t *testing.T, c *gitlab.Client) (*inventory.Report, map[string]int) {
+	t.Helper()
+	rep, err := inventory.Scan(context.Background(), c, inventory.Options{Kinds: gitlab.Kinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 {
+		t.Fatalf("errors: %v", rep.Errors)
+	}
+	return rep, countKinds(rep.Tokens)
+}
+
 func countKinds(toks []gitlab.Token) map[string]int {
 	n := map[string]int{}
 	for _, t := range toks {
@@ -34,15 +48,8 @@ func TestScanEveryKind(t *testing.T) {
 	if _, _, err := srv.CreatePersonalToken(sa.ID, sim.TokenSpec{Name: "ci", Scopes: []string{"api"}}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := inventory.Scan(context.Background(), client(t, url), inventory.Options{Kinds: gitlab.Kinds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Errors) > 0 {
-		t.Fatalf("errors: %v", rep.Errors)
-	}
+	rep, got := scanEveryKind(t, client(t, url))
 	st := srv.Stats()
-	got := countKinds(rep.Tokens)
 	want := map[string]int{
 		gitlab.KindGroupAccessToken: st.GroupTokens, gitlab.KindProjectAccessToken: st.ProjectTokens,
 		gitlab.KindDeployToken: st.DeployTokens, gitlab.KindTriggerToken: st.TriggerTokens, gitlab.KindRunnerToken: st.Runners,
@@ -92,15 +99,8 @@ func TestScanKindsAsOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := inventory.Scan(context.Background(), c, inventory.Options{Kinds: gitlab.Kinds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Errors) > 0 {
-		t.Fatalf("errors: %v", rep.Errors)
-	}
+	_, got := scanEveryKind(t, c)
 	st := srv.Stats()
-	got := countKinds(rep.Tokens)
 	if got[gitlab.KindDeployToken] != st.DeployTokens || got[gitlab.KindTriggerToken] != st.TriggerTokens ||
 		got[gitlab.KindRunnerToken] != st.Runners || got[gitlab.KindPersonalAccessToken] != 1 {
 		t.Errorf("kinds = %v; instance %+v", got, st)
