@@ -30,14 +30,8 @@ func checkExpiresSoon(tok gitlab.Token, now time.Time, th Thresholds) (Finding, 
 	if tok.ExpiresAt == nil || tok.Expired(now) {
 		return Finding{}, false
 	}
-	left := tok.ExpiresAt.Sub(now)
-	sev := ""
-	switch {
-	case th.ExpiresCritical > 0 && left <= th.ExpiresCritical:
-		sev = SeverityCritical
-	case th.ExpiresWarning > 0 && left <= th.ExpiresWarning:
-		sev = SeverityWarning
-	default:
+	sev := th.expirySeverity(tok.ExpiresAt.Sub(now))
+	if sev == "" {
 		return Finding{}, false
 	}
 	days, _ := DaysLeft(tok, now)
@@ -47,6 +41,18 @@ func checkExpiresSoon(tok gitlab.Token, now time.Time, th Thresholds) (Finding, 
 		Message:  fmt.Sprintf("expires on %s (%s)", tok.ExpiresAt.UTC().Format(dateLayout), in(days)),
 		Fix:      expiresSoonFix(tok),
 	}, true
+}
+
+// expirySeverity is how bad it is that a token expires in left: critical
+// within ExpiresCritical, a warning within ExpiresWarning, else "".
+func (th Thresholds) expirySeverity(left time.Duration) string {
+	switch {
+	case th.ExpiresCritical > 0 && left <= th.ExpiresCritical:
+		return SeverityCritical
+	case th.ExpiresWarning > 0 && left <= th.ExpiresWarning:
+		return SeverityWarning
+	}
+	return ""
 }
 
 func expiresSoonFix(tok gitlab.Token) string {

@@ -74,15 +74,7 @@ func EvaluateVariable(v VariableFacts, now time.Time, th Thresholds, manyPlaces 
 			Fix:     "put a live token's secret in the variable (manage the token with tokenwarden and add this variable as a gitlab_variable sink), or delete the variable if nothing uses it"})
 	case gitlab.StateActive:
 		if v.Token != nil && v.Token.ExpiresAt != nil {
-			left := v.Token.ExpiresAt.Sub(now)
-			sev := ""
-			switch {
-			case th.ExpiresCritical > 0 && left <= th.ExpiresCritical:
-				sev = SeverityCritical
-			case th.ExpiresWarning > 0 && left <= th.ExpiresWarning:
-				sev = SeverityWarning
-			}
-			if sev != "" {
+			if sev := th.expirySeverity(v.Token.ExpiresAt.Sub(now)); sev != "" {
 				days, _ := DaysLeft(*v.Token, now)
 				out = append(out, Finding{Code: CodeExpiringTokenInVariable, Severity: sev,
 					Message: fmt.Sprintf("holds %s, which expires on %s (%s)", name, v.Token.ExpiresAt.UTC().Format(dateLayout), in(days)),
