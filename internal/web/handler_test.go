@@ -95,19 +95,27 @@ func newSite(t *testing.T, readOnly bool) *site {
 	return newSiteWith(t, func(o *web.Options) { o.ReadOnly = readOnly })
 }
 
-// newSiteWith is newSite with options changed by opt.
-func newSiteWith(t *testing.T, opt func(*web.Options)) *site {
-	t.Helper()
-	dir := t.TempDir()
+// openJournal opens a fresh journal in a temporary directory, closed when
+// the test ends.
+func openJournal(tb testing.TB) journal.Store {
+	tb.Helper()
+	dir := tb.TempDir()
 	sealer, err := secret.LoadOrCreateKey(filepath.Join(dir, "k"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	st, err := journal.Open(context.Background(), "sqlite://"+filepath.Join(dir, "j.db"), sealer, clock.NewFake(now))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newSiteWith is newSite with options changed by opt.
+func newSiteWith(t *testing.T, opt func(*web.Options)) *site {
+	t.Helper()
+	st := openJournal(t)
 	be := &backend{ready: true, state: fixedState()}
 	o := web.Options{
 		Backend: be, Store: st, Password: secret.New(password), Clock: clock.NewFake(now),

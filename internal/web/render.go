@@ -15,40 +15,32 @@ var pageNames = []string{"login", "overview", "tokens", "token", "journal", "err
 
 type pages map[string]*template.Template
 
+// timeFormat renders a time.Time or a *time.Time in layout: "—" for a zero
+// time, noTime for a nil pointer.
+func timeFormat(layout, noTime string) func(any) string {
+	return func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return "—"
+			}
+			return v.UTC().Format(layout)
+		case *time.Time:
+			if v == nil {
+				return noTime
+			}
+			return v.UTC().Format(layout)
+		}
+		return ""
+	}
+}
+
 var funcs = template.FuncMap{
-	"date": func(t any) string {
-		switch v := t.(type) {
-		case time.Time:
-			if v.IsZero() {
-				return "—"
-			}
-			return v.UTC().Format("2006-01-02")
-		case *time.Time:
-			if v == nil {
-				return "never"
-			}
-			return v.UTC().Format("2006-01-02")
-		}
-		return ""
-	},
-	"datetime": func(t any) string {
-		switch v := t.(type) {
-		case time.Time:
-			if v.IsZero() {
-				return "—"
-			}
-			return v.UTC().Format("2006-01-02 15:04 UTC")
-		case *time.Time:
-			if v == nil {
-				return "—"
-			}
-			return v.UTC().Format("2006-01-02 15:04 UTC")
-		}
-		return ""
-	},
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"role": gitlab.AccessLevelName,
-	"join": strings.Join,
+	"date":     timeFormat("2006-01-02", "never"),
+	"datetime": timeFormat("2006-01-02 15:04 UTC", "—"),
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"role":     gitlab.AccessLevelName,
+	"join":     strings.Join,
 	"days": func(d *int) string {
 		if d == nil {
 			return "no expiry"

@@ -1,11 +1,9 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
-	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/web"
@@ -49,16 +46,7 @@ func bigSite(tb testing.TB, n int) http.Handler {
 
 func bigSiteBackend(tb testing.TB, n int) (http.Handler, *backend) {
 	tb.Helper()
-	dir := tb.TempDir()
-	sealer, err := secret.LoadOrCreateKey(filepath.Join(dir, "k"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st, err := journal.Open(context.Background(), "sqlite://"+filepath.Join(dir, "j.db"), sealer, clock.NewFake(now))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := openJournal(tb)
 	be := &backend{ready: true, state: bigState(n)}
 	h, err := web.NewServer(web.Options{Backend: be, Store: st, Password: secret.New(password), Clock: clock.NewFake(now)})
 	if err != nil {
