@@ -46,12 +46,20 @@ func ParseKey(text, env string) (Sealer, error) {
 	if err != nil {
 		return nil, &KeyError{Env: env, Msg: "not an age identity", Hint: "set it to the AGE-SECRET-KEY-1… line age-keygen writes", Err: err}
 	}
+	return x25519Sealer(ids, &KeyError{Env: env})
+}
+
+// x25519Sealer is a Sealer for the first X25519 identity of ids; without
+// one, it returns where (a KeyError naming the key's file or variable),
+// completed.
+func x25519Sealer(ids []age.Identity, where *KeyError) (Sealer, error) {
 	for _, id := range ids {
 		if x, ok := id.(*age.X25519Identity); ok {
 			return NewAgeSealer(x), nil
 		}
 	}
-	return nil, &KeyError{Env: env, Msg: "holds no X25519 identity", Hint: "generate one with age-keygen"}
+	where.Msg, where.Hint = "holds no X25519 identity", "generate one with age-keygen"
+	return nil, where
 }
 
 // LoadKey reads the age X25519 identity in path (the format age-keygen
@@ -86,12 +94,7 @@ func LoadKey(path string) (Sealer, error) {
 		// age's parse errors do not quote key material.
 		return nil, &KeyError{Path: path, Msg: "not an age identity file", Hint: "the file should hold one AGE-SECRET-KEY-1… line, as written by age-keygen", Err: err}
 	}
-	for _, id := range ids {
-		if x, ok := id.(*age.X25519Identity); ok {
-			return NewAgeSealer(x), nil
-		}
-	}
-	return nil, &KeyError{Path: path, Msg: "holds no X25519 identity", Hint: "generate one with age-keygen"}
+	return x25519Sealer(ids, &KeyError{Path: path})
 }
 
 // LoadOrCreateKey is LoadKey, but first creates a new identity in path when
