@@ -351,35 +351,33 @@ func benchManaged(bin, dir string, n int) {
 // waitPlanned polls /metrics until the managed tokens' next-rotation
 // series are there: the first plan is done.
 func waitPlanned(addr string, limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+password)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if bytes.Contains(b, []byte("tokenwarden_token_next_rotation_timestamp_seconds{")) {
-				return true
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
+	return poll(addr, "/metrics", limit, 100*time.Millisecond, func(_ int, body []byte) bool {
+		return bytes.Contains(body, []byte("tokenwarden_token_next_rotation_timestamp_seconds{"))
+	})
 }
 
 // waitReady polls /readyz until it answers 200.
 func waitReady(addr string, limit time.Duration) bool {
+	return poll(addr, "/readyz", limit, 50*time.Millisecond, func(status int, _ []byte) bool {
+		return status == http.StatusOK
+	})
+}
+
+// poll GETs path from the server at addr, with the password, every so
+// often until done accepts an answer (true) or limit has passed (false).
+func poll(addr, path string, limit, every time.Duration, done func(status int, body []byte) bool) bool {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/readyz", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 		req.Header.Set("Authorization", "Bearer "+password)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if done(resp.StatusCode, b) {
 				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(every)
 	}
 	return false
 }
