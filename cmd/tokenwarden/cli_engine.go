@@ -136,6 +136,26 @@ func openRuntime(ctx context.Context, f *engineFlags, stderr io.Writer) (*engine
 	return openRuntimeWith(ctx, f, runtimeOptions{Log: newLogger(stderr, f.verbose, redactorFrom(ctx))})
 }
 
+// openToWrite is openRuntime for the commands that change GitLab (apply,
+// rotate): it also takes the state's lock and checks the managing token
+// strictly, saying what it finds on w.
+func openToWrite(ctx context.Context, f *engineFlags, stderr, w io.Writer) (*engineRuntime, managing.Status, error) {
+	rt, err := openRuntime(ctx, f, stderr)
+	if err != nil {
+		return nil, managing.Status{}, err
+	}
+	if err := rt.lock(); err != nil {
+		rt.Close()
+		return nil, managing.Status{}, err
+	}
+	st, err := rt.checkManaging(ctx, w, true)
+	if err != nil {
+		rt.Close()
+		return nil, managing.Status{}, err
+	}
+	return rt, st, nil
+}
+
 // openRuntimeWith is openRuntime with the caller's logger and hooks (serve).
 func openRuntimeWith(ctx context.Context, f *engineFlags, opts runtimeOptions) (*engineRuntime, error) {
 	cfg, err := loadConfig(f.config)

@@ -47,18 +47,11 @@ outcome lines; it never asks, so it needs --yes. Exit codes are the same.`,
 				// Warnings go to stderr, the JSON alone to stdout.
 				out = cmd.ErrOrStderr()
 			}
-			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
+			rt, st, err := openToWrite(ctx, &f, cmd.ErrOrStderr(), out)
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
-			if err := rt.lock(); err != nil {
-				return err
-			}
-			st, err := rt.checkManaging(ctx, out, true)
-			if err != nil {
-				return err
-			}
 			if _, err := rt.renewManaging(ctx, st, out, false); err != nil {
 				return err
 			}

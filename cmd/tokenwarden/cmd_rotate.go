@@ -48,17 +48,11 @@ of the outcome lines. Exit codes are the same.`,
 			if d := expiresIn; d != 0 && (d < 24*time.Hour || d > config.MaxLifetime) {
 				return usageError("--expires-in must be between 1d and 365d")
 			}
-			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
+			rt, _, err := openToWrite(ctx, &f, cmd.ErrOrStderr(), out)
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
-			if err := rt.lock(); err != nil {
-				return err
-			}
-			if _, err := rt.checkManaging(ctx, out, true); err != nil {
-				return err
-			}
 			ref, err := findRef(ctx, rt.cfg, args[0], rt.engine)
 			if err != nil {
 				return err
