@@ -134,41 +134,27 @@ func (r *rendered) add(t *testing.T, file, doc string) {
 	if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
 		t.Fatalf("%s: %v\n%s", file, err, doc)
 	}
-	var obj any
-	switch tm.APIVersion + " " + tm.Kind {
-	case "v1 ConfigMap":
-		r.configMap = &corev1.ConfigMap{}
-		obj = r.configMap
-	case "apps/v1 Deployment":
-		r.deploy = &appsv1.Deployment{}
-		obj = r.deploy
-	case "v1 Service":
-		r.service = &corev1.Service{}
-		obj = r.service
-	case "v1 PersistentVolumeClaim":
-		r.pvc = &corev1.PersistentVolumeClaim{}
-		obj = r.pvc
-	case "policy/v1 PodDisruptionBudget":
-		r.pdb = &policyv1.PodDisruptionBudget{}
-		obj = r.pdb
-	case "v1 ServiceAccount":
-		r.sa = &corev1.ServiceAccount{}
-		obj = r.sa
-	case "rbac.authorization.k8s.io/v1 Role":
-		r.role = &rbacv1.Role{}
-		obj = r.role
-	case "rbac.authorization.k8s.io/v1 RoleBinding":
-		r.binding = &rbacv1.RoleBinding{}
-		obj = r.binding
-	case "monitoring.coreos.com/v1 ServiceMonitor":
-		r.monitor = &monitoringv1.ServiceMonitor{}
-		obj = r.monitor
-	case "monitoring.coreos.com/v1 PrometheusRule":
-		r.rule = &monitoringv1.PrometheusRule{}
-		obj = r.rule
-	default:
+	// Each kind the chart may render, by apiVersion and kind, and where
+	// its decoded object goes.
+	field, ok := map[string]any{
+		"v1 ConfigMap":                             &r.configMap,
+		"apps/v1 Deployment":                       &r.deploy,
+		"v1 Service":                               &r.service,
+		"v1 PersistentVolumeClaim":                 &r.pvc,
+		"policy/v1 PodDisruptionBudget":            &r.pdb,
+		"v1 ServiceAccount":                        &r.sa,
+		"rbac.authorization.k8s.io/v1 Role":        &r.role,
+		"rbac.authorization.k8s.io/v1 RoleBinding": &r.binding,
+		"monitoring.coreos.com/v1 ServiceMonitor":  &r.monitor,
+		"monitoring.coreos.com/v1 PrometheusRule":  &r.rule,
+	}[tm.APIVersion+" "+tm.Kind]
+	if !ok {
 		t.Fatalf("%s: an object the test does not know: %q %q", file, tm.APIVersion, tm.Kind)
 	}
+	// *field = new(T), decoded into below.
+	p := reflect.ValueOf(field).Elem()
+	p.Set(reflect.New(p.Type().Elem()))
+	obj := p.Interface()
 	if slices.Contains(r.kinds, tm.Kind) {
 		t.Fatalf("%s: a second %s", file, tm.Kind)
 	}
