@@ -21,10 +21,10 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
-const rootToken = "glpat-rootrootrootrootroot"
+const rootToken = simtest.RootToken
 
 // start is midnight UTC, so that "due in 10 days" is an exact instant.
-var start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+var start = simtest.Now.Truncate(24 * time.Hour)
 
 // world is an emulated GitLab with group acme and project acme/app, a
 // config file managing tokens there, and a journal.

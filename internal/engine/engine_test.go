@@ -24,9 +24,9 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 )
 
-const rootToken = "glpat-rootrootrootrootroot"
+const rootToken = simtest.RootToken
 
-var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+var start = simtest.Now
 
 // world is one emulated GitLab with one managed token "deploy" in project
 // acme/app, due for rotation, delivered to a dotenv file and a CI/CD variable.

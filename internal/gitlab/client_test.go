@@ -18,9 +18,9 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
-const rootToken = "glpat-root0000000000000000"
+const rootToken = simtest.RootToken
 
-var simNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+var simNow = simtest.Now
 
 func newClient(t *testing.T, url, token string, clk clock.Clock) *gitlab.Client {
 	t.Helper()

@@ -25,9 +25,9 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
 
-const rootToken = "glpat-rootrootrootrootroot"
+const rootToken = simtest.RootToken
 
-var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+var start = simtest.Now
 
 // world: group acme, owned by user tokenwarden-svc whose personal access
 // token "tokenwarden" (api, expiring in 10 days: inside the 30-day renewal

@@ -40,6 +40,13 @@ type World struct {
 	ClientsOnFakeClock bool
 }
 
+// RootToken is the administrator token tests give the emulator
+// (sim.Options.RootToken) and their clients.
+const RootToken = "glpat-root0000000000000000"
+
+// Now is the instant tests start their fake clocks at.
+var Now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
 // WorldOptions shape a World.
 type WorldOptions struct {
 	Start     time.Time // the clock's start

@@ -18,7 +18,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
 )
 
-const rootToken = "glpat-rootrootrootrootroot"
+const rootToken = simtest.RootToken
 
 type fixture struct {
 	srv   *sim.Server
