@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,16 +27,8 @@ func newDeployWorld(t *testing.T) *deployWorld {
 	t.Helper()
 	dw := &deployWorld{world: &world{t: t}}
 	w := dw.world
-	createRE := regexp.MustCompile(`/deploy_tokens$`)
 	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 7,
-		Wrap: func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost && createRE.MatchString(r.URL.Path) {
-					dw.creates.Add(1)
-				}
-				h.ServeHTTP(rw, r)
-			})
-		}})
+		Wrap: simtest.Counting(http.MethodPost, `/deploy_tokens$`, func(string) { dw.creates.Add(1) })})
 	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
 	old, sec, err := w.Srv.CreateDeployToken("project", w.Project.ID, sim.DeployTokenSpec{
 		Name: "pull", Username: "registry-bot", Scopes: []string{"read_registry"}, ExpiresAt: &exp,
@@ -139,34 +130,10 @@ func TestDeployTokenRotation(t *testing.T) {
 // token: crash at every fault point (before and after each journaled step),
 // run again as a new process, and check the invariant.
 func TestDeployTokenCrashAtEveryStep(t *testing.T) {
-	points := 0
-	{
+	crashAtEveryStep(t, []string{"overlap"}, func(t *testing.T, _ string) (*world, func()) {
 		dw := newDeployWorld(t)
-		count := func(*journal.Rotation, journal.Step, bool) error { points++; return nil }
-		dw.apply(dw.engine(count))
-		dw.Clock.Advance(2 * time.Second)
-		dw.apply(dw.engine(count))
-	}
-	if points < 10 {
-		t.Fatalf("only %d fault points", points)
-	}
-	for k := 1; k <= points; k++ {
-		t.Run(fmt.Sprintf("point-%02d", k), func(t *testing.T) {
-			dw := newDeployWorld(t)
-			crash := &simtest.CrashPoint{K: k}
-			dw.apply(dw.engine(crash.Hook))
-			if !crash.Reached() {
-				dw.Clock.Advance(2 * time.Second)
-				dw.apply(dw.engine(crash.Hook))
-			}
-			if crash.At == "" {
-				t.Fatalf("fault point %d not reached", k)
-			}
-			t.Logf("crashed at %s", crash.At)
-			dw.finish()
-			dw.checkDeploy()
-		})
-	}
+		return dw.world, dw.checkDeploy
+	})
 }
 
 // TestDeployTokenLostCreate: GitLab creates the deploy token but the answer

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,16 +44,8 @@ type world struct {
 func newWorld(t *testing.T, strategy string) *world {
 	t.Helper()
 	w := &world{t: t}
-	createRE := regexp.MustCompile(`/access_tokens$`)
 	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 7,
-		Wrap: func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost && createRE.MatchString(r.URL.Path) {
-					w.creates.Add(1)
-				}
-				h.ServeHTTP(rw, r)
-			})
-		}})
+		Wrap: simtest.Counting(http.MethodPost, `/access_tokens$`, func(string) { w.creates.Add(1) })})
 	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
 	old, sec, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
 		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api", "self_rotate"},
@@ -112,39 +103,14 @@ func (w *world) client(s secret.Secret) *gitlab.Client {
 // apply runs plan + apply once.
 func (w *world) apply(e *engine.Engine) []engine.Outcome {
 	w.t.Helper()
-	ctx := context.Background()
-	p, err := e.Plan(ctx, w.cfg)
-	if err != nil {
-		w.t.Fatalf("plan: %v", err)
-	}
-	outs, err := e.Apply(ctx, w.cfg, p)
-	if err != nil {
-		w.t.Fatalf("apply: %v", err)
-	}
-	return outs
+	return w.Apply(e, w.cfg)
 }
 
 // finish re-runs apply (as after a restart) until nothing is left to do,
 // letting the grace period pass.
 func (w *world) finish() {
 	w.t.Helper()
-	for i := 0; i < 4; i++ {
-		w.Clock.Advance(2 * time.Second)
-		outs := w.apply(w.engine(nil))
-		for _, o := range outs {
-			if o.Status == engine.StatusFailed {
-				w.t.Fatalf("rotation failed: %v", o.Err)
-			}
-		}
-		un, err := w.store.Unfinished(context.Background())
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if len(un) == 0 {
-			return
-		}
-	}
-	w.t.Fatalf("rotation still unfinished after 4 runs")
+	w.Finish(w.cfg, func() (*engine.Engine, journal.Store) { return w.engine(nil), w.store })
 }
 
 // fileValue reads DEPLOY_TOKEN from the dotenv sink.
@@ -263,17 +229,32 @@ func TestRotateEachStrategy(t *testing.T) {
 // just before a step is journaled (the GitLab call or delivery happened, the
 // journal does not know) and just after — then runs it again as a new process.
 func TestCrashAtEveryStep(t *testing.T) {
-	crashAtEveryStep(t, newWorld, nil)
+	crashAtEveryStep(t, strategies, checked(newWorld, nil))
+}
+
+// checked is a crashAtEveryStep setup: newWorld's world, whose invariant is
+// check(strategy), then also (when set).
+func checked(newWorld func(*testing.T, string) *world, also func(*testing.T, *world)) func(*testing.T, string) (*world, func()) {
+	return func(t *testing.T, strategy string) (*world, func()) {
+		w := newWorld(t, strategy)
+		return w, func() {
+			w.check(strategy)
+			if also != nil {
+				also(t, w)
+			}
+		}
+	}
 }
 
 // crashAtEveryStep counts the fault points of an undisturbed rotation of
 // each strategy, then, for every point, crashes there, re-runs as a new
-// process and checks the invariant; also (when set) on each world after it.
-func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, also func(*testing.T, *world)) {
+// process and checks the invariant: setup returns a fresh world and the
+// check of its invariant.
+func crashAtEveryStep(t *testing.T, strategies []string, setup func(*testing.T, string) (*world, func())) {
 	for _, strategy := range strategies {
 		points := 0
 		{
-			w := newWorld(t, strategy)
+			w, _ := setup(t, strategy)
 			count := func(*journal.Rotation, journal.Step, bool) error { points++; return nil }
 			w.apply(w.engine(count))
 			w.Clock.Advance(2 * time.Second)
@@ -284,7 +265,7 @@ func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, al
 		}
 		for k := 1; k <= points; k++ {
 			t.Run(fmt.Sprintf("%s/point-%02d", strategy, k), func(t *testing.T) {
-				w := newWorld(t, strategy)
+				w, check := setup(t, strategy)
 				crash := &simtest.CrashPoint{K: k}
 				w.apply(w.engine(crash.Hook))
 				if !crash.Reached() {
@@ -297,10 +278,7 @@ func crashAtEveryStep(t *testing.T, newWorld func(*testing.T, string) *world, al
 				}
 				t.Logf("crashed at %s", crash.At)
 				w.finish()
-				w.check(strategy)
-				if also != nil {
-					also(t, w)
-				}
+				check()
 			})
 		}
 	}

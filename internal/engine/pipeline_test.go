@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,16 +44,8 @@ type fleet struct {
 func newFleet(t *testing.T, strategy string, n, concurrency int) *fleet {
 	t.Helper()
 	f := &fleet{t: t, n: n, old: map[string]int64{}}
-	createRE := regexp.MustCompile(`/access_tokens$`)
 	f.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 11,
-		Wrap: func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost && createRE.MatchString(r.URL.Path) {
-					f.creates.Add(1)
-				}
-				h.ServeHTTP(rw, r)
-			})
-		}})
+		Wrap: simtest.Counting(http.MethodPost, `/access_tokens$`, func(string) { f.creates.Add(1) })})
 	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
 	env := "# shared by every deploy token\nLOG_LEVEL=info\n"
 	var toks strings.Builder
@@ -134,37 +125,13 @@ func (f *fleet) counting(fault journal.Fault) journal.Fault {
 
 func (f *fleet) apply(e *engine.Engine) []engine.Outcome {
 	f.t.Helper()
-	ctx := context.Background()
-	p, err := e.Plan(ctx, f.cfg)
-	if err != nil {
-		f.t.Fatalf("plan: %v", err)
-	}
-	outs, err := e.Apply(ctx, f.cfg, p)
-	if err != nil {
-		f.t.Fatalf("apply: %v", err)
-	}
-	return outs
+	return f.Apply(e, f.cfg)
 }
 
 // finish re-runs apply as a new process until nothing is left to do.
 func (f *fleet) finish() {
 	f.t.Helper()
-	for range 4 {
-		f.Clock.Advance(2 * time.Second)
-		for _, o := range f.apply(f.engine(nil)) {
-			if o.Status == engine.StatusFailed {
-				f.t.Fatalf("rotation of %s failed: %v", o.Rotation.Ref, o.Err)
-			}
-		}
-		un, err := f.store.Unfinished(context.Background())
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if len(un) == 0 {
-			return
-		}
-	}
-	f.t.Fatal("rotations still unfinished after 4 runs")
+	f.Finish(f.cfg, func() (*engine.Engine, journal.Store) { return f.engine(nil), f.store })
 }
 
 // env reads the shared dotenv file.

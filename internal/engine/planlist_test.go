@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,18 +20,12 @@ import (
 func TestPlanListsEachResourceOnce(t *testing.T) {
 	var mu sync.Mutex
 	lists := map[string]int{}
-	listRE := regexp.MustCompile(`^/api/v4/(groups|projects)/[^/]+/access_tokens$`)
 	w := simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 7,
-		Wrap: func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodGet && listRE.MatchString(r.URL.Path) {
-					mu.Lock()
-					lists[r.URL.Path]++
-					mu.Unlock()
-				}
-				h.ServeHTTP(rw, r)
-			})
-		}})
+		Wrap: simtest.Counting(http.MethodGet, `^/api/v4/(groups|projects)/[^/]+/access_tokens$`, func(path string) {
+			mu.Lock()
+			lists[path]++
+			mu.Unlock()
+		})})
 	exp := start.AddDate(0, 0, 60)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\ndefaults: {lifetime: 90d}\ntokens:\n", w.URL)

@@ -20,10 +20,10 @@ func newPostgresWorld(t *testing.T, strategy string) *world {
 // TestCrashAtEveryStepPostgres is TestCrashAtEveryStep with a PostgreSQL
 // journal: the engine recovers from a crash at any step the same way.
 func TestCrashAtEveryStepPostgres(t *testing.T) {
-	crashAtEveryStep(t, newPostgresWorld, func(t *testing.T, w *world) {
+	crashAtEveryStep(t, strategies, checked(newPostgresWorld, func(t *testing.T, w *world) {
 		var rows int
 		if err := pgtest.Conn(t, w.cfg.State).QueryRow(context.Background(), `SELECT count(*) FROM rotations`).Scan(&rows); err != nil || rows == 0 {
 			t.Fatalf("the PostgreSQL journal holds %d rotations (%v)", rows, err)
 		}
-	})
+	}))
 }
