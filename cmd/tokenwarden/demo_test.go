@@ -16,6 +16,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // TestDemoNeverPrintsASecret runs the demo with the engine logging at debug
@@ -102,24 +103,6 @@ func TestDemoNeverPrintsASecret(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // gate holds every request to the emulator once armed, until released, and
 // says when the first one arrived.
 type gate struct {
@@ -147,7 +130,7 @@ func (g *gate) wrap(h http.Handler) http.Handler {
 
 // waitFor polls cond until it holds, failing the test after a minute or when
 // the demo ends.
-func waitFor(t *testing.T, what string, done <-chan error, out *syncBuffer, cond func() bool) {
+func waitFor(t *testing.T, what string, done <-chan error, out *simtest.Buffer, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -169,7 +152,7 @@ func waitFor(t *testing.T, what string, done <-chan error, out *syncBuffer, cond
 func TestDemoServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out simtest.Buffer
 	g := newGate()
 	done := make(chan error, 1)
 	go func() {
@@ -231,7 +214,7 @@ func TestDemoServe(t *testing.T) {
 func TestDemoServeNotReadyStillPrints(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out simtest.Buffer
 	var refuse atomic.Bool
 	deny := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

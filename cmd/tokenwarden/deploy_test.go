@@ -206,7 +206,7 @@ exec "$@"`
 		t.Errorf("apply delivered %q (%v)", b, err)
 	}
 
-	var log syncBuffer
+	var log simtest.Buffer
 	serve := command("serve", "-c", cfg, "--listen", "127.0.0.1:0")
 	serve.Stdout, serve.Stderr = &log, &log
 	if err := serve.Start(); err != nil {

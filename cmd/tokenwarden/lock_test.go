@@ -77,7 +77,7 @@ func TestServeStandsByThenLeads(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out simtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		if code := run(ctx, []string{"serve", "-c", cfg, "--listen", "127.0.0.1:0"}, &out, &out); code != exitOK {

@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -637,26 +636,9 @@ func TestChartServes(t *testing.T) {
 type pod struct {
 	cmd  *exec.Cmd
 	data string
-	out  *lockedBuffer
+	out  *simtest.Buffer
 	base string
 	done chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startPod starts serve with the container's args and environment: values
@@ -708,7 +690,7 @@ func startPod(t *testing.T, bin string, r *rendered, secrets map[string]string) 
 	if pw := os.Getenv("PGPASSWORD"); pw != "" {
 		env = append(env, "PGPASSWORD="+pw) // the test database's; in a pod it is in the URL
 	}
-	p := &pod{data: data, out: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &pod{data: data, out: &simtest.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
 	p.cmd.Dir = root
