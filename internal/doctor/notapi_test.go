@@ -2,46 +2,33 @@ package doctor
 
 import (
 	"context"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // TestInstanceThatIsNotGitLab: a URL that answers with a web page or with
 // broken JSON is not "✓ GitLab instance reachable": the instance check
 // fails, says what came back, and points at the URL.
 func TestInstanceThatIsNotGitLab(t *testing.T) {
-	cases := []struct {
-		name, ctype, body string
-		status            int
-		got               string
-	}{
-		{"web page", "text/html; charset=utf-8", "<!DOCTYPE html><html><body>Welcome</body></html>", 200, "text/html"},
-		{"login page with 401", "text/html", "<html>Sign in</html>", 401, "text/html"},
-		{"broken json", "application/json", `{"version": "17.`, 200, "broken JSON"},
-		{"json that is html", "application/json", `<html></html>`, 401, "broken JSON"},
-	}
+	// The instance check reads /version without a token: a 401 there is
+	// not the token's fault.
+	cases := append(simtest.NotGitLabAnswers, simtest.NotGitLab{
+		Name: "html sent as json with 401", ContentType: "application/json", Body: "<html></html>", Status: 401, Got: "broken JSON"})
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", tc.ctype)
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
+		t.Run(tc.Name, func(t *testing.T) {
+			srv := tc.Serve(t, nil)
 			in := Input{Token: secret.New("glpat-AbcdefghijKLMNOPQRST"), Origin: Origin{Kind: "env", Name: "APP_TOKEN", Found: true}, URL: srv.URL}
 			rep := Run(context.Background(), in, Config{Clock: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))})
 			r := find(t, rep, "instance")
 			if r.Status != StatusFailed || rep.Healthy {
 				t.Fatalf("instance check: %s %q, want failed", r.Status, r.Detail)
 			}
-			want := "not a GitLab API at " + srv.URL + " (got " + tc.got + ")"
+			want := "not a GitLab API at " + srv.URL + " (got " + tc.Got + ")"
 			if !strings.Contains(r.Detail, want) || !strings.Contains(r.Fix, "root URL") {
 				t.Errorf("instance check: detail %q fix %q; want %q and a fix about the URL", r.Detail, r.Fix, want)
 			}

@@ -108,37 +108,18 @@ func TestStalledBodyTimesOut(t *testing.T) {
 // that is not JSON, is named as not being GitLab's API, with a hint, for
 // reads and writes alike, instead of "invalid character '<'".
 func TestNotAGitLabAPI(t *testing.T) {
-	cases := []struct {
-		name, ctype, body string
-		status            int
-		got               string
-	}{
-		{"html page", "text/html; charset=utf-8", "<!DOCTYPE html><html><body>Welcome</body></html>", 200, "text/html"},
-		{"html login page with 401", "text/html", "<html>Sign in</html>", 401, "text/html"},
-		{"html 404", "text/html", "<html>Not here</html>", 404, "text/html"},
-		{"broken json", "application/json", `{"id": 1, "username": `, 200, "broken JSON"},
-		{"html sent as json", "application/json", "<html></html>", 200, "broken JSON"},
-		{"no content type", "", "<html></html>", 200, "broken JSON"},
-		{"empty", "application/json", "", 200, "an empty answer"},
-	}
+	cases := append(simtest.NotGitLabAnswers,
+		simtest.NotGitLab{Name: "html 404", ContentType: "text/html", Body: "<html>Not here</html>", Status: 404, Got: "text/html"},
+		simtest.NotGitLab{Name: "empty", ContentType: "application/json", Status: 200, Got: "an empty answer"})
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			var hits atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				w.Header()["Content-Type"] = nil
-				if tc.ctype != "" {
-					w.Header().Set("Content-Type", tc.ctype)
-				}
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
+			srv := tc.Serve(t, &hits)
 			c := timeoutClient(t, srv.URL, 10*time.Second)
 			ctx := context.Background()
 
 			_, err := c.CurrentUser(ctx)
-			want := "not a GitLab API at " + srv.URL + " (got " + tc.got + ")"
+			want := "not a GitLab API at " + srv.URL + " (got " + tc.Got + ")"
 			if !errors.Is(err, gitlab.ErrNotAPI) || err.Error() != want {
 				t.Fatalf("CurrentUser: got %v, want %q", err, want)
 			}
