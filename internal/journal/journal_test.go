@@ -97,6 +97,22 @@ func (f *fixture) exec(t *testing.T, q string) {
 
 func ptr(t time.Time) *time.Time { return &t }
 
+// create journals a new rotation r.
+func (f *fixture) create(t *testing.T, r *Rotation) {
+	t.Helper()
+	if err := f.store.Create(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// update journals r's new state with note.
+func (f *fixture) update(t *testing.T, r *Rotation, note string) {
+	t.Helper()
+	if err := f.store.Update(context.Background(), r, note); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newRotation(ref string) *Rotation {
 	return &Rotation{Ref: ref, Kind: KindRotation, Strategy: "overlap", ResourceType: "group", ResourcePath: "platform/infra", TokenName: "deploy", OldTokenID: 41, Reason: "due: expires 2026-12-01"}
 }
@@ -105,9 +121,7 @@ func TestRoundTripEveryField(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		r := newRotation("group/platform/infra:deploy")
-		if err := f.store.Create(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+		f.create(t, r)
 		if len(r.ID) != 20 || r.ID[:4] != "rot-" {
 			t.Errorf("ID = %q, want rot- and 16 hex", r.ID)
 		}
@@ -121,22 +135,16 @@ func TestRoundTripEveryField(t *testing.T) {
 		r.NewSecret = secret.New(plaintext)
 		r.Step = StepMinted
 		r.Attempts = 1
-		if err := f.store.Update(ctx, r, "minted token 42"); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, r, "minted token 42")
 		f.clk.Advance(time.Minute)
 		r.Delivered = []string{"gitlab_variable:project/a/b:K@*", "file:/etc/x#K"}
 		r.Step = StepDelivered
 		r.RevokeAfter = ptr(t0.Add(time.Hour + 123456789))
-		if err := f.store.Update(ctx, r, "delivered file:/etc/x#K"); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, r, "delivered file:/etc/x#K")
 		f.clk.Advance(time.Minute)
 		r.Step = StepFailed
 		r.Error = "verify: 401 Unauthorized"
-		if err := f.store.Update(ctx, r, r.Error); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, r, r.Error)
 		if r.FinishedAt == nil || !r.FinishedAt.Equal(t0.Add(3*time.Minute)) || !r.UpdatedAt.Equal(t0.Add(3*time.Minute)) {
 			t.Errorf("final update: finished %v updated %v", r.FinishedAt, r.UpdatedAt)
 		}
@@ -190,15 +198,10 @@ func normal(r *Rotation) Rotation {
 // plaintext secret.
 func (f *fixture) minted(t *testing.T) *Rotation {
 	t.Helper()
-	ctx := context.Background()
 	r := newRotation("group/g:t")
-	if err := f.store.Create(ctx, r); err != nil {
-		t.Fatal(err)
-	}
+	f.create(t, r)
 	r.NewSecret, r.Step = secret.New(plaintext), StepMinted
-	if err := f.store.Update(ctx, r, "minted"); err != nil {
-		t.Fatal(err)
-	}
+	f.update(t, r, "minted")
 	return r
 }
 
@@ -268,9 +271,7 @@ func TestWrongKeyFailsToLoadSecret(t *testing.T) {
 		ctx := context.Background()
 		r := newRotation("group/g:t")
 		r.NewSecret = secret.New(plaintext)
-		if err := f.store.Create(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+		f.create(t, r)
 		f.store.Close()
 		other, err := secret.LoadOrCreateKey(filepath.Join(t.TempDir(), "other.key"))
 		if err != nil {
@@ -299,9 +300,7 @@ func TestInProgress(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		a := newRotation("group/g:t")
-		if err := f.store.Create(ctx, a); err != nil {
-			t.Fatal(err)
-		}
+		f.create(t, a)
 		b := newRotation("group/g:t")
 		if err := f.store.Create(ctx, b); !errors.Is(err, ErrInProgress) {
 			t.Fatalf("second unfinished rotation of the same ref: err = %v, want ErrInProgress", err)
@@ -310,22 +309,16 @@ func TestInProgress(t *testing.T) {
 			t.Errorf("the refused rotation was stored: %v", err)
 		}
 		// Another ref is independent.
-		if err := f.store.Create(ctx, newRotation("group/g:other")); err != nil {
-			t.Fatal(err)
-		}
+		f.create(t, newRotation("group/g:other"))
 		// Once the first is finished, a new one may start.
 		a.Step = StepDone
-		if err := f.store.Update(ctx, a, "done"); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, a, "done")
 		c := newRotation("group/g:t")
 		if err := f.store.Create(ctx, c); err != nil {
 			t.Fatalf("after done: %v", err)
 		}
 		c.Step = StepFailed
-		if err := f.store.Update(ctx, c, "boom"); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, c, "boom")
 		if err := f.store.Create(ctx, newRotation("group/g:t")); err != nil {
 			t.Fatalf("after failed: %v", err)
 		}
@@ -352,28 +345,20 @@ func TestUnfinishedAndList(t *testing.T) {
 		for i, ref := range []string{"group/g:a", "group/g:b", "project/g/p:c", "group/g:d"} {
 			r := newRotation(ref)
 			r.NewSecret = secret.New(fmt.Sprintf("glpat-%d-xxxxxxxxxxxxxxxx", i))
-			if err := f.store.Create(ctx, r); err != nil {
-				t.Fatal(err)
-			}
+			f.create(t, r)
 			ids = append(ids, r.ID)
 			if i == 1 {
 				r.Step = StepDone
-				if err := f.store.Update(ctx, r, "done"); err != nil {
-					t.Fatal(err)
-				}
+				f.update(t, r, "done")
 			}
 			f.clk.Advance(time.Hour)
 		}
 		// A second rotation of "a" after the first failed.
 		first, _ := f.store.Get(ctx, ids[0])
 		first.Step = StepFailed
-		if err := f.store.Update(ctx, first, "x"); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, first, "x")
 		again := newRotation("group/g:a")
-		if err := f.store.Create(ctx, again); err != nil {
-			t.Fatal(err)
-		}
+		f.create(t, again)
 
 		un, err := f.store.Unfinished(ctx)
 		if err != nil {
@@ -429,13 +414,9 @@ func TestReopenKeepsData(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		r := newRotation("group/g:t")
-		if err := f.store.Create(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+		f.create(t, r)
 		r.Step, r.NewSecret, r.Delivered = StepDelivered, secret.New(plaintext), []string{"file:/x"}
-		if err := f.store.Update(ctx, r, "delivered"); err != nil {
-			t.Fatal(err)
-		}
+		f.update(t, r, "delivered")
 		if err := f.store.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -466,9 +447,7 @@ func TestConcurrentUpdates(t *testing.T) {
 		rs := make([]*Rotation, n)
 		for i := range rs {
 			rs[i] = newRotation(fmt.Sprintf("group/g:t%d", i))
-			if err := f.store.Create(ctx, rs[i]); err != nil {
-				t.Fatal(err)
-			}
+			f.create(t, rs[i])
 		}
 		var wg sync.WaitGroup
 		for i, r := range rs {
