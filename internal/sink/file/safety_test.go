@@ -56,6 +56,28 @@ func sharedDir(t *testing.T, parent string, mode os.FileMode) string {
 	return dir
 }
 
+// planted is name in a sticky directory under base that every user may
+// write to (like /tmp), made by mk and handed to another user, as if that
+// user had made it.
+func planted(t *testing.T, base, name string, mk func(path string) error) string {
+	t.Helper()
+	uid, gid := otherUser(t)
+	path := filepath.Join(sharedDir(t, base, 0o777|os.ModeSticky), name)
+	if err := mk(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(path, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// plantedLink is name -> target, planted under base by another user.
+func plantedLink(t *testing.T, base, name, target string) string {
+	t.Helper()
+	return planted(t, base, name, func(link string) error { return os.Symlink(target, link) })
+}
+
 func newSink(t *testing.T, cfg file.Config) *file.Sink {
 	t.Helper()
 	s, err := file.New(cfg)
@@ -89,20 +111,13 @@ func wantOwnedByUs(t *testing.T, path string, mode os.FileMode) {
 // user may write to (sticky, like /tmp; allowed here by allow_shared_dir):
 // the sink must neither overwrite nor read the link's target.
 func TestRefusesSymlinkPlantedByAnotherUser(t *testing.T) {
-	uid, gid := otherUser(t)
+	otherUser(t) // skips unless root
 	base := t.TempDir()
 	victim := filepath.Join(base, "important.conf")
 	if err := os.WriteFile(victim, []byte("keep me\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shared := sharedDir(t, base, 0o777|os.ModeSticky)
-	link := filepath.Join(shared, "link.raw")
-	if err := os.Symlink(victim, link); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Lchown(link, uid, gid); err != nil {
-		t.Fatal(err)
-	}
+	link := plantedLink(t, base, "link.raw", victim)
 	s := newSink(t, file.Config{Path: link, Format: file.FormatRaw, AllowSharedDir: true})
 	_, err := s.Put(context.Background(), secret.New(tok))
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
@@ -143,20 +158,13 @@ func TestRefusesSymlinkTarget(t *testing.T) {
 // A parent directory that is a symlink another user planted in a shared
 // directory is not followed; one that root or we made is.
 func TestParentSymlinkInSharedDirectory(t *testing.T) {
-	uid, gid := otherUser(t)
+	uid, _ := otherUser(t)
 	base := t.TempDir()
 	elsewhere := filepath.Join(base, "etc")
 	if err := os.Mkdir(elsewhere, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	shared := sharedDir(t, base, 0o777|os.ModeSticky)
-	link := filepath.Join(shared, "app")
-	if err := os.Symlink(elsewhere, link); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Lchown(link, uid, gid); err != nil {
-		t.Fatal(err)
-	}
+	link := plantedLink(t, base, "app", elsewhere)
 	s := newSink(t, file.Config{Path: filepath.Join(link, "token"), Format: file.FormatRaw})
 	_, err := s.Put(context.Background(), secret.New(tok))
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link owned by uid "+strconv.Itoa(uid)) || !strings.Contains(err.Error(), "other users can write to") {
@@ -179,15 +187,8 @@ func TestParentSymlinkInSharedDirectory(t *testing.T) {
 // A directory another user made inside a shared directory is theirs to swap:
 // the sink does not write into it, even with allow_shared_dir.
 func TestDirectoryOfAnotherUserInSharedDirectory(t *testing.T) {
-	uid, gid := otherUser(t)
-	shared := sharedDir(t, t.TempDir(), 0o777|os.ModeSticky)
-	theirs := filepath.Join(shared, "app")
-	if err := os.Mkdir(theirs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(theirs, uid, gid); err != nil {
-		t.Fatal(err)
-	}
+	uid, _ := otherUser(t)
+	theirs := planted(t, t.TempDir(), "app", func(p string) error { return os.Mkdir(p, 0o755) })
 	s := newSink(t, file.Config{Path: filepath.Join(theirs, "token"), Format: file.FormatRaw, AllowSharedDir: true})
 	_, err := s.Put(context.Background(), secret.New(tok))
 	if err == nil || !strings.Contains(err.Error(), "directory "+theirs+" is owned by uid "+strconv.Itoa(uid)) {
@@ -201,7 +202,7 @@ func TestDirectoryOfAnotherUserInSharedDirectory(t *testing.T) {
 // A file another user pre-created (here in a shared directory the config
 // allows) must not end up holding the secret under that user's name.
 func TestFilePrecreatedByAnotherUserBecomesOurs(t *testing.T) {
-	uid, gid := otherUser(t)
+	_, gid := otherUser(t)
 	for _, c := range []struct {
 		name   string
 		format string
@@ -212,14 +213,7 @@ func TestFilePrecreatedByAnotherUserBecomesOurs(t *testing.T) {
 		{"dotenv", file.FormatDotenv, "TOKEN", "A=1\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			shared := sharedDir(t, t.TempDir(), 0o777|os.ModeSticky)
-			path := filepath.Join(shared, "token")
-			if err := os.WriteFile(path, []byte(c.before), 0o666); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chown(path, uid, gid); err != nil {
-				t.Fatal(err)
-			}
+			path := planted(t, t.TempDir(), "token", func(p string) error { return os.WriteFile(p, []byte(c.before), 0o666) })
 			s := newSink(t, file.Config{Path: path, Format: c.format, Key: c.key, AllowSharedDir: true})
 			if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
 				t.Fatal(err)
@@ -267,15 +261,8 @@ func TestOwnershipOfTheRewrittenFile(t *testing.T) {
 
 // A FIFO planted where the file should be must not hang the sink.
 func TestRefusesFIFO(t *testing.T) {
-	uid, gid := otherUser(t)
-	shared := sharedDir(t, t.TempDir(), 0o777|os.ModeSticky)
-	path := filepath.Join(shared, "token")
-	if err := syscall.Mkfifo(path, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(path, uid, gid); err != nil {
-		t.Fatal(err)
-	}
+	otherUser(t) // skips unless root
+	path := planted(t, t.TempDir(), "token", func(p string) error { return syscall.Mkfifo(p, 0o666) })
 	s := newSink(t, file.Config{Path: path, Format: file.FormatRaw, AllowSharedDir: true})
 	done := make(chan error, 1)
 	go func() { _, err := s.Put(context.Background(), secret.New(tok)); done <- err }()
