@@ -68,7 +68,7 @@ func newGitCreds(t *testing.T) (*Server, string) {
 }
 
 func TestConformanceGitHTTP(t *testing.T) {
-	_, base := newGitCreds(t)
+	s, base := newGitCreds(t)
 	denied := []string{"HTTP Basic: Access denied. If a password was provided for Git authentication", "/help/topics/git/troubleshooting_git.md#error-on-git-fetch-http-basic-access-denied"}
 	refused := func(name, basic string) step {
 		return step{name: name, path: gitRefs + "git-upload-pack", basic: basic, code: 401, contains: denied, header: map[string]string{"Www-Authenticate": realmGit}}
@@ -101,6 +101,9 @@ func TestConformanceGitHTTP(t *testing.T) {
 	if r := doWith(t, "HEAD", base+gitRefs+"git-upload-pack", "", "", "alice:"+aliceSecret, nil); r.code != 403 {
 		t.Errorf("HEAD info/refs = %d, want 403", r.code)
 	}
+	if !s.DeployTokenValid("gitlab+deploy-token-1", dtAll, "read_repository") || s.DeployTokenValid("GITLAB+DEPLOY-TOKEN-1", dtAll, "read_repository") {
+		t.Error("DeployTokenValid does not match the username exactly, as Git does")
+	}
 }
 
 func TestConformanceRegistryAuth(t *testing.T) {
@@ -110,7 +113,10 @@ func TestConformanceRegistryAuth(t *testing.T) {
 	runSteps(t, base, []step{
 		{name: "wrong username", path: appScope + "pull", basic: "someone:" + dtAll, code: 401, contains: unauthorized},
 		{name: "expired", path: appScope + "pull", basic: "old-bot:" + dtExp, code: 401, contains: unauthorized},
+		{name: "revoked", path: appScope + "pull", basic: "rev-bot:" + dtRev, code: 401, contains: unauthorized},
 		{name: "deleted", path: appScope + "pull", basic: "gone-bot:" + dtGone, code: 401, contains: unauthorized},
+		{name: "an access token without registry scopes", path: appScope + "pull", basic: "alice:" + aliceRepo, code: 403, want: denied},
+		{name: "the registry is not the REST API", path: "/user", send: map[string]string{"Authorization": "Bearer " + dtReg}, code: 401, want: body401},
 		{name: "no registry scope", path: appScope + "pull", basic: "mirror-bot:" + dtGroup, code: 403, want: denied},
 		{name: "anonymous gets nothing", path: appScope + "pull", code: 403, want: denied},
 		{name: "another service", path: "/jwt/auth?service=other", basic: "gitlab+deploy-token-1:" + dtAll, code: 404, want: ""},

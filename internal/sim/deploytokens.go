@@ -313,18 +313,13 @@ func snapshots[T, S any](s *Server, list *[]*T, snap func(*T) S) []S {
 }
 
 // DeployTokenValid reports whether username and secret are a live deploy
-// token with scope (what Git, the registry and the package registry check).
+// token with scope: what Git and the registry check (the username exactly,
+// as Gitlab::Auth#deploy_token_check does; see gitcreds.go).
 func (s *Server) DeployTokenValid(username, secret, scope string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dg := digest(secret)
-	now := s.clock.Now()
-	for _, d := range s.st.deployTokens {
-		if d.Digest == dg && strings.EqualFold(d.Username, username) && d.active(now) && slices.Contains(d.Scopes, scope) {
-			return true
-		}
-	}
-	return false
+	d := s.st.deployBySecret(secret, s.clock.Now())
+	return d != nil && d.Username == username && slices.Contains(d.Scopes, scope)
 }
 
 func deploySnap(d *deployToken) DeployToken {
