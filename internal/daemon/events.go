@@ -78,7 +78,7 @@ func (d *Daemon) notifyScan(ctx context.Context, toks []Token, th policy.Thresho
 		selfID = st.Token.ID
 	}
 	for _, t := range toks {
-		if t.ID == selfID && selfID != 0 {
+		if t.ID == selfID && selfID != 0 && gitlab.AccessTokenKind(t.TokenKind()) {
 			continue // notifyManaging tells about it, with the fix
 		}
 		switch t.State {
