@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,9 +28,13 @@ func TestServeKeepsCredentialsOfTwoKindsWithOneID(t *testing.T) {
 	exp := start.Add(20 * day)
 	var dep sim.DeployToken
 	for dep.ID < pat.ID {
+		name := "filler"
+		if dep.ID+1 == pat.ID {
+			name = "ci"
+		}
 		var err error
 		if dep, _, err = w.Srv.CreateDeployToken("project", w.Project.ID, sim.DeployTokenSpec{
-			Name: "ci", Scopes: []string{"read_registry"}, CreatedAt: start.Add(-100 * day), ExpiresAt: &exp}); err != nil {
+			Name: name, Scopes: []string{"read_registry"}, CreatedAt: start.Add(-100 * day), ExpiresAt: &exp}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -233,4 +238,47 @@ func readmeRule(t *testing.T, alert string) string {
 	}
 	t.Fatalf("the README has no alert %s", alert)
 	return ""
+}
+
+// What serve.kinds costs a wake-up's scan, in requests to GitLab: without
+// it, a config that manages only access tokens scans exactly as with
+// kinds: [group_access_token, project_access_token] — no list of the other
+// kinds; kinds: all adds one list per resource and kind, plus the
+// instance's runners and every user's personal tokens.
+func TestServeKindsCostPerScan(t *testing.T) {
+	w := newWorld(t)
+	for i := range 4 {
+		g, err := w.Srv.CreateGroup(fmt.Sprintf("team-%d", i), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range 3 {
+			if _, err := w.Srv.CreateProject(fmt.Sprintf("svc-%d", j), g.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	w.token("ci", 200*day, 300*day)
+	w.writeConfig(tokenSpec{"ci", "overlap"})
+	requests := func(serve string) int64 {
+		w.writeConfig(tokenSpec{"ci", "overlap"})
+		w.editConfig("serve: {scan_interval: 30d}", serve, "")
+		before := w.Srv.Stats().Requests
+		p := w.start(nil)
+		p.asleep(t)
+		p.stop(t)
+		return w.Srv.Stats().Requests - before
+	}
+	def := requests("serve: {scan_interval: 30d}")
+	access := requests("serve: {scan_interval: 30d, kinds: [group_access_token, project_access_token]}")
+	all := requests("serve: {scan_interval: 30d, kinds: all}")
+	t.Logf("requests per wake-up, 5 groups and 13 projects: default %d, access tokens %d, all kinds %d", def, access, all)
+	if def != access {
+		t.Errorf("the default scan made %d requests, kinds: [group_access_token, project_access_token] %d: want the same", def, access)
+	}
+	// 5 groups: deploy tokens; 13 projects: deploy and trigger tokens;
+	// runners of the instance; users, service accounts and their tokens.
+	if min := access + 5 + 2*13 + 1 + 3; all < min {
+		t.Errorf("kinds: all made %d requests, want at least %d", all, min)
+	}
 }
