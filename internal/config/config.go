@@ -267,6 +267,14 @@ type EnvPasser interface {
 	PassesEnv() (key string, names []string)
 }
 
+// UsernameDeliverer is implemented by settings that can deliver a username
+// next to the token (a username_key, Docker's auth): DeliversUsername names
+// the setting that asks for one, or "". config refuses such an entry on a
+// token that has no username — only a deploy token has one.
+type UsernameDeliverer interface {
+	DeliversUsername() (key string)
+}
+
 // Notify is one notification channel; exactly one field is set.
 type Notify struct {
 	Webhook *WebhookNotify

@@ -235,6 +235,7 @@ func (d *decoder) gitlab(n *yaml.Node, g *GitLab) {
 	d.sequence(deliverNode, "gitlab.deliver", func(j int, item *yaml.Node) {
 		g.Deliver = append(g.Deliver, d.sink(item, fmt.Sprintf("gitlab.deliver[%d]", j)))
 	})
+	d.noUsername(g.Deliver, "gitlab", "the managing token is a personal access token, which has no username")
 	if g.ExpiresWarning == 0 {
 		g.ExpiresWarning = DefaultManagingWarning
 	}

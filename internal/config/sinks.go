@@ -110,3 +110,33 @@ func (d *decoder) settings(n *yaml.Node, where string, st SinkSettings) {
 		d.envPass(line, where, names)
 	}
 }
+
+// noUsername reports each of where's deliver: entries that would deliver a
+// username (see UsernameDeliverer), at the line of the setting that asks
+// for it: the token (why says which) has none.
+func (d *decoder) noUsername(sinks []Sink, where, why string) {
+	for j, s := range sinks {
+		ud, ok := s.Settings.(UsernameDeliverer)
+		if !ok {
+			continue
+		}
+		key := ud.DeliversUsername()
+		if key == "" {
+			continue
+		}
+		line := s.Node
+		if m := resolve(s.Node); m != nil && m.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				if m.Content[i].Value == key {
+					line = m.Content[i]
+				}
+			}
+		}
+		what := key
+		if v := scalarKey(s.Node, key); key == "format" && v != "" {
+			what = "format " + v
+		}
+		d.errorf(line, "only a deploy token (kind: deploy_token) has a username: remove "+what+" from this entry, or deliver the token alone",
+			"%s.deliver[%d].%s: %s delivers a username, but %s", where, j, s.Kind, what, why)
+	}
+}

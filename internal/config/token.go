@@ -122,6 +122,13 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	d.sequence(deliverNode, where+".deliver", func(j int, item *yaml.Node) {
 		t.Deliver = append(t.Deliver, d.sink(item, fmt.Sprintf("%s.deliver[%d]", where, j)))
 	})
+	if !t.IsDeployToken() {
+		kind := "an access token"
+		if t.Kind != "" {
+			kind = "a " + t.Kind
+		}
+		d.noUsername(t.Deliver, where, fmt.Sprintf("token %q is %s, which has no username", t.Name, kind))
+	}
 	if verifyNode != nil {
 		t.Verify = d.verify(verifyNode, where+".verify")
 		if t.IsDeployToken() {

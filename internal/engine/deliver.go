@@ -48,7 +48,7 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 			meta.ExpiresAt = *r.NewExpiresAt
 		}
 		unlock := e.dest.lock(s)
-		changed, err := s.Put(sink.WithMeta(ctx, meta), r.NewSecret)
+		changed, err := s.Put(sink.WithMeta(ctx, meta), credentialOf(r))
 		unlock()
 		if err != nil {
 			return fmt.Errorf("deliver to %s: %w", s.Describe(), err)
@@ -81,7 +81,7 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 		if err != nil {
 			continue // write-only sinks (exec, hidden variables) cannot be read back
 		}
-		if !got.Equal(r.NewSecret) {
+		if !sink.Holds(got, credentialOf(r)) {
 			return e.fail(ctx, r, fmt.Errorf("verify: %s does not hold the new secret (changed by someone else?)", s.Describe())).Err
 		}
 	}
@@ -100,6 +100,12 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 		detail += "; old token revoked after " + r.RevokeAfter.UTC().Format(time.RFC3339)
 	}
 	return e.commit(ctx, r, journal.StepVerified, detail)
+}
+
+// credentialOf is what r delivers: the new secret and, for a token that has
+// one (a deploy token), its username.
+func credentialOf(r *journal.Rotation) secret.Credential {
+	return secret.Credential{Username: r.NewUsername, Token: r.NewSecret}
 }
 
 // verifyRequest is the request that proves a secret works: the token's

@@ -116,6 +116,12 @@ func (w *world) finish() {
 // fileValue reads DEPLOY_TOKEN from the dotenv sink.
 func (w *world) fileValue() string {
 	w.t.Helper()
+	return w.dotenv("DEPLOY_TOKEN")
+}
+
+// dotenv reads key from the dotenv sink app.env.
+func (w *world) dotenv(key string) string {
+	w.t.Helper()
 	f, err := os.Open(filepath.Join(w.Dir, "app.env"))
 	if err != nil {
 		w.t.Fatal(err)
@@ -123,11 +129,11 @@ func (w *world) fileValue() string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "DEPLOY_TOKEN="); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), key+"="); ok {
 			return v
 		}
 	}
-	w.t.Fatal("DEPLOY_TOKEN missing from app.env")
+	w.t.Fatalf("%s missing from app.env", key)
 	return ""
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -45,6 +46,11 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 	}
 	r.NewTokenID = got.tok.ID
 	r.NewSecret = got.sec
+	if tok.IsDeployToken() {
+		// The username is part of the credential: journaled with the
+		// secret, so that a delivery resumed after a crash has both.
+		r.NewUsername = cmp.Or(got.tok.Username, tok.Username)
+	}
 	r.NewExpiresAt = got.tok.ExpiresAt
 	detail := fmt.Sprintf("%s token %d", got.how, got.tok.ID)
 	if got.tok.ExpiresAt != nil {

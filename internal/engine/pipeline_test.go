@@ -323,7 +323,7 @@ type placeSink struct {
 func (s placeSink) ID() string       { return "place:shared#" + s.key }
 func (s placeSink) Describe() string { return "place key " + s.key }
 
-func (s placeSink) Put(_ context.Context, sec secret.Secret) (bool, error) {
+func (s placeSink) Put(_ context.Context, sec secret.Credential) (bool, error) {
 	s.p.mu.Lock()
 	s.p.inside++
 	s.p.overlap = s.p.overlap || s.p.inside > 1
@@ -343,7 +343,7 @@ func (s placeSink) Put(_ context.Context, sec secret.Secret) (bool, error) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	read[s.key] = sec.Reveal()
+	read[s.key] = sec.Token.Reveal()
 	s.p.mu.Lock()
 	s.p.vals = read
 	s.p.inside--
@@ -351,14 +351,14 @@ func (s placeSink) Put(_ context.Context, sec secret.Secret) (bool, error) {
 	return true, nil
 }
 
-func (s placeSink) Get(context.Context) (secret.Secret, error) {
+func (s placeSink) Get(context.Context) (secret.Credential, error) {
 	s.p.mu.Lock()
 	defer s.p.mu.Unlock()
 	v, ok := s.p.vals[s.key]
 	if !ok {
-		return secret.Secret{}, sink.ErrNotFound
+		return secret.Credential{}, sink.ErrNotFound
 	}
-	return secret.New(v), nil
+	return secret.TokenOnly(secret.New(v)), nil
 }
 
 // TestOneDestinationAtATime: rotations side by side deliver into one place

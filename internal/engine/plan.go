@@ -61,7 +61,7 @@ type Item struct {
 
 	// live is the live token's secret when the journal holds it (for
 	// ActionDeliver), and the rotation it comes from.
-	live   secret.Secret
+	live   secret.Credential
 	liveOf string
 	// Err is why the token could not be evaluated (Action error).
 	Err error `json:"-"`
@@ -167,7 +167,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 		return err
 	}
 	it.Current = cur
-	var sec secret.Secret
+	var sec secret.Credential
 	if cur != nil {
 		f.Live = &schedule.Live{ID: cur.ID, CreatedAt: cur.CreatedAt, ExpiresAt: cur.ExpiresAt}
 		// What tokenwarden knows of the live token: the rotations (or
@@ -188,7 +188,10 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 					return &journalError{err}
 				}
 				if !full.NewSecret.IsZero() {
-					sec, it.liveOf = full.NewSecret, r.ID
+					sec, it.liveOf = credentialOf(full), r.ID
+					if tok.IsDeployToken() && sec.Username == "" {
+						sec.Username = cur.Username // journaled before usernames were: GitLab lists it
+					}
 				}
 			}
 		}
@@ -200,7 +203,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 			if !f.Verified && f.LastFailure != nil {
 				// The failure may be behind us: check the live token
 				// again, as its rotation would have.
-				f.Verified = e.probe(ctx, tok, sec, cur.ID) == nil
+				f.Verified = e.probe(ctx, tok, sec.Token, cur.ID) == nil
 			}
 		} else if sinks, err := e.d.Sinks(tok); err == nil {
 			for _, s := range sinks {
@@ -222,7 +225,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 // holdings reads each sink of tok back and compares it with the live
 // token's secret. Write-only sinks count as holding it when the journal
 // says it was delivered to them.
-func (e *Engine) holdings(ctx context.Context, tok config.Token, live secret.Secret, delivered []string) ([]schedule.SinkFact, error) {
+func (e *Engine) holdings(ctx context.Context, tok config.Token, live secret.Credential, delivered []string) ([]schedule.SinkFact, error) {
 	sinks, err := e.d.Sinks(tok)
 	if err != nil {
 		return nil, fmt.Errorf("sinks: %w", err)
@@ -241,7 +244,7 @@ func (e *Engine) holdings(ctx context.Context, tok config.Token, live secret.Sec
 			f.Holding = schedule.Missing
 		case err != nil:
 			return nil, fmt.Errorf("cannot read %s: %w", s.Describe(), err)
-		case got.Equal(live):
+		case sink.Holds(got, live):
 			f.Holding = schedule.Holds
 		default:
 			f.Holding = schedule.Changed
@@ -481,7 +484,7 @@ func (e *Engine) beginDelivery(ctx context.Context, it Item) func(context.Contex
 	r := &journal.Rotation{
 		Ref: tok.Ref(), Kind: journal.KindDelivery, Strategy: string(tok.Strategy), TokenName: tok.Name,
 		Reason: it.Reason, StartedAt: now, UpdatedAt: now,
-		Step: journal.StepMinted, NewSecret: it.live,
+		Step: journal.StepMinted, NewSecret: it.live.Token, NewUsername: it.live.Username,
 	}
 	r.ResourceType, r.ResourcePath = tok.ResourceType(), tok.ResourcePath()
 	if cur == nil || it.live.IsZero() { // not a deliver item: nothing was journaled

@@ -53,15 +53,18 @@ type Rotation struct {
 	NewTokenID   int64
 	NewExpiresAt *time.Time
 	NewSecret    secret.Secret // sealed at rest
-	Step         Step
-	Delivered    []string   // sink IDs delivered, in order
-	RevokeAfter  *time.Time // overlap: when the old token may be revoked
-	Reason       string     // why it was started
-	Error        string     // why it failed
-	Attempts     int
-	StartedAt    time.Time
-	UpdatedAt    time.Time
-	FinishedAt   *time.Time
+	// NewUsername goes with NewSecret for a token that has one (a deploy
+	// token); it is not secret and is stored in plain.
+	NewUsername string
+	Step        Step
+	Delivered   []string   // sink IDs delivered, in order
+	RevokeAfter *time.Time // overlap: when the old token may be revoked
+	Reason      string     // why it was started
+	Error       string     // why it failed
+	Attempts    int
+	StartedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
 }
 
 // Event is one entry in a rotation's history.

@@ -133,6 +133,7 @@ func TestRoundTripEveryField(t *testing.T) {
 		r.NewTokenID = 42
 		r.NewExpiresAt = ptr(time.Date(2027, 2, 23, 0, 0, 0, 0, time.UTC))
 		r.NewSecret = secret.New(plaintext)
+		r.NewUsername = "gitlab+deploy-token-42"
 		r.Step = StepMinted
 		r.Attempts = 1
 		f.update(t, r, "minted token 42")

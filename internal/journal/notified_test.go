@@ -43,6 +43,7 @@ func TestNotifySentOfEarlierVersionsKept(t *testing.T) {
 		// and the table it made itself with one delivery in it.
 		// (One statement list: exec reopens, and so migrates, each time.)
 		f.exec(t, `DROP TABLE notify_sent;
+			ALTER TABLE rotations DROP COLUMN new_username;
 			DELETE FROM schema_migrations WHERE version > 1;
 			CREATE TABLE notify_sent (key TEXT PRIMARY KEY, sent_at BIGINT NOT NULL);
 			INSERT INTO notify_sent(key, sent_at) VALUES ('old-key', 1)`)

@@ -14,7 +14,7 @@ import (
 // delivered sink IDs as a JSON array, the new secret sealed.
 const rotationColumns = `id, ref, kind, strategy, resource_type, resource_path, token_name,
 	old_token_id, new_token_id, new_expires_at, new_secret, step, delivered,
-	revoke_after, reason, error, attempts, started_at, updated_at, finished_at`
+	revoke_after, reason, error, attempts, started_at, updated_at, finished_at, new_username`
 
 // prepareCreate fills what Create defaults: the ID, the step, the start
 // time, and the finish time of a rotation created already final.
@@ -67,7 +67,7 @@ func encodeRotation(sealer secret.Sealer, r *Rotation) ([]any, error) {
 		r.ID, r.Ref, r.Kind, r.Strategy, r.ResourceType, r.ResourcePath, r.TokenName,
 		r.OldTokenID, r.NewTokenID, nanosPtr(r.NewExpiresAt), sealed, string(r.Step), string(dj),
 		nanosPtr(r.RevokeAfter), r.Reason, r.Error, r.Attempts,
-		r.StartedAt.UnixNano(), r.UpdatedAt.UnixNano(), nanosPtr(r.FinishedAt),
+		r.StartedAt.UnixNano(), r.UpdatedAt.UnixNano(), nanosPtr(r.FinishedAt), r.NewUsername,
 	}, nil
 }
 
@@ -83,7 +83,7 @@ func scanRotation(scan func(dest ...any) error, sealer secret.Sealer, withSecret
 	)
 	if err := scan(&r.ID, &r.Ref, &r.Kind, &r.Strategy, &r.ResourceType, &r.ResourcePath, &r.TokenName,
 		&r.OldTokenID, &r.NewTokenID, &newExpires, &sealed, &step, &delivered,
-		&revokeAfter, &r.Reason, &r.Error, &r.Attempts, &started, &updated, &finished); err != nil {
+		&revokeAfter, &r.Reason, &r.Error, &r.Attempts, &started, &updated, &finished, &r.NewUsername); err != nil {
 		return nil, err
 	}
 	r.Step = Step(step)

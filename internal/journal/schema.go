@@ -6,6 +6,7 @@ var migrations = []string{
 	// 1: rotations and their events.
 	schemaV1(ddl{bytes: "BLOB", eventSeq: "INTEGER PRIMARY KEY AUTOINCREMENT"}),
 	notifySentMigration,
+	newUsernameMigration,
 }
 
 // postgresMigrations are the PostgreSQL schema, versioned like migrations:
@@ -18,6 +19,7 @@ var postgresMigrations = []string{
 		orderBySeq:  ", seq",
 	}),
 	notifySentMigration,
+	newUsernameMigration,
 }
 
 // ddl is what migration 1 writes differently for SQLite and PostgreSQL.
@@ -66,6 +68,11 @@ func schemaV1(d ddl) string {
 	);
 	CREATE INDEX events_rotation ON events(rotation_id, seq);`
 }
+
+// newUsernameMigration is migration 3 of both databases: the username that
+// goes with the new secret (a deploy token's), kept in plain so that a
+// delivery resumed after a crash delivers both.
+const newUsernameMigration = `ALTER TABLE rotations ADD COLUMN new_username TEXT NOT NULL DEFAULT ''`
 
 // notifySentMigration is migration 2 of both databases: the notifications
 // delivered (see Store.MarkNotificationSent). IF NOT EXISTS: earlier

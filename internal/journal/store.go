@@ -102,7 +102,7 @@ func (s *sqlStore) Create(ctx context.Context, r *Rotation) error {
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `INSERT INTO rotations(`+rotationColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 			switch violation, unfinishedRef := s.d.unique(err); {
 			case unfinishedRef:
 				return fmt.Errorf("%s: %w", r.Ref, ErrInProgress)
@@ -133,7 +133,8 @@ func (s *sqlStore) Update(ctx context.Context, r *Rotation, detail string) error
 		res, err := s.exec(ctx, tx, `UPDATE rotations SET
 			ref = ?, kind = ?, strategy = ?, resource_type = ?, resource_path = ?, token_name = ?,
 			old_token_id = ?, new_token_id = ?, new_expires_at = ?, new_secret = ?, step = ?, delivered = ?,
-			revoke_after = ?, reason = ?, error = ?, attempts = ?, started_at = ?, updated_at = ?, finished_at = ?
+			revoke_after = ?, reason = ?, error = ?, attempts = ?, started_at = ?, updated_at = ?, finished_at = ?,
+			new_username = ?
 			WHERE id = ?`, args...)
 		if err != nil {
 			if violation, _ := s.d.unique(err); violation {

@@ -269,7 +269,7 @@ func (rn *Renewer) finish(ctx context.Context, r *journal.Rotation) error {
 		if slices.Contains(r.Delivered, s.ID()) {
 			continue
 		}
-		if _, err := s.Put(sink.WithMeta(ctx, meta), r.NewSecret); err != nil {
+		if _, err := s.Put(sink.WithMeta(ctx, meta), secret.TokenOnly(r.NewSecret)); err != nil {
 			return fmt.Errorf("deliver the managing token to %s: %w", s.Describe(), err)
 		}
 		r.Delivered = append(r.Delivered, s.ID())
@@ -305,7 +305,7 @@ func (rn *Renewer) writeFile(ctx context.Context, s secret.Secret) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Put(ctx, s); err != nil {
+	if _, err := f.Put(ctx, secret.TokenOnly(s)); err != nil {
 		return fmt.Errorf("write gitlab.token_file: %w", err)
 	}
 	return nil

@@ -25,13 +25,29 @@ type Sink interface {
 	ID() string
 	// Describe names the sink for humans.
 	Describe() string
-	// Put delivers s. It compares before it writes: when the sink already
-	// holds s it writes nothing and reports changed=false. A failed Put
-	// leaves the previous value in place.
-	Put(ctx context.Context, s secret.Secret) (changed bool, err error)
-	// Get reads the value back: ErrNotFound when nothing is there,
-	// ErrNotReadable for write-only sinks.
-	Get(ctx context.Context) (secret.Secret, error)
+	// Put delivers c: its token, and its username where the sink is
+	// configured to deliver one (a sink configured for a username refuses
+	// a credential without one; one that is not ignores it). It compares
+	// before it writes: when the sink already holds c it writes nothing
+	// and reports changed=false. A failed Put leaves the previous value in
+	// place, or — for a sink that writes its fields in separate calls —
+	// says which field is left to write, which the next Put writes.
+	Put(ctx context.Context, c secret.Credential) (changed bool, err error)
+	// Get reads the value back: ErrNotFound when nothing is there (or a
+	// configured field is missing), ErrNotReadable for write-only sinks.
+	// The username is the one the sink holds, "" when it holds none.
+	Get(ctx context.Context) (secret.Credential, error)
+}
+
+// Holds reports whether got, read back from a sink, holds want: the same
+// token and, when both have one, the same username. A sink that delivers no
+// username reads back none; a username written next to a token that has
+// none (kubernetes_secret's default "oauth2") is not compared.
+func Holds(got, want secret.Credential) bool {
+	if !got.Token.Equal(want.Token) {
+		return false
+	}
+	return got.Username == "" || want.Username == "" || got.Username == want.Username
 }
 
 var (

@@ -308,7 +308,7 @@ func (h *harness) put(t *tokenSpec, sinks []*sinkSpec, s secret.Secret) error {
 		if err != nil {
 			return err
 		}
-		if _, err := cs.Put(context.Background(), s); err != nil {
+		if _, err := cs.Put(context.Background(), secret.TokenOnly(s)); err != nil {
 			return fmt.Errorf("seed sink %s: %w", cs.Describe(), err)
 		}
 	}

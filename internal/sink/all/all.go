@@ -117,13 +117,13 @@ type registering struct {
 	r *secret.Redactor
 }
 
-func (s registering) Get(ctx context.Context) (secret.Secret, error) {
+func (s registering) Get(ctx context.Context) (secret.Credential, error) {
 	v, err := s.Sink.Get(ctx)
-	s.r.Add(v)
+	s.r.Add(v.Token)
 	return v, err
 }
 
-func (s registering) Put(ctx context.Context, v secret.Secret) (bool, error) {
-	s.r.Add(v)
+func (s registering) Put(ctx context.Context, v secret.Credential) (bool, error) {
+	s.r.Add(v.Token)
 	return s.Sink.Put(ctx, v)
 }

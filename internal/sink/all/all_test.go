@@ -64,7 +64,7 @@ tokens:
 			if s.ID() != tt.wantID {
 				t.Errorf("ID %q, want %q", s.ID(), tt.wantID)
 			}
-			if _, err := s.Put(context.Background(), secret.New("glpat-AAAAAAAAAAAAAAAAAAAA")); err != nil {
+			if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-AAAAAAAAAAAAAAAAAAAA"))); err != nil {
 				t.Fatalf("Put through the registry: %v", err)
 			}
 		})
@@ -114,7 +114,7 @@ func TestNewAllRegistersSecrets(t *testing.T) {
 	if err != nil || len(ss) != 2 {
 		t.Fatalf("NewAll: %d sinks, %v", len(ss), err)
 	}
-	if _, err := ss[0].Put(context.Background(), secret.New("glpat-PUTPUTPUTPUTPUTPUTPUT")); err != nil {
+	if _, err := ss[0].Put(context.Background(), secret.TokenOnly(secret.New("glpat-PUTPUTPUTPUTPUTPUTPUT"))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ss[1].Get(context.Background()); err != nil {

@@ -30,9 +30,12 @@ const DefaultTimeout = 30 * time.Second
 // Config says what to run and how it receives the secret: an "exec:" entry
 // under deliver in the config file.
 type Config struct {
-	Command []string      `yaml:"command"` // argv; Command[0] is looked up in PATH
-	Env     string        `yaml:"env"`     // pass the secret in this environment variable; "" → on stdin
-	Timeout time.Duration `yaml:"timeout"` // 0 means DefaultTimeout
+	Command []string `yaml:"command"` // argv; Command[0] is looked up in PATH
+	Env     string   `yaml:"env"`     // pass the secret in this environment variable; "" → on stdin
+	// UsernameEnv passes the username of a token that has one (a deploy
+	// token) in this environment variable — never in argv.
+	UsernameEnv string        `yaml:"username_env"`
+	Timeout     time.Duration `yaml:"timeout"` // 0 means DefaultTimeout
 	// EnvPass names variables of tokenwarden's environment the command also
 	// gets, besides PassedEnv. Refusing the ones that hold tokenwarden's own
 	// secrets is the config's job: it knows their names (see PassesEnv).
@@ -90,7 +93,18 @@ func (c *Config) Validate() []problem.Problem {
 			add("env_pass", "remove it from env_pass", "env_pass %s: tokenwarden's own variables are never passed to a hook", name)
 		case name == c.Env:
 			add("env_pass", "remove it from env_pass: the hook gets the new secret in it", "env_pass %s: it is the variable the secret goes in (env)", name)
+		case name == c.UsernameEnv:
+			add("env_pass", "remove it from env_pass: the hook gets the username in it", "env_pass %s: it is the variable the username goes in (username_env)", name)
 		}
+	}
+	switch {
+	case c.UsernameEnv == "":
+	case !envName.MatchString(c.UsernameEnv):
+		add("username_env", envNameHint(c.UsernameEnv), "username_env is not an environment variable name")
+	case strings.HasPrefix(c.UsernameEnv, "TOKENWARDEN_"):
+		add("username_env", "choose another variable name", "username_env %s: the TOKENWARDEN_ prefix is reserved", c.UsernameEnv)
+	case c.UsernameEnv == c.Env:
+		add("username_env", "give the username its own variable, e.g. REGISTRY_USER", "username_env is the variable the secret goes in (env)")
 	}
 	if c.Newline && c.Env != "" {
 		add("newline", "remove newline, or remove env to pass the secret on stdin", "newline applies to the secret on stdin, not to the variable named by env")
@@ -99,6 +113,15 @@ func (c *Config) Validate() []problem.Problem {
 		add("timeout", "", "timeout must not be negative")
 	}
 	return ps
+}
+
+// DeliversUsername names the setting that makes this hook get a username
+// (config refuses it on a token that has none), or "".
+func (c *Config) DeliversUsername() string {
+	if c.UsernameEnv != "" {
+		return "username_env"
+	}
+	return ""
 }
 
 func envNameHint(s string) string {
@@ -148,18 +171,26 @@ func (s *Sink) Describe() string {
 	if s.cfg.Env != "" {
 		via = "in $" + s.cfg.Env
 	}
+	if s.cfg.UsernameEnv != "" {
+		via += ", username in $" + s.cfg.UsernameEnv
+	}
 	return fmt.Sprintf("command %q (secret %s)", strings.Join(s.cfg.Command, " "), via)
 }
 
 // Get always answers ErrNotReadable: a command cannot be read back.
-func (s *Sink) Get(context.Context) (secret.Secret, error) {
-	return secret.Secret{}, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %w", s.Describe(), sink.ErrNotReadable)}
+func (s *Sink) Get(context.Context) (secret.Credential, error) {
+	return secret.Credential{}, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: %w", s.Describe(), sink.ErrNotReadable)}
 }
 
-// Put runs the command with v; it always reports changed=true on success.
-func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
+// Put runs the command with c; it always reports changed=true on success.
+func (s *Sink) Put(ctx context.Context, c secret.Credential) (bool, error) {
+	v := c.Token
 	if v.IsZero() {
 		return false, s.wrap(errors.New("refusing to deliver an empty secret"))
+	}
+	if s.cfg.UsernameEnv != "" && c.Username == "" {
+		return false, &sink.Error{Kind: "exec", Err: fmt.Errorf("%s: the token has no username to pass", s.Describe()),
+			Hint: "only a deploy token has a username: remove username_env for this token"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,7 +202,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 
 	cmd := osexec.CommandContext(ctx, s.cfg.Command[0], s.cfg.Command[1:]...)
 	cmd.Dir = s.cfg.Dir
-	cmd.Env = s.env(ctx, v)
+	cmd.Env = s.env(ctx, c)
 	if s.cfg.Env == "" {
 		in := v.Reveal()
 		if s.cfg.Newline {
@@ -214,8 +245,9 @@ func (s *Sink) scrub(v secret.Secret) func(string) string {
 }
 
 // env is PassedEnv and EnvPass (those that are set) from tokenwarden's
-// environment, plus the token's metadata and, with Env, the secret.
-func (s *Sink) env(ctx context.Context, v secret.Secret) []string {
+// environment, plus the token's metadata and, with Env, the secret and,
+// with UsernameEnv, its username.
+func (s *Sink) env(ctx context.Context, c secret.Credential) []string {
 	var env []string
 	seen := map[string]bool{}
 	for _, name := range append(append([]string(nil), PassedEnv...), s.cfg.EnvPass...) {
@@ -239,8 +271,11 @@ func (s *Sink) env(ctx context.Context, v secret.Secret) []string {
 	if !meta.ExpiresAt.IsZero() {
 		env = append(env, "TOKENWARDEN_TOKEN_EXPIRES_AT="+meta.ExpiresAt.UTC().Format(time.DateOnly))
 	}
+	if s.cfg.UsernameEnv != "" {
+		env = append(env, s.cfg.UsernameEnv+"="+c.Username)
+	}
 	if s.cfg.Env != "" {
-		env = append(env, s.cfg.Env+"="+v.Reveal())
+		env = append(env, s.cfg.Env+"="+c.Token.Reveal())
 	}
 	return env
 }

@@ -19,12 +19,13 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
 )
 
-// hook stores the secret it gets in ./out (atomically), or fails echoing
-// the secret to stderr when ./fail exists.
+// hook stores the username it gets in $DEPLOY_USER (if any) and the secret
+// in ./out, one line each (atomically), or fails echoing the secret to
+// stderr when ./fail exists.
 const hook = `set -e
 if [ -n "$VIA_ENV" ]; then v=$DELIVERED; else v=$(cat); fi
 if [ -e fail ]; then echo "step 1 ok" >&2; echo "could not deliver $v" >&2; exit 3; fi
-printf %s "$v" > out.tmp.$$
+printf '%s\n%s' "${DEPLOY_USER-}" "$v" > out.tmp.$$
 mv out.tmp.$$ out`
 
 func TestConformance(t *testing.T) {
@@ -36,22 +37,24 @@ func TestConformance(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var dirs sync.Map // *exec.Sink → its working directory
 			dirOf := func(s sink.Sink) string { d, _ := dirs.Load(s); return d.(string) }
-			newSink := func(t *testing.T) sink.Sink {
+			newSinkWith := func(t *testing.T, usernameEnv string) sink.Sink {
 				dir := t.TempDir()
 				if env != "" {
 					t.Setenv("VIA_ENV", "1")
 				}
-				s, err := exec.New(exec.Config{Command: []string{"sh", "-c", hook}, Env: env, EnvPass: []string{"VIA_ENV"}, Dir: dir})
+				s, err := exec.New(exec.Config{Command: []string{"sh", "-c", hook}, Env: env, UsernameEnv: usernameEnv, EnvPass: []string{"VIA_ENV"}, Dir: dir})
 				if err != nil {
 					t.Fatal(err)
 				}
 				dirs.Store(s, dir)
 				return s
 			}
-			sinktest.Run(t, newSink, sinktest.Options{
-				Observe: func(t *testing.T, s sink.Sink) (secret.Secret, error) {
+			sinktest.Run(t, func(t *testing.T) sink.Sink { return newSinkWith(t, "") }, sinktest.Options{
+				NewTwoValue: func(t *testing.T) sink.Sink { return newSinkWith(t, "DEPLOY_USER") },
+				Observe: func(t *testing.T, s sink.Sink) (secret.Credential, error) {
 					b, err := os.ReadFile(filepath.Join(dirOf(s), "out"))
-					return secret.New(string(b)), err
+					user, tok, _ := strings.Cut(string(b), "\n")
+					return secret.Credential{Username: user, Token: secret.New(tok)}, err
 				},
 				BreakNextPut: func(t *testing.T, s sink.Sink) func() {
 					flag := filepath.Join(dirOf(s), "fail")
@@ -71,7 +74,7 @@ func TestFailureReportsExitCodeAndScrubbedStderr(t *testing.T) {
 		t.Fatal(err)
 	}
 	const tok = "glpat-SECRETSECRETSECRET1"
-	_, err = s.Put(context.Background(), secret.New(tok))
+	_, err = s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 	if err == nil {
 		t.Fatal("Put succeeded although the command exited 7")
 	}
@@ -99,7 +102,7 @@ func TestStderrCutNeverSplitsTheSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Put(context.Background(), secret.New(tok))
+	_, err = s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 	if err == nil {
 		t.Fatal("Put succeeded although the command exited 1")
 	}
@@ -121,7 +124,7 @@ func TestEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := sink.WithMeta(context.Background(), sink.Meta{ExpiresAt: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)})
-	if changed, err := s.Put(ctx, secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil || !changed {
+	if changed, err := s.Put(ctx, secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil || !changed {
 		t.Fatalf("Put = %v, %v", changed, err)
 	}
 	env, _ := os.ReadFile(filepath.Join(dir, "env.txt"))
@@ -140,7 +143,7 @@ func TestEnvironment(t *testing.T) {
 func TestStdinGetsExactlyTheSecret(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `cat > in.txt; echo "$@" > args.txt`, "hook"}, Dir: dir})
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
 		t.Fatal(err)
 	}
 	if in, _ := os.ReadFile(filepath.Join(dir, "in.txt")); string(in) != "glpat-aaaaaaaaaaaaaaaaaaaa" {
@@ -184,7 +187,7 @@ func TestHookEnvironmentIsMinimal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "env.txt"))
@@ -221,7 +224,7 @@ func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `sleep 60 & echo $! > child; wait`}, Dir: dir, Timeout: 300 * time.Millisecond})
 	start := time.Now()
-	_, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
 	if err == nil || !strings.Contains(err.Error(), "timeout") || problem.Hint(err) == "" {
 		t.Fatalf("Put: %v, want a timeout error with a hint", err)
 	}
@@ -259,7 +262,7 @@ func TestNewValidatesAndMissingProgram(t *testing.T) {
 		})
 	}
 	s, _ := exec.New(exec.Config{Command: []string{"/nonexistent/reload-app"}})
-	_, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
 	if err == nil || problem.Hint(err) == "" || errors.Is(err, sink.ErrNotReadable) {
 		t.Fatalf("Put of a missing program: %v (hint %q)", err, problem.Hint(err))
 	}
@@ -271,7 +274,7 @@ func TestNewlineOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
 		t.Fatal(err)
 	}
 	if in, _ := os.ReadFile(filepath.Join(dir, "in.txt")); string(in) != "glpat-aaaaaaaaaaaaaaaaaaaa\n" {
@@ -286,7 +289,7 @@ func TestNewlineOption(t *testing.T) {
 func TestEnvVarGetsExactlyTheSecret(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := exec.New(exec.Config{Command: []string{"sh", "-c", `printf %s "$DELIVERED" > v.txt`}, Env: "DELIVERED", Dir: dir})
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := os.ReadFile(filepath.Join(dir, "v.txt")); string(v) != "glpat-aaaaaaaaaaaaaaaaaaaa" {
@@ -314,7 +317,7 @@ func TestHookOutputScrubbedOfEveryProcessSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	_, err = s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
 	if err == nil {
 		t.Fatal("Put succeeded although the hook exited 1")
 	}

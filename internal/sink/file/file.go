@@ -1,6 +1,8 @@
 // Package file is the sink that writes a secret into a file on the local
 // machine: one key of a dotenv, JSON or YAML file (other keys, comments and
-// order kept), or the whole file (raw: exactly the secret's bytes). Writes
+// order kept) — and a second key for the username of a token that has one —,
+// one registry's entry of a Docker config.json, or the whole file (raw:
+// exactly the secret's bytes). Writes
 // are atomic: a temp file in the same directory, fsync, chmod, rename, fsync
 // of the directory — a failure at any point leaves the previous file as it
 // was.
@@ -43,10 +45,17 @@ const DefaultMode os.FileMode = 0o600
 // config file. Path is resolved against the config file's directory by
 // config (the `config:"path"` tag).
 type Config struct {
-	Path   string      `yaml:"path" config:"path"`
-	Format string      `yaml:"format"` // dotenv | json | yaml | raw; "" → from the file name (Complete)
-	Key    string      `yaml:"key"`    // the key to set; for json and yaml "a.b.c" is a nested path; empty for raw
-	Mode   os.FileMode `yaml:"mode"`   // permission bits of the written file
+	Path   string `yaml:"path" config:"path"`
+	Format string `yaml:"format"` // dotenv | json | yaml | raw; "" → from the file name (Complete)
+	Key    string `yaml:"key"`    // the key to set; for json and yaml "a.b.c" is a nested path; empty for raw
+	// UsernameKey (dotenv, json, yaml) is the key that holds the username
+	// of a token that has one (a deploy token), written with the token in
+	// the same replace of the file.
+	UsernameKey string `yaml:"username_key"`
+	// Registry (docker_config) is the registry host whose auths entry
+	// holds the credential.
+	Registry string      `yaml:"registry"`
+	Mode     os.FileMode `yaml:"mode"` // permission bits of the written file
 	// AllowSharedDir lets the file live in a directory other users can
 	// write to (group- or world-writable, sticky like /tmp or not).
 	AllowSharedDir bool `yaml:"allow_shared_dir"`
@@ -100,12 +109,21 @@ func (c *Config) Validate() []problem.Problem {
 				add("key", `name the key, e.g. "token" or "registry.token" for a nested one`, "%v", err)
 			}
 		}
+		ps = append(ps, c.validateUsernameKey()...)
 	case FormatRaw:
 		if c.Key != "" {
 			add("key", "a raw file holds only the token: remove key, or choose format dotenv, json or yaml", "key is not used with format raw")
 		}
+		if c.UsernameKey != "" {
+			add("username_key", "a raw file holds only the token: choose format dotenv, json or yaml to add the username", "username_key is not used with format raw")
+		}
+	case FormatDockerConfig:
+		ps = append(ps, c.validateDockerConfig()...)
 	default:
-		add("format", "formats: dotenv, json, yaml, raw", "unknown format %q", c.Format)
+		add("format", "formats: dotenv, json, yaml, raw, docker_config", "unknown format %q", c.Format)
+	}
+	if c.Registry != "" && c.Format != FormatDockerConfig {
+		add("registry", "remove it, or use format: docker_config", "registry is only used with format docker_config")
 	}
 	if c.Newline && c.Format != FormatRaw {
 		add("newline", "remove newline: it applies only to format raw (a key's value never carries one)", "newline is used only with format raw")
@@ -121,10 +139,42 @@ func (c *Config) Validate() []problem.Problem {
 	return ps
 }
 
-// Sink writes one key of one file.
+// DeliversUsername names the setting that makes this entry deliver a
+// username (config refuses it on a token that has none), or "".
+func (c *Config) DeliversUsername() string {
+	switch {
+	case c.Format == FormatDockerConfig:
+		return "format"
+	case c.UsernameKey != "":
+		return "username_key"
+	}
+	return ""
+}
+
+// validateUsernameKey checks username_key for the formats that edit keys.
+func (c *Config) validateUsernameKey() []problem.Problem {
+	switch {
+	case c.UsernameKey == "":
+		return nil
+	case c.UsernameKey == c.Key:
+		return []problem.Problem{problem.Errorf("username_key", "give the username its own key, e.g. REGISTRY_USER", "username_key is the same key as key")}
+	case c.Format == FormatDotenv && !dotenvKey.MatchString(c.UsernameKey):
+		return []problem.Problem{problem.Errorf("username_key", "use letters, digits and '_', not starting with a digit", "dotenv username_key %q is not a valid variable name", c.UsernameKey)}
+	case c.Format != FormatDotenv:
+		if err := checkKeyPath(c.UsernameKey); err != nil {
+			return []problem.Problem{problem.Errorf("username_key", `name the key, e.g. "username" or "registry.username" for a nested one`, "%v", err)}
+		}
+		if strings.HasPrefix(c.Key+".", c.UsernameKey+".") || strings.HasPrefix(c.UsernameKey+".", c.Key+".") {
+			return []problem.Problem{problem.Errorf("username_key", "the token and the username need keys of their own, neither inside the other", "username_key %q and key %q overlap", c.UsernameKey, c.Key)}
+		}
+	}
+	return nil
+}
+
+// Sink writes one key (or a token's keys, or a registry's entry) of one file.
 type Sink struct {
 	cfg Config
-	fmt format
+	fmt codec
 	mu  sync.Mutex // serialises this sink's read-modify-write; the directory lock covers other sinks and processes
 
 	beforeRename func() error // test seam: fault injection between temp write and rename
@@ -156,20 +206,26 @@ func New(cfg Config) (*Sink, error) {
 	s := &Sink{cfg: cfg}
 	switch cfg.Format {
 	case FormatDotenv:
-		s.fmt = dotenv{}
+		s.fmt = keyed{dotenv{}, cfg.Key, cfg.UsernameKey}
 	case FormatJSON:
-		s.fmt = jsonFormat{}
+		s.fmt = keyed{jsonFormat{}, cfg.Key, cfg.UsernameKey}
 	case FormatYAML:
-		s.fmt = yamlFormat{}
+		s.fmt = keyed{yamlFormat{}, cfg.Key, cfg.UsernameKey}
+	case FormatDockerConfig:
+		s.fmt = dockerConfig{registry: cfg.Registry}
 	default:
-		s.fmt = raw{newline: cfg.Newline}
+		s.fmt = keyed{raw{newline: cfg.Newline}, "", ""}
 	}
 	return s, nil
 }
 
-// ID is "file:<path>#<key>" ("file:<path>" for raw).
+// ID is "file:<path>#<key>" ("file:<path>" for raw,
+// "file:<path>#auths.<registry>" for docker_config).
 func (s *Sink) ID() string {
-	if s.cfg.Key == "" {
+	switch {
+	case s.cfg.Format == FormatDockerConfig:
+		return "file:" + s.cfg.Path + "#auths." + s.cfg.Registry
+	case s.cfg.Key == "":
 		return "file:" + s.cfg.Path
 	}
 	return "file:" + s.cfg.Path + "#" + s.cfg.Key
@@ -177,8 +233,13 @@ func (s *Sink) ID() string {
 
 // Describe names the file and key for humans.
 func (s *Sink) Describe() string {
-	if s.cfg.Format == FormatRaw {
+	switch {
+	case s.cfg.Format == FormatRaw:
 		return fmt.Sprintf("file %s (whole file)", s.cfg.Path)
+	case s.cfg.Format == FormatDockerConfig:
+		return fmt.Sprintf("file %s (Docker config, auths entry %s)", s.cfg.Path, s.cfg.Registry)
+	case s.cfg.UsernameKey != "":
+		return fmt.Sprintf("file %s (%s keys %s and %s)", s.cfg.Path, s.cfg.Format, s.cfg.Key, s.cfg.UsernameKey)
 	}
 	return fmt.Sprintf("file %s (%s key %s)", s.cfg.Path, s.cfg.Format, s.cfg.Key)
 }
@@ -186,37 +247,45 @@ func (s *Sink) Describe() string {
 // Path is the configured file path.
 func (s *Sink) Path() string { return s.cfg.Path }
 
-// Get reads the key's current value.
-func (s *Sink) Get(ctx context.Context) (secret.Secret, error) {
+// Get reads the key's current value (and the username's, when the file
+// holds one): ErrNotFound when either is missing.
+func (s *Sink) Get(ctx context.Context) (secret.Credential, error) {
 	pl, err := s.open()
 	if err != nil {
-		return secret.Secret{}, err
+		return secret.Credential{}, err
 	}
 	defer pl.close()
 	content, _, err := pl.read()
 	if errors.Is(err, fs.ErrNotExist) {
-		return secret.Secret{}, s.wrap(sink.ErrNotFound)
+		return secret.Credential{}, s.wrap(sink.ErrNotFound)
 	}
 	if err != nil {
-		return secret.Secret{}, s.wrap(err)
+		return secret.Credential{}, s.wrap(err)
 	}
-	v, ok, err := s.fmt.get(content, s.cfg.Key)
+	c, ok, err := s.fmt.get(content)
 	if err != nil {
-		return secret.Secret{}, s.wrap(err)
+		return secret.Credential{}, s.wrap(err)
 	}
 	if !ok {
-		return secret.Secret{}, s.wrap(sink.ErrNotFound)
+		return secret.Credential{}, s.wrap(sink.ErrNotFound)
 	}
-	return secret.New(v), nil
+	return c, nil
 }
 
-// Put sets the key to v unless it already holds v.
-func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
+// Put sets the key to v's token (and the username key to its username)
+// unless the file already holds them.
+func (s *Sink) Put(ctx context.Context, v secret.Credential) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, s.wrap(err)
 	}
 	if v.IsZero() {
 		return false, s.wrap(errors.New("refusing to write an empty secret"))
+	}
+	if !s.fmt.usesUsername() {
+		v.Username = "" // this file holds only the token
+	} else if v.Username == "" {
+		return false, fail(fmt.Errorf("%s: the token has no username to write", s.Describe()),
+			"only a deploy token has a username: remove username_key (or use another format than docker_config) for this token")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -238,22 +307,22 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 	case err != nil:
 		return false, s.wrap(err)
 	}
-	if cur, ok, err := s.fmt.get(content, s.cfg.Key); err != nil {
-		return false, s.wrap(scrubErr(err, v))
-	} else if ok && cur == v.Reveal() {
+	if cur, ok, err := s.fmt.get(content); err != nil {
+		return false, s.wrap(scrubErr(err, v.Token))
+	} else if ok && cur.Equal(v) {
 		return false, nil
 	}
-	next, err := s.fmt.set(content, s.cfg.Key, v.Reveal())
+	next, err := s.fmt.set(content, v)
 	if err != nil {
-		return false, s.wrap(scrubErr(err, v))
+		return false, s.wrap(scrubErr(err, v.Token))
 	}
 	// Read back before writing: a value our encoder would not return
 	// unchanged must not reach the consumer.
-	if got, ok, err := s.fmt.get(next, s.cfg.Key); err != nil || !ok || got != v.Reveal() {
+	if got, ok, err := s.fmt.get(next); err != nil || !ok || !got.Equal(v) {
 		return false, s.wrap(errors.New("the new content would not read back as the secret; nothing written"))
 	}
 	if err := pl.write(next, s.cfg.Mode, old, s.beforeRename); err != nil {
-		return false, s.wrap(scrubErr(err, v))
+		return false, s.wrap(scrubErr(err, v.Token))
 	}
 	return true, nil
 }
@@ -281,6 +350,7 @@ func (s *Sink) wrap(err error) error {
 		shared  *sharedDirError
 		planted *plantedError
 		link    *linkError
+		shadow  *shadowError
 	)
 	switch {
 	case errors.As(err, &missing):
@@ -291,6 +361,8 @@ func (s *Sink) wrap(err error) error {
 		hint = "use a path whose directories belong to root or to tokenwarden's user (not made by another user in " + planted.parent + ")"
 	case errors.As(err, &link):
 		hint = link.hint()
+	case errors.As(err, &shadow):
+		hint = shadow.hint()
 	}
 	return &sink.Error{Kind: "file", Err: fmt.Errorf("%s: %w", s.Describe(), err), Hint: hint}
 }

@@ -16,27 +16,40 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	for _, c := range []struct{ format, name, key string }{
-		{file.FormatDotenv, "app.env", "REGISTRY_TOKEN"},
-		{file.FormatJSON, "app.json", "registry.token"},
-		{file.FormatYAML, "app.yaml", "registry.token"},
-		{file.FormatRaw, "token", ""},
+	for _, c := range []struct{ format, name, key, usernameKey string }{
+		{file.FormatDotenv, "app.env", "REGISTRY_TOKEN", "REGISTRY_USER"},
+		{file.FormatJSON, "app.json", "registry.token", "registry.username"},
+		{file.FormatYAML, "app.yaml", "registry.token", "registry.username"},
+		{file.FormatRaw, "token", "", ""},
+		{file.FormatDockerConfig, "config.json", "", ""}, // always a username: two-value only
 	} {
 		t.Run(c.format, func(t *testing.T) {
-			newSink := func(t *testing.T) sink.Sink {
-				s, err := file.New(file.Config{Path: filepath.Join(t.TempDir(), c.name), Format: c.format, Key: c.key})
+			newSinkWith := func(t *testing.T, usernameKey string) sink.Sink {
+				cfg := file.Config{Path: filepath.Join(t.TempDir(), c.name), Format: c.format, Key: c.key, UsernameKey: usernameKey}
+				if c.format == file.FormatDockerConfig {
+					cfg.Registry = "registry.example.com:5050"
+				}
+				s, err := file.New(cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return s
 			}
-			sinktest.Run(t, newSink, sinktest.Options{
+			opts := sinktest.Options{
 				Readable:   true,
 				Comparable: true,
 				BreakNextPut: func(t *testing.T, s sink.Sink) func() {
 					return file.FailBeforeRename(s.(*file.Sink), errors.New("injected: disk full"))
 				},
-			})
+			}
+			newSink := func(t *testing.T) sink.Sink { return newSinkWith(t, "") }
+			switch {
+			case c.format == file.FormatDockerConfig:
+				newSink, opts.NewTwoValue = nil, newSink
+			case c.usernameKey != "":
+				opts.NewTwoValue = func(t *testing.T) sink.Sink { return newSinkWith(t, c.usernameKey) }
+			}
+			sinktest.Run(t, newSink, opts)
 		})
 	}
 }
@@ -54,12 +67,12 @@ func put(t *testing.T, format, key, before, value string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), secret.New(value)); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(value))); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	got, err := s.Get(context.Background())
-	if err != nil || got.Reveal() != value {
-		t.Fatalf("Get after Put = %q, %v; want %q", got.Reveal(), err, value)
+	if err != nil || got.Token.Reveal() != value {
+		t.Fatalf("Get after Put = %q, %v; want %q", got.Token.Reveal(), err, value)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -139,7 +152,7 @@ func TestPutRefusesToClobber(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.Put(context.Background(), secret.New("glpat-NEWNEWNEWNEWNEWNEW12"))
+			_, err = s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-NEWNEWNEWNEWNEWNEW12")))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "sink file: ") {
 				t.Fatalf("Put: %v, want an error containing %q", err, tt.wantErr)
 			}
@@ -191,11 +204,11 @@ func TestModeAndNoLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	restore := file.FailBeforeRename(s, errors.New("injected"))
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err == nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err == nil {
 		t.Fatal("Put succeeded despite the injected fault")
 	}
 	restore()
-	if _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -211,7 +224,7 @@ func TestModeAndNoLeftovers(t *testing.T) {
 	}
 
 	s2, _ := file.New(file.Config{Path: filepath.Join(dir, "ro"), Format: "raw", Mode: 0o640})
-	if _, err := s2.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); err != nil {
+	if _, err := s2.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(filepath.Join(dir, "ro")); st.Mode().Perm() != 0o640 {
@@ -225,7 +238,7 @@ func TestMissingDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))
+	_, err = s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
 	if err == nil || !strings.Contains(err.Error(), "directory "+dir+" does not exist") || !strings.Contains(problem.Hint(err), "create the directory") {
 		t.Fatalf("Put: %v (hint %q), want the missing directory named and a hint", err, problem.Hint(err))
 	}
@@ -247,7 +260,10 @@ func TestTwoKeysOfOneFileConcurrently(t *testing.T) {
 	}
 	done := make(chan error, n)
 	for _, s := range sinks {
-		go func() { _, err := s.Put(context.Background(), secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")); done <- err }()
+		go func() {
+			_, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
+			done <- err
+		}()
 	}
 	for range n {
 		if err := <-done; err != nil {
@@ -299,7 +315,7 @@ func TestRawNewline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			changed, err := s.Put(context.Background(), secret.New(tok))
+			changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 			if err != nil || changed != c.changed {
 				t.Fatalf("Put = %v, %v; want changed=%v", changed, err, c.changed)
 			}
@@ -308,8 +324,8 @@ func TestRawNewline(t *testing.T) {
 					t.Fatalf("file = %q, want %q", b, c.want)
 				}
 			}
-			if got, err := s.Get(context.Background()); err != nil || got.Reveal() != tok {
-				t.Fatalf("Get = %q, %v", got.Reveal(), err)
+			if got, err := s.Get(context.Background()); err != nil || got.Token.Reveal() != tok {
+				t.Fatalf("Get = %q, %v", got.Token.Reveal(), err)
 			}
 		})
 	}

@@ -53,25 +53,36 @@ func (jsonFormat) set(content []byte, key, value string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	segs := strings.Split(key, ".")
-	root, err = jsonSet(root, segs, value, key)
+	root, err = jsonSet(root, strings.Split(key, "."), value, key)
 	if err != nil {
 		return nil, err
 	}
+	return marshalJSON(root), nil
+}
+
+// marshalJSON writes root indented with two spaces and a final newline.
+func marshalJSON(root jsonObject) []byte {
 	var b bytes.Buffer
 	writeJSON(&b, root, "")
 	b.WriteByte('\n')
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
-func jsonSet(obj jsonObject, segs []string, value, key string) (jsonObject, error) {
+// jsonPut sets the member at path segs (a key may hold dots) to value.
+func jsonPut(obj jsonObject, segs []string, value any) (jsonObject, error) {
+	return jsonSet(obj, segs, value, strings.Join(segs, "."))
+}
+
+// jsonSet sets the member at segs to value (a string or a jsonObject); it
+// refuses to replace a member of another kind. key names it in errors.
+func jsonSet(obj jsonObject, segs []string, value any, key string) (jsonObject, error) {
 	idx := obj.index(segs[0])
 	if len(segs) == 1 {
 		if idx < 0 {
 			return append(obj, jsonMember{key: segs[0], val: value}), nil
 		}
-		if _, ok := obj[idx].val.(string); !ok && obj[idx].val != nil {
-			return nil, fmt.Errorf("key %s holds a %s, not a string; refusing to replace it", key, jsonKind(obj[idx].val))
+		if have, want := jsonKind(obj[idx].val), jsonKind(value); have != want && obj[idx].val != nil {
+			return nil, fmt.Errorf("key %s holds a %s, not a %s; refusing to replace it", key, have, want)
 		}
 		obj[idx].val = value
 		return obj, nil

@@ -119,7 +119,7 @@ func TestRefusesSymlinkPlantedByAnotherUser(t *testing.T) {
 	}
 	link := plantedLink(t, base, "link.raw", victim)
 	s := newSink(t, file.Config{Path: link, Format: file.FormatRaw, AllowSharedDir: true})
-	_, err := s.Put(context.Background(), secret.New(tok))
+	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
 		t.Fatalf("Put: %v; want a refusal naming %s as a symbolic link", err, link)
 	}
@@ -128,7 +128,7 @@ func TestRefusesSymlinkPlantedByAnotherUser(t *testing.T) {
 	}
 	wantUnchanged(t, victim, "keep me\n")
 	if got, err := s.Get(context.Background()); err == nil || strings.Contains(err.Error(), "keep me") {
-		t.Fatalf("Get through the planted link = %q, %v; want a refusal", got.Reveal(), err)
+		t.Fatalf("Get through the planted link = %q, %v; want a refusal", got.Token.Reveal(), err)
 	}
 }
 
@@ -145,7 +145,7 @@ func TestRefusesSymlinkTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSink(t, file.Config{Path: link, Format: file.FormatDotenv, Key: "T"})
-	_, err := s.Put(context.Background(), secret.New(tok))
+	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") || !strings.Contains(problem.Hint(err), real) {
 		t.Fatalf("Put: %v (hint %q); want a refusal naming the link, and its target in the hint", err, problem.Hint(err))
 	}
@@ -166,7 +166,7 @@ func TestParentSymlinkInSharedDirectory(t *testing.T) {
 	}
 	link := plantedLink(t, base, "app", elsewhere)
 	s := newSink(t, file.Config{Path: filepath.Join(link, "token"), Format: file.FormatRaw})
-	_, err := s.Put(context.Background(), secret.New(tok))
+	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link owned by uid "+strconv.Itoa(uid)) || !strings.Contains(err.Error(), "other users can write to") {
 		t.Fatalf("Put: %v; want a refusal naming the planted link %s and its owner", err, link)
 	}
@@ -178,7 +178,7 @@ func TestParentSymlinkInSharedDirectory(t *testing.T) {
 	if err := os.Lchown(link, os.Geteuid(), os.Getegid()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
 		t.Fatalf("Put through a link root made: %v", err)
 	}
 	wantUnchanged(t, filepath.Join(elsewhere, "token"), tok)
@@ -190,7 +190,7 @@ func TestDirectoryOfAnotherUserInSharedDirectory(t *testing.T) {
 	uid, _ := otherUser(t)
 	theirs := planted(t, t.TempDir(), "app", func(p string) error { return os.Mkdir(p, 0o755) })
 	s := newSink(t, file.Config{Path: filepath.Join(theirs, "token"), Format: file.FormatRaw, AllowSharedDir: true})
-	_, err := s.Put(context.Background(), secret.New(tok))
+	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 	if err == nil || !strings.Contains(err.Error(), "directory "+theirs+" is owned by uid "+strconv.Itoa(uid)) {
 		t.Fatalf("Put: %v; want a refusal naming %s and its owner", err, theirs)
 	}
@@ -215,15 +215,15 @@ func TestFilePrecreatedByAnotherUserBecomesOurs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := planted(t, t.TempDir(), "token", func(p string) error { return os.WriteFile(p, []byte(c.before), 0o666) })
 			s := newSink(t, file.Config{Path: path, Format: c.format, Key: c.key, AllowSharedDir: true})
-			if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
+			if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
 				t.Fatal(err)
 			}
 			wantOwnedByUs(t, path, 0o600)
 			if fi, _ := os.Stat(path); int(fi.Sys().(*syscall.Stat_t).Gid) == gid && gid != os.Getegid() {
 				t.Errorf("the file kept the other user's group %d", gid)
 			}
-			if got, err := s.Get(context.Background()); err != nil || got.Reveal() != tok {
-				t.Fatalf("Get = %q, %v", got.Reveal(), err)
+			if got, err := s.Get(context.Background()); err != nil || got.Token.Reveal() != tok {
+				t.Fatalf("Get = %q, %v", got.Token.Reveal(), err)
 			}
 		})
 	}
@@ -249,7 +249,7 @@ func TestOwnershipOfTheRewrittenFile(t *testing.T) {
 	}
 	for _, p := range []string{theirs, ours} {
 		s := newSink(t, file.Config{Path: p, Format: file.FormatDotenv, Key: "T", Mode: 0o640})
-		if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
+		if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
 			t.Fatal(err)
 		}
 		wantOwnedByUs(t, p, 0o640)
@@ -265,7 +265,7 @@ func TestRefusesFIFO(t *testing.T) {
 	path := planted(t, t.TempDir(), "token", func(p string) error { return syscall.Mkfifo(p, 0o666) })
 	s := newSink(t, file.Config{Path: path, Format: file.FormatRaw, AllowSharedDir: true})
 	done := make(chan error, 1)
-	go func() { _, err := s.Put(context.Background(), secret.New(tok)); done <- err }()
+	go func() { _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), path+" is not a regular file") {
@@ -292,7 +292,7 @@ func TestRefusesSharedDirectory(t *testing.T) {
 			dir := sharedDir(t, t.TempDir(), c.mode)
 			path := filepath.Join(dir, "token")
 			s := newSink(t, file.Config{Path: path, Format: file.FormatRaw})
-			_, err := s.Put(context.Background(), secret.New(tok))
+			_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 			if err == nil || !strings.Contains(err.Error(), "directory "+dir+" is "+c.reason) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("Put: %v; want a refusal naming %s and %q", err, dir, c.reason)
 			}
@@ -307,7 +307,7 @@ func TestRefusesSharedDirectory(t *testing.T) {
 			}
 
 			allowed := newSink(t, file.Config{Path: path, Format: file.FormatRaw, AllowSharedDir: true})
-			if _, err := allowed.Put(context.Background(), secret.New(tok)); err != nil {
+			if _, err := allowed.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
 				t.Fatalf("Put with allow_shared_dir: %v", err)
 			}
 			wantUnchanged(t, path, tok)

@@ -1,5 +1,6 @@
 // Package gitlabvar is the sink that delivers a secret into a GitLab CI/CD
-// variable of a project or group. It compares before it writes, keeps the
+// variable of a project or group — and the username of a token that has one
+// (a deploy token) into a second variable. It compares before it writes, keeps the
 // configured masked/protected/hidden/raw/environment scope, creates the
 // variable when it is missing, and marks the variable as its own in the
 // description so two managed tokens never fight over one variable.
@@ -25,7 +26,11 @@ type Config struct {
 	Group   string `yaml:"group"` // full path — exactly one of Group, Project
 	Project string `yaml:"project"`
 	Key     string `yaml:"key"`
-	Masked  bool   `yaml:"masked"`
+	// UsernameKey is a second variable, with the same protected flag and
+	// environment scope, that gets the username of a token that has one
+	// (a deploy token). It is never masked: a username is not secret.
+	UsernameKey string `yaml:"username_key"`
+	Masked      bool   `yaml:"masked"`
 	// Protected: only protected branches and tags see it.
 	Protected bool `yaml:"protected"`
 	// Hidden: masked and hidden, GitLab never shows the value again; implies Masked.
@@ -78,7 +83,23 @@ func (c *Config) Validate() []problem.Problem {
 	case !keyRE.MatchString(c.Key):
 		add("key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid key %q", c.Key)
 	}
+	switch {
+	case c.UsernameKey == "":
+	case !keyRE.MatchString(c.UsernameKey):
+		add("username_key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid username_key %q", c.UsernameKey)
+	case c.UsernameKey == c.Key:
+		add("username_key", "give the username its own variable, e.g. REGISTRY_USER", "username_key is the same variable as key")
+	}
 	return ps
+}
+
+// DeliversUsername names the setting that makes this entry deliver a
+// username (config refuses it on a token that has none), or "".
+func (c *Config) DeliversUsername() string {
+	if c.UsernameKey != "" {
+		return "username_key"
+	}
+	return ""
 }
 
 // Sink is one CI/CD variable in one environment scope.
@@ -129,83 +150,145 @@ func (s *Sink) ID() string {
 	return "gitlab_variable:" + k + ":" + p + ":" + s.cfg.Key + ":" + s.cfg.EnvironmentScope
 }
 
-// Describe names the variable for humans.
+// Describe names the variable (or the token's and the username's) for humans.
 func (s *Sink) Describe() string {
-	k, p := s.kind()
-	return fmt.Sprintf("CI/CD variable %s (%s %s, scope %s)", s.cfg.Key, k, p, s.cfg.EnvironmentScope)
+	if s.cfg.UsernameKey != "" {
+		k, p := s.kind()
+		return fmt.Sprintf("CI/CD variables %s and %s (%s %s, scope %s)", s.cfg.Key, s.cfg.UsernameKey, k, p, s.cfg.EnvironmentScope)
+	}
+	return s.tokenVar().describe(s)
 }
 
-// Get reads the variable: ErrNotFound when it does not exist,
-// ErrNotReadable when it is hidden.
-func (s *Sink) Get(ctx context.Context) (secret.Secret, error) {
-	cur, err := s.client.Variable(ctx, s.res, s.cfg.Key, s.cfg.EnvironmentScope)
+// variable is one CI/CD variable the sink writes: the token's or the
+// username's. The username's has the token's protected flag, raw flag and
+// environment scope, and is neither masked nor hidden.
+type variable struct {
+	key            string
+	masked, hidden bool
+}
+
+func (s *Sink) tokenVar() variable    { return variable{s.cfg.Key, s.cfg.Masked, s.cfg.Hidden} }
+func (s *Sink) usernameVar() variable { return variable{key: s.cfg.UsernameKey} }
+
+func (v variable) describe(s *Sink) string {
+	k, p := s.kind()
+	return fmt.Sprintf("CI/CD variable %s (%s %s, scope %s)", v.key, k, p, s.cfg.EnvironmentScope)
+}
+
+// Get reads the variable (and the username's): ErrNotFound when one does
+// not exist, ErrNotReadable when the token's is hidden.
+func (s *Sink) Get(ctx context.Context) (secret.Credential, error) {
+	tok, err := s.read(ctx, s.tokenVar())
+	if err != nil {
+		return secret.Credential{}, err
+	}
+	c := secret.TokenOnly(secret.New(tok))
+	if s.cfg.UsernameKey != "" {
+		if c.Username, err = s.read(ctx, s.usernameVar()); err != nil {
+			return secret.Credential{}, err
+		}
+	}
+	return c, nil
+}
+
+func (s *Sink) read(ctx context.Context, v variable) (string, error) {
+	cur, err := s.client.Variable(ctx, s.res, v.key, s.cfg.EnvironmentScope)
 	if gitlab.IsNotFound(err) {
-		return secret.Secret{}, s.wrap(sink.ErrNotFound)
+		return "", s.wrapVar(v, sink.ErrNotFound)
 	}
 	if err != nil {
-		return secret.Secret{}, s.apiError("read", err)
+		return "", s.apiError(v, "read", err)
 	}
 	if cur.Hidden {
-		return secret.Secret{}, s.wrap(sink.ErrNotReadable)
+		return "", s.wrapVar(v, sink.ErrNotReadable)
 	}
-	return secret.New(cur.Value), nil
+	return cur.Value, nil
 }
 
-// Put writes v unless the variable already holds it with the configured
-// attributes and marker.
-func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
-	if err := s.checkValue(v); err != nil {
+// Put writes c's token (and username) unless the variables already hold
+// them with the configured attributes and marker. The username's variable
+// is written first: when the token's write then fails, the error says so,
+// and the next Put — which compares each variable — writes only the token.
+func (s *Sink) Put(ctx context.Context, c secret.Credential) (bool, error) {
+	if err := s.checkValue(c.Token); err != nil {
 		return false, err
+	}
+	if s.cfg.UsernameKey != "" && c.Username == "" {
+		return false, &sink.Error{Kind: "gitlab-variable", Err: fmt.Errorf("%s: the token has no username to write", s.Describe()),
+			Hint: "only a deploy token has a username: remove username_key for this token"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return false, s.wrap(err)
 	}
-	cur, err := s.client.Variable(ctx, s.res, s.cfg.Key, s.cfg.EnvironmentScope)
+	userChanged := false
+	if s.cfg.UsernameKey != "" {
+		var err error
+		if userChanged, err = s.put(ctx, s.usernameVar(), c.Username); err != nil {
+			return false, err
+		}
+	}
+	changed, err := s.put(ctx, s.tokenVar(), c.Token.Reveal(), c.Token)
+	if err != nil && userChanged {
+		var se *sink.Error
+		if errors.As(err, &se) {
+			se.Err = fmt.Errorf("%w (%s already holds the new username; the next delivery writes the token)", se.Err, s.cfg.UsernameKey)
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	return changed || userChanged, nil
+}
+
+// put writes value into variable v unless it already holds it with the
+// configured attributes and marker.
+func (s *Sink) put(ctx context.Context, v variable, value string, secrets ...secret.Secret) (bool, error) {
+	cur, err := s.client.Variable(ctx, s.res, v.key, s.cfg.EnvironmentScope)
 	if gitlab.IsNotFound(err) {
-		created, cerr := s.client.CreateVariable(ctx, s.res, s.want(v, ""))
+		created, cerr := s.client.CreateVariable(ctx, s.res, s.want(v, value, ""))
 		if cerr == nil {
-			return true, s.readBack(created, v)
+			return true, s.readBack(v, created, value)
 		}
 		if !alreadyTaken(cerr) {
-			return false, s.apiError("create", cerr, v)
+			return false, s.apiError(v, "create", cerr, secrets...)
 		}
 		// Someone created it between our read and our create: compare and
 		// update it like any existing variable.
-		cur, err = s.client.Variable(ctx, s.res, s.cfg.Key, s.cfg.EnvironmentScope)
+		cur, err = s.client.Variable(ctx, s.res, v.key, s.cfg.EnvironmentScope)
 	}
 	if err != nil {
-		return false, s.apiError("read", err, v)
+		return false, s.apiError(v, "read", err, secrets...)
 	}
 	if other, ok := ownerOf(cur.Description); ok && other != s.owner {
 		return false, &sink.Error{Kind: "gitlab-variable",
-			Err:  fmt.Errorf("%s is managed by tokenwarden for %s, not for %s; refusing to overwrite it", s.Describe(), other, s.owner),
+			Err:  fmt.Errorf("%s is managed by tokenwarden for %s, not for %s; refusing to overwrite it", v.describe(s), other, s.owner),
 			Hint: "deliver each token to its own variable: change the key or environment scope, or remove the variable from the other token's config and clear its description"}
 	}
-	if cur.Hidden != s.cfg.Hidden {
+	if cur.Hidden != v.hidden {
 		have, want := "visible", "hidden"
 		if cur.Hidden {
 			have, want = want, have
 		}
 		return false, &sink.Error{Kind: "gitlab-variable",
-			Err:  fmt.Errorf("%s is %s but configured %s, and GitLab cannot change that on an existing variable", s.Describe(), have, want),
+			Err:  fmt.Errorf("%s is %s but configured %s, and GitLab cannot change that on an existing variable", v.describe(s), have, want),
 			Hint: "delete the variable in GitLab (tokenwarden recreates it), or set hidden to match"}
 	}
-	want := s.want(v, cur.Description)
+	want := s.want(v, value, cur.Description)
 	if !cur.Hidden && cur == want {
 		return false, nil
 	}
 	updated, err := s.client.UpdateVariable(ctx, s.res, want)
 	if err != nil {
-		return false, s.apiError("update", err, v)
+		return false, s.apiError(v, "update", err, secrets...)
 	}
-	return true, s.readBack(updated, v)
+	return true, s.readBack(v, updated, value)
 }
 
-// want is the variable as configured holding v; an unmarked description
+// want is variable v as configured holding value; an unmarked description
 // already on the variable is kept when the config gives none.
-func (s *Sink) want(v secret.Secret, existing string) gitlab.Variable {
+func (s *Sink) want(v variable, value, existing string) gitlab.Variable {
 	base := s.cfg.Description
 	if base == "" {
 		base = strings.TrimSpace(markerRE.ReplaceAllString(existing, ""))
@@ -219,17 +302,17 @@ func (s *Sink) want(v secret.Secret, existing string) gitlab.Variable {
 		desc = base + "; " + marker
 	}
 	return gitlab.Variable{
-		Key: s.cfg.Key, Value: v.Reveal(), Masked: s.cfg.Masked, Protected: s.cfg.Protected, Hidden: s.cfg.Hidden,
+		Key: v.key, Value: value, Masked: v.masked, Protected: s.cfg.Protected, Hidden: v.hidden,
 		Raw: s.cfg.Raw, Scope: s.cfg.EnvironmentScope, Description: desc,
 	}
 }
 
 // readBack checks what GitLab answered with; hidden values never come back.
-func (s *Sink) readBack(got gitlab.Variable, v secret.Secret) error {
-	if got.Hidden || got.Value == v.Reveal() {
+func (s *Sink) readBack(v variable, got gitlab.Variable, value string) error {
+	if got.Hidden || got.Value == value {
 		return nil
 	}
-	return s.wrap(errors.New("GitLab answered the write with a different value than was sent"))
+	return s.wrapVar(v, errors.New("GitLab answered the write with a different value than was sent"))
 }
 
 // checkValue rejects, before any request, a value GitLab would refuse to mask.
@@ -265,8 +348,8 @@ func alreadyTaken(err error) bool {
 	return ok && ge.Status == 400 && strings.Contains(ge.APIMessage, "has already been taken")
 }
 
-// apiError explains a failed call in the operator's terms.
-func (s *Sink) apiError(op string, err error, secrets ...secret.Secret) error {
+// apiError explains a failed call on variable v in the operator's terms.
+func (s *Sink) apiError(v variable, op string, err error, secrets ...secret.Secret) error {
 	kind, path := s.kind()
 	e := &sink.Error{Kind: "gitlab-variable"}
 	status := gitlab.StatusOf(err)
@@ -288,12 +371,16 @@ func (s *Sink) apiError(op string, err error, secrets ...secret.Secret) error {
 	case status == 409:
 		e.Hint = "the key exists in several environment scopes; set environment_scope on this sink"
 	}
-	e.Err = fmt.Errorf("%s: %s: %s", s.Describe(), op, msg)
+	e.Err = fmt.Errorf("%s: %s: %s", v.describe(s), op, msg)
 	return e
 }
 
 func (s *Sink) wrap(err error) error {
 	return &sink.Error{Kind: "gitlab-variable", Err: fmt.Errorf("%s: %w", s.Describe(), err)}
+}
+
+func (s *Sink) wrapVar(v variable, err error) error {
+	return &sink.Error{Kind: "gitlab-variable", Err: fmt.Errorf("%s: %w", v.describe(s), err)}
 }
 
 func fail(err error, hint string) error {

@@ -65,45 +65,67 @@ func (f *fixture) breakWrites(t *testing.T, _ sink.Sink) func() {
 
 func TestConformance(t *testing.T) {
 	f := newFixture(t)
-	t.Run("project", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) sink.Sink {
-			p := f.project(t)
-			s, err := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "REGISTRY_TOKEN", Masked: true, Protected: true}, f.api, "platform:deploy")
+	newSink := func(cfg gitlabvar.Config) func(t *testing.T) sink.Sink {
+		return func(t *testing.T) sink.Sink {
+			s, err := gitlabvar.New(cfg, f.api, "platform:deploy")
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
-		}, sinktest.Options{Readable: true, Comparable: true, BreakNextPut: f.breakWrites})
+		}
+	}
+	inProject := func(cfg gitlabvar.Config, projects *sync.Map) func(t *testing.T) sink.Sink {
+		return func(t *testing.T) sink.Sink {
+			p := f.project(t)
+			cfg := cfg
+			cfg.Project = p.PathWithNamespace
+			s := newSink(cfg)(t)
+			if projects != nil {
+				projects.Store(s, p.ID)
+			}
+			return s
+		}
+	}
+	t.Run("project", func(t *testing.T) {
+		cfg := gitlabvar.Config{Key: "REGISTRY_TOKEN", Masked: true, Protected: true}
+		two := cfg
+		two.UsernameKey = "REGISTRY_USER"
+		sinktest.Run(t, inProject(cfg, nil), sinktest.Options{Readable: true, Comparable: true, BreakNextPut: f.breakWrites,
+			NewTwoValue: inProject(two, nil)})
 	})
 	t.Run("group", func(t *testing.T) {
 		var n atomic.Int64
-		sinktest.Run(t, func(t *testing.T) sink.Sink {
-			key := fmt.Sprintf("GROUP_TOKEN_%d", n.Add(1))
-			s, err := gitlabvar.New(gitlabvar.Config{Group: "platform", Key: key, EnvironmentScope: "production"}, f.api, "platform:deploy")
-			if err != nil {
-				t.Fatal(err)
+		inGroup := func(usernameKey bool) func(t *testing.T) sink.Sink {
+			return func(t *testing.T) sink.Sink {
+				i := n.Add(1)
+				cfg := gitlabvar.Config{Group: "platform", Key: fmt.Sprintf("GROUP_TOKEN_%d", i), EnvironmentScope: "production"}
+				if usernameKey {
+					cfg.UsernameKey = fmt.Sprintf("GROUP_USER_%d", i)
+				}
+				return newSink(cfg)(t)
 			}
-			return s
-		}, sinktest.Options{Readable: true, Comparable: true, BreakNextPut: f.breakWrites})
+		}
+		sinktest.Run(t, inGroup(false), sinktest.Options{Readable: true, Comparable: true, BreakNextPut: f.breakWrites,
+			NewTwoValue: inGroup(true)})
 	})
 	t.Run("hidden", func(t *testing.T) {
-		projects := sync.Map{} // sink → project id
-		sinktest.Run(t, func(t *testing.T) sink.Sink {
-			p := f.project(t)
-			s, err := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "HIDDEN_TOKEN", Hidden: true}, f.api, "platform:deploy")
-			if err != nil {
-				t.Fatal(err)
-			}
-			projects.Store(s, p.ID)
-			return s
-		}, sinktest.Options{
-			Observe: func(t *testing.T, s sink.Sink) (secret.Secret, error) {
+		projects := &sync.Map{} // sink → project id
+		cfg := gitlabvar.Config{Key: "HIDDEN_TOKEN", Hidden: true}
+		two := cfg
+		two.UsernameKey = "HIDDEN_USER"
+		sinktest.Run(t, inProject(cfg, projects), sinktest.Options{
+			NewTwoValue: inProject(two, projects),
+			Observe: func(t *testing.T, s sink.Sink) (secret.Credential, error) {
 				id, _ := projects.Load(s)
 				v, ok := f.srv.Variable("project", id.(int64), "HIDDEN_TOKEN", "*")
 				if !ok {
-					return secret.Secret{}, sink.ErrNotFound
+					return secret.Credential{}, sink.ErrNotFound
 				}
-				return secret.New(v.Value), nil
+				c := secret.TokenOnly(secret.New(v.Value))
+				if u, ok := f.srv.Variable("project", id.(int64), "HIDDEN_USER", "*"); ok {
+					c.Username = u.Value
+				}
+				return c, nil
 			},
 			BreakNextPut: f.breakWrites,
 		})
@@ -120,7 +142,7 @@ func TestCreateKeepsConfiguredAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || !changed {
+	if changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil || !changed {
 		t.Fatalf("Put = %v, %v", changed, err)
 	}
 	v, ok := f.srv.Variable("project", p.ID, "REGISTRY_TOKEN", "production")
@@ -188,7 +210,7 @@ func TestExistingVariables(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			changed, err := s.Put(context.Background(), secret.New(tok))
+			changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("Put: %v", err)
@@ -212,7 +234,7 @@ func TestEnvironmentScopesAreSeparate(t *testing.T) {
 	existing(t, f.api, p.PathWithNamespace, gitlab.Variable{Key: "K", Value: "glpat-starstarstarstarstar"})
 	existing(t, f.api, p.PathWithNamespace, gitlab.Variable{Key: "K", Value: "glpat-prodprodprodprodprod", Scope: "production"})
 	s, _ := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "K", EnvironmentScope: "production"}, f.api, "me:tok")
-	if _, err := s.Put(context.Background(), secret.New(tok)); err != nil {
+	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := f.srv.Variable("project", p.ID, "K", "production"); v.Value != tok {
@@ -230,7 +252,7 @@ func TestTwoSinksCreateTheSameVariableAtOnce(t *testing.T) {
 	errs := make([]error, 4)
 	for i := range errs {
 		s, _ := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "K"}, client(t, f.base, rootToken), "me:tok")
-		wg.Go(func() { _, errs[i] = s.Put(context.Background(), secret.New(tok)) })
+		wg.Go(func() { _, errs[i] = s.Put(context.Background(), secret.TokenOnly(secret.New(tok))) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -273,7 +295,7 @@ func TestErrorsExplainThemselves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.Put(context.Background(), secret.New(tt.value))
+			_, err = s.Put(context.Background(), secret.TokenOnly(secret.New(tt.value)))
 			if err == nil {
 				t.Fatal("Put succeeded")
 			}

@@ -14,6 +14,7 @@ package kubesecret
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -186,61 +187,66 @@ func (s *Sink) restConfig() (*rest.Config, error) {
 // missing, or when the Secret does not hold what Put would write for the
 // token it holds (keys that disagree, another username or URL): then a
 // delivery puts it right.
-func (s *Sink) Get(ctx context.Context) (secret.Secret, error) {
+func (s *Sink) Get(ctx context.Context) (secret.Credential, error) {
 	secrets, err := s.client()
 	if err != nil {
-		return secret.Secret{}, err
+		return secret.Credential{}, err
 	}
 	cur, err := secrets.Get(ctx, s.cfg.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && !namespaceMissing(err) {
-		return secret.Secret{}, s.wrap(sink.ErrNotFound)
+		return secret.Credential{}, s.wrap(sink.ErrNotFound)
 	}
 	if err != nil {
-		return secret.Secret{}, s.apiError("get", err)
+		return secret.Credential{}, s.apiError("get", err)
 	}
-	v, err := s.token(cur)
+	v, err := s.credential(cur)
 	if err != nil {
-		return secret.Secret{}, err
+		return secret.Credential{}, err
 	}
 	want, err := s.apply(cur.DeepCopy(), v)
 	if err != nil {
-		return secret.Secret{}, err
+		return secret.Credential{}, err
 	}
 	for _, k := range s.cfg.ownKeys() {
 		if !bytes.Equal(cur.Data[k], want.Data[k]) {
-			return secret.Secret{}, s.wrap(fmt.Errorf("key %s does not match the token the Secret holds: %w", k, sink.ErrNotFound))
+			return secret.Credential{}, s.wrap(fmt.Errorf("key %s does not match the token the Secret holds: %w", k, sink.ErrNotFound))
 		}
 	}
 	return v, nil
 }
 
-// token is the token cur holds, by format.
-func (s *Sink) token(cur *corev1.Secret) (secret.Secret, error) {
-	key := "password"
+// credential is the token cur holds, by format, and the username next to
+// it where the format has one ("" where it has none).
+func (s *Sink) credential(cur *corev1.Secret) (secret.Credential, error) {
+	key, userKey := "password", "username"
 	switch s.cfg.Format {
 	case FormatOpaque:
-		key = s.cfg.tokenKeys()[0]
+		key, userKey = s.cfg.tokenKeys()[0], s.cfg.UsernameKey
 	case FormatDockerConfigJSON:
 		cfg, err := s.dockerConfig(cur)
 		if err != nil {
-			return secret.Secret{}, err
+			return secret.Credential{}, err
 		}
 		var e dockerAuth
 		if raw, ok := cfg.auths[s.registry]; !ok || json.Unmarshal(raw, &e) != nil || e.Password == "" {
-			return secret.Secret{}, s.wrap(fmt.Errorf("no auths entry for %s: %w", s.registry, sink.ErrNotFound))
+			return secret.Credential{}, s.wrap(fmt.Errorf("no auths entry for %s: %w", s.registry, sink.ErrNotFound))
 		}
-		return secret.New(e.Password), nil
+		return secret.Credential{Username: e.Username, Token: secret.New(e.Password)}, nil
 	}
 	v, ok := cur.Data[key]
 	if !ok || len(v) == 0 {
-		return secret.Secret{}, s.wrap(fmt.Errorf("no key %s: %w", key, sink.ErrNotFound))
+		return secret.Credential{}, s.wrap(fmt.Errorf("no key %s: %w", key, sink.ErrNotFound))
 	}
-	return secret.New(string(v)), nil
+	c := secret.TokenOnly(secret.New(string(v)))
+	if userKey != "" {
+		c.Username = string(cur.Data[userKey])
+	}
+	return c, nil
 }
 
 // Put writes v unless the Secret already holds it with the configured
 // labels and annotations; it creates the Secret when it is missing.
-func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
+func (s *Sink) Put(ctx context.Context, v secret.Credential) (bool, error) {
 	if v.IsZero() {
 		return false, s.wrap(errors.New("refusing to write an empty secret"))
 	}
@@ -298,7 +304,7 @@ func (s *Sink) Put(ctx context.Context, v secret.Secret) (bool, error) {
 		if errors.As(err, &se) {
 			return false, err
 		}
-		return false, s.apiError(op, err, v)
+		return false, s.apiError(op, err, v.Token)
 	}
 	return changed, nil
 }
@@ -341,8 +347,10 @@ func (s *Sink) mayWrite(cur *corev1.Secret) error {
 }
 
 // apply sets the sink's own keys, labels and annotations on sec for v and
-// returns it; everything else on sec stays.
-func (s *Sink) apply(sec *corev1.Secret, v secret.Secret) (*corev1.Secret, error) {
+// returns it; everything else on sec stays. The username written next to
+// the token is v's own when it has one (a deploy token works only with its
+// username), else the configured one.
+func (s *Sink) apply(sec *corev1.Secret, v secret.Credential) (*corev1.Secret, error) {
 	if sec.Labels == nil {
 		sec.Labels = map[string]string{}
 	}
@@ -356,7 +364,8 @@ func (s *Sink) apply(sec *corev1.Secret, v secret.Secret) (*corev1.Secret, error
 	maps.Copy(sec.Annotations, s.cfg.Annotations)
 	sec.Labels[LabelManagedBy] = ManagedBy
 	sec.Annotations[AnnotationOwner] = s.owner
-	tok, user := []byte(v.Reveal()), []byte(s.cfg.Username)
+	username := cmp.Or(v.Username, s.cfg.Username)
+	tok, user := []byte(v.Token.Reveal()), []byte(username)
 	switch s.cfg.Format {
 	case FormatOpaque:
 		for _, k := range s.cfg.tokenKeys() {
@@ -375,8 +384,8 @@ func (s *Sink) apply(sec *corev1.Secret, v secret.Secret) (*corev1.Secret, error
 		if err != nil {
 			return nil, err
 		}
-		want := dockerAuth{Username: s.cfg.Username, Password: v.Reveal(),
-			Auth: base64.StdEncoding.EncodeToString([]byte(s.cfg.Username + ":" + v.Reveal()))}
+		want := dockerAuth{Username: username, Password: v.Token.Reveal(),
+			Auth: base64.StdEncoding.EncodeToString([]byte(username + ":" + v.Token.Reveal()))}
 		var have dockerAuth
 		if raw, ok := cfg.auths[s.registry]; ok && json.Unmarshal(raw, &have) == nil && have == want {
 			break // the entry is right: keep the document as it is

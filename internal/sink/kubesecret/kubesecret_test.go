@@ -1,6 +1,7 @@
 package kubesecret_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -106,11 +107,18 @@ func TestConformance(t *testing.T) {
 		"flux-basic-auth":     {Format: kubesecret.FormatFluxBasicAuth, Username: "flux"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			sinktest.Run(t, func(t *testing.T) sink.Sink {
+			fresh := func(t *testing.T) sink.Sink {
 				cfg := cfg
 				cfg.Namespace, cfg.Name = ns, newName()
 				return newSink(t, c, cfg)
-			}, sinktest.Options{Readable: true, Comparable: true, BreakNextPut: breakWrites})
+			}
+			opts := sinktest.Options{Readable: true, Comparable: true, BreakNextPut: breakWrites}
+			if cfg.Format != kubesecret.FormatOpaque || cfg.UsernameKey != "" {
+				// A token's own username (a deploy token's) takes the
+				// place of the configured one.
+				opts.NewTwoValue, opts.DefaultUsername = fresh, cmp.Or(cfg.Username, kubesecret.DefaultUsername)
+			}
+			sinktest.Run(t, fresh, opts)
 		})
 	}
 }
@@ -147,7 +155,7 @@ func TestFormats(t *testing.T) {
 			tt.cfg.Namespace, tt.cfg.Name = ns, newName()
 			tt.cfg.Annotations = map[string]string{"example.com/note": "rotated by tokenwarden"}
 			s := newSink(t, c, tt.cfg)
-			if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || !changed {
+			if changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil || !changed {
 				t.Fatalf("Put = %v, %v", changed, err)
 			}
 			sec := getSecret(t, c, ns, tt.cfg.Name)
@@ -171,8 +179,8 @@ func TestFormats(t *testing.T) {
 			if sec.Annotations[kubesecret.AnnotationOwner] != owner || sec.Annotations["example.com/note"] != "rotated by tokenwarden" {
 				t.Errorf("annotations %v", sec.Annotations)
 			}
-			if v, err := s.Get(context.Background()); err != nil || v.Reveal() != tok {
-				t.Errorf("Get = %s, %v", v.Hint(), err)
+			if v, err := s.Get(context.Background()); err != nil || v.Token.Reveal() != tok {
+				t.Errorf("Get = %s, %v", v.Token.Hint(), err)
 			}
 		})
 	}
@@ -221,7 +229,7 @@ func TestKeepsOthersAndComparesFirst(t *testing.T) {
 				Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"owner": "team-web"}}, Type: tt.typ, Data: data})
 			tt.cfg.Namespace, tt.cfg.Name = ns, name
 			s := newSink(t, c, tt.cfg)
-			if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || !changed {
+			if changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil || !changed {
 				t.Fatalf("Put = %v, %v", changed, err)
 			}
 			sec := getSecret(t, c, ns, name)
@@ -230,7 +238,7 @@ func TestKeepsOthersAndComparesFirst(t *testing.T) {
 				t.Errorf("labels %v annotations %v: others' were not kept", sec.Labels, sec.Annotations)
 			}
 			rv := sec.ResourceVersion
-			if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || changed {
+			if changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil || changed {
 				t.Fatalf("second Put = %v, %v; want no write", changed, err)
 			}
 			if now := getSecret(t, c, ns, name).ResourceVersion; now != rv {
@@ -254,7 +262,7 @@ func TestConcurrentWritersKeepEachOthersKeys(t *testing.T) {
 	for _, s := range []*kubesecret.Sink{a, b} {
 		wg.Go(func() {
 			for i := range rounds {
-				if _, err := s.Put(context.Background(), secret.New(fmt.Sprintf("glpat-%s-%02dxxxxxxxxxxxx", s.ID()[len(s.ID())-1:], i))); err != nil {
+				if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(fmt.Sprintf("glpat-%s-%02dxxxxxxxxxxxx", s.ID()[len(s.ID())-1:], i)))); err != nil {
 					errs <- err
 				}
 			}
@@ -309,7 +317,7 @@ func TestConflictIsRetriedAfterReread(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSink(t, c, kubesecret.Config{Namespace: ns, Name: name, Kubeconfig: path})
-	if changed, err := s.Put(context.Background(), secret.New(tok)); err != nil || !changed {
+	if changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil || !changed {
 		t.Fatalf("Put = %v, %v", changed, err)
 	}
 	sec := getSecret(t, c, ns, name)
@@ -347,7 +355,7 @@ func TestRefusesSecretsManagedElsewhere(t *testing.T) {
 			tt.meta.Name, tt.meta.Namespace = newName(), ns
 			createSecret(t, c, &corev1.Secret{ObjectMeta: tt.meta, Data: map[string][]byte{"token": []byte("glpat-previousprevious")}})
 			s := newSink(t, c, kubesecret.Config{Namespace: ns, Name: tt.meta.Name, TakeOver: tt.takeOver})
-			changed, err := s.Put(context.Background(), secret.New(tok))
+			changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 			got := string(getSecret(t, c, ns, tt.meta.Name).Data["token"])
 			if tt.want == "" {
 				if err != nil || !changed || got != tok {
@@ -393,7 +401,7 @@ func TestRBACOneNamedSecret(t *testing.T) {
 	s := limited("app-gitlab")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := s.Put(ctx, secret.New(tok))
+		_, err := s.Put(ctx, secret.TokenOnly(secret.New(tok)))
 		if err == nil {
 			break
 		}
@@ -402,17 +410,17 @@ func TestRBACOneNamedSecret(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if changed, err := s.Put(ctx, secret.New(tok2)); err != nil || !changed {
+	if changed, err := s.Put(ctx, secret.TokenOnly(secret.New(tok2))); err != nil || !changed {
 		t.Fatalf("rotation into the Secret the Role names: %v, %v", changed, err)
 	}
-	if v, err := s.Get(ctx); err != nil || v.Reveal() != tok2 {
-		t.Fatalf("Get = %s, %v", v.Hint(), err)
+	if v, err := s.Get(ctx); err != nil || v.Token.Reveal() != tok2 {
+		t.Fatalf("Get = %s, %v", v.Token.Hint(), err)
 	}
 	if sec := getSecret(t, c, ns, "app-gitlab"); string(sec.Data["other"]) != "kept" {
 		t.Errorf("data %q", sec.Data)
 	}
 	for _, name := range []string{"db", "missing"} {
-		_, err := limited(name).Put(ctx, secret.New(tok))
+		_, err := limited(name).Put(ctx, secret.TokenOnly(secret.New(tok)))
 		want := fmt.Sprintf(`forbidden: the identity may not get secrets in namespace %s (secrets %q is forbidden: User "limited" cannot get resource "secrets"`, ns, name)
 		wantHint := fmt.Sprintf("RBAC: a Role in namespace %s must allow verbs get, update and patch on resource secrets, resourceNames [%s]", ns, name)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(problem.Hint(err), wantHint) {
@@ -454,7 +462,7 @@ func TestErrorsExplainThemselves(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSink(t, c, tt.cfg)
-			_, err := s.Put(context.Background(), secret.New(tok))
+			_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
 			if err == nil || !strings.HasPrefix(err.Error(), "sink kubernetes-secret: ") || !strings.Contains(err.Error(), tt.want) || !strings.Contains(problem.Hint(err), tt.wantHint) {
 				t.Fatalf("Put: %v (hint %q), want %q and hint %q", err, problem.Hint(err), tt.want, tt.wantHint)
 			}

@@ -1,7 +1,9 @@
 // Package sinktest is the conformance suite every sink passes (after
 // restic's internal/backend/test): round trip, idempotent second put,
 // concurrent puts, a failed put leaves the previous value, and no secret in
-// any error, ID or description. Each sink's _test.go calls Run.
+// any error, ID or description — for a token alone, and, for a sink
+// configured to deliver a username too (Options.NewTwoValue), for a token
+// and its username (a deploy token). Each sink's _test.go calls Run.
 package sinktest
 
 import (
@@ -28,7 +30,17 @@ type Options struct {
 	// Observe reads the delivered value out of band for sinks that cannot
 	// Get (e.g. the file an exec hook writes to). Optional; without it and
 	// without Readable the suite cannot check values, only errors.
-	Observe func(t *testing.T, s sink.Sink) (secret.Secret, error)
+	Observe func(t *testing.T, s sink.Sink) (secret.Credential, error)
+	// NewTwoValue returns a fresh, empty sink configured to deliver a
+	// username next to the token (username_key, …). Optional: with it,
+	// the suite runs again under TwoValue/ with credentials that carry a
+	// username, and checks that a username alone changing is delivered
+	// and that a credential without a username is refused.
+	NewTwoValue func(t *testing.T) sink.Sink
+	// DefaultUsername is what a two-value sink writes next to a token that
+	// has no username (kubernetes_secret's username:, "oauth2" for an
+	// access token). Empty: it refuses such a token.
+	DefaultUsername string
 	// BreakNextPut makes the following Puts to s fail until restore is
 	// called. Required.
 	BreakNextPut func(t *testing.T, s sink.Sink) (restore func())
@@ -39,7 +51,8 @@ type Options struct {
 	Concurrency int
 }
 
-// Run runs the suite; newSink returns a fresh, empty sink for each subtest.
+// Run runs the suite; newSink returns a fresh, empty sink for each subtest
+// (nil for a sink that always delivers a username: then only TwoValue runs).
 func Run(t *testing.T, newSink func(t *testing.T) sink.Sink, opts Options) {
 	t.Helper()
 	if opts.BreakNextPut == nil {
@@ -55,6 +68,24 @@ func Run(t *testing.T, newSink func(t *testing.T) sink.Sink, opts Options) {
 		}
 	}
 	r := &runner{opts: opts}
+	if newSink != nil { // nil: the sink always delivers a username (docker_config)
+		r.run(t, newSink)
+	}
+	if opts.NewTwoValue != nil {
+		t.Run("TwoValue", func(t *testing.T) {
+			r2 := &runner{opts: opts, twoValue: true}
+			r2.run(t, opts.NewTwoValue)
+			t.Run("UsernameChange", func(t *testing.T) { r2.usernameChange(t, opts.NewTwoValue(t)) })
+			if opts.DefaultUsername == "" {
+				t.Run("NoUsernameRefused", func(t *testing.T) { r2.noUsername(t, opts.NewTwoValue(t)) })
+			} else {
+				t.Run("NoUsernameDefault", func(t *testing.T) { r2.defaultUsername(t, opts.NewTwoValue(t)) })
+			}
+		})
+	}
+}
+
+func (r *runner) run(t *testing.T, newSink func(t *testing.T) sink.Sink) {
 	t.Run("Identity", func(t *testing.T) { r.identity(t, newSink(t)) })
 	t.Run("GetEmpty", func(t *testing.T) { r.getEmpty(t, newSink(t)) })
 	t.Run("RoundTrip", func(t *testing.T) { r.roundTrip(t, newSink(t)) })
@@ -64,10 +95,23 @@ func Run(t *testing.T, newSink func(t *testing.T) sink.Sink, opts Options) {
 	t.Run("CancelledContext", func(t *testing.T) { r.cancelled(t, newSink(t)) })
 }
 
-type runner struct{ opts Options }
+type runner struct {
+	opts     Options
+	twoValue bool // the sink delivers a username: values carry one
+}
+
+// value is the i-th test credential: a token alone, or for a two-value
+// sink the token and a username of a deploy token's shape.
+func (r *runner) value(i int) secret.Credential {
+	c := secret.TokenOnly(r.opts.Value(i))
+	if r.twoValue {
+		c.Username = fmt.Sprintf("gitlab+deploy-token-%d", 100+i)
+	}
+	return c
+}
 
 // read returns what the sink holds, and whether the suite can know it.
-func (r *runner) read(t *testing.T, s sink.Sink) (secret.Secret, bool) {
+func (r *runner) read(t *testing.T, s sink.Sink) (secret.Credential, bool) {
 	t.Helper()
 	switch {
 	case r.opts.Readable:
@@ -83,18 +127,28 @@ func (r *runner) read(t *testing.T, s sink.Sink) (secret.Secret, bool) {
 		}
 		return v, true
 	}
-	return secret.Secret{}, false
+	return secret.Credential{}, false
 }
 
-func (r *runner) mustHold(t *testing.T, s sink.Sink, want secret.Secret, when string) {
+// holds reports whether got is want: the token alone for a sink that
+// delivers no username (a username it reads back is not the suite's), both
+// fields for a two-value sink.
+func (r *runner) holds(got, want secret.Credential) bool {
+	if r.twoValue {
+		return got.Equal(want)
+	}
+	return got.Token.Equal(want.Token)
+}
+
+func (r *runner) mustHold(t *testing.T, s sink.Sink, want secret.Credential, when string) {
 	t.Helper()
 	got, ok := r.read(t, s)
-	if ok && !got.Equal(want) {
-		t.Fatalf("%s: sink holds %s, want %s", when, got.Hint(), want.Hint())
+	if ok && !r.holds(got, want) {
+		t.Fatalf("%s: sink holds %q %s, want %q %s", when, got.Username, got.Token.Hint(), want.Username, want.Token.Hint())
 	}
 }
 
-func (r *runner) put(t *testing.T, s sink.Sink, v secret.Secret) bool {
+func (r *runner) put(t *testing.T, s sink.Sink, v secret.Credential) bool {
 	t.Helper()
 	changed, err := s.Put(context.Background(), v)
 	if err != nil {
@@ -107,7 +161,7 @@ func (r *runner) put(t *testing.T, s sink.Sink, v secret.Secret) bool {
 func (r *runner) noSecret(t *testing.T, what, text string, upto int) {
 	t.Helper()
 	for i := 0; i <= upto; i++ {
-		if v := r.opts.Value(i).Reveal(); strings.Contains(text, v) {
+		if v := r.value(i).Token.Reveal(); strings.Contains(text, v) {
 			t.Fatalf("%s contains secret #%d: %q", what, i, strings.ReplaceAll(text, v, "<SECRET>"))
 		}
 	}
@@ -118,7 +172,7 @@ func (r *runner) identity(t *testing.T, s sink.Sink) {
 	if id == "" || desc == "" {
 		t.Fatalf("ID %q and Describe %q must not be empty", id, desc)
 	}
-	r.put(t, s, r.opts.Value(0))
+	r.put(t, s, r.value(0))
 	if s.ID() != id {
 		t.Fatalf("ID changed after Put: %q, then %q", id, s.ID())
 	}
@@ -139,7 +193,7 @@ func (r *runner) getEmpty(t *testing.T, s sink.Sink) {
 
 func (r *runner) roundTrip(t *testing.T, s sink.Sink) {
 	for i := range 3 {
-		v := r.opts.Value(i)
+		v := r.value(i)
 		if !r.put(t, s, v) {
 			t.Fatalf("Put of new value #%d reported changed=false", i)
 		}
@@ -153,7 +207,7 @@ func (r *runner) roundTrip(t *testing.T, s sink.Sink) {
 }
 
 func (r *runner) idempotent(t *testing.T, s sink.Sink) {
-	v := r.opts.Value(0)
+	v := r.value(0)
 	r.put(t, s, v)
 	changed := r.put(t, s, v)
 	if r.opts.Comparable && changed {
@@ -167,11 +221,11 @@ func (r *runner) idempotent(t *testing.T, s sink.Sink) {
 
 func (r *runner) concurrent(t *testing.T, s sink.Sink) {
 	n := r.opts.Concurrency
-	r.put(t, s, r.opts.Value(0))
+	r.put(t, s, r.value(0))
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { _, errs[i] = s.Put(context.Background(), r.opts.Value(i+1)) })
+		wg.Go(func() { _, errs[i] = s.Put(context.Background(), r.value(i+1)) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -185,20 +239,20 @@ func (r *runner) concurrent(t *testing.T, s sink.Sink) {
 	if got, ok := r.read(t, s); ok {
 		match := false
 		for i := range n {
-			match = match || got.Equal(r.opts.Value(i+1))
+			match = match || r.holds(got, r.value(i+1))
 		}
 		if !match {
-			t.Fatalf("after %d concurrent Puts the sink holds %s, which none of them wrote", n, got.Hint())
+			t.Fatalf("after %d concurrent Puts the sink holds %q %s, which none of them wrote", n, got.Username, got.Token.Hint())
 		}
 	}
 	// The sink still works afterwards.
-	v := r.opts.Value(n + 1)
+	v := r.value(n + 1)
 	r.put(t, s, v)
 	r.mustHold(t, s, v, "after the concurrent Puts")
 }
 
 func (r *runner) failedPut(t *testing.T, s sink.Sink) {
-	prev, next := r.opts.Value(0), r.opts.Value(1)
+	prev, next := r.value(0), r.value(1)
 	r.put(t, s, prev)
 	restore := r.opts.BreakNextPut(t, s)
 	changed, err := s.Put(context.Background(), next)
@@ -221,14 +275,56 @@ func (r *runner) failedPut(t *testing.T, s sink.Sink) {
 }
 
 func (r *runner) cancelled(t *testing.T, s sink.Sink) {
-	prev := r.opts.Value(0)
+	prev := r.value(0)
 	r.put(t, s, prev)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Put(ctx, r.opts.Value(1)); err == nil {
+	if _, err := s.Put(ctx, r.value(1)); err == nil {
 		t.Fatal("Put with a cancelled context succeeded")
 	} else {
 		r.noSecret(t, "the error of a cancelled Put", err.Error(), 1)
 	}
 	r.mustHold(t, s, prev, "after a cancelled Put")
+}
+
+// usernameChange: a new username with the same token is a change, delivered.
+func (r *runner) usernameChange(t *testing.T, s sink.Sink) {
+	v := r.value(0)
+	r.put(t, s, v)
+	v.Username = "renamed-deploy-user"
+	if !r.put(t, s, v) && r.opts.Comparable {
+		t.Fatal("Put of a new username with the same token reported changed=false")
+	}
+	r.mustHold(t, s, v, "after a Put that changed only the username")
+}
+
+// noUsername: a sink configured to deliver a username refuses a credential
+// without one, with an error that names the sink, and keeps what it held.
+func (r *runner) noUsername(t *testing.T, s sink.Sink) {
+	prev := r.value(0)
+	r.put(t, s, prev)
+	changed, err := s.Put(context.Background(), secret.TokenOnly(r.opts.Value(1)))
+	if err == nil {
+		t.Fatal("a sink configured to deliver a username accepted a token without one")
+	}
+	if changed {
+		t.Error("refused Put reported changed=true")
+	}
+	r.noSecret(t, "the error of a refused Put", err.Error(), 1)
+	if !strings.HasPrefix(err.Error(), "sink ") {
+		t.Errorf("error %q does not start with the sink's name (\"sink <kind>: …\")", err)
+	}
+	r.mustHold(t, s, prev, "after a refused Put")
+}
+
+// defaultUsername: a sink that writes a default username next to a token
+// without one does so.
+func (r *runner) defaultUsername(t *testing.T, s sink.Sink) {
+	r.put(t, s, r.value(0))
+	v := secret.TokenOnly(r.opts.Value(1))
+	if !r.put(t, s, v) {
+		t.Fatal("Put of a new token without a username reported changed=false")
+	}
+	v.Username = r.opts.DefaultUsername
+	r.mustHold(t, s, v, "after a Put without a username")
 }
