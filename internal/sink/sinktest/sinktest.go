@@ -257,17 +257,7 @@ func (r *runner) failedPut(t *testing.T, s sink.Sink) {
 	restore := r.opts.BreakNextPut(t, s)
 	changed, err := s.Put(context.Background(), next)
 	restore()
-	if err == nil {
-		t.Fatal("Put succeeded although BreakNextPut broke the sink")
-	}
-	if changed {
-		t.Error("failed Put reported changed=true")
-	}
-	r.noSecret(t, "the error of a failed Put", err.Error(), 1)
-	if !strings.HasPrefix(err.Error(), "sink ") {
-		t.Errorf("error %q does not start with the sink's name (\"sink <kind>: …\")", err)
-	}
-	r.mustHold(t, s, prev, "after a failed Put")
+	r.refused(t, s, prev, changed, err, "failed", "Put succeeded although BreakNextPut broke the sink")
 	if !r.put(t, s, next) {
 		t.Fatal("Put after recovery reported changed=false")
 	}
@@ -304,17 +294,24 @@ func (r *runner) noUsername(t *testing.T, s sink.Sink) {
 	prev := r.value(0)
 	r.put(t, s, prev)
 	changed, err := s.Put(context.Background(), secret.TokenOnly(r.opts.Value(1)))
+	r.refused(t, s, prev, changed, err, "refused", "a sink configured to deliver a username accepted a token without one")
+}
+
+// refused checks a Put that must fail (how: "failed", "refused"): an error
+// that names the sink and holds no secret, changed=false, and prev still held.
+func (r *runner) refused(t *testing.T, s sink.Sink, prev secret.Credential, changed bool, err error, how, ifNot string) {
+	t.Helper()
 	if err == nil {
-		t.Fatal("a sink configured to deliver a username accepted a token without one")
+		t.Fatal(ifNot)
 	}
 	if changed {
-		t.Error("refused Put reported changed=true")
+		t.Errorf("%s Put reported changed=true", how)
 	}
-	r.noSecret(t, "the error of a refused Put", err.Error(), 1)
+	r.noSecret(t, "the error of a "+how+" Put", err.Error(), 1)
 	if !strings.HasPrefix(err.Error(), "sink ") {
 		t.Errorf("error %q does not start with the sink's name (\"sink <kind>: …\")", err)
 	}
-	r.mustHold(t, s, prev, "after a refused Put")
+	r.mustHold(t, s, prev, "after a "+how+" Put")
 }
 
 // defaultUsername: a sink that writes a default username next to a token
