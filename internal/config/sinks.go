@@ -132,11 +132,11 @@ func (d *decoder) noUsername(sinks []Sink, where, why string) {
 				}
 			}
 		}
-		what := key
+		what, fix := key, "remove "+key+" from this entry"
 		if v := scalarKey(s.Node, key); key == "format" && v != "" {
-			what = "format " + v
+			what, fix = "format "+v, "choose another format"
 		}
-		d.errorf(line, "only a deploy token (kind: deploy_token) has a username: remove "+what+" from this entry, or deliver the token alone",
+		d.errorf(line, "only a deploy token (kind: deploy_token) has a username: "+fix+", to deliver the token alone",
 			"%s.deliver[%d].%s: %s delivers a username, but %s", where, j, s.Kind, what, why)
 	}
 }

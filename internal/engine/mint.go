@@ -47,8 +47,9 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 	r.NewTokenID = got.tok.ID
 	r.NewSecret = got.sec
 	if tok.IsDeployToken() {
-		// The username is part of the credential: journaled with the
-		// secret, so that a delivery resumed after a crash has both.
+		// The username is part of the credential (Git and the registry
+		// match it exactly; docs/gitlab-api.md, deploy tokens): journaled
+		// with the secret, so that a delivery resumed after a crash has both.
 		r.NewUsername = cmp.Or(got.tok.Username, tok.Username)
 	}
 	r.NewExpiresAt = got.tok.ExpiresAt

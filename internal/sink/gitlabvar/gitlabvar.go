@@ -161,7 +161,8 @@ func (s *Sink) Describe() string {
 
 // variable is one CI/CD variable the sink writes: the token's or the
 // username's. The username's has the token's protected flag, raw flag and
-// environment scope, and is neither masked nor hidden.
+// environment scope, and is neither masked nor hidden: it is not secret, and
+// a short one could not be masked (docs/gitlab-api.md, CI/CD variables).
 type variable struct {
 	key            string
 	masked, hidden bool
