@@ -59,7 +59,7 @@ type Config struct {
 	UsernameKey string `yaml:"username_key"`
 	PasswordKey string `yaml:"password_key"`
 	// Username goes with the token where a format has one ("oauth2"
-	// unless set; a deploy token's username once those are delivered).
+	// unless set); a token's own username (a deploy token's) replaces it.
 	Username string `yaml:"username"`
 	// Registry (dockerconfigjson): the registry host of the auths entry;
 	// default registry.<the GitLab URL's host>.
