@@ -331,3 +331,41 @@ func TestNewValidates(t *testing.T) {
 		})
 	}
 }
+
+// The username's variable is written first: when the token's write then
+// fails, the error says which variable holds what, and the next Put writes
+// only the token — it converges without writing the username again.
+func TestUsernameThenTokenConverges(t *testing.T) {
+	f := newFixture(t)
+	p := f.project(t)
+	s, err := gitlabvar.New(gitlabvar.Config{Project: p.PathWithNamespace, Key: "REGISTRY_TOKEN", UsernameKey: "REGISTRY_USER", Masked: true, Protected: true}, f.api, "platform:deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	old := secret.Credential{Username: "gitlab+deploy-token-1", Token: secret.New("gldt-oldoldoldoldoldoldold")}
+	next := secret.Credential{Username: "gitlab+deploy-token-2", Token: secret.New("gldt-newnewnewnewnewnewnew")}
+	if _, err := s.Put(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Faults().ResetConnection("PUT", `/variables/REGISTRY_TOKEN`, 1000)
+	changed, err := s.Put(ctx, next)
+	f.srv.Faults().Clear()
+	if err == nil || changed {
+		t.Fatalf("Put with the token's variable broken = %v, %v; want a failure", changed, err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "REGISTRY_USER already holds the new username") || strings.Contains(msg, next.Token.Reveal()) {
+		t.Errorf("error %q: want it to say the username is written and the token is not, without the secret", msg)
+	}
+	user, _ := f.srv.Variable("project", p.ID, "REGISTRY_USER", "*")
+	tok, _ := f.srv.Variable("project", p.ID, "REGISTRY_TOKEN", "*")
+	if user.Value != next.Username || tok.Value != old.Token.Reveal() || user.Masked || !user.Protected {
+		t.Fatalf("after the failed Put: REGISTRY_USER %+v, REGISTRY_TOKEN holds the old token: %v", user, tok.Value == old.Token.Reveal())
+	}
+	if changed, err := s.Put(ctx, next); err != nil || !changed {
+		t.Fatalf("retry = %v, %v", changed, err)
+	}
+	if got, err := s.Get(ctx); err != nil || !got.Equal(next) {
+		t.Fatalf("after the retry Get = %q %s, %v", got.Username, got.Token.Hint(), err)
+	}
+}
