@@ -74,7 +74,8 @@ type Managed struct {
 
 // Key identifies a scanned credential: GitLab numbers each kind on its
 // own (a deploy token and an access token may share an id), so a token is
-// its kind and its id.
+// its kind and its id. Group, project, personal and service account tokens
+// share one sequence (docs/gitlab-api.md, "Credential ids").
 type Key struct {
 	Kind string // gitlab.Kind…
 	ID   int64
