@@ -195,6 +195,8 @@ defaults:
   lifetime: 90d
   strategy: overlap
   grace: 1h
+serve:
+  kinds: all                      # the dashboard and /metrics show every kind of credential
 tokens:
   - name: deploy-registry-read
     description: pulls images for the prod cluster

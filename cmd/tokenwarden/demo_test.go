@@ -197,9 +197,19 @@ func TestDemoServe(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "deploy-registry-read") || !strings.Contains(body, "release-bot") {
 		t.Errorf("/tokens with the printed password: %d, want 200 listing the demo's managed tokens:\n%s", code, body)
 	}
+	// The demo's config scans every kind (serve.kinds: all): the
+	// dashboard's kind filter finds the seeded deploy tokens, and /metrics
+	// has their expiry by kind.
+	code, body = get("/tokens?kind=deploy_token", password)
+	if code != http.StatusOK || !regexp.MustCompile(`<a href="/tokens/deploy_token/\d+">`).MatchString(body) || strings.Contains(body, "<td>project_access_token</td>") {
+		t.Errorf("/tokens?kind=deploy_token: %d, want the demo's deploy tokens and only them:\n%s", code, body)
+	}
 	code, body = get("/metrics", password)
 	if code != http.StatusOK || !strings.Contains(body, `tokenwarden_token_expiry_timestamp_seconds{kind="project_access_token",managed="true",resource_path="acme/infra/app",resource_type="project",token_name="deploy-registry-read"}`) {
 		t.Errorf("/metrics: %d, want the demo's managed token", code)
+	}
+	if !strings.Contains(body, `tokenwarden_token_expiry_timestamp_seconds{kind="deploy_token"`) {
+		t.Error("/metrics has no deploy token's expiry")
 	}
 	cancel()
 	if err := <-done; err != nil {
