@@ -47,7 +47,8 @@ func siteWithDeployTokens(t *testing.T, deploy map[int64]string) (*site, *http.C
 }
 
 // GitLab numbers each kind on its own: a deploy token can have the id of
-// an access token. Each has its page, at its kind and id; the tokens page
+// an access token. The overview counts tokens by kind, each count a link
+// to the kind's tokens. Each has its page, at its kind and id; the tokens page
 // links each row to its own; the kind filter (server-side, like q) keeps
 // one kind, and its pages' links keep it. A link from before tokens were
 // keyed by kind (/tokens/12) leads to the access token of that id.
@@ -73,6 +74,16 @@ func TestTokensOfTwoKindsWithOneID(t *testing.T) {
 		t.Errorf("/tokens/12: %s to %q, want 301 to the access token's page", resp.Status, loc)
 	}
 
+	_, page = s.do(c, "GET", "/", nil, nil)
+	for _, want := range []string{
+		`<a href="/tokens?kind=group_access_token"><span class="n">1</span> <span class="badge">group_access_token</span></a>`,
+		`<a href="/tokens?kind=project_access_token"><span class="n">2</span> <span class="badge">project_access_token</span></a>`,
+		`<a href="/tokens?kind=deploy_token"><span class="n">3</span> <span class="badge">deploy_token</span></a>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the overview lacks %s", want)
+		}
+	}
 	_, page = s.do(c, "GET", "/tokens", nil, nil)
 	for _, want := range []string{`<a href="/tokens/deploy_token/12">pull-0</a>`, `<a href="/tokens/project_access_token/12">deploy</a>`,
 		`<option value="deploy_token">deploy_token</option>`} {

@@ -29,6 +29,7 @@ type count struct {
 type overviewData struct {
 	State    daemon.State
 	States   []count
+	Kinds    []count // by kind, in gitlab.Kinds order; only kinds the scan found
 	Findings []count
 	Managed  int
 	Timeline timeline
@@ -46,10 +47,12 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 func buildOverview(st daemon.State, now time.Time) overviewData {
 	d := overviewData{Timeline: buildTimeline(st, now)}
 	byState := map[string]int{}
+	byKind := map[string]int{}
 	byCode := map[string]int{}
 	sev := map[string]string{}
 	for _, t := range st.Tokens {
 		byState[t.State]++
+		byKind[t.TokenKind()]++
 		if t.Ref != "" {
 			d.Managed++
 		}
@@ -60,6 +63,11 @@ func buildOverview(st daemon.State, now time.Time) overviewData {
 	}
 	for _, k := range []string{gitlab.StateActive, gitlab.StateExpired, gitlab.StateRevoked} {
 		d.States = append(d.States, count{Label: k, N: byState[k], Class: "state-" + k, Href: "/tokens?state=" + k})
+	}
+	for _, k := range gitlab.Kinds {
+		if n := byKind[k]; n > 0 {
+			d.Kinds = append(d.Kinds, count{Label: k, N: n, Href: "/tokens?kind=" + k})
+		}
 	}
 	for code, n := range byCode {
 		d.Findings = append(d.Findings, count{Label: code, N: n, Class: "sev-" + sev[code], Href: "/tokens?finding=" + code})
