@@ -7,6 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -251,4 +254,39 @@ func TestConformanceGenericPackages(t *testing.T) {
 func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestGitClient: the git client itself takes the emulator's ref
+// advertisement (an empty repository) with a deploy token, and shows
+// GitLab's refusal for a wrong username.
+func TestGitClient(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("git is missing")
+		}
+		t.Skip("git is not installed")
+	}
+	_, base := newGitCreds(t)
+	lsRemote := func(user, secret string) (string, error) {
+		u, err := url.Parse(base + "/platform/infra/app.git")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword(user, secret)
+		cmd := exec.Command(git, "ls-remote", u.String())
+		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_ASKPASS=true")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := lsRemote("gitlab+deploy-token-1", dtAll); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("git ls-remote with the deploy token: %v\n%s", err, out)
+	}
+	out, err := lsRemote("someone", dtAll)
+	if err == nil || !strings.Contains(out, "HTTP Basic: Access denied") {
+		t.Errorf("git ls-remote with a wrong username: %v\n%s", err, out)
+	}
+	if strings.Contains(out, dtAll) {
+		t.Errorf("git printed the token:\n%s", out)
+	}
 }
