@@ -17,6 +17,7 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
+	"gitlab.com/tokenwarden/tokenwarden/internal/testenv"
 )
 
 // The systemd unit in deploy/systemd is valid for systemd (verify, with the
@@ -25,10 +26,7 @@ import (
 func TestSystemdUnit(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is missing (.ci/run installs systemd)")
-		}
-		t.Skip("systemd-analyze is not installed")
+		testenv.Missing(t, "systemd-analyze is not installed (apt-get install systemd)")
 	}
 	unit, err := os.ReadFile(filepath.Join("..", "..", "deploy", "systemd", "tokenwarden.service"))
 	if err != nil {
@@ -67,10 +65,7 @@ func TestSystemdUnit(t *testing.T) {
 func TestContainerImage(t *testing.T) {
 	buildah, err := exec.LookPath("buildah")
 	if err != nil || os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("buildah (as root) is needed: .ci/run installs it")
-		}
-		t.Skip("needs buildah, as root")
+		testenv.Missing(t, "the test needs buildah, as root (apt-get install buildah)")
 	}
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -144,10 +139,7 @@ func TestContainerImage(t *testing.T) {
 func TestReadOnlyRoot(t *testing.T) {
 	unshare, err := exec.LookPath("unshare")
 	if err != nil || os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs unshare (util-linux), as root: CI runs as root")
-		}
-		t.Skip("needs unshare, as root")
+		testenv.Missing(t, "the test needs unshare (util-linux), as root")
 	}
 	root := t.TempDir()
 	bin := filepath.Join(root, "tokenwarden")

@@ -38,6 +38,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/testenv"
 )
 
 // Version is the kube-apiserver the tests run.
@@ -105,7 +107,7 @@ func Shared() (c *Cluster, missing string, err error) {
 	once.Do(func() { shared, skip, failure = start() })
 	if skip != "" {
 		const how = "apt-get install etcd-server; scripts/build-kube-apiserver.sh"
-		if os.Getenv("CI") == "true" {
+		if testenv.InCI() {
 			return nil, "", fmt.Errorf("CI=true but %s: the Kubernetes tests must run in CI (%s)", skip, how)
 		}
 		return nil, skip + " (" + how + ")", nil

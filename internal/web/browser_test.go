@@ -28,6 +28,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
+	"gitlab.com/tokenwarden/tokenwarden/internal/testenv"
 	"gitlab.com/tokenwarden/tokenwarden/internal/web"
 )
 
@@ -42,10 +43,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found on PATH (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found on PATH; install it (apt-get install -y chromium) to run the browser test")
+	testenv.Missing(t, "chromium is not on PATH (apt-get install -y chromium)")
 	return ""
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/testenv"
 )
 
 // EnvDSN names the database tests use, e.g.
@@ -27,10 +29,7 @@ func DSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvDSN)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but $%s is not set: the PostgreSQL tests must run in CI", EnvDSN)
-		}
-		t.Skipf("$%s not set: no PostgreSQL to test against", EnvDSN)
+		testenv.Missing(t, "$"+EnvDSN+" is not set: no PostgreSQL to test against")
 	}
 	u, err := url.Parse(base)
 	if err != nil {
