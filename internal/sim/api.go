@@ -90,10 +90,7 @@ func (spec TokenSpec) token(now time.Time) *token {
 		d := dateOf(*spec.ExpiresAt)
 		t.ExpiresAt = &d
 	}
-	if spec.LastUsedAt != nil {
-		l := *spec.LastUsedAt
-		t.LastUsedAt = &l
-	}
+	t.LastUsedAt = clonePtr(spec.LastUsedAt)
 	if t.Revoked {
 		t.RevokedAt = now
 	}
@@ -311,14 +308,8 @@ func (s *Server) tokenSnap(t *token) Token {
 		AccessLevel: t.AccessLevel, UserID: t.UserID, CreatedAt: t.CreatedAt, Revoked: t.Revoked,
 		Expired: t.expired(now), Active: t.active(now), ResourceType: t.ResourceType,
 		ResourceID: t.ResourceID, PreviousID: t.PreviousID}
-	if t.ExpiresAt != nil {
-		e := *t.ExpiresAt
-		out.ExpiresAt = &e
-	}
-	if t.LastUsedAt != nil {
-		l := *t.LastUsedAt
-		out.LastUsedAt = &l
-	}
+	out.ExpiresAt = clonePtr(t.ExpiresAt)
+	out.LastUsedAt = clonePtr(t.LastUsedAt)
 	return out
 }
 

@@ -197,14 +197,9 @@ func (s *Server) createDeployToken(kind string) func(*call) {
 				return
 			}
 		}
-		var exp *time.Time
-		if v, ok := c.p.get("expires_at"); ok && v != "" {
-			e, err := parseDateTime(v)
-			if err != nil {
-				paramError(c.w, "expires_at is invalid")
-				return
-			}
-			exp = &e
+		exp, ok := c.optionalDateTime("expires_at")
+		if !ok {
+			return
 		}
 		username := c.p.str("username")
 		var errs []string
@@ -225,6 +220,22 @@ func (s *Server) createDeployToken(kind string) func(*call) {
 
 // parseDateTime accepts what Grape's DateTime coercion does for our clients:
 // RFC 3339 or a bare date (midnight UTC).
+// optionalDateTime reads an optional date or time parameter: nil when absent
+// or empty; a value parseDateTime refuses answers 400 "NAME is invalid" and
+// gives false.
+func (c *call) optionalDateTime(name string) (*time.Time, bool) {
+	v, ok := c.p.get(name)
+	if !ok || v == "" {
+		return nil, true
+	}
+	t, err := parseDateTime(v)
+	if err != nil {
+		paramError(c.w, name+" is invalid")
+		return nil, false
+	}
+	return &t, true
+}
+
 func parseDateTime(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
@@ -252,10 +263,7 @@ func (st *store) addDeployToken(kind string, resID int64, spec DeployTokenSpec, 
 	if d.Username == "" {
 		d.Username = "gitlab+deploy-token-" + strconv.FormatInt(d.ID, 10)
 	}
-	if spec.ExpiresAt != nil {
-		e := spec.ExpiresAt.UTC()
-		d.ExpiresAt = &e
-	}
+	d.ExpiresAt = utcPtr(spec.ExpiresAt)
 	secret := spec.Secret
 	if secret == "" {
 		secret = st.newDeploySecret()
@@ -325,9 +333,6 @@ func (s *Server) DeployTokenValid(username, secret, scope string) bool {
 func deploySnap(d *deployToken) DeployToken {
 	out := DeployToken{ID: d.ID, Name: d.Name, Username: d.Username, Scopes: slices.Clone(d.Scopes),
 		Revoked: d.Revoked, ResourceType: d.ResourceType, ResourceID: d.ResourceID}
-	if d.ExpiresAt != nil {
-		e := *d.ExpiresAt
-		out.ExpiresAt = &e
-	}
+	out.ExpiresAt = clonePtr(d.ExpiresAt)
 	return out
 }

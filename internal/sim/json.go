@@ -22,6 +22,25 @@ func (d jsonDate) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(d).UTC().Format(time.DateOnly) + `"`), nil
 }
 
+// clonePtr is a copy of *t, or nil: what the emulator hands out never
+// shares its store's times.
+func clonePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// utcPtr is a copy of *t in UTC, or nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
 func timePtr(t *time.Time) *jsonTime {
 	if t == nil {
 		return nil
@@ -174,14 +193,24 @@ func (s *Server) projectView(base string, p *project) projectJSON {
 	}
 }
 
+// userBasic is GitLab's Entities::UserBasic (lib/api/entities/user_basic.rb):
+// a trigger's owner; Entities::User extends it, Entities::Member merges it in.
+type userBasic struct {
+	ID        int64   `json:"id"`
+	Username  string  `json:"username"`
+	Name      string  `json:"name"`
+	State     string  `json:"state"`
+	Locked    bool    `json:"locked"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
+}
+
+func basicView(base string, u *user) userBasic {
+	return userBasic{ID: u.ID, Username: u.Username, Name: u.Name, State: "active", WebURL: base + "/" + u.Username}
+}
+
 type userJSON struct {
-	ID        int64    `json:"id"`
-	Username  string   `json:"username"`
-	Name      string   `json:"name"`
-	State     string   `json:"state"`
-	Locked    bool     `json:"locked"`
-	AvatarURL *string  `json:"avatar_url"`
-	WebURL    string   `json:"web_url"`
+	userBasic
 	CreatedAt jsonTime `json:"created_at"`
 	Bot       bool     `json:"bot"`
 	Email     string   `json:"email,omitempty"`
@@ -190,8 +219,7 @@ type userJSON struct {
 
 // userView renders u; viewer decides whether admin-only fields appear.
 func userView(base string, u *user, viewer *user) userJSON {
-	j := userJSON{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
-		WebURL: base + "/" + u.Username, CreatedAt: jsonTime(u.CreatedAt), Bot: u.Bot}
+	j := userJSON{userBasic: basicView(base, u), CreatedAt: jsonTime(u.CreatedAt), Bot: u.Bot}
 	if viewer != nil && (viewer.Admin || viewer.ID == u.ID) {
 		j.Email = u.Email
 	}

@@ -6,13 +6,7 @@ import "net/http"
 // the membership. created_by is left out: GitLab omits it when nil, and the
 // emulator does not record who added a member.
 type memberJSON struct {
-	ID          int64     `json:"id"`
-	Username    string    `json:"username"`
-	Name        string    `json:"name"`
-	State       string    `json:"state"`
-	Locked      bool      `json:"locked"`
-	AvatarURL   *string   `json:"avatar_url"`
-	WebURL      string    `json:"web_url"`
+	userBasic
 	AccessLevel int       `json:"access_level"`
 	CreatedAt   jsonTime  `json:"created_at"`
 	ExpiresAt   *jsonDate `json:"expires_at"`
@@ -44,8 +38,8 @@ func (s *Server) getMember(kind string, inherited bool) func(*call) {
 			message(c.w, http.StatusNotFound, "404 Not found")
 			return
 		}
-		writeJSON(c.w, http.StatusOK, memberJSON{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
-			WebURL: c.base + "/" + u.Username, AccessLevel: m.Level, CreatedAt: jsonTime(m.CreatedAt)})
+		writeJSON(c.w, http.StatusOK, memberJSON{userBasic: basicView(c.base, u),
+			AccessLevel: m.Level, CreatedAt: jsonTime(m.CreatedAt)})
 	}
 }
 

@@ -328,14 +328,8 @@ func (st *store) addRunner(spec RunnerSpec, now time.Time) (*runner, string) {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now
 	}
-	if spec.ContactedAt != nil {
-		c := *spec.ContactedAt
-		r.ContactedAt = &c
-	}
-	if spec.TokenExpiresAt != nil {
-		e := spec.TokenExpiresAt.UTC()
-		r.TokenExpiresAt = &e
-	}
+	r.ContactedAt = clonePtr(spec.ContactedAt)
+	r.TokenExpiresAt = utcPtr(spec.TokenExpiresAt)
 	secret := spec.Secret
 	if secret == "" {
 		secret = st.newRunnerSecret()
@@ -373,10 +367,7 @@ func (s *Server) Runners() []Runner {
 
 func runnerSnap(r *runner) Runner {
 	out := Runner{ID: r.ID, Description: r.Description, Type: r.Type, GroupID: r.GroupID, ProjectIDs: slices.Clone(r.ProjectIDs)}
-	if r.TokenExpiresAt != nil {
-		e := *r.TokenExpiresAt
-		out.TokenExpiresAt = &e
-	}
+	out.TokenExpiresAt = clonePtr(r.TokenExpiresAt)
 	return out
 }
 

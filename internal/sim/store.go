@@ -206,21 +206,21 @@ func (st *store) userByName(name string) *user {
 }
 
 func (st *store) groupFullPath(g *group) string {
-	parts := []string{g.Path}
-	for p := st.groups[g.ParentID]; p != nil; p = st.groups[p.ParentID] {
-		parts = append(parts, p.Path)
-	}
-	slices.Reverse(parts)
-	return strings.Join(parts, "/")
+	return st.groupJoin(g, "/", func(g *group) string { return g.Path })
 }
 
 func (st *store) groupFullName(g *group) string {
-	parts := []string{g.Name}
-	for p := st.groups[g.ParentID]; p != nil; p = st.groups[p.ParentID] {
-		parts = append(parts, p.Name)
+	return st.groupJoin(g, " / ", func(g *group) string { return g.Name })
+}
+
+// groupJoin joins part of each group from the top-level one down to g with sep.
+func (st *store) groupJoin(g *group, sep string, part func(*group) string) string {
+	var parts []string
+	for _, a := range st.ancestors(g) {
+		parts = append(parts, part(a))
 	}
 	slices.Reverse(parts)
-	return strings.Join(parts, " / ")
+	return strings.Join(parts, sep)
 }
 
 func (st *store) projectFullPath(p *project) string {

@@ -36,16 +36,6 @@ type triggerJSON struct {
 	Owner       *userBasic `json:"owner"`
 }
 
-type userBasic struct {
-	ID        int64   `json:"id"`
-	Username  string  `json:"username"`
-	Name      string  `json:"name"`
-	State     string  `json:"state"`
-	Locked    bool    `json:"locked"`
-	AvatarURL *string `json:"avatar_url"`
-	WebURL    string  `json:"web_url"`
-}
-
 const triggerPrefix = "glptt-"
 
 func (s *Server) triggerView(c *call, t *trigger) triggerJSON {
@@ -56,7 +46,8 @@ func (s *Server) triggerView(c *call, t *trigger) triggerJSON {
 	j := triggerJSON{ID: t.ID, Token: tok, Description: t.Description, CreatedAt: jsonTime(t.CreatedAt),
 		UpdatedAt: jsonTime(t.UpdatedAt), LastUsed: timePtr(t.LastUsed), ExpiresAt: timePtr(t.ExpiresAt)}
 	if u := s.st.users[t.OwnerID]; u != nil {
-		j.Owner = &userBasic{ID: u.ID, Username: u.Username, Name: u.Name, State: "active", WebURL: c.base + "/" + u.Username}
+		owner := basicView(c.base, u)
+		j.Owner = &owner
 	}
 	return j
 }
@@ -130,14 +121,9 @@ func (s *Server) createTrigger(c *call) {
 		paramError(c.w, m)
 		return
 	}
-	var exp *time.Time
-	if v, ok := c.p.get("expires_at"); ok && v != "" {
-		e, err := parseDateTime(v)
-		if err != nil {
-			paramError(c.w, "expires_at is invalid")
-			return
-		}
-		exp = &e
+	exp, ok := c.optionalDateTime("expires_at")
+	if !ok {
+		return
 	}
 	t, _ := s.st.addTrigger(p.ID, c.user.ID, TriggerSpec{Description: c.p.str("description"), ExpiresAt: exp}, c.now)
 	writeJSON(c.w, http.StatusCreated, s.triggerView(c, t))
@@ -197,14 +183,8 @@ func (st *store) addTrigger(projectID, ownerID int64, spec TriggerSpec, now time
 	if t.Secret == "" {
 		t.Secret = st.newTriggerSecret()
 	}
-	if spec.ExpiresAt != nil {
-		e := spec.ExpiresAt.UTC()
-		t.ExpiresAt = &e
-	}
-	if spec.LastUsed != nil {
-		l := *spec.LastUsed
-		t.LastUsed = &l
-	}
+	t.ExpiresAt = utcPtr(spec.ExpiresAt)
+	t.LastUsed = clonePtr(spec.LastUsed)
 	st.triggers = append(st.triggers, t)
 	return t, t.Secret
 }
@@ -254,13 +234,7 @@ func (s *Server) TriggerValid(projectID int64, secret string) bool {
 
 func triggerSnap(t *trigger) Trigger {
 	out := Trigger{ID: t.ID, ProjectID: t.ProjectID, OwnerID: t.OwnerID, Description: t.Description}
-	if t.ExpiresAt != nil {
-		e := *t.ExpiresAt
-		out.ExpiresAt = &e
-	}
-	if t.LastUsed != nil {
-		l := *t.LastUsed
-		out.LastUsed = &l
-	}
+	out.ExpiresAt = clonePtr(t.ExpiresAt)
+	out.LastUsed = clonePtr(t.LastUsed)
 	return out
 }
