@@ -96,41 +96,26 @@ func (c *Client) Groups(ctx context.Context, minAccess int) ([]Group, error) {
 	if minAccess > 0 {
 		opt.MinAccessLevel = gl.Ptr(gl.AccessLevelValue(minAccess))
 	}
-	gs, err := listAll(ctx, c, func(page int64) ([]*gl.Group, *gl.Response, error) {
-		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+	return listMapped(ctx, c, target{kind: "instance"}, &opt.ListOptions, toGroup, func() ([]*gl.Group, *gl.Response, error) {
 		return c.api.Groups.ListGroups(opt, gl.WithContext(ctx))
 	})
-	if err != nil {
-		return nil, c.classify(err, target{kind: "instance"})
-	}
-	return mapAll(gs, toGroup), nil
 }
 
 // DescendantGroups lists every group below g, at any depth.
 func (c *Client) DescendantGroups(ctx context.Context, g Group) ([]Group, error) {
 	opt := &gl.ListDescendantGroupsOptions{}
-	gs, err := listAll(ctx, c, func(page int64) ([]*gl.Group, *gl.Response, error) {
-		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+	return listMapped(ctx, c, target{kind: "group", path: g.Path}, &opt.ListOptions, toGroup, func() ([]*gl.Group, *gl.Response, error) {
 		return c.api.Groups.ListDescendantGroups(g.ID, opt, gl.WithContext(ctx))
 	})
-	if err != nil {
-		return nil, c.classify(err, target{kind: "group", path: g.Path})
-	}
-	return mapAll(gs, toGroup), nil
 }
 
 // GroupProjects lists the projects of g and, with subgroups, of every group
 // below it — one paginated stream for a whole tree.
 func (c *Client) GroupProjects(ctx context.Context, g Group, subgroups bool) ([]Project, error) {
 	opt := &gl.ListGroupProjectsOptions{IncludeSubGroups: gl.Ptr(subgroups), Simple: gl.Ptr(true)}
-	ps, err := listAll(ctx, c, func(page int64) ([]*gl.Project, *gl.Response, error) {
-		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+	return listMapped(ctx, c, target{kind: "group", path: g.Path}, &opt.ListOptions, toProject, func() ([]*gl.Project, *gl.Response, error) {
 		return c.api.Groups.ListGroupProjects(g.ID, opt, gl.WithContext(ctx))
 	})
-	if err != nil {
-		return nil, c.classify(err, target{kind: "group", path: g.Path})
-	}
-	return mapAll(ps, toProject), nil
 }
 
 // AllProjects lists every project the caller can see — for an administrator
@@ -242,30 +227,38 @@ func (c *Client) accessTokens(ctx context.Context, res Resource) ([]Token, error
 	if err != nil {
 		return nil, err
 	}
-	ts, err := listAll(ctx, c, func(page int64) ([]*gl.GroupAccessToken, *gl.Response, error) {
+	var opts gl.ListOptions
+	conv := func(t *gl.GroupAccessToken) Token { return resourceToken(t, res) }
+	return listMapped(ctx, c, target{kind: res.Type, path: res.Path, tokens: true}, &opts, conv, func() ([]*gl.GroupAccessToken, *gl.Response, error) {
 		var list []*gl.GroupAccessToken // a project access token has the same fields
-		resp, err := c.send(ctx, http.MethodGet, path, &gl.ListOptions{Page: page, PerPage: perPage}, &list)
+		resp, err := c.send(ctx, http.MethodGet, path, &opts, &list)
 		return list, resp, err
 	})
-	if err != nil {
-		return nil, c.classify(err, target{kind: res.Type, path: res.Path, tokens: true})
-	}
-	return mapAll(ts, func(t *gl.GroupAccessToken) Token { return resourceToken(t, res) }), nil
 }
 
 // PersonalAccessTokens lists u's personal access tokens (for an admin caller
 // the user filter matters: unfiltered, GitLab returns everyone's).
 func (c *Client) PersonalAccessTokens(ctx context.Context, u User) ([]Token, error) {
 	opt := &gl.ListPersonalAccessTokensOptions{UserID: gl.Ptr(u.ID)}
-	ts, err := listAll(ctx, c, func(page int64) ([]*gl.PersonalAccessToken, *gl.Response, error) {
-		opt.ListOptions = gl.ListOptions{Page: page, PerPage: perPage}
+	res := Resource{Type: "user", ID: u.ID, Path: u.Username}
+	conv := func(t *gl.PersonalAccessToken) Token { return toToken(*t, 0, res) }
+	return listMapped(ctx, c, target{kind: "user", path: u.Username, tokens: true}, &opt.ListOptions, conv, func() ([]*gl.PersonalAccessToken, *gl.Response, error) {
 		return c.api.PersonalAccessTokens.ListPersonalAccessTokens(opt, gl.WithContext(ctx))
 	})
+}
+
+// listMapped is listAll of one GitLab list, list fetching the page that
+// opts (the list's ListOptions, set here) names, with the items converted
+// by conv and an error classified for where.
+func listMapped[T, R any](ctx context.Context, c *Client, where target, opts *gl.ListOptions, conv func(T) R, list func() ([]T, *gl.Response, error)) ([]R, error) {
+	items, err := listAll(ctx, c, func(page int64) ([]T, *gl.Response, error) {
+		*opts = gl.ListOptions{Page: page, PerPage: perPage}
+		return list()
+	})
 	if err != nil {
-		return nil, c.classify(err, target{kind: "user", path: u.Username, tokens: true})
+		return nil, c.classify(err, where)
 	}
-	res := Resource{Type: "user", ID: u.ID, Path: u.Username}
-	return mapAll(ts, func(t *gl.PersonalAccessToken) Token { return toToken(*t, 0, res) }), nil
+	return mapAll(items, conv), nil
 }
 
 // listAll follows offset pagination to the last page.
