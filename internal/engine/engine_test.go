@@ -514,20 +514,29 @@ func TestSinkAddedDuringGrace(t *testing.T) {
 	}
 }
 
-// TestVerifyFailureKeepsOldToken: when the new token cannot do what the
-// consumer needs, the overlap rotation fails and the old token stays alive.
-// A new overlap token that fails verification is revoked and never reaches
-// a consumer: the old token and every sink stay as they were.
-func TestVerifyFailureKeepsOldToken(t *testing.T) {
-	w := newWorld(t, "overlap")
+// failVerify rotates the world's token with a verification the new token
+// cannot pass (a project that does not exist) and returns the one outcome,
+// failed.
+func failVerify(t *testing.T, strategy string) (*world, engine.Outcome) {
+	t.Helper()
+	w := newWorld(t, strategy)
 	w.cfg.Tokens[0].Verify = &config.Verify{Method: http.MethodGet, Path: "/projects/acme%2Fnope"}
 	outs := w.apply(w.engine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
 		t.Fatalf("want a failed rotation, got %+v", outs)
 	}
-	r := outs[0].Rotation
-	if !strings.Contains(outs[0].Err.Error(), "verify") || !strings.Contains(outs[0].Err.Error(), "never delivered") {
-		t.Errorf("error %q does not say verification failed before delivery", outs[0].Err)
+	return w, outs[0]
+}
+
+// TestVerifyFailureKeepsOldToken: when the new token cannot do what the
+// consumer needs, the overlap rotation fails and the old token stays alive.
+// A new overlap token that fails verification is revoked and never reaches
+// a consumer: the old token and every sink stay as they were.
+func TestVerifyFailureKeepsOldToken(t *testing.T) {
+	w, out := failVerify(t, "overlap")
+	r := out.Rotation
+	if !strings.Contains(out.Err.Error(), "verify") || !strings.Contains(out.Err.Error(), "never delivered") {
+		t.Errorf("error %q does not say verification failed before delivery", out.Err)
 	}
 	if w.whoami(w.oldValue) != w.oldID {
 		t.Error("old token no longer works after a failed verification")
@@ -571,13 +580,8 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 // verification is still delivered, and the failure is loud until the live
 // token passes verification again.
 func TestRotateVerifyFailureDeliversAndStaysLoud(t *testing.T) {
-	w := newWorld(t, "rotate")
-	w.cfg.Tokens[0].Verify = &config.Verify{Method: http.MethodGet, Path: "/projects/acme%2Fnope"}
-	outs := w.apply(w.engine(nil))
-	if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
-		t.Fatalf("want a failed rotation, got %+v", outs)
-	}
-	r := outs[0].Rotation
+	w, out := failVerify(t, "rotate")
+	r := out.Rotation
 	if got := w.whoami(w.fileValue()); got != r.NewTokenID {
 		t.Errorf("file sink holds token %d, want the new token %d (the old one is revoked)", got, r.NewTokenID)
 	}
