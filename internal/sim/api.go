@@ -274,10 +274,7 @@ func (s *Server) CreatePersonalToken(userID int64, spec TokenSpec) (Token, strin
 	}
 	t := spec.token(s.clock.Now())
 	t.UserID, t.AccessLevel = userID, 0
-	secret := spec.Secret
-	if secret == "" {
-		secret = s.st.newSecret()
-	}
+	secret := secretOr(spec.Secret, s.st.newSecret)
 	s.st.addToken(t, secret)
 	return s.tokenSnap(t), secret, nil
 }

@@ -264,10 +264,7 @@ func (st *store) addDeployToken(kind string, resID int64, spec DeployTokenSpec, 
 		d.Username = "gitlab+deploy-token-" + strconv.FormatInt(d.ID, 10)
 	}
 	d.ExpiresAt = utcPtr(spec.ExpiresAt)
-	secret := spec.Secret
-	if secret == "" {
-		secret = st.newDeploySecret()
-	}
+	secret := secretOr(spec.Secret, st.newDeploySecret)
 	d.Digest = digest(secret)
 	st.deployTokens = append(st.deployTokens, d)
 	return d, secret

@@ -330,10 +330,7 @@ func (st *store) addRunner(spec RunnerSpec, now time.Time) (*runner, string) {
 	}
 	r.ContactedAt = clonePtr(spec.ContactedAt)
 	r.TokenExpiresAt = utcPtr(spec.TokenExpiresAt)
-	secret := spec.Secret
-	if secret == "" {
-		secret = st.newRunnerSecret()
-	}
+	secret := secretOr(spec.Secret, st.newRunnerSecret)
 	r.Digest = digest(secret)
 	st.runners = append(st.runners, r)
 	return r, secret

@@ -175,6 +175,15 @@ func (st *store) id(kind string) int64 {
 
 const urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+// secretOr is given, a secret the fixture API was told to use, or else a
+// new one from gen.
+func secretOr(given string, gen func() string) string {
+	if given != "" {
+		return given
+	}
+	return gen()
+}
+
 // newSecret returns a legacy-format personal access token: glpat- and 20
 // URL-safe characters.
 func (st *store) newSecret() string {

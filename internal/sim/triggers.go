@@ -180,9 +180,7 @@ func (st *store) addTrigger(projectID, ownerID int64, spec TriggerSpec, now time
 		t.CreatedAt = now
 	}
 	t.UpdatedAt = t.CreatedAt
-	if t.Secret == "" {
-		t.Secret = st.newTriggerSecret()
-	}
+	t.Secret = secretOr(t.Secret, st.newTriggerSecret)
 	t.ExpiresAt = utcPtr(spec.ExpiresAt)
 	t.LastUsed = clonePtr(spec.LastUsed)
 	st.triggers = append(st.triggers, t)
