@@ -72,19 +72,8 @@ func (p *place) write(content []byte, mode fs.FileMode, _ *ownerInfo, beforeRena
 	if err := tmp.Chmod(mode); err != nil {
 		return fmt.Errorf("chmod temp file: %w", err)
 	}
-	if _, err := tmp.Write(content); err != nil {
-		return fmt.Errorf("write temp file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync temp file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close temp file: %w", err)
-	}
-	if beforeRename != nil {
-		if err := beforeRename(); err != nil {
-			return err
-		}
+	if err := fillTemp(tmp, content, beforeRename); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp.Name(), p.path); err != nil {
 		return fmt.Errorf("rename temp file: %w", err)

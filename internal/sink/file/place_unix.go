@@ -319,19 +319,8 @@ func (p *place) write(content []byte, mode fs.FileMode, old *ownerInfo, beforeRe
 	if old != nil && old.uid == p.euid {
 		_ = f.Chown(-1, old.gid) // fails only when we are not in that group: the file keeps ours
 	}
-	if _, err := f.Write(content); err != nil {
-		return fmt.Errorf("write temp file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync temp file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close temp file: %w", err)
-	}
-	if beforeRename != nil {
-		if err := beforeRename(); err != nil {
-			return err
-		}
+	if err := fillTemp(f, content, beforeRename); err != nil {
+		return err
 	}
 	if err := unix.Renameat(p.dirfd(), tmp, p.dirfd(), p.name); err != nil {
 		return fmt.Errorf("rename temp file to %s: %w", p.path, err)
