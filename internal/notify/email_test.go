@@ -42,11 +42,7 @@ func TestEmailMessage(t *testing.T) {
 	if err := ch.Send(context.Background(), "0123abcd", e); err != nil {
 		t.Fatal(err)
 	}
-	sessions := srv.got()
-	if len(sessions) != 1 {
-		t.Fatalf("sessions = %d", len(sessions))
-	}
-	s := sessions[0]
+	s := one(t, srv.got(), "sessions")
 	if s.Helo != "tw-host" || s.From != "tw@example.com" || strings.Join(s.To, ",") != "ops@example.com,sec@example.com" {
 		t.Errorf("envelope: helo %q from %q to %q", s.Helo, s.From, s.To)
 	}

@@ -14,6 +14,15 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
+// one is the one item a test expects got (what it counts) to hold.
+func one[T any](t *testing.T, got []T, what string) T {
+	t.Helper()
+	if len(got) != 1 {
+		t.Fatalf("%s = %d, want 1", what, len(got))
+	}
+	return got[0]
+}
+
 // receiver is an httptest server that records requests and answers with
 // the next status from a script (200 once the script runs out).
 type receiver struct {

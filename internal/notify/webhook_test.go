@@ -30,11 +30,7 @@ func TestWebhookSignedJSON(t *testing.T) {
 	if err := wh.Send(context.Background(), "d-1", e); err != nil {
 		t.Fatal(err)
 	}
-	got := rcv.got()
-	if len(got) != 1 {
-		t.Fatalf("requests = %d, want 1", len(got))
-	}
-	r := got[0]
+	r := one(t, rcv.got(), "requests")
 	if !verify(key, r.body, r.header.Get(notify.HeaderSignature)) {
 		t.Errorf("signature %q does not verify with the secret", r.header.Get(notify.HeaderSignature))
 	}
