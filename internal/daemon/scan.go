@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/cleanup"
@@ -27,8 +28,9 @@ func (d *Daemon) scan(ctx context.Context) {
 	cfg := d.Config()
 	started := d.d.Clock.Now()
 	d.checkManaging(ctx, cfg)
+	kinds := cfg.ServeKinds()
 	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables,
-		Concurrency: d.d.ScanConcurrency, Kinds: cfg.ServeKinds()})
+		Concurrency: d.d.ScanConcurrency, Kinds: kinds})
 	now := d.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -59,7 +61,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	prevFindings, prevActive := d.prev, d.active
 	d.prev, d.active = findingKeys(toks), activeKeys(toks)
 	d.mu.Unlock()
-	d.d.Log.Info("scan done", "tokens", len(toks), "groups", rep.Groups, "projects", rep.Projects,
+	d.d.Log.Info("scan done", "tokens", len(toks), "kinds", strings.Join(kinds, ","), "groups", rep.Groups, "projects", rep.Projects,
 		"errors", len(rep.Errors), "took", now.Sub(started).String())
 	d.notifyScan(ctx, toks, th, first, prevFindings, prevActive)
 }
