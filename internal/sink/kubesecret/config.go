@@ -203,14 +203,7 @@ func (c *Config) ownKeys() []string {
 	case FormatFluxBasicAuth:
 		return []string{"username", "password"}
 	}
-	var ks []string
-	if c.Key != "" {
-		ks = append(ks, c.Key)
-	}
-	ks = append(ks, c.Keys...)
-	if c.PasswordKey != "" {
-		ks = append(ks, c.PasswordKey)
-	}
+	ks := c.tokenKeys()
 	if c.UsernameKey != "" {
 		ks = append(ks, c.UsernameKey)
 	}
