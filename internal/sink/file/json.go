@@ -182,40 +182,36 @@ func readJSON(dec *json.Decoder) (any, error) {
 	}
 }
 
+// writeJSONBlock writes an object's members or an array's elements, n of
+// them, one per line indented below indent, between start and end; "{}" or
+// "[]" when there are none.
+func writeJSONBlock(b *bytes.Buffer, start, end string, n int, indent string, item func(i int)) {
+	if n == 0 {
+		b.WriteString(start + end)
+		return
+	}
+	b.WriteString(start + "\n")
+	for i := range n {
+		b.WriteString(indent + "  ")
+		item(i)
+		if i < n-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString(indent + end)
+}
+
 func writeJSON(b *bytes.Buffer, v any, indent string) {
 	switch t := v.(type) {
 	case jsonObject:
-		if len(t) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteString("{\n")
-		for i, m := range t {
-			b.WriteString(indent + "  ")
-			writeJSONString(b, m.key)
+		writeJSONBlock(b, "{", "}", len(t), indent, func(i int) {
+			writeJSONString(b, t[i].key)
 			b.WriteString(": ")
-			writeJSON(b, m.val, indent+"  ")
-			if i < len(t)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "}")
+			writeJSON(b, t[i].val, indent+"  ")
+		})
 	case []any:
-		if len(t) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteString("[\n")
-		for i, e := range t {
-			b.WriteString(indent + "  ")
-			writeJSON(b, e, indent+"  ")
-			if i < len(t)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "]")
+		writeJSONBlock(b, "[", "]", len(t), indent, func(i int) { writeJSON(b, t[i], indent+"  ") })
 	case string:
 		writeJSONString(b, t)
 	case json.Number:
