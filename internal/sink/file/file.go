@@ -1,6 +1,6 @@
 // Package file is the sink that writes a secret into a file on the local
-// machine: one key of a dotenv, JSON or YAML file (other keys, comments and
-// order kept) — and a second key for the username of a token that has one —,
+// machine: one key of a dotenv, JSON, YAML or TOML file (other keys, comments
+// and order kept) — and a second key for the username of a token that has one —,
 // one registry's entry of a Docker config.json, or the whole file (raw:
 // exactly the secret's bytes). Writes
 // are atomic: a temp file in the same directory, fsync, chmod, rename, fsync
@@ -36,6 +36,7 @@ const (
 	FormatJSON   = "json"
 	FormatYAML   = "yaml"
 	FormatRaw    = "raw"
+	FormatTOML   = "toml"
 )
 
 // DefaultMode is the permission of a written file unless Config.Mode says otherwise.
@@ -46,8 +47,8 @@ const DefaultMode os.FileMode = 0o600
 // config (the `config:"path"` tag).
 type Config struct {
 	Path   string `yaml:"path" config:"path"`
-	Format string `yaml:"format"` // dotenv | json | yaml | raw; "" → from the file name (Complete)
-	Key    string `yaml:"key"`    // the key to set; for json and yaml "a.b.c" is a nested path; empty for raw
+	Format string `yaml:"format"` // dotenv | json | yaml | toml | raw | docker_config; "" → from the file name (Complete)
+	Key    string `yaml:"key"`    // the key to set; for json, yaml and toml "a.b.c" is a nested path (toml: runners[name=x].token selects a table); empty for raw
 	// UsernameKey (dotenv, json, yaml) is the key that holds the username
 	// of a token that has one (a deploy token), written with the token in
 	// the same replace of the file.
@@ -81,6 +82,8 @@ func (c *Config) Complete() {
 		c.Format = FormatYAML
 	case ".env":
 		c.Format = FormatDotenv
+	case ".toml":
+		c.Format = FormatTOML
 	default:
 		c.Format = FormatDotenv
 		if c.Key == "" {
@@ -98,12 +101,16 @@ func (c *Config) Validate() []problem.Problem {
 		add("", "add path: /etc/app/token.env", "path is required")
 	}
 	switch c.Format {
-	case FormatDotenv, FormatJSON, FormatYAML:
+	case FormatDotenv, FormatJSON, FormatYAML, FormatTOML:
 		switch {
 		case c.Key == "":
 			add("", "add key: the variable or field that holds the token, or use format: raw", "key is required for format %s", c.Format)
 		case c.Format == FormatDotenv && !dotenvKey.MatchString(c.Key):
 			add("key", "use letters, digits and '_', not starting with a digit", "dotenv key %q is not a valid variable name", c.Key)
+		case c.Format == FormatTOML:
+			if _, err := parseTOMLPath(c.Key); err != nil {
+				add("key", `name the key, e.g. "token", "section.token", or runners[name=NAME].token for one runner of a gitlab-runner config.toml`, "%v", err)
+			}
 		case c.Format != FormatDotenv:
 			if err := checkKeyPath(c.Key); err != nil {
 				add("key", `name the key, e.g. "token" or "registry.token" for a nested one`, "%v", err)
@@ -112,7 +119,7 @@ func (c *Config) Validate() []problem.Problem {
 		ps = append(ps, c.validateUsernameKey()...)
 	case FormatRaw:
 		if c.Key != "" {
-			add("key", "a raw file holds only the token: remove key, or choose format dotenv, json or yaml", "key is not used with format raw")
+			add("key", "a raw file holds only the token: remove key, or choose format dotenv, json, yaml or toml", "key is not used with format raw")
 		}
 		if c.UsernameKey != "" {
 			add("username_key", "a raw file holds only the token: choose format dotenv, json or yaml to add the username", "username_key is not used with format raw")
@@ -120,7 +127,7 @@ func (c *Config) Validate() []problem.Problem {
 	case FormatDockerConfig:
 		ps = append(ps, c.validateDockerConfig()...)
 	default:
-		add("format", "formats: dotenv, json, yaml, raw, docker_config", "unknown format %q", c.Format)
+		add("format", "formats: dotenv, json, yaml, toml, raw, docker_config", "unknown format %q", c.Format)
 	}
 	if c.Registry != "" && c.Format != FormatDockerConfig {
 		add("registry", "remove it, or use format: docker_config", "registry is only used with format docker_config")
@@ -211,6 +218,8 @@ func New(cfg Config) (*Sink, error) {
 		s.fmt = keyed{jsonFormat{}, cfg.Key, cfg.UsernameKey}
 	case FormatYAML:
 		s.fmt = keyed{yamlFormat{}, cfg.Key, cfg.UsernameKey}
+	case FormatTOML:
+		s.fmt = keyed{tomlFormat{}, cfg.Key, cfg.UsernameKey}
 	case FormatDockerConfig:
 		s.fmt = dockerConfig{registry: cfg.Registry}
 	default:

@@ -20,6 +20,7 @@ func TestConformance(t *testing.T) {
 		{file.FormatDotenv, "app.env", "REGISTRY_TOKEN", "REGISTRY_USER"},
 		{file.FormatJSON, "app.json", "registry.token", "registry.username"},
 		{file.FormatYAML, "app.yaml", "registry.token", "registry.username"},
+		{file.FormatTOML, "config.toml", "registry.token", "registry.username"},
 		{file.FormatRaw, "token", "", ""},
 		{file.FormatDockerConfig, "config.json", "", ""}, // always a username: two-value only
 	} {
@@ -141,6 +142,16 @@ func TestPutRefusesToClobber(t *testing.T) {
 		{"yaml key other keys alias", "yaml", "token", "token: &t old\nother: *t\n", "other keys refer to (*t)"},
 		{"yaml several documents", "yaml", "token", "a: 1\n---\nb: 2\n", "several YAML documents"},
 		{"dotenv unterminated quote", "dotenv", "TOKEN", "TOKEN=\"abc\n", "line 1: unterminated"},
+		{"toml no runner of that name", "toml", "runners[name=gone].token", runnerConfig, `no [[runners]] table has name = "gone"`},
+		{"toml two runners of that name", "toml", "runners[name=a].token", "[[runners]]\nname = \"a\"\n[[runners]]\nname = \"a\"\n", "several [[runners]] tables have name"},
+		{"toml selector on a plain table", "toml", "runners[name=a].token", "[runners]\nname = \"a\"\n", "not an array of tables"},
+		{"toml key holds a table", "toml", "token", "[token]\na = 1\n", "holds a table, not a string"},
+		{"toml key holds an integer", "toml", "token", "token = 5\n", "holds a integer"},
+		{"toml key inside an inline table", "toml", "runners[name=a].token", "runners = [{name = \"a\", token = \"old\"}]\n", "not an array of tables"},
+		{"toml inline table", "toml", "r.token", "r = {token = \"old\"}\n", "inline table"},
+		{"toml invalid TOML", "toml", "token", "token = \"old\"\ntoken = \"again\"\n", "not valid TOML (line 2)"},
+		{"toml not UTF-8", "toml", "token", "name = \"caf\xe9\"\ntoken = \"old\"\n", "not UTF-8"},
+		{"toml table defined by dotted keys", "toml", "a.token", "a.b = 1\n[c]\n", "would not be valid TOML"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,6 +166,9 @@ func TestPutRefusesToClobber(t *testing.T) {
 			_, err = s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-NEWNEWNEWNEWNEWNEW12")))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "sink file: ") {
 				t.Fatalf("Put: %v, want an error containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "NEWNEW") {
+				t.Fatalf("the secret in the error: %v", err)
 			}
 			if b, _ := os.ReadFile(path); string(b) != tt.before {
 				t.Fatalf("file changed by a refused Put: %q", b)
@@ -171,7 +185,10 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"no path", file.Config{Format: "raw"}, "path is required"},
 		{"format from the name, no key", file.Config{Path: "/x.env"}, "key is required for format dotenv"},
-		{"unknown format", file.Config{Path: "/x", Format: "toml", Key: "a"}, `unknown format "toml"`},
+		{"unknown format", file.Config{Path: "/x", Format: "ini", Key: "a"}, `unknown format "ini"`},
+		{"toml no key", file.Config{Path: "/etc/gitlab-runner/config.toml"}, "key is required for format toml"},
+		{"toml selector at the end", file.Config{Path: "/x.toml", Key: "runners[name=a]"}, "ends with a selector"},
+		{"toml selector without ]", file.Config{Path: "/x.toml", Key: "runners[name=a.token"}, "a selector ends with ]"},
 		{"dotenv bad key", file.Config{Path: "/x", Format: "dotenv", Key: "1A"}, "not a valid variable name"},
 		{"json no key", file.Config{Path: "/x", Format: "json"}, "key is required for format json"},
 		{"yaml empty segment", file.Config{Path: "/x", Format: "yaml", Key: "a..b"}, "empty segment"},
