@@ -16,6 +16,7 @@ var flagValues = map[string][]string{
 		"overlap\tnew token, deliver, verify; the old one is revoked after the grace period",
 		"rotate\tGitLab's rotate endpoint: the old token stops at once",
 		"self\tthe token rotates itself",
+		"reset\ta runner token: GitLab resets it, the old one stops at once",
 	},
 	"fail-on":    {"warning", "critical"},
 	"kind":       {"group", "project"},

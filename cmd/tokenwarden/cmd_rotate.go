@@ -43,7 +43,7 @@ of the outcome lines. Exit codes are the same.`,
 				out = cmd.ErrOrStderr()
 			}
 			if strategy != "" && !config.Strategy(strategy).Valid() {
-				return usageError("--strategy must be overlap, rotate or self, not %q", strategy)
+				return usageError("--strategy must be overlap, rotate, self or reset (runner tokens), not %q", strategy)
 			}
 			if d := expiresIn; d != 0 && (d < 24*time.Hour || d > config.MaxLifetime) {
 				return usageError("--expires-in must be between 1d and 365d")
@@ -92,7 +92,7 @@ of the outcome lines. Exit codes are the same.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&strategy, "strategy", "", "overlap, rotate or self (default: the token's configured strategy)")
+	cmd.Flags().StringVar(&strategy, "strategy", "", "overlap, rotate, self, or reset for a runner token (default: the token's configured strategy)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().Var(durationFlag{&expiresIn}, "expires-in", "lifetime of the new token, e.g. 30d (default: the token's lifetime)")
 	return cmd

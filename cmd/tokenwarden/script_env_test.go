@@ -79,12 +79,14 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 //	sim fault fail P         answer a fraction P (0 to 1) of requests with 500
 //	sim fault throttle N     answer the next N requests with 429
 //	sim fault clear          remove all faults
+var runnerTokenRE = regexp.MustCompile(`glrt-[A-Za-z0-9_-]+`)
+
 func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sim")
 	}
 	if len(args) == 0 {
-		ts.Fatalf("usage: sim start|advance|stats|id|fault …")
+		ts.Fatalf("usage: sim start|advance|stats|id|fault|runner-tokens …")
 	}
 	st := ts.Value(simKey{}).(*simState)
 	if args[0] != "start" && st.srv == nil {
@@ -112,6 +114,19 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(ts.Stdout(), "%d\n", simID(ts, st, args[1], args[2]))
 	case "fault":
 		simFault(ts, st, args[1:])
+	case "runner-tokens":
+		// Each runner token (glrt-…) in FILE, in file order: live or dead,
+		// as POST /runners/verify would answer.
+		if len(args) != 2 {
+			ts.Fatalf("usage: sim runner-tokens FILE")
+		}
+		for _, tok := range runnerTokenRE.FindAllString(ts.ReadFile(args[1]), -1) {
+			state := "dead"
+			if st.srv.RunnerTokenValid(tok) {
+				state = "live"
+			}
+			fmt.Fprintln(ts.Stdout(), state)
+		}
 	default:
 		ts.Fatalf("sim: unknown subcommand %q", args[0])
 	}

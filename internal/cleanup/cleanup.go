@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,8 +86,20 @@ func Ref(t gitlab.Token) string {
 // (a deploy token tokenwarden created: "pull [tokenwarden rot-…]") is not
 // part of it.
 func ManagedKey(resourceType, resourcePath, name string) string {
+	if resourceType == "runner" {
+		return "runner/" + resourcePath // a runner has one token, whatever the entry's name
+	}
 	name = strings.TrimSpace(nameMarkerRE.ReplaceAllString(name, ""))
 	return resourceType + "/" + strings.ToLower(strings.Trim(resourcePath, "/")) + ":" + name
+}
+
+// KeyOf is t's ManagedKey: a runner token by its runner's id (the config
+// names a runner by id), any other by its resource and name.
+func KeyOf(t gitlab.Token) string {
+	if t.TokenKind() == gitlab.KindRunnerToken {
+		return ManagedKey("runner", strconv.FormatInt(t.ID, 10), "")
+	}
+	return ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)
 }
 
 var nameMarkerRE = regexp.MustCompile(`\s*\[tokenwarden rot-[0-9a-f]+\]`)
@@ -117,7 +130,7 @@ func Select(tokens []gitlab.Token, now time.Time, c Criteria) Selection {
 			continue
 		}
 		cand := Candidate{Token: t, Reason: strings.Join(reasons, "; "), Findings: fs}
-		if !c.IncludeManaged && c.Managed[ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)] {
+		if !c.IncludeManaged && c.Managed[KeyOf(t)] {
 			sel.Managed = append(sel.Managed, cand)
 			continue
 		}

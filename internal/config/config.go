@@ -18,6 +18,7 @@ package config
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -66,10 +67,13 @@ const (
 	StrategyRotate Strategy = "rotate"
 	// StrategySelf has the token rotate itself with its own secret.
 	StrategySelf Strategy = "self"
+	// StrategyReset resets a runner's authentication token (kind:
+	// runner_token): like rotate, the old token dies at once.
+	StrategyReset Strategy = "reset"
 )
 
 // Strategies are the rotation strategies, in the order the docs give them.
-var Strategies = []Strategy{StrategyOverlap, StrategyRotate, StrategySelf}
+var Strategies = []Strategy{StrategyOverlap, StrategyRotate, StrategySelf, StrategyReset}
 
 // Valid reports whether s is one of Strategies.
 func (s Strategy) Valid() bool { return slices.Contains(Strategies, s) }
@@ -155,8 +159,12 @@ type Policy struct {
 type Token struct {
 	Name string
 	// Kind is "" (the access token of Group or Project),
-	// group_access_token, project_access_token or deploy_token.
+	// group_access_token, project_access_token, deploy_token or
+	// runner_token.
 	Kind string
+	// Runner is the id of the runner whose authentication token this is
+	// (kind: runner_token only; it has neither Group nor Project).
+	Runner int
 	// Username is a deploy token's username ("" → GitLab's
 	// gitlab+deploy-token-N); deploy tokens only.
 	Username    string
@@ -198,17 +206,27 @@ func (t Token) lineOf(keys ...string) int {
 	return t.Line
 }
 
-// ResourceType is "group" or "project".
+// ResourceType is "group" or "project" ("runner" for a runner token).
 func (t Token) ResourceType() string {
-	if t.Group != "" {
+	switch {
+	case t.IsRunnerToken():
+		return "runner"
+	case t.Group != "":
 		return "group"
 	}
 	return "project"
 }
 
-// ResourcePath is the full path of the group or project.
+// ResourcePath is the full path of the group or project (a runner
+// token's runner id).
 func (t Token) ResourcePath() string {
-	if t.Group != "" {
+	switch {
+	case t.IsRunnerToken():
+		if t.Runner <= 0 {
+			return ""
+		}
+		return strconv.Itoa(t.Runner)
+	case t.Group != "":
 		return t.Group
 	}
 	return t.Project
@@ -221,7 +239,7 @@ func (t Token) ResourcePath() string {
 // so that it never shares a journal history with an access token of the
 // same name.
 func (t Token) Ref() string {
-	if t.IsDeployToken() {
+	if t.IsDeployToken() || t.IsRunnerToken() {
 		return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Kind + ":" + t.Name
 	}
 	return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Name
@@ -229,6 +247,10 @@ func (t Token) Ref() string {
 
 // IsDeployToken reports whether t is a deploy token (kind: deploy_token).
 func (t Token) IsDeployToken() bool { return t.Kind == "deploy_token" }
+
+// IsRunnerToken reports whether t is a runner's authentication token
+// (kind: runner_token): its ref is runner/ID:runner_token:NAME.
+func (t Token) IsRunnerToken() bool { return t.Kind == "runner_token" }
 
 // Verify is the request made with a new token to prove it works.
 type Verify struct {

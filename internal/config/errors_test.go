@@ -12,6 +12,8 @@ const tok = "tokens:\n  - name: t\n    group: g\n    scopes: [api]\n"
 
 const dtok = "tokens:\n  - name: t\n    project: g/p\n    kind: deploy_token\n"
 
+const rtok = "tokens:\n  - name: t\n    kind: runner_token\n"
+
 func TestRejected(t *testing.T) {
 	type want struct {
 		line int
@@ -27,6 +29,20 @@ func TestRejected(t *testing.T) {
 			[]want{{2, `config: unknown key "tokenz"`, `did you mean "tokens"?`}}},
 		{"trigger token kind", head + tok + "    kind: trigger_token\n",
 			[]want{{6, `token "t": kind trigger_token cannot be managed (rotated) by tokenwarden yet`, "scan --kind trigger_token"}}},
+		{"runner token without runner", head + rtok,
+			[]want{{3, `token "t": runner is required for kind runner_token`, "add runner: ID"}}},
+		{"runner token with a group and scopes", head + rtok + "    runner: 7\n    group: g\n    scopes: [api]\n",
+			[]want{{6, `token "t": group is not used by runner tokens`, "remove it"}, {7, `token "t": scopes is not used by runner tokens`, "remove it"}}},
+		{"runner token with strategy rotate", head + rtok + "    runner: 7\n    strategy: rotate\n",
+			[]want{{6, `token "t": strategy rotate is not possible for a runner token`, "reset is the default"}}},
+		{"runner token with verify", head + rtok + "    runner: 7\n    verify: {path: /user}\n",
+			[]want{{4, `token "t": verify is not possible for a runner token`, "POST /runners/verify"}}},
+		{"strategy reset on an access token", head + tok + "    strategy: reset\n",
+			[]want{{6, `token "t": strategy reset is only for runner tokens`, "runner_token"}}},
+		{"runner on an access token", head + tok + "    runner: 7\n",
+			[]want{{6, `token "t": runner is only used by runner tokens`, "remove it"}}},
+		{"one runner twice", head + rtok + "    runner: 7\n  - name: u\n    kind: runner_token\n    runner: 7\n",
+			[]want{{6, `token "u": runner 7 is already managed by token "t" (line 3)`, "one entry per runner"}}},
 		{"deploy token with an access-token scope", head + tok + "    kind: deploy_token\n",
 			[]want{{5, `token "t": scope "api" does not exist for deploy tokens`, "read_registry"}}},
 		{"deploy token scope typo", head + dtok + "    scopes: [read_registy]\n",

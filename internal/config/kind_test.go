@@ -34,3 +34,19 @@ func TestKindDeployToken(t *testing.T) {
 		t.Errorf("ref = %s", d.Ref())
 	}
 }
+
+// kind: runner_token names a runner by id; it is reset (strategy reset),
+// and its ref names the runner.
+func TestKindRunnerToken(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(head+"tokens:\n  - name: build-1\n    kind: runner_token\n    runner: 7\n    lifetime: 90d\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Tokens[0]
+	if !r.IsRunnerToken() || r.Runner != 7 || r.Strategy != StrategyReset || r.Group != "" || r.Project != "" {
+		t.Fatalf("token = %+v", r)
+	}
+	if r.Ref() != "runner/7:runner_token:build-1" || r.ResourceType() != "runner" || r.ResourcePath() != "7" {
+		t.Errorf("ref = %s (%s %s)", r.Ref(), r.ResourceType(), r.ResourcePath())
+	}
+}

@@ -286,7 +286,7 @@ func (d *decoder) strategy(dst *Strategy, where string) field {
 			*dst = Strategy(s)
 		case s == "":
 		default:
-			d.errorf(v, "strategies: overlap (default: new token, deliver, verify, revoke the old after grace), rotate (GitLab's rotate endpoint), self (the token rotates itself)", "%s: unknown strategy %q", where, s)
+			d.errorf(v, "strategies: overlap (default: new token, deliver, verify, revoke the old after grace), rotate (GitLab's rotate endpoint), self (the token rotates itself), reset (runner tokens)", "%s: unknown strategy %q", where, s)
 		}
 	}
 }

@@ -84,7 +84,7 @@ func (t Token) TokenKind() string {
 // of kind: serve flags the active ones no entry manages as unmanaged.
 func CanManage(kind string) bool {
 	switch kind {
-	case gitlab.KindGroupAccessToken, gitlab.KindProjectAccessToken, gitlab.KindDeployToken:
+	case gitlab.KindGroupAccessToken, gitlab.KindProjectAccessToken, gitlab.KindDeployToken, gitlab.KindRunnerToken:
 		return true
 	}
 	return false

@@ -30,6 +30,7 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	if !d.mapping(n, where, map[string]field{
 		"name":          rec("name", d.str(&t.Name, where+".name")),
 		"kind":          rec("kind", d.str(&t.Kind, where+".kind")),
+		"runner":        rec("runner", d.integer(&t.Runner, where+".runner")),
 		"username":      rec("username", d.str(&t.Username, where+".username")),
 		"description":   rec("description", d.str(&t.Description, where+".description")),
 		"group":         rec("group", d.str(&t.Group, where+".group")),
@@ -69,13 +70,22 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	if len(t.Description) > 255 {
 		d.errorf(line("description"), "", "%s: description longer than 255 characters", where)
 	}
-	d.resource(line("group", "project"), where, &t.Group, &t.Project)
+	if t.Kind == gitlab.KindRunnerToken {
+		d.runnerToken(line, where, &t, at)
+	} else {
+		d.resource(line("group", "project"), where, &t.Group, &t.Project)
+		if at["runner"] != nil {
+			d.errorf(at["runner"], "runner: is for kind: runner_token; remove it", "%s: runner is only used by runner tokens", where)
+		}
+	}
 	if !d.kind(line("kind"), where, t.Kind, t.Group != "") {
 		return t // the rest is checked against the access-token rules, which do not apply
 	}
-	if t.Kind == gitlab.KindDeployToken {
+	switch t.Kind {
+	case gitlab.KindRunnerToken:
+	case gitlab.KindDeployToken:
 		d.deployToken(line, where, &t, access)
-	} else {
+	default:
 		if t.Username != "" {
 			d.errorf(line("username"), "username: is for kind: deploy_token; remove it", "%s: username is only used by deploy tokens", where)
 		}
@@ -93,12 +103,20 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if t.Strategy == "" {
 		t.Strategy = df.Strategy
-		if t.Kind == gitlab.KindDeployToken {
+		switch t.Kind {
+		case gitlab.KindDeployToken:
 			t.Strategy = StrategyOverlap // GitLab has no rotate endpoint for deploy tokens
+		case gitlab.KindRunnerToken:
+			t.Strategy = StrategyReset // a runner has one token: reset is all GitLab offers
 		}
 	}
-	if t.Kind == gitlab.KindDeployToken && t.Strategy != StrategyOverlap {
+	switch {
+	case t.Kind == gitlab.KindDeployToken && t.Strategy != StrategyOverlap:
 		d.errorf(line("strategy"), "deploy tokens have no rotate endpoint in GitLab: remove strategy: (overlap is the default for them)", "%s: strategy %s is not possible for a deploy token", where, t.Strategy)
+	case t.Kind == gitlab.KindRunnerToken && t.Strategy != StrategyReset:
+		d.errorf(line("strategy"), "a runner has exactly one authentication token, which GitLab can only reset: remove strategy: (reset is the default for runner tokens)", "%s: strategy %s is not possible for a runner token", where, t.Strategy)
+	case t.Kind != gitlab.KindRunnerToken && t.Strategy == StrategyReset:
+		d.errorf(line("strategy"), "strategy reset is for kind: runner_token; use overlap, rotate or self", "%s: strategy reset is only for runner tokens", where)
 	}
 	t.AdoptWait = df.AdoptWait
 	if adopt != "" {
@@ -131,8 +149,11 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	}
 	if verifyNode != nil {
 		t.Verify = d.verify(verifyNode, where+".verify")
-		if t.IsDeployToken() {
+		switch {
+		case t.IsDeployToken():
 			d.errorf(line("kind"), "a deploy token cannot call GitLab's REST API: remove verify: (tokenwarden checks the new token is active in the deploy-token list)", "%s: verify is not possible for a deploy token", where)
+		case t.IsRunnerToken():
+			d.errorf(line("kind"), "a runner token cannot call GitLab's REST API: remove verify: (tokenwarden checks the new token with POST /runners/verify)", "%s: verify is not possible for a runner token", where)
 		}
 	}
 	return t
@@ -195,10 +216,10 @@ func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 			d.errorf(n, "use kind: group_access_token for a group's token, or project: instead of group:", "%s: kind project_access_token needs project:", where)
 		}
 		return true
-	case gitlab.KindDeployToken:
+	case gitlab.KindDeployToken, gitlab.KindRunnerToken:
 		return true
-	case gitlab.KindTriggerToken, gitlab.KindRunnerToken, gitlab.KindServiceAccountToken, gitlab.KindPersonalAccessToken:
-		d.errorf(n, "tokenwarden rotates group and project access tokens and deploy tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
+	case gitlab.KindTriggerToken, gitlab.KindServiceAccountToken, gitlab.KindPersonalAccessToken:
+		d.errorf(n, "tokenwarden rotates group and project access tokens, deploy tokens and runner tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
 			"%s: kind %s cannot be managed (rotated) by tokenwarden yet", where, kind)
 		return false
 	}
@@ -208,6 +229,19 @@ func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 	}
 	d.errorf(n, hint, "%s: unknown kind %q", where, kind)
 	return false
+}
+
+// runnerToken checks what a kind: runner_token entry needs: runner: ID,
+// and none of the fields of tokens that live in a group or project.
+func (d *decoder) runnerToken(line func(...string) *yaml.Node, where string, t *Token, at map[string]*yaml.Node) {
+	if t.Runner <= 0 {
+		d.errorf(line("runner"), "add runner: ID, the runner's id (Settings > CI/CD > Runners, or `tokenwarden scan --kind runner_token`)", "%s: runner is required for kind runner_token", where)
+	}
+	for _, k := range []string{"group", "project", "scopes", "access_level", "description", "username"} {
+		if at[k] != nil {
+			d.errorf(line(k), "a runner token belongs to its runner and has no "+k+": remove it", "%s: %s is not used by runner tokens", where, k)
+		}
+	}
 }
 
 // DeployTokenScopes are the scopes a deploy token can have (GitLab's

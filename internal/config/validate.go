@@ -13,11 +13,22 @@ import (
 // validate runs the checks that span several tokens or sections.
 func (d *decoder) validate(_ *yaml.Node, c *Config) {
 	seen := map[string]int{} // ref → line of first
+	names := map[string]string{}
 	for _, t := range c.Tokens {
 		if t.Name == "" || t.ResourcePath() == "" {
 			continue
 		}
 		ref := t.Ref()
+		if t.IsRunnerToken() {
+			ref = "runner/" + t.ResourcePath() // one entry per runner, whatever its name
+			if first, dup := seen[ref]; dup {
+				d.errs = append(d.errs, &Error{File: d.file, Line: t.Line,
+					Msg:  fmt.Sprintf("token %q: runner %d is already managed by token %q (line %d)", t.Name, t.Runner, names[ref], first),
+					Hint: "a runner has one token: keep one entry per runner"})
+				continue
+			}
+			names[ref] = t.Name
+		}
 		if first, dup := seen[ref]; dup {
 			d.errs = append(d.errs, &Error{File: d.file, Line: t.Line,
 				Msg:  fmt.Sprintf("token %q: %s %s already has a token with this name (line %d)", t.Name, t.ResourceType(), t.ResourcePath(), first),

@@ -77,7 +77,7 @@ func evaluate(list []gitlab.Token, cfg *config.Config, now time.Time, th policy.
 	}
 	out := make([]Token, 0, len(list))
 	for _, t := range list {
-		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[t.TokenKind()+" "+cleanup.ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)]}
+		row := Token{Row: policy.Evaluated(t, now, th), Ref: refs[t.TokenKind()+" "+cleanup.KeyOf(t)]}
 		if row.Ref == "" && row.State == gitlab.StateActive && t.Resource.Type != "user" && config.CanManage(t.TokenKind()) {
 			row.Add(policy.Finding{
 				Code: CodeUnmanaged, Severity: policy.SeverityInfo,

@@ -89,8 +89,11 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	if r.Kind == journal.KindDelivery {
 		detail = fmt.Sprintf("%s %s answered 2xx with live token %d", method, path, r.NewTokenID)
 	}
-	if tok.IsDeployToken() {
+	switch {
+	case tok.IsDeployToken():
 		detail = fmt.Sprintf("GitLab lists deploy token %d as active (a deploy token cannot call the REST API)", r.NewTokenID)
+	case tok.IsRunnerToken():
+		detail = fmt.Sprintf("POST /runners/verify accepted the new token as runner %d's", r.NewTokenID)
 	}
 	if strategyOf(r) == config.StrategyOverlap && r.OldTokenID != 0 {
 		if r.RevokeAfter == nil { // a late sink does not extend the grace period
@@ -124,8 +127,11 @@ func verifyRequest(tok config.Token) (method, path string) {
 // probe sends tok's verify request with sec. A deploy token (token id)
 // is checked through the managing token instead.
 func (e *Engine) probe(ctx context.Context, tok config.Token, sec secret.Secret, id int64) error {
-	if tok.IsDeployToken() {
+	switch {
+	case tok.IsDeployToken():
 		return e.verifyDeploy(ctx, tok, sec, id)
+	case tok.IsRunnerToken():
+		return e.verifyRunner(ctx, sec, id)
 	}
 	c, err := e.d.ClientFor(sec)
 	if err != nil {
@@ -186,7 +192,10 @@ func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation, tok config.
 		if r.Kind == journal.KindDelivery {
 			detail = "nothing to revoke (delivery of the live token)"
 		}
-		if r.OldTokenID != 0 {
+		switch {
+		case strategyOf(r) == config.StrategyReset:
+			detail = fmt.Sprintf("the reset killed runner %d's old token at once", r.NewTokenID)
+		case r.OldTokenID != 0:
 			detail = fmt.Sprintf("GitLab revoked old token %d when it rotated", r.OldTokenID)
 		}
 		return e.commit(ctx, r, journal.StepOldRevoked, detail)

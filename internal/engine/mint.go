@@ -35,6 +35,8 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 		got, err = e.mintRotate(ctx, r, tok, expires)
 	case config.StrategySelf:
 		got, err = e.mintSelf(ctx, r, tok, expires)
+	case config.StrategyReset:
+		got, err = e.mintRunner(ctx, tok)
 	default:
 		return e.fail(ctx, r, fmt.Errorf("unknown strategy %q", r.Strategy)).Err
 	}

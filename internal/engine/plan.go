@@ -168,8 +168,15 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 	}
 	it.Current = cur
 	var sec secret.Credential
+	runnerInterval := false
 	if cur != nil {
 		f.Live = &schedule.Live{ID: cur.ID, CreatedAt: cur.CreatedAt, ExpiresAt: cur.ExpiresAt}
+		if tok.IsRunnerToken() {
+			f.Live, runnerInterval = runnerLive(cur, rows, tok.Lifetime)
+			if !runnerInterval {
+				cur.ExpiresAt = f.Live.ExpiresAt
+			}
+		}
 		// What tokenwarden knows of the live token: the rotations (or
 		// deliveries) that produced it, newest first.
 		var delivered []string
@@ -215,6 +222,9 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 	it.Action, it.Reason, it.RenewAt, it.Warning, it.Note = Action(d.Action), d.Reason, d.RenewAt, d.Warning, d.Note
 	if d.Action == schedule.Create {
 		it.Reason = fmt.Sprintf("no active token named %q in %s", tok.Name, resourceName(tok))
+	}
+	if tok.IsRunnerToken() && f.Live != nil {
+		it.Reason = runnerReason(it.Reason, tok, f.Live, runnerInterval)
 	}
 	if d.Action == schedule.Deliver {
 		it.live = sec
@@ -277,6 +287,9 @@ func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, 
 	if api == nil {
 		return nil, errors.New("no managing GitLab token configured (gitlab.token_env)")
 	}
+	if tok.IsRunnerToken() {
+		return e.currentRunner(ctx, api, tok)
+	}
 	var list []gitlab.Token
 	if tok.IsDeployToken() {
 		res, err := e.resource(ctx, api, tok)
@@ -338,10 +351,7 @@ func (e *Engine) begin(ctx context.Context, tok config.Token, current *gitlab.To
 		Ref: tok.Ref(), Kind: journal.KindRotation, Strategy: string(tok.Strategy), TokenName: tok.Name,
 		Reason: opts.Reason, StartedAt: e.d.Clock.Now(), UpdatedAt: e.d.Clock.Now(),
 	}
-	r.ResourceType, r.ResourcePath = "project", tok.Project
-	if tok.Group != "" {
-		r.ResourceType, r.ResourcePath = "group", tok.Group
-	}
+	r.ResourceType, r.ResourcePath = tok.ResourceType(), tok.ResourcePath()
 	if current != nil {
 		r.OldTokenID = current.ID
 	} else {
@@ -528,8 +538,8 @@ func (e *Engine) withTokenLists(ctx context.Context, cfg *config.Config, unfinis
 	lists := &tokenLists{byResource: map[[2]string]listed{}}
 	var todo [][2]string
 	for _, tok := range cfg.Tokens {
-		if tok.IsDeployToken() || slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
-			continue // a deploy token's list is read by current
+		if tok.IsDeployToken() || tok.IsRunnerToken() || slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
+			continue // a deploy token's list and a runner are read by current
 		}
 		k := [2]string{tok.ResourceType(), tok.ResourcePath()}
 		if _, ok := lists.byResource[k]; !ok {

@@ -28,6 +28,9 @@ func (e *Engine) RotateNow(ctx context.Context, cfg *config.Config, ref string, 
 		return nil, fmt.Errorf("%s: %w", ref, ErrUnknownRef)
 	}
 	tok := cfg.Tokens[i]
+	if opts.Strategy != "" && (opts.Strategy == config.StrategyReset) != tok.IsRunnerToken() {
+		return nil, fmt.Errorf("%s: strategy %s is not possible for it (a runner token is only reset; reset is only for runner tokens)", ref, opts.Strategy)
+	}
 	var outs []Outcome
 	unfinished, err := e.d.Store.Unfinished(ctx)
 	if err != nil {

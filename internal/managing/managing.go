@@ -64,6 +64,13 @@ func Needs(cfg *config.Config) (write bool, needs []Need) {
 	}
 	for _, t := range cfg.Tokens {
 		write = true
+		if t.IsRunnerToken() {
+			// Resetting a runner's token takes an administrator (instance
+			// runners), the group's Owner or the project's Maintainer: it
+			// depends on the runner, which the config does not say.
+			sinks(t.Ref(), t.Deliver)
+			continue
+		}
 		level := gitlab.AccessMaintainer
 		if t.ResourceType() == "group" {
 			level = gitlab.AccessOwner

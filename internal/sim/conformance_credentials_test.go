@@ -145,6 +145,8 @@ func TestConformanceRunners(t *testing.T) {
 		{name: "project runners include instance and group runners", path: "/projects/1/runners", token: carolSecret, code: 200, contains: []string{"platform-1", `"description":"shared"`}},
 		{name: "verify the current token", method: "POST", path: "/runners/verify", body: `{"token":"` + runnerSecret + `"}`, code: 200,
 			want: `{"id":1,"token":"` + runnerSecret + `","token_expires_at":"2027-01-01T00:00:00.000Z"}`},
+		{name: "verify is the runner's contact", path: "/runners/1", token: aliceSecret, code: 200,
+			contains: []string{`"status":"online"`}, absent: []string{`"contacted_at":null`}},
 		{name: "only the group Owner resets", method: "POST", path: "/runners/1/reset_authentication_token", token: carolSecret, code: 403},
 		{name: "instance runners: admins only", method: "POST", path: "/runners/2/reset_authentication_token", token: aliceSecret, code: 403},
 	})

@@ -227,7 +227,9 @@ func (s *Server) resetRunnerToken(c *call) {
 }
 
 // verifyRunner is POST /runners/verify: what gitlab-runner calls with its
-// token. 200 with the token's expiry when it is live, 403 otherwise.
+// token. 200 with the token's expiry when it is live, 403 otherwise. Like
+// every request of a runner, it is the runner's contact (authenticate_runner!
+// heartbeats it, gitlabhq lib/api/ci/helpers/runner.rb): contacted_at is now.
 func (s *Server) verifyRunner(c *call) {
 	secret := c.p.str("token")
 	if secret == "" {
@@ -237,6 +239,8 @@ func (s *Server) verifyRunner(c *call) {
 	dg := digest(secret)
 	for _, r := range s.st.runners {
 		if r.Digest == dg && (r.TokenExpiresAt == nil || c.now.Before(*r.TokenExpiresAt)) {
+			now := c.now
+			r.ContactedAt = &now
 			writeJSON(c.w, http.StatusOK, struct {
 				ID int64 `json:"id"`
 				resetTokenJSON

@@ -216,17 +216,9 @@ func resolveTOML(doc map[string]any, segs []tomlSeg, key string) ([]tomlStep, an
 	return steps, nil, false, nil // not reached: segs is never empty
 }
 
-// noTableError: no table of the array matches the selector.
-type noTableError struct {
-	key string
-	seg tomlSeg
+func errNoTable(key string, seg tomlSeg) error {
+	return fmt.Errorf("key %s: no [[%s]] table has %s = %q", key, seg.key, seg.field, seg.value)
 }
-
-func (e *noTableError) Error() string {
-	return fmt.Sprintf("key %s: no [[%s]] table has %s = %q", e.key, e.seg.key, e.seg.field, e.seg.value)
-}
-
-func errNoTable(key string, seg tomlSeg) error { return &noTableError{key: key, seg: seg} }
 
 func (tomlFormat) get(content []byte, key string) (string, bool, error) {
 	segs, err := parseTOMLPath(key)
@@ -239,10 +231,10 @@ func (tomlFormat) get(content []byte, key string) (string, bool, error) {
 	}
 	_, v, ok, err := resolveTOML(doc, segs, key)
 	if err != nil {
-		var none *noTableError
-		if errors.As(err, &none) {
-			return "", false, nil // no such table (yet): nothing to read
-		}
+		// A selector that picks no table is an error, not "nothing there":
+		// Put could not write it either (a runner's table is gitlab-runner's
+		// to add), and saying so before a runner's token is reset keeps the
+		// runner working.
 		return "", false, err
 	}
 	if !ok {
