@@ -252,6 +252,21 @@ func checked(newWorld func(*testing.T, string) *world, also func(*testing.T, *wo
 	}
 }
 
+// loseAnswer drops GitLab's answer to the first method request whose path
+// matches pathRE (the request itself goes through), checks that the run
+// stops at planned to be retried, re-runs until nothing is left to do and
+// calls check.
+func (w *world) loseAnswer(method, pathRE string, check func()) {
+	w.t.Helper()
+	w.Srv.Faults().DropAfterCommit(method, pathRE, 1)
+	outs := w.apply(w.engine(nil))
+	if len(outs) != 1 || outs[0].Status != engine.StatusRetry || outs[0].Rotation.Step != journal.StepPlanned {
+		w.t.Fatalf("first run: want one rotation to retry at planned, got %+v", outs)
+	}
+	w.finish()
+	check()
+}
+
 // crashAtEveryStep counts the fault points of an undisturbed rotation of
 // each strategy, then, for every point, crashes there, re-runs as a new
 // process and checks the invariant: setup returns a fresh world and the
@@ -304,16 +319,7 @@ func TestLostResponse(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
-			w.Srv.Faults().DropAfterCommit(http.MethodPost, mintPath[strategy], 1)
-			outs := w.apply(w.engine(nil))
-			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
-				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
-			}
-			if outs[0].Rotation.Step != journal.StepPlanned {
-				t.Fatalf("rotation at step %s, want planned", outs[0].Rotation.Step)
-			}
-			w.finish()
-			w.check(strategy)
+			w.loseAnswer(http.MethodPost, mintPath[strategy], func() { w.check(strategy) })
 		})
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
-	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
@@ -190,28 +189,10 @@ func TestRunnerTokenNotResetWhenUndeliverable(t *testing.T) {
 // reset: crash at every fault point, run again as a new process, check the
 // invariant.
 func TestRunnerTokenCrashAtEveryStep(t *testing.T) {
-	points := 0
-	{
+	crashAtEveryStep(t, []string{"reset"}, func(t *testing.T, _ string) (*world, func()) {
 		rw := newRunnerWorld(t)
-		count := func(*journal.Rotation, journal.Step, bool) error { points++; return nil }
-		rw.apply(rw.engine(count))
-	}
-	if points < 8 {
-		t.Fatalf("only %d fault points", points)
-	}
-	for k := 1; k <= points; k++ {
-		t.Run(fmt.Sprintf("point-%02d", k), func(t *testing.T) {
-			rw := newRunnerWorld(t)
-			crash := &simtest.CrashPoint{K: k}
-			rw.apply(rw.engine(crash.Hook))
-			if crash.At == "" {
-				t.Fatalf("fault point %d not reached", k)
-			}
-			t.Logf("crashed at %s", crash.At)
-			rw.finish()
-			rw.checkRunner()
-		})
-	}
+		return rw.world, rw.checkRunner
+	})
 }
 
 // TestRunnerTokenLostReset: GitLab resets the token but the answer is lost.
@@ -219,13 +200,7 @@ func TestRunnerTokenCrashAtEveryStep(t *testing.T) {
 // resets again and delivers that one.
 func TestRunnerTokenLostReset(t *testing.T) {
 	rw := newRunnerWorld(t)
-	rw.Srv.Faults().DropAfterCommit(http.MethodPost, `/reset_authentication_token$`, 1)
-	outs := rw.apply(rw.engine(nil))
-	if len(outs) != 1 || outs[0].Status != engine.StatusRetry || outs[0].Rotation.Step != journal.StepPlanned {
-		t.Fatalf("first run: want one rotation to retry at planned, got %+v", outs)
-	}
-	rw.finish()
-	rw.checkRunner()
+	rw.loseAnswer(http.MethodPost, `/reset_authentication_token$`, rw.checkRunner)
 	if got := rw.resets.Load(); got != 2 {
 		t.Errorf("reset %d times, want 2 (the lost one and the one delivered)", got)
 	}

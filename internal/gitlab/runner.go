@@ -20,7 +20,9 @@ import (
 func (c *Client) RunnerDetails(ctx context.Context, id int64) (Token, error) {
 	var r struct {
 		runnerJSON
-		Groups   []struct{ FullPath string `json:"full_path"` } `json:"groups"`
+		Groups []struct {
+			FullPath string `json:"full_path"`
+		} `json:"groups"`
 		Projects []struct {
 			PathWithNamespace string `json:"path_with_namespace"`
 		} `json:"projects"`
