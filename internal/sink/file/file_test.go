@@ -142,6 +142,7 @@ func TestPutRefusesToClobber(t *testing.T) {
 		{"yaml key other keys alias", "yaml", "token", "token: &t old\nother: *t\n", "other keys refer to (*t)"},
 		{"yaml several documents", "yaml", "token", "a: 1\n---\nb: 2\n", "several YAML documents"},
 		{"dotenv unterminated quote", "dotenv", "TOKEN", "TOKEN=\"abc\n", "line 1: unterminated"},
+		{"toml runner that gitlab-runner resets itself", "toml", "runners[name=a].token", "[[runners]]\nname = \"a\"\ntoken = \"old\"\ntoken_expires_at = 2027-01-01T00:00:00Z\n", "gitlab-runner resets the token itself"},
 		{"toml no runner of that name", "toml", "runners[name=gone].token", runnerConfig, `no [[runners]] table has name = "gone"`},
 		{"toml two runners of that name", "toml", "runners[name=a].token", "[[runners]]\nname = \"a\"\n[[runners]]\nname = \"a\"\n", "several [[runners]] tables have name"},
 		{"toml selector on a plain table", "toml", "runners[name=a].token", "[runners]\nname = \"a\"\n", "not an array of tables"},

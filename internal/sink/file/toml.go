@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -205,6 +206,9 @@ func resolveTOML(doc map[string]any, segs []tomlSeg, key string) ([]tomlStep, an
 			v = arr[idx]
 		}
 		if last {
+			if err := selfRotating(cur, segs, key); err != nil {
+				return nil, nil, false, err
+			}
 			return steps, v, true, nil
 		}
 		next, ok := v.(map[string]any)
@@ -214,6 +218,25 @@ func resolveTOML(doc map[string]any, segs []tomlSeg, key string) ([]tomlStep, an
 		cur = next
 	}
 	return steps, nil, false, nil // not reached: segs is never empty
+}
+
+// selfRotating refuses the token of a gitlab-runner runner (a token key
+// in a table selected from [[runners]]) whose token_expires_at is set:
+// gitlab-runner resets such a token itself, at 3/4 of its life, and
+// rewrites config.toml with the one it got (gitlab-runner commands/multi.go,
+// nextRunnerToReset; a zero 0001-01-01T00:00:00Z means never). A second
+// rotator would kill the token the runner holds, and the runner the one
+// tokenwarden delivered.
+func selfRotating(table map[string]any, segs []tomlSeg, key string) error {
+	n := len(segs)
+	if n < 2 || segs[n-1].key != "token" || !segs[n-2].sel || segs[n-2].key != "runners" {
+		return nil
+	}
+	exp, ok := table["token_expires_at"].(time.Time)
+	if !ok || exp.Year() <= 1 {
+		return nil
+	}
+	return fmt.Errorf("key %s: this runner's token_expires_at is set (%s), so gitlab-runner resets the token itself and rewrites config.toml; leave it to gitlab-runner, or set token_expires_at = 0001-01-01T00:00:00Z once the token no longer expires", key, exp.UTC().Format(time.DateOnly))
 }
 
 func errNoTable(key string, seg tomlSeg) error {
