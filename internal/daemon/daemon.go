@@ -98,6 +98,12 @@ type Daemon struct {
 	active  map[Key]bool         // tokens active at the last scan
 
 	rotations metrics.Rotations // finished rotations, for /metrics
+
+	// The last plan, of the config lastCfg, and when the last full one was
+	// made (see plan): Run's loop alone uses them.
+	last    *engine.Plan
+	lastCfg *config.Config
+	fullAt  time.Time
 }
 
 type rotateRequest struct {

@@ -9,7 +9,6 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
-	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 )
 
@@ -208,15 +207,9 @@ func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) 
 			next = t
 		}
 	}
-	p, err := d.d.Engine.Plan(work, cfg)
+	p, err := d.plan(work, cfg)
 	if err != nil {
 		d.d.Log.Error("plan", "err", err)
-		earliest(now.Add(d.d.RetryAfter))
-		return next, false
-	}
-	unfinished, err := d.d.Store.Unfinished(work)
-	if err != nil {
-		d.d.Log.Error("journal", "err", err)
 		earliest(now.Add(d.d.RetryAfter))
 		return next, false
 	}
@@ -239,9 +232,8 @@ func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) 
 			d.setBackoff(it.Ref, now.Add(d.d.RetryAfter))
 			earliest(now.Add(d.d.RetryAfter))
 		case engine.ActionResume:
-			i := slices.IndexFunc(unfinished, func(r *journal.Rotation) bool { return r.ID == it.RotationID })
-			if i >= 0 && unfinished[i].Step == journal.StepVerified && unfinished[i].RevokeAfter != nil && now.Before(*unfinished[i].RevokeAfter) {
-				earliest(*unfinished[i].RevokeAfter)
+			if it.RevokeAfter != nil && now.Before(*it.RevokeAfter) {
+				earliest(*it.RevokeAfter)
 				continue
 			}
 			resumeDue = true
@@ -267,6 +259,27 @@ func (d *Daemon) cycle(ctx, work context.Context) (next time.Time, worked bool) 
 	return next, worked
 }
 
+// plan plans cfg's tokens: in full at the first pass, after a reload and
+// once per scan interval; in between only the tokens that are due or whose
+// journal moved (engine.Replan), so that a wake-up with hundreds of
+// tokens, of which one is due, reads little of GitLab, the sinks and the
+// journal. Run's loop alone calls it.
+func (d *Daemon) plan(ctx context.Context, cfg *config.Config) (*engine.Plan, error) {
+	now := d.d.Clock.Now()
+	var p *engine.Plan
+	var err error
+	if d.last != nil && d.lastCfg == cfg && now.Before(d.fullAt.Add(d.scanInterval())) {
+		p, err = d.d.Engine.Replan(ctx, cfg, d.last)
+	} else if p, err = d.d.Engine.Plan(ctx, cfg); err == nil {
+		d.fullAt = now
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.last, d.lastCfg = p, cfg
+	return p, nil
+}
+
 // rotateNow rotates the configured token ref at once ("rotate now"). An
 // unfinished rotation of ref is finished first (see engine.RotateNow).
 func (d *Daemon) rotateNow(ctx, work context.Context, ref string) (engine.Outcome, error) {
@@ -281,7 +294,7 @@ func (d *Daemon) rotateNow(ctx, work context.Context, ref string) (engine.Outcom
 		d.record(ctx, o)
 		last = o
 	}
-	if p, perr := d.d.Engine.Plan(work, cfg); perr == nil {
+	if p, perr := d.plan(work, cfg); perr == nil {
 		d.setPlan(p)
 	}
 	if err != nil {

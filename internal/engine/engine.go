@@ -47,6 +47,7 @@ type Deps struct {
 type Engine struct {
 	d    Deps
 	dest destinations
+	jc   journalCache
 }
 
 // New returns an engine.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -50,6 +51,9 @@ type Item struct {
 	Current    *gitlab.Token   `json:"current,omitempty"`
 	RenewAt    *time.Time      `json:"renew_at,omitempty"`
 	RotationID string          `json:"rotation_id,omitempty"`
+	// RevokeAfter: a resumed overlap rotation waits for its grace period
+	// until then before it revokes the old token.
+	RevokeAfter *time.Time `json:"-"`
 	// Warning says the token needs a person: its last rotation failed and
 	// the live token is not yet healthy, verified and held by every sink.
 	Warning string `json:"warning,omitempty"`
@@ -71,6 +75,8 @@ type Item struct {
 type Plan struct {
 	At    time.Time `json:"at"`
 	Items []Item    `json:"items"`
+	// mark is the journal's write mark it was made at (Store.Written).
+	mark int64
 }
 
 // Changes counts the items that would change something.
@@ -87,25 +93,75 @@ func (p *Plan) Changes() int {
 // Plan works out what apply would do. It only reads: GitLab, the journal
 // and the sinks (to see whether each holds the live token's secret).
 func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
-	now := e.d.Clock.Now()
-	unfinished, err := e.d.Store.Unfinished(ctx)
+	return e.plan(ctx, cfg, nil)
+}
+
+// Replan is Plan for a daemon that made prev (with Plan or Replan) a
+// while ago and wakes up because something is due. A token prev decided to
+// leave alone until its renewal time, still ahead, whose journal rows were
+// not written since and whose configuration is the same, keeps prev's item:
+// it is not looked at again (no GitLab list, no sink read). Every other
+// token is decided afresh. What changes outside tokenwarden — a sink edited
+// by hand, a token revoked in GitLab — shows at the next Plan, which serve
+// makes at each scan interval.
+func (e *Engine) Replan(ctx context.Context, cfg *config.Config, prev *Plan) (*Plan, error) {
+	_, written, err := e.d.Store.Written(ctx, prev.mark)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	p := &Plan{At: now}
-	ctx = e.withTokenLists(ctx, cfg, unfinished)
-	for _, tok := range cfg.Tokens {
-		it := Item{Ref: tok.Ref(), Strategy: tok.Strategy, Token: tok}
-		if sinks, err := e.d.Sinks(tok); err == nil {
-			for _, s := range sinks {
-				it.Deliver = append(it.Deliver, s.Describe())
+	now := e.d.Clock.Now()
+	keep := map[string]Item{}
+	for _, it := range prev.Items {
+		if it.Action == ActionNone && it.Warning == "" && it.RenewAt != nil && now.Before(*it.RenewAt) && !slices.Contains(written, it.Ref) {
+			keep[it.Ref] = it
+		}
+	}
+	return e.plan(ctx, cfg, func(tok config.Token) (Item, bool) {
+		it, ok := keep[tok.Ref()]
+		return it, ok && reflect.DeepEqual(it.Token, tok)
+	})
+}
+
+// plan is Plan; kept (when set) hands back the items to keep as they are.
+func (e *Engine) plan(ctx context.Context, cfg *config.Config, kept func(config.Token) (Item, bool)) (*Plan, error) {
+	now := e.d.Clock.Now()
+	jv, err := e.planJournal(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	unfinished, err := jv.Unfinished(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	p := &Plan{At: now, mark: jv.mark}
+	items := make([]*Item, len(cfg.Tokens))
+	var todo []config.Token
+	for i, tok := range cfg.Tokens {
+		if kept != nil {
+			if it, ok := kept(tok); ok {
+				items[i] = &it
+				continue
 			}
+		}
+		todo = append(todo, tok)
+	}
+	ctx = e.withTokenLists(ctx, todo, unfinished)
+	for i, tok := range cfg.Tokens {
+		if items[i] != nil {
+			p.Items = append(p.Items, *items[i])
+			continue
+		}
+		it := Item{Ref: tok.Ref(), Strategy: tok.Strategy, Token: tok}
+		sinks, sinksErr := e.d.Sinks(tok)
+		for _, s := range sinks {
+			it.Deliver = append(it.Deliver, s.Describe())
 		}
 		if i := slices.IndexFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }); i >= 0 {
 			r := unfinished[i]
 			it.Action, it.RotationID = ActionResume, r.ID
 			it.Reason = fmt.Sprintf("rotation %s stopped at step %q", r.ID, r.Step)
 			if r.Step == journal.StepVerified && r.RevokeAfter != nil {
+				it.RevokeAfter = r.RevokeAfter
 				if now.Before(*r.RevokeAfter) {
 					it.Reason = fmt.Sprintf("rotation %s: old token %d is revoked after %s (grace)", r.ID, r.OldTokenID, r.RevokeAfter.UTC().Format(time.RFC3339))
 				} else {
@@ -115,7 +171,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *config.Config) (*Plan, error) {
 			p.Items = append(p.Items, it)
 			continue
 		}
-		if err := e.decide(ctx, cfg, tok, &it); err != nil {
+		if err := e.decide(ctx, jv, cfg, tok, sinks, sinksErr, &it); err != nil {
 			if isJournalErr(err) {
 				return nil, err
 			}
@@ -140,10 +196,11 @@ func isJournalErr(err error) bool {
 
 // decide gathers the facts about tok (GitLab's live token, the journal, what
 // the sinks hold) and lets schedule.Decide fill it in.
-func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Token, it *Item) error {
+// sinks (or sinksErr) are tok's sinks, built once per plan.
+func (e *Engine) decide(ctx context.Context, jv planJournal, cfg *config.Config, tok config.Token, sinks []sink.Sink, sinksErr error, it *Item) error {
 	now := e.d.Clock.Now()
 	f := schedule.Facts{Now: now, AdoptWait: tok.AdoptWait}
-	rows, err := e.d.Store.List(ctx, journal.Filter{Ref: tok.Ref(), Limit: 50})
+	rows, err := jv.Rows(ctx, tok.Ref())
 	if err != nil {
 		return &journalError{err}
 	}
@@ -190,12 +247,12 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 				f.Verified = true
 			}
 			if sec.IsZero() {
-				full, err := e.d.Store.Get(ctx, r.ID)
+				s, err := jv.Secret(ctx, r)
 				if err != nil {
 					return &journalError{err}
 				}
-				if !full.NewSecret.IsZero() {
-					sec, it.liveOf = credentialOf(full), r.ID
+				if !s.IsZero() {
+					sec, it.liveOf = s, r.ID
 					if tok.IsDeployToken() && sec.Username == "" {
 						sec.Username = cur.Username // journaled before usernames were: GitLab lists it
 					}
@@ -204,7 +261,10 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 		}
 		f.SecretKnown = !sec.IsZero()
 		if f.SecretKnown {
-			if f.Sinks, err = e.holdings(ctx, tok, sec, delivered); err != nil {
+			if sinksErr != nil {
+				return fmt.Errorf("sinks: %w", sinksErr)
+			}
+			if f.Sinks, err = e.holdings(ctx, sinks, sec, delivered); err != nil {
 				return err
 			}
 			if !f.Verified && f.LastFailure != nil {
@@ -212,7 +272,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 				// again, as its rotation would have.
 				f.Verified = e.probe(ctx, tok, sec.Token, cur.ID) == nil
 			}
-		} else if sinks, err := e.d.Sinks(tok); err == nil {
+		} else {
 			for _, s := range sinks {
 				f.Sinks = append(f.Sinks, schedule.SinkFact{Name: s.Describe(), Holding: schedule.Missing})
 			}
@@ -235,11 +295,7 @@ func (e *Engine) decide(ctx context.Context, cfg *config.Config, tok config.Toke
 // holdings reads each sink of tok back and compares it with the live
 // token's secret. Write-only sinks count as holding it when the journal
 // says it was delivered to them.
-func (e *Engine) holdings(ctx context.Context, tok config.Token, live secret.Credential, delivered []string) ([]schedule.SinkFact, error) {
-	sinks, err := e.d.Sinks(tok)
-	if err != nil {
-		return nil, fmt.Errorf("sinks: %w", err)
-	}
+func (e *Engine) holdings(ctx context.Context, sinks []sink.Sink, live secret.Credential, delivered []string) ([]schedule.SinkFact, error) {
 	var out []schedule.SinkFact
 	for _, s := range sinks {
 		f := schedule.SinkFact{Name: s.Describe()}
@@ -527,17 +583,17 @@ type tokenListsKey struct{}
 // planListConcurrency is how many resources a plan lists at once.
 const planListConcurrency = 8
 
-// withTokenLists lists the resources of cfg's tokens with the managing
+// withTokenLists lists the resources of toks with the managing
 // client and returns ctx carrying them for current. Tokens resumed from the
 // journal are left out (their plan reads nothing from GitLab); without a
 // managing client (self-rotating tokens only) nothing is listed.
-func (e *Engine) withTokenLists(ctx context.Context, cfg *config.Config, unfinished []*journal.Rotation) context.Context {
+func (e *Engine) withTokenLists(ctx context.Context, toks []config.Token, unfinished []*journal.Rotation) context.Context {
 	if e.d.GitLab == nil {
 		return ctx
 	}
 	lists := &tokenLists{byResource: map[[2]string]listed{}}
 	var todo [][2]string
-	for _, tok := range cfg.Tokens {
+	for _, tok := range toks {
 		if tok.IsDeployToken() || tok.IsRunnerToken() || slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
 			continue // a deploy token's list and a runner are read by current
 		}

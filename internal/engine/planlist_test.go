@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -70,5 +74,114 @@ func TestPlanListsEachResourceOnce(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s listed %d times, want once", path, n)
 		}
+	}
+}
+
+// Replan decides again only the tokens that are due or whose journal moved
+// since the plan it follows; the others keep their items, and nothing of
+// GitLab or their sinks is read for them. A sink edited by hand shows at the
+// next full Plan (serve makes one each scan interval).
+func TestReplanDecidesOnlyWhatIsDueOrWritten(t *testing.T) {
+	var lists atomic.Int64
+	w := simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 7,
+		Wrap: simtest.Counting(http.MethodGet, `^/api/v4/(groups|projects)/[^/]+/access_tokens$`, func(string) { lists.Add(1) })})
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\ndefaults: {lifetime: 30d, rotate_before: 10d, strategy: rotate}\ntokens:\n", w.URL)
+	for i, name := range []string{"a", "b", "c"} {
+		if i == 2 {
+			// c lives longer: due 10 days after a and b.
+			fmt.Fprintf(&cfg, "  - {name: %s, project: acme/app, scopes: [read_api], access_level: reporter, lifetime: 40d,\n     deliver: [{file: {path: %s.env, format: dotenv, key: T}}]}\n", name, name)
+			continue
+		}
+		fmt.Fprintf(&cfg, "  - {name: %s, project: acme/app, scopes: [read_api], access_level: reporter,\n     deliver: [{file: {path: %s.env, format: dotenv, key: T}}]}\n", name, name)
+	}
+	w.Write("root.token", rootToken+"\n")
+	w.Write("tw.yaml", cfg.String())
+	c, sealer := w.LoadConfig("tw.yaml")
+	store := w.OpenJournal(c.State, sealer)
+	e := w.Engine(w.Client(secret.New(rootToken)), store, nil)
+	ctx := context.Background()
+
+	p, err := e.Plan(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(ctx, c, p); err != nil {
+		t.Fatal(err)
+	}
+	actions := func(p *engine.Plan) string {
+		var out []string
+		for _, it := range p.Items {
+			cur := int64(0)
+			if it.Current != nil {
+				cur = it.Current.ID
+			}
+			out = append(out, fmt.Sprintf("%s:%s@%d", it.Token.Name, it.Action, cur))
+			if it.RenewAt != nil {
+				out[len(out)-1] += "/" + it.RenewAt.Format(time.DateTime)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	full, err := e.Plan(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range full.Items {
+		if it.Action != engine.ActionNone {
+			t.Fatalf("after apply: %s", actions(full))
+		}
+	}
+
+	// Nothing due, nothing written: nothing is read again.
+	lists.Store(0)
+	again, err := e.Replan(ctx, c, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(again), actions(full); got != want || lists.Load() != 0 {
+		t.Errorf("replan with nothing due: %s after %s, %d token lists (want the same, no list)", got, want, lists.Load())
+	}
+
+	// b is rotated by hand and a's sink is edited: only b is decided again.
+	if err := os.WriteFile(filepath.Join(w.Dir, "a.env"), []byte("T=edited-by-hand\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.RotateNow(ctx, c, full.Items[1].Ref, engine.RotateOptions{Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	lists.Store(0)
+	again, err = e.Replan(ctx, c, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Items[0].Action != engine.ActionNone || again.Items[1].Current.ID == full.Items[1].Current.ID || lists.Load() != 1 {
+		t.Errorf("after rotating b: %s after %s, %d token lists (want b's new token, a kept, one list)", actions(again), actions(full), lists.Load())
+	}
+
+	// The full plan sees a's sink.
+	full, err = e.Plan(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Items[0].Action != engine.ActionDeliver {
+		t.Errorf("full plan after a's sink was edited: %s, want a to deliver", actions(full))
+	}
+
+	// 21 days on, a and b are due, c is not.
+	if _, err := e.Apply(ctx, c, full); err != nil {
+		t.Fatal(err)
+	}
+	full, err = e.Plan(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Clock.Advance(21 * 24 * time.Hour)
+	again, err = e.Replan(ctx, c, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Items[0].Action != engine.ActionRotate || again.Items[2].Action != engine.ActionNone {
+		t.Errorf("21 days on: %s, want a and b due, c not", actions(again))
 	}
 }

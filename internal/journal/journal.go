@@ -110,6 +110,12 @@ type Store interface {
 	// MarkNotificationSent records that key was delivered at at; marking
 	// it again only moves at.
 	MarkNotificationSent(ctx context.Context, key string, at time.Time) error
+	// Written is the journal's write mark, which every Create and Update
+	// (by this process or another on the same state) moves forward, and
+	// the refs of the rotations written after the mark since: a reader
+	// keeps what it read of a ref until that ref is written again. A
+	// negative since returns the mark alone (0 while nothing is written).
+	Written(ctx context.Context, since int64) (mark int64, refs []string, err error)
 	Close() error
 }
 

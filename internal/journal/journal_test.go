@@ -550,3 +550,49 @@ func TestPragmas(t *testing.T) {
 		t.Errorf("schema version %d, %v", version, err)
 	}
 }
+
+// Written's mark moves with every write, by this store or another on the
+// same state, and names the refs written since a mark: what a reader that
+// keeps its reads until a ref is written again (the engine's plan) needs.
+func TestWrittenNamesTheRefsWrittenSinceAMark(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		other := f.open(t) // a second process on the same state
+		written := func(since int64) (int64, []string) {
+			t.Helper()
+			mark, refs, err := f.store.Written(ctx, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mark, refs
+		}
+		m0, refs := written(-1)
+		if m0 != 0 || refs != nil {
+			t.Errorf("Written(-1) of an empty journal = %d, %v: want the mark 0 alone", m0, refs)
+		}
+		a, b := newRotation("group/g:a"), newRotation("group/g:b")
+		for _, r := range []*Rotation{a, b} {
+			if err := f.store.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m1, refs := written(m0)
+		if m1 <= m0 || !reflect.DeepEqual(refs, []string{"group/g:a", "group/g:b"}) {
+			t.Errorf("after creating a and b: mark %d → %d, refs %v", m0, m1, refs)
+		}
+		if m, refs := written(m1); m != m1 || len(refs) != 0 {
+			t.Errorf("nothing written: mark %d → %d, refs %v", m1, m, refs)
+		}
+		b.Step = StepMinted
+		if err := other.Update(ctx, b, "minted"); err != nil {
+			t.Fatal(err)
+		}
+		m2, refs := written(m1)
+		if m2 <= m1 || !reflect.DeepEqual(refs, []string{"group/g:b"}) {
+			t.Errorf("after the other store updated b: mark %d → %d, refs %v", m1, m2, refs)
+		}
+		if m, refs := written(-1); m != m2 || refs != nil {
+			t.Errorf("Written(-1) = %d, %v: want the mark %d alone", m, refs, m2)
+		}
+	})
+}

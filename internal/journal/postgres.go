@@ -21,6 +21,7 @@ import (
 var postgresDialect = dialect{
 	migrations:    postgresMigrations,
 	migrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(migrationLockKey)),
+	writeLock:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(writeLockKey)),
 	order:         "seq",
 	rebind:        dollarPlaceholders,
 	unique: func(err error) (bool, bool) {
@@ -39,6 +40,10 @@ const defaultConnectTimeout = 15 * time.Second
 // migrationLockKey serialises the migrations of daemons that start at the
 // same time (a transaction-level advisory lock, released on commit).
 const migrationLockKey = 0x746f6b656e6d6967 // "tokenmig"
+
+// writeLockKey serialises the journal's writes from the event insert to the
+// commit, so that events.seq grows in commit order (see Store.Written).
+const writeLockKey = 0x746f6b656e777269 // "tokenwri"
 
 // postgresConfig parses dsn the way libpq does: the password comes from
 // PGPASSWORD or ~/.pgpass, PGSSLMODE and friends apply.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
@@ -30,6 +31,11 @@ type dialect struct {
 	// order breaks ties between rotations started in the same nanosecond:
 	// insertion order ("rowid" in SQLite, "seq" in PostgreSQL).
 	order string
+	// writeLock, when set, runs first in every write transaction of a
+	// rotation and holds until the commit: the events' seq then
+	// grows in commit order, which Written's mark relies on. (SQLite has
+	// one writer at a time anyway.)
+	writeLock string
 	// rebind turns the ? placeholders into the database's own.
 	rebind func(string) string
 	// unique reports whether err is a unique violation, and whether it is
@@ -88,6 +94,18 @@ func (s *sqlStore) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// writeTx is inTx for a rotation's write: under the dialect's writeLock.
+func (s *sqlStore) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.writeLock != "" {
+			if _, err := s.exec(ctx, tx, s.d.writeLock); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
+
 func (s *sqlStore) Close() error { return s.db.Close() }
 
 func (s *sqlStore) Create(ctx context.Context, r *Rotation) error {
@@ -100,7 +118,7 @@ func (s *sqlStore) Create(ctx context.Context, r *Rotation) error {
 	if err != nil {
 		return fmt.Errorf("journal create %s: %w", r.ID, err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `INSERT INTO rotations(`+rotationColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 			switch violation, unfinishedRef := s.d.unique(err); {
@@ -129,7 +147,7 @@ func (s *sqlStore) Update(ctx context.Context, r *Rotation, detail string) error
 	}
 	// encodeRotation begins with id; UPDATE wants it last.
 	args = append(args[1:], args[0])
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, `UPDATE rotations SET
 			ref = ?, kind = ?, strategy = ?, resource_type = ?, resource_path = ?, token_name = ?,
 			old_token_id = ?, new_token_id = ?, new_expires_at = ?, new_secret = ?, step = ?, delivered = ?,
@@ -246,6 +264,38 @@ func (s *sqlStore) insertEvent(ctx context.Context, tx *sql.Tx, id string, at ti
 	_, err := s.exec(ctx, tx, `INSERT INTO events(rotation_id, at, step, detail) VALUES (?, ?, ?, ?)`,
 		id, at.UnixNano(), string(step), detail)
 	return err
+}
+
+// Written: the mark is the newest event's seq (every write inserts one).
+func (s *sqlStore) Written(ctx context.Context, since int64) (int64, []string, error) {
+	if since < 0 {
+		var mark int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&mark); err != nil {
+			return 0, nil, fmt.Errorf("journal written: %w", err)
+		}
+		return mark, nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT e.seq, r.ref FROM events e JOIN rotations r ON r.id = e.rotation_id
+		WHERE e.seq > ? ORDER BY e.seq`), since)
+	if err != nil {
+		return 0, nil, fmt.Errorf("journal written: %w", err)
+	}
+	defer rows.Close()
+	mark := since
+	var refs []string
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&mark, &ref); err != nil {
+			return 0, nil, fmt.Errorf("journal written: %w", err)
+		}
+		if !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("journal written: %w", err)
+	}
+	return mark, refs, nil
 }
 
 func (s *sqlStore) query(ctx context.Context, withSecret bool, q string, args ...any) ([]*Rotation, error) {
