@@ -1,5 +1,5 @@
 // Package soak is a deterministic simulation of `tokenwarden serve`: the
-// daemon, its engine and the GitLab emulator run in one goroutine on one
+// daemon, its engine and the GitLab emulator run in one process on one
 // virtual clock (clock.Virtual) for a simulated year, through seeded
 // faults, outages, crashes, config reloads and failing sinks, and the
 // invariants users rely on are checked after every event. A seed replays
@@ -7,9 +7,12 @@
 //
 // The daemon is stepped (daemon.Steps) instead of run: time jumps to its
 // next wake-up or to the next scenario event, whichever comes first, so a
-// year takes seconds to minutes. The clients reach the emulator through an
-// in-process transport, so the order of requests, and with it which one
-// each fault hits, follows from the seed alone.
+// year takes minutes. The engine rotates due tokens side by side, at
+// serve's default concurrency. The clients reach the emulator through an
+// in-process transport; each fault is decided from the seed and the request
+// (and how often that token's same request was made), each crash from the
+// seed, the token and its step: not from the order in which the rotations
+// running side by side happen to send them.
 package soak
 
 import (
@@ -109,12 +112,22 @@ type harness struct {
 	store  journal.Store
 	cancel context.CancelFunc
 	ctx    context.Context
-	// crash: the process dies at the crashIn-th step hook from now.
-	crashIn int
-	crashed bool
+	// mu guards what the engine's fault hook touches: the rotations of
+	// different tokens call it side by side.
+	mu sync.Mutex
+	// crash: armed by a crash event (crashes counts them), the process
+	// dies at a step hook on a coin of odds 1/crashOdds drawn from the
+	// seed, the event, the token and how many steps its rotations have
+	// made since the event: the same steps whatever order the
+	// rotations running side by side take them in.
+	crashOdds int
+	crashes   int
+	stepsOf   map[string]int // ref → hook calls since the crash was armed
+	crashed   bool
 
-	// writes per rotation id, attributed at the engine's step hooks
-	writesSeen int
+	// writes per rotation id, attributed at the engine's step hooks from
+	// the writes that concern its token
+	writesSeen map[string]int // token name → writes attributed so far
 	writesBy   map[string]int
 
 	// lastFault is when the last fault, outage, failing sink or crash
@@ -139,7 +152,7 @@ func Run(o Options) (Result, error) {
 	}
 	began := time.Now()
 	h := &harness{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x50a4)), clk: clock.NewVirtual(Start), dir: o.Dir,
-		writesBy: map[string]int{}, res: Result{Seed: o.Seed}}
+		writesBy: map[string]int{}, writesSeen: map[string]int{}, res: Result{Seed: o.Seed}}
 	err := h.run()
 	h.res.Wall = time.Since(began)
 	h.res.Days = h.clk.Now().Sub(Start).Hours() / 24
@@ -231,7 +244,7 @@ func (h *harness) setUp() error {
 	if err != nil {
 		return err
 	}
-	h.tr = &transport{h: h.srv, seed: h.o.Seed}
+	h.tr = &transport{h: h.srv, srv: h.srv, seed: h.o.Seed}
 	for g := range nGroups {
 		grp, err := h.srv.CreateGroup(fmt.Sprintf("g%d", g), 0)
 		if err != nil {
@@ -412,10 +425,8 @@ func (h *harness) boot() error {
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
-		// One rotation at a time: hook attributes the GitLab writes since
-		// its last call to the rotation at hand, and a seed replays only
-		// when the steps come in one order.
-		Concurrency: 1,
+		// The default concurrency: rotations of different tokens run side
+		// by side, as in serve.
 	})
 	h.d = daemon.New(daemon.Deps{
 		Engine: eng, Store: st, GitLab: managing, Clock: h.clk, Log: log, Config: cfg,
@@ -437,18 +448,25 @@ func (h *harness) stop() {
 	h.d, h.steps, h.store = nil, nil, nil
 }
 
-// hook is the engine's fault hook: it attributes GitLab writes to the
-// rotation at hand, and crashes the process when a crash is armed.
+// hook is the engine's fault hook, called by rotations side by side: it
+// attributes GitLab writes to the rotation at hand, and crashes the process
+// when a crash is armed and its coin falls. Once crashed, every rotation
+// stops at its next step.
 func (h *harness) hook(r *journal.Rotation, step journal.Step, after bool) error {
-	_, w := h.tr.counts()
-	h.writesBy[r.ID] += w - h.writesSeen
-	h.writesSeen = w
+	w := h.tr.writesFor(r.TokenName)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.writesBy[r.ID] += w - h.writesSeen[r.TokenName]
+	h.writesSeen[r.TokenName] = w
 	if h.crashed {
 		return engine.ErrCrash
 	}
-	if h.crashIn > 0 {
-		if h.crashIn--; h.crashIn == 0 {
+	if h.crashOdds > 0 {
+		h.stepsOf[r.Ref]++
+		key := fmt.Sprintf("crash %s %s %v", r.Ref, step, after)
+		if h.tr.coin(uint64(h.crashes)<<32|uint64(h.stepsOf[r.Ref]), key)*float64(h.crashOdds) < 1 {
 			h.logf("crash at %s (after=%v) of %s", step, after, r.Ref)
+			h.crashOdds = 0
 			h.crashed = true
 			h.cancel()
 			return engine.ErrCrash
@@ -502,7 +520,10 @@ func (h *harness) do(e event) error {
 		h.inFault--
 		h.disturbed()
 	case evCrash:
-		h.crashIn = e.n
+		h.mu.Lock()
+		h.crashes++
+		h.crashOdds, h.stepsOf = e.n, map[string]int{}
+		h.mu.Unlock()
 	case evCrashIdle:
 		h.res.Crashes++
 		h.disturbed()

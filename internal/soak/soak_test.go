@@ -1,8 +1,10 @@
 package soak
 
 import (
+	"bytes"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -70,23 +72,27 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// A seed replays exactly: the same requests, rotations and faults. (The
-// daemon lists concurrently; the faults are decided per request, not by the
-// order requests arrive in.)
+// A seed replays exactly: the same events, crashes, requests, rotations
+// and faults, although due tokens rotate side by side (the engine's default
+// concurrency) and the daemon lists concurrently: faults and crashes are
+// decided per request and per step, not by the order they come in.
 func TestSoakReplays(t *testing.T) {
-	run := func() Result {
-		res, err := Run(Options{Seed: 3, Tokens: 4, Days: 10, Dir: t.TempDir()})
+	run := func() (Result, string) {
+		var trace bytes.Buffer
+		dir := t.TempDir()
+		res, err := Run(Options{Seed: 3, Tokens: 8, Days: 10, Dir: dir, Log: &trace})
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Wall = 0
-		return res
+		return res, strings.ReplaceAll(trace.String(), dir, "DIR")
 	}
-	a, b := run(), run()
-	if a.String() != b.String() {
-		t.Errorf("seed 3 ran differently twice:\n%s\n%s", a, b)
+	a, traceA := run()
+	b, traceB := run()
+	if a.String() != b.String() || traceA != traceB {
+		t.Errorf("seed 3 ran differently twice:\n%s\n%s\n--- trace 1:\n%s--- trace 2:\n%s", a, b, traceA, traceB)
 	}
-	if a.Calls == 0 || a.Rotations == 0 {
-		t.Errorf("seed 3 did nothing: %s", a)
+	if a.Calls == 0 || a.Rotations == 0 || a.Crashes == 0 {
+		t.Errorf("seed 3 did too little to tell: %s", a)
 	}
 }

@@ -1,16 +1,22 @@
 package soak
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"hash/fnv"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
 // transport carries the clients' requests to the emulator in-process: no
@@ -24,18 +30,19 @@ import (
 // set, every request fails as if GitLab could not be reached.
 type transport struct {
 	h    http.Handler
+	srv  *sim.Server // h's emulator: whose token a write concerns; nil: not counted
 	seed uint64
 
-	mu      sync.Mutex
-	down    bool
-	episode int // numbers fault episodes, so that each decides afresh
-	fault   *fault
-	re      *regexp.Regexp
-	left    int            // drops and resets of writes still to inject
-	seen    map[string]int // method+URI → times requested in this episode
-	calls   int            // requests that reached the emulator
-	writes  int            // of which POST, PUT, DELETE
-	faulted int            // requests a fault hit
+	mu       sync.Mutex
+	down     bool
+	episode  int // numbers fault episodes, so that each decides afresh
+	fault    *fault
+	re       *regexp.Regexp
+	seen     map[string]int // request key → times requested in this episode
+	calls    int            // requests that reached the emulator
+	writes   int            // of which POST, PUT, DELETE
+	writesOf map[string]int // writes by the name of the token they concern
+	faulted  int            // requests a fault hit
 }
 
 func (t *transport) setDown(v bool) {
@@ -51,7 +58,6 @@ func (t *transport) setFault(f *fault) {
 	t.episode++
 	t.fault, t.re, t.seen = f, nil, map[string]int{}
 	if f != nil {
-		t.left = f.n
 		if f.path != "" {
 			t.re = regexp.MustCompile(f.path)
 		}
@@ -62,6 +68,62 @@ func (t *transport) counts() (calls, writes int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.calls, t.writes
+}
+
+// writesFor is the number of writes so far that concern the tokens named
+// name: a token's rotations come one at a time, so the writes between two
+// of its steps are its rotation's, whatever other rotations run beside it.
+func (t *transport) writesFor(name string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.writesOf[name]
+}
+
+var (
+	tokenIDRE  = regexp.MustCompile(`/access_tokens/([0-9]+)(/rotate)?$`)
+	variableRE = regexp.MustCompile(`/variables/([A-Za-z0-9_]+)$`)
+)
+
+// concerns names the managed token a request is about, "" when it cannot
+// tell: the token it creates, rotates or revokes, the one it authenticates
+// with (self rotation, verification), or the one a CI/CD variable holds
+// (the scenario's variable keys begin with the token's name).
+func (t *transport) concerns(req *http.Request, body []byte) string {
+	if t.srv == nil {
+		return ""
+	}
+	if m := tokenIDRE.FindStringSubmatch(req.URL.Path); m != nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		if tok, ok := t.srv.Token(id); ok {
+			return tok.Name
+		}
+	}
+	if m := variableRE.FindStringSubmatch(req.URL.Path); m != nil {
+		return variableOwner(m[1])
+	}
+	var doc struct{ Name, Key string }
+	if json.Unmarshal(body, &doc) == nil {
+		switch {
+		case strings.HasSuffix(req.URL.Path, "/access_tokens") && doc.Name != "":
+			return doc.Name
+		case strings.HasSuffix(req.URL.Path, "/variables") && doc.Key != "":
+			return variableOwner(doc.Key)
+		}
+	}
+	auth := req.Header.Get("PRIVATE-TOKEN")
+	if v, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
+		auth = v
+	}
+	if tok, ok := t.srv.TokenBySecret(auth); ok && auth != rootToken {
+		return tok.Name
+	}
+	return ""
+}
+
+// variableOwner is the token whose sink a variable key is: T007_1 → t007.
+func variableOwner(key string) string {
+	name, _, _ := strings.Cut(key, "_")
+	return strings.ToLower(name)
 }
 
 // outcome is what the transport does with one request.
@@ -77,32 +139,37 @@ const (
 )
 
 // decide picks the request's fate under the current fault.
-func (t *transport) decide(req *http.Request) outcome {
+func (t *transport) decide(req *http.Request, body []byte) outcome {
+	write := req.Method != http.MethodGet && req.Method != http.MethodHead
+	whose := ""
+	if write || t.srv != nil {
+		whose = t.concerns(req, body)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.down {
 		return refuse
 	}
 	t.calls++
-	write := req.Method != http.MethodGet && req.Method != http.MethodHead
 	if write {
 		t.writes++
+		if t.writesOf == nil {
+			t.writesOf = map[string]int{}
+		}
+		t.writesOf[whose]++
 	}
 	f := t.fault
 	if f == nil {
 		return pass
 	}
-	key := req.Method + " " + req.URL.RequestURI()
+	// The request as its sender sees it: two tokens' rotations side by
+	// side send different keys, so that each request's repetition (a
+	// retry) is counted in its own sequence, whatever order the
+	// rotations' requests interleave in.
+	key := req.Method + " " + req.URL.RequestURI() + " " + whose
 	t.seen[key]++
-	// A fair coin per request, from the seed, the episode, the request
-	// and its repetition: the same whatever order requests come in.
-	hs := fnv.New64a()
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], t.seed)
-	binary.LittleEndian.PutUint64(b[8:], uint64(t.episode)<<32|uint64(t.seen[key]))
-	hs.Write(b[:])
-	hs.Write([]byte(key))
-	coin := float64(hs.Sum64()>>11) / (1 << 53)
+	rep := t.seen[key]
+	coin := t.coin(uint64(t.episode)<<32|uint64(rep), key)
 	matches := (f.method == "" || f.method == req.Method) && (t.re == nil || t.re.MatchString(req.URL.Path))
 	switch f.what {
 	case "fail-rate":
@@ -120,9 +187,10 @@ func (t *transport) decide(req *http.Request) outcome {
 			return pass
 		}
 		if write {
-			// Writes come one at a time: the next n are hit.
-			if t.left > 0 {
-				t.left--
+			// Each write's first n tries are hit, each on a fair coin
+			// (a drop only the first: its retry would find the write
+			// done).
+			if rep <= f.n && (f.what == "reset" || rep == 1) && coin < 0.5 {
 				t.faulted++
 				if f.what == "drop" {
 					return drop
@@ -139,11 +207,29 @@ func (t *transport) decide(req *http.Request) outcome {
 	return pass
 }
 
+// coin is a fair coin from the seed, n and key: the same whatever order
+// requests and steps come in.
+func (t *transport) coin(n uint64, key string) float64 {
+	hs := fnv.New64a()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], t.seed)
+	binary.LittleEndian.PutUint64(b[8:], n)
+	hs.Write(b[:])
+	hs.Write([]byte(key))
+	return float64(hs.Sum64()>>11) / (1 << 53)
+}
+
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
 	if req.Body != nil {
 		defer req.Body.Close()
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	o := t.decide(req)
+	o := t.decide(req, body)
 	switch o {
 	case refuse:
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
