@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -21,10 +22,13 @@ import (
 // process against `tokenwarden sim`, following the emulator's clock
 // (TOKENWARDEN_SIM_CLOCK); the test moves that clock on in jumps of hours
 // and, at random moments (often in the middle of a rotation), kills serve
-// with SIGKILL and starts it again, until 50 rotations are done. Whenever
-// serve has caught up, every sink holds the live token's secret, no token
-// has more live tokens than its strategy allows, and no secret appears in
-// serve's log or the journal's files.
+// with SIGKILL and starts it again, until 50 rotations are done. At every
+// moment the test looks (serve running, dead or catching up), no token has
+// two unfinished rotations, nor more live tokens than one plus its rotation
+// under way, and no sink holds a token GitLab refuses unless a rotation to
+// replace it is under way. Whenever serve has caught up, every sink holds
+// the live token's secret, no token has more live tokens than its strategy
+// allows, and no secret appears in serve's log or the journal's files.
 func TestServeSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the real-process soak takes a while")
@@ -247,11 +251,92 @@ func TestServeSurvivesKill9(t *testing.T) {
 		}
 		return ""
 	}
+	// The journal as the test sees it, read-only beside serve: the refs of
+	// the unfinished rotations, and the newest event's seq (every write
+	// adds one), so that a check can tell whether serve wrote meanwhile.
+	journalDB, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tw.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer journalDB.Close()
+	type journalView struct {
+		mark int64
+		open map[string]int // token name → unfinished rotations
+	}
+	readJournal := func() (journalView, bool) {
+		v := journalView{open: map[string]int{}}
+		if err := journalDB.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&v.mark); err != nil {
+			return v, false // not created yet, or locked: no verdict
+		}
+		rows, err := journalDB.Query(`SELECT token_name FROM rotations WHERE step NOT IN ('done', 'failed')`)
+		if err != nil {
+			return v, false
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			if rows.Scan(&name) == nil {
+				v.open[name]++
+			}
+		}
+		return v, rows.Err() == nil
+	}
+	// invariants checks, at any moment (serve running, dead or catching
+	// up), what the in-process soak checks after every event: at most one
+	// unfinished rotation per token; no more live tokens than one, two
+	// while a rotation is under way; no sink holding a revoked or expired
+	// token unless a rotation to replace it is under way. GitLab and the
+	// sinks are read between two reads of the journal; when serve wrote
+	// to it meanwhile the moment is skipped (no verdict).
+	checks := 0
+	invariants := func(round int) {
+		t.Helper()
+		before, ok := readJournal()
+		if !ok {
+			return
+		}
+		list := listTokens()
+		held := map[string][]int{} // sink → answer of personal_access_tokens/self
+		for _, tk := range toks {
+			for _, p := range []string{tk.name + ".env", tk.name + ".out", tk.name + ".self"} {
+				if v := readSink(filepath.Join(dir, p)); v != "" {
+					code, _ := api("GET", "/api/v4/personal_access_tokens/self", v, nil)
+					held[tk.name] = append(held[tk.name], code)
+				}
+			}
+		}
+		after, ok := readJournal()
+		if !ok || after.mark != before.mark {
+			return
+		}
+		checks++
+		for _, tk := range toks {
+			open := before.open[tk.name]
+			if open > 1 {
+				t.Fatalf("seed %d, round %d: %s has %d unfinished rotations", seed, round, tk.name, open)
+			}
+			live := 0
+			for _, g := range list {
+				if g.Name == tk.name && g.Active {
+					live++
+				}
+			}
+			if live > 1+open {
+				t.Fatalf("seed %d, round %d: %s has %d live tokens and %d rotations under way", seed, round, tk.name, live, open)
+			}
+			for _, code := range held[tk.name] {
+				if code != 200 && open == 0 {
+					t.Fatalf("seed %d, round %d: a sink of %s holds a token GitLab refuses (%d) and no rotation is under way to replace it", seed, round, tk.name, code)
+				}
+			}
+		}
+	}
 	waitSettled := func(round int) {
 		t.Helper()
 		deadline := time.Now().Add(90 * time.Second)
 		var graced time.Time
 		for {
+			invariants(round)
 			why := settled(round)
 			if why == "" {
 				return
@@ -304,7 +389,10 @@ func TestServeSurvivesKill9(t *testing.T) {
 	for round := 1; ; round++ {
 		rotations := len(listTokens()) - created
 		if rotations >= 50 {
-			t.Logf("seed %d: %d rotations over %d rounds, %d SIGKILLs", seed, rotations, round-1, kills)
+			t.Logf("seed %d: %d rotations over %d rounds, %d SIGKILLs, invariants checked at %d moments", seed, rotations, round-1, kills, checks)
+			if checks < round {
+				t.Errorf("the invariants were checked at only %d moments over %d rounds", checks, round-1)
+			}
 			break
 		}
 		if round > 400 {
@@ -313,12 +401,14 @@ func TestServeSurvivesKill9(t *testing.T) {
 		hours := 6 + rng.IntN(30)
 		advance(fmt.Sprintf("%dh", hours))
 		roundStart = simNow()
+		invariants(round)
 		if rng.IntN(2) == 0 {
 			// A random moment: serve notices the jump within tens of
 			// milliseconds and is often mid-rotation when it dies.
 			time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 			kill()
 			kills++
+			invariants(round)
 			start()
 		}
 		waitSettled(round)
