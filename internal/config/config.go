@@ -23,6 +23,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 )
 
@@ -159,8 +160,8 @@ type Policy struct {
 type Token struct {
 	Name string
 	// Kind is "" (the access token of Group or Project),
-	// group_access_token, project_access_token, deploy_token or
-	// runner_token.
+	// group_access_token, project_access_token, deploy_token,
+	// trigger_token, service_account_token or runner_token.
 	Kind string
 	// Runner is the id of the runner whose authentication token this is
 	// (kind: runner_token only; it has neither Group nor Project).
@@ -169,10 +170,14 @@ type Token struct {
 	// gitlab+deploy-token-N); deploy tokens only.
 	Username    string
 	Description string
-	Group       string // exactly one of Group, Project (full path)
+	Group       string // exactly one of Group, Project (full path); a service account's top-level group, if any
 	Project     string
-	Scopes      []string
-	AccessLevel int // 10 guest … 50 owner
+	// ServiceAccount is the username of the service account whose
+	// personal access token this is (kind service_account_token only):
+	// one provisioned by Group, or an instance one when Group is "".
+	ServiceAccount string
+	Scopes         []string
+	AccessLevel    int // 10 guest … 50 owner
 
 	Lifetime     time.Duration
 	RotateBefore time.Duration // 0: one third of the lifetime
@@ -206,9 +211,13 @@ func (t Token) lineOf(keys ...string) int {
 	return t.Line
 }
 
-// ResourceType is "group" or "project" ("runner" for a runner token).
+// ResourceType is "group" or "project"; "user" for a service account's
+// token (as scan's rows of personal access tokens name it), "runner" for a
+// runner token.
 func (t Token) ResourceType() string {
 	switch {
+	case t.IsServiceAccountToken():
+		return "user"
 	case t.IsRunnerToken():
 		return "runner"
 	case t.Group != "":
@@ -217,10 +226,12 @@ func (t Token) ResourceType() string {
 	return "project"
 }
 
-// ResourcePath is the full path of the group or project (a runner
-// token's runner id).
+// ResourcePath is the full path of the group or project; a service
+// account's username; a runner token's runner id.
 func (t Token) ResourcePath() string {
 	switch {
+	case t.IsServiceAccountToken():
+		return t.ServiceAccount
 	case t.IsRunnerToken():
 		if t.Runner <= 0 {
 			return ""
@@ -235,18 +246,36 @@ func (t Token) ResourcePath() string {
 // Ref names the token in commands and in the journal:
 // "group/platform/infra:deploy" or "project/platform/infra/app:deploy".
 //
-// A deploy token's ref names its kind (project/acme/app:deploy_token:pull),
-// so that it never shares a journal history with an access token of the
-// same name.
+// The ref of a kind other than an access token names its kind
+// (project/acme/app:deploy_token:pull, project/acme/app:trigger_token:nightly,
+// user/svc-ci:service_account_token:ci), so that it never shares a journal
+// history with an access token of the same name.
 func (t Token) Ref() string {
-	if t.IsDeployToken() || t.IsRunnerToken() {
+	if !t.IsAccessToken() {
 		return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Kind + ":" + t.Name
 	}
 	return t.ResourceType() + "/" + t.ResourcePath() + ":" + t.Name
 }
 
+// IsAccessToken reports whether t is a group or project access token (no
+// kind:, or the access-token kind of its resource).
+func (t Token) IsAccessToken() bool {
+	return t.Kind == "" || t.Kind == gitlab.KindGroupAccessToken || t.Kind == gitlab.KindProjectAccessToken
+}
+
 // IsDeployToken reports whether t is a deploy token (kind: deploy_token).
-func (t Token) IsDeployToken() bool { return t.Kind == "deploy_token" }
+func (t Token) IsDeployToken() bool { return t.Kind == gitlab.KindDeployToken }
+
+// IsTriggerToken reports whether t is a pipeline trigger token (kind: trigger_token).
+func (t Token) IsTriggerToken() bool { return t.Kind == gitlab.KindTriggerToken }
+
+// IsServiceAccountToken reports whether t is a service account's personal
+// access token (kind: service_account_token).
+func (t Token) IsServiceAccountToken() bool { return t.Kind == gitlab.KindServiceAccountToken }
+
+// OverlapOnly reports whether GitLab has no rotate endpoint for t's kind
+// (deploy and trigger tokens): it is rotated by overlap only.
+func (t Token) OverlapOnly() bool { return t.IsDeployToken() || t.IsTriggerToken() }
 
 // IsRunnerToken reports whether t is a runner's authentication token
 // (kind: runner_token): its ref is runner/ID:runner_token:NAME.

@@ -13,6 +13,9 @@ const tok = "tokens:\n  - name: t\n    group: g\n    scopes: [api]\n"
 const dtok = "tokens:\n  - name: t\n    project: g/p\n    kind: deploy_token\n"
 
 const rtok = "tokens:\n  - name: t\n    kind: runner_token\n"
+const ttok = "tokens:\n  - name: t\n    project: g/p\n    kind: trigger_token\n"
+
+const satok = "tokens:\n  - name: t\n    kind: service_account_token\n    service_account: svc\n    scopes: [api]\n"
 
 func TestRejected(t *testing.T) {
 	type want struct {
@@ -27,8 +30,6 @@ func TestRejected(t *testing.T) {
 	}{
 		{"unknown top-level key", head + "tokenz: []\n",
 			[]want{{2, `config: unknown key "tokenz"`, `did you mean "tokens"?`}}},
-		{"trigger token kind", head + tok + "    kind: trigger_token\n",
-			[]want{{6, `token "t": kind trigger_token cannot be managed (rotated) by tokenwarden yet`, "scan --kind trigger_token"}}},
 		{"runner token without runner", head + rtok,
 			[]want{{3, `token "t": runner is required for kind runner_token`, "add runner: ID"}}},
 		{"runner token with a group and scopes", head + rtok + "    runner: 7\n    group: g\n    scopes: [api]\n",
@@ -43,6 +44,28 @@ func TestRejected(t *testing.T) {
 			[]want{{6, `token "t": runner is only used by runner tokens`, "remove it"}}},
 		{"one runner twice", head + rtok + "    runner: 7\n  - name: u\n    kind: runner_token\n    runner: 7\n",
 			[]want{{6, `token "u": runner 7 is already managed by token "t" (line 3)`, "one entry per runner"}}},
+		{"trigger token on a group, with scopes", head + tok + "    kind: trigger_token\n",
+			[]want{{4, `token "t": a trigger token needs project:, not group:`, "use project:"}, {5, `token "t": scopes are not used by trigger tokens`, "remove scopes"}}},
+		{"trigger token with description and access_level", head + ttok + "    description: x\n    access_level: developer\n",
+			[]want{{6, `token "t": description is not used by trigger tokens`, "its name"}, {7, `token "t": access_level is not used by trigger tokens`, "remove access_level"}}},
+		{"trigger token with strategy rotate", head + ttok + "    strategy: rotate\n",
+			[]want{{6, `token "t": strategy rotate is not possible for a trigger token`, "no rotate endpoint"}}},
+		{"trigger token with verify", head + ttok + "    verify: {path: /user}\n",
+			[]want{{5, `token "t": verify is not possible for a trigger token`, "compares it"}}},
+		{"service-account token without service_account", head + "tokens:\n  - name: t\n    kind: service_account_token\n    scopes: [api]\n",
+			[]want{{4, `token "t": service_account is required`, "username"}}},
+		{"service-account token of a subgroup", head + satok + "    group: g/sub\n",
+			[]want{{7, `token "t": group "g/sub" is not a top-level group`, "use g"}}},
+		{"service-account token of a project", head + satok + "    project: g/p\n",
+			[]want{{7, `token "t": a service-account token has no project:`, "top-level group"}}},
+		{"service-account token with an admin scope", head + "tokens:\n  - name: t\n    kind: service_account_token\n    service_account: svc\n    scopes: [sudo]\n",
+			[]want{{6, `token "t": scope "sudo" does not exist for service account tokens`, "read_user"}}},
+		{"service-account token with strategy self", head + satok + "    strategy: self\n",
+			[]want{{7, `token "t": strategy self is not possible for a service-account token`, "strategy: rotate"}}},
+		{"service-account token with access_level", head + satok + "    access_level: owner\n",
+			[]want{{7, `token "t": access_level is not used by service-account tokens`, "no role"}}},
+		{"service_account on an access token", head + tok + "    service_account: svc\n",
+			[]want{{6, `token "t": service_account is only used by service-account tokens`, "service_account_token"}}},
 		{"deploy token with an access-token scope", head + tok + "    kind: deploy_token\n",
 			[]want{{5, `token "t": scope "api" does not exist for deploy tokens`, "read_registry"}}},
 		{"deploy token scope typo", head + dtok + "    scopes: [read_registy]\n",

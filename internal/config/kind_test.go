@@ -50,3 +50,39 @@ func TestKindRunnerToken(t *testing.T) {
 		t.Errorf("ref = %s (%s %s)", r.Ref(), r.ResourceType(), r.ResourcePath())
 	}
 }
+
+// kind: trigger_token is a project's token matched by its description,
+// rotated by overlap; its ref names the kind.
+func TestKindTriggerToken(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(head+"defaults: {strategy: rotate}\ntokens:\n  - name: nightly\n    project: g/p\n    kind: trigger_token\n    lifetime: 90d\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Tokens[0]
+	if !tr.IsTriggerToken() || !tr.OverlapOnly() || tr.Strategy != StrategyOverlap || len(tr.Scopes) != 0 || tr.AccessLevel != 0 {
+		t.Fatalf("token = %+v", tr)
+	}
+	if tr.Ref() != "project/g/p:trigger_token:nightly" {
+		t.Errorf("ref = %s", tr.Ref())
+	}
+}
+
+// kind: service_account_token names its service account; a group's or the
+// instance's. Its ref is the user's, like scan's personal-token rows.
+func TestKindServiceAccountToken(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(head+"tokens:\n  - name: ci\n    kind: service_account_token\n    group: /acme/\n    service_account: svc-ci\n    scopes: [read_api, read_user]\n    strategy: rotate\n"+
+		"  - name: ci\n    kind: service_account_token\n    service_account: svc-admin\n    scopes: [api]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, i := c.Tokens[0], c.Tokens[1]
+	if !g.IsServiceAccountToken() || g.Group != "acme" || g.Strategy != StrategyRotate || g.ResourceType() != "user" || g.ResourcePath() != "svc-ci" {
+		t.Fatalf("group token = %+v", g)
+	}
+	if g.Ref() != "user/svc-ci:service_account_token:ci" || i.Ref() != "user/svc-admin:service_account_token:ci" {
+		t.Errorf("refs = %s, %s", g.Ref(), i.Ref())
+	}
+	if i.Group != "" || i.Strategy != StrategyOverlap {
+		t.Errorf("instance token = %+v", i)
+	}
+}

@@ -28,24 +28,25 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 		return func(k, v *yaml.Node) { at[name] = k; f(k, v) }
 	}
 	if !d.mapping(n, where, map[string]field{
-		"name":          rec("name", d.str(&t.Name, where+".name")),
-		"kind":          rec("kind", d.str(&t.Kind, where+".kind")),
-		"runner":        rec("runner", d.integer(&t.Runner, where+".runner")),
-		"username":      rec("username", d.str(&t.Username, where+".username")),
-		"description":   rec("description", d.str(&t.Description, where+".description")),
-		"group":         rec("group", d.str(&t.Group, where+".group")),
-		"project":       rec("project", d.str(&t.Project, where+".project")),
-		"scopes":        rec("scopes", d.strings(&t.Scopes, where+".scopes")),
-		"access_level":  rec("access_level", d.str(&access, where+".access_level")),
-		"lifetime":      rec("lifetime", d.dur(&t.Lifetime, where+".lifetime")),
-		"rotate_before": rec("rotate_before", d.dur(&t.RotateBefore, where+".rotate_before")),
-		"grace":         d.dur(&t.Grace, where+".grace"),
-		"strategy":      rec("strategy", d.strategy(&t.Strategy, where+".strategy")),
-		"adopt":         rec("adopt", d.adopt(&adopt, where+".adopt")),
-		"token_env":     rec("token", d.env(&t.TokenEnv, where+".token_env")),
-		"token_file":    rec("token", d.path(&t.TokenFile, where+".token_file")),
-		"deliver":       func(_, v *yaml.Node) { deliverNode = v },
-		"verify":        func(_, v *yaml.Node) { verifyNode = v },
+		"name":            rec("name", d.str(&t.Name, where+".name")),
+		"kind":            rec("kind", d.str(&t.Kind, where+".kind")),
+		"username":        rec("username", d.str(&t.Username, where+".username")),
+		"description":     rec("description", d.str(&t.Description, where+".description")),
+		"group":           rec("group", d.str(&t.Group, where+".group")),
+		"project":         rec("project", d.str(&t.Project, where+".project")),
+		"service_account": rec("service_account", d.str(&t.ServiceAccount, where+".service_account")),
+		"runner":          rec("runner", d.integer(&t.Runner, where+".runner")),
+		"scopes":          rec("scopes", d.strings(&t.Scopes, where+".scopes")),
+		"access_level":    rec("access_level", d.str(&access, where+".access_level")),
+		"lifetime":        rec("lifetime", d.dur(&t.Lifetime, where+".lifetime")),
+		"rotate_before":   rec("rotate_before", d.dur(&t.RotateBefore, where+".rotate_before")),
+		"grace":           d.dur(&t.Grace, where+".grace"),
+		"strategy":        rec("strategy", d.strategy(&t.Strategy, where+".strategy")),
+		"adopt":           rec("adopt", d.adopt(&adopt, where+".adopt")),
+		"token_env":       rec("token", d.env(&t.TokenEnv, where+".token_env")),
+		"token_file":      rec("token", d.path(&t.TokenFile, where+".token_file")),
+		"deliver":         func(_, v *yaml.Node) { deliverNode = v },
+		"verify":          func(_, v *yaml.Node) { verifyNode = v },
 	}) {
 		return t
 	}
@@ -70,25 +71,36 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	if len(t.Description) > 255 {
 		d.errorf(line("description"), "", "%s: description longer than 255 characters", where)
 	}
-	if t.Kind == gitlab.KindRunnerToken {
+	switch {
+	case t.IsRunnerToken():
 		d.runnerToken(line, where, &t, at)
-	} else {
+	case t.IsServiceAccountToken():
+		d.serviceAccountOwner(line, where, &t)
+	default:
 		d.resource(line("group", "project"), where, &t.Group, &t.Project)
-		if at["runner"] != nil {
-			d.errorf(at["runner"], "runner: is for kind: runner_token; remove it", "%s: runner is only used by runner tokens", where)
-		}
+	}
+	if at["runner"] != nil && !t.IsRunnerToken() {
+		d.errorf(at["runner"], "runner: is for kind: runner_token; remove it", "%s: runner is only used by runner tokens", where)
+	}
+	if t.ServiceAccount != "" && !t.IsServiceAccountToken() {
+		d.errorf(line("service_account"), "service_account: is for kind: service_account_token; remove it", "%s: service_account is only used by service-account tokens", where)
 	}
 	if !d.kind(line("kind"), where, t.Kind, t.Group != "") {
 		return t // the rest is checked against the access-token rules, which do not apply
 	}
-	switch t.Kind {
-	case gitlab.KindRunnerToken:
-	case gitlab.KindDeployToken:
+	if t.Username != "" && !t.IsDeployToken() && !t.IsRunnerToken() { // runnerToken reports its own
+		d.errorf(line("username"), "username: is for kind: deploy_token; remove it", "%s: username is only used by deploy tokens", where)
+	}
+	switch {
+	case t.IsRunnerToken():
+	case t.IsDeployToken():
 		d.deployToken(line, where, &t, access)
+	case t.IsTriggerToken():
+		d.triggerToken(line, where, &t, access)
+	case t.IsServiceAccountToken():
+		d.noAccessLevel(line, where, access, t.Kind)
+		d.kindScopes(line("scopes"), where, t.Scopes, "service-account token", ServiceAccountScopes, "read_api")
 	default:
-		if t.Username != "" {
-			d.errorf(line("username"), "username: is for kind: deploy_token; remove it", "%s: username is only used by deploy tokens", where)
-		}
 		d.scopes(line("scopes"), where, t.Scopes)
 		d.accessLevel(line("access_level"), where, access, &t.AccessLevel)
 	}
@@ -101,22 +113,29 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 	if !rotateBeforeSet {
 		t.RotateBefore = df.RotateBefore
 	}
+	_, strategySet := at["strategy"]
 	if t.Strategy == "" {
 		t.Strategy = df.Strategy
-		switch t.Kind {
-		case gitlab.KindDeployToken:
-			t.Strategy = StrategyOverlap // GitLab has no rotate endpoint for deploy tokens
-		case gitlab.KindRunnerToken:
+		switch {
+		case t.OverlapOnly():
+			t.Strategy = StrategyOverlap // GitLab has no rotate endpoint for deploy and trigger tokens
+		case t.IsRunnerToken():
 			t.Strategy = StrategyReset // a runner has one token: reset is all GitLab offers
+		case t.IsServiceAccountToken() && t.Strategy == StrategySelf:
+			t.Strategy = StrategyRotate // the same lineage, rotated by the managing token
 		}
 	}
 	switch {
-	case t.Kind == gitlab.KindDeployToken && t.Strategy != StrategyOverlap:
-		d.errorf(line("strategy"), "deploy tokens have no rotate endpoint in GitLab: remove strategy: (overlap is the default for them)", "%s: strategy %s is not possible for a deploy token", where, t.Strategy)
-	case t.Kind == gitlab.KindRunnerToken && t.Strategy != StrategyReset:
+	case t.OverlapOnly() && t.Strategy != StrategyOverlap:
+		what := kindNames[t.Kind]
+		d.errorf(line("strategy"), what+"s have no rotate endpoint in GitLab: remove strategy: (overlap is the default for them)", "%s: strategy %s is not possible for a %s", where, t.Strategy, what)
+	case t.IsRunnerToken() && t.Strategy != StrategyReset:
 		d.errorf(line("strategy"), "a runner has exactly one authentication token, which GitLab can only reset: remove strategy: (reset is the default for runner tokens)", "%s: strategy %s is not possible for a runner token", where, t.Strategy)
-	case t.Kind != gitlab.KindRunnerToken && t.Strategy == StrategyReset:
+	case !t.IsRunnerToken() && t.Strategy == StrategyReset:
 		d.errorf(line("strategy"), "strategy reset is for kind: runner_token; use overlap, rotate or self", "%s: strategy reset is only for runner tokens", where)
+	case t.IsServiceAccountToken() && t.Strategy == StrategySelf && strategySet:
+		d.errorf(line("strategy"), "use strategy: rotate (GitLab's rotate endpoint, same lineage) or overlap (create, then revoke the old token after grace)", "%s: strategy self is not possible for a service-account token", where)
+		t.Strategy = StrategyRotate // reported: check the rest as a rotated token
 	}
 	t.AdoptWait = df.AdoptWait
 	if adopt != "" {
@@ -154,6 +173,8 @@ func (d *decoder) token(n *yaml.Node, i int, df Defaults) Token {
 			d.errorf(line("kind"), "a deploy token cannot call GitLab's REST API: remove verify: (tokenwarden checks the new token is active in the deploy-token list)", "%s: verify is not possible for a deploy token", where)
 		case t.IsRunnerToken():
 			d.errorf(line("kind"), "a runner token cannot call GitLab's REST API: remove verify: (tokenwarden checks the new token with POST /runners/verify)", "%s: verify is not possible for a runner token", where)
+		case t.IsTriggerToken():
+			d.errorf(line("kind"), "a trigger token cannot call GitLab's REST API: remove verify: (tokenwarden reads the new token back from GitLab and compares it)", "%s: verify is not possible for a trigger token", where)
 		}
 	}
 	return t
@@ -198,10 +219,11 @@ func (d *decoder) resource(n *yaml.Node, where string, group, project *string) {
 	*p = trimmed
 }
 
-// kind checks a token's kind: (none), group_access_token (with group:) or
-// project_access_token (with project:). tokenwarden inventories and revokes
-// the other kinds (scan/revoke --kind) but does not rotate them: they are
-// refused here, by name, rather than managed wrongly. ok is false then.
+// kind checks a token's kind: (none), group_access_token (with group:),
+// project_access_token (with project:), deploy_token, trigger_token or
+// service_account_token. tokenwarden inventories and revokes the other kinds
+// (scan/revoke --kind) but does not rotate them: they are refused here, by
+// name, rather than managed wrongly. ok is false then.
 func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 	switch kind {
 	case "":
@@ -216,10 +238,10 @@ func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 			d.errorf(n, "use kind: group_access_token for a group's token, or project: instead of group:", "%s: kind project_access_token needs project:", where)
 		}
 		return true
-	case gitlab.KindDeployToken, gitlab.KindRunnerToken:
+	case gitlab.KindDeployToken, gitlab.KindTriggerToken, gitlab.KindServiceAccountToken, gitlab.KindRunnerToken:
 		return true
-	case gitlab.KindTriggerToken, gitlab.KindServiceAccountToken, gitlab.KindPersonalAccessToken:
-		d.errorf(n, "tokenwarden rotates group and project access tokens, deploy tokens and runner tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
+	case gitlab.KindPersonalAccessToken:
+		d.errorf(n, "tokenwarden rotates group and project access tokens, deploy tokens, trigger tokens, service accounts' tokens and runner tokens; `tokenwarden scan --kind "+kind+"` and `revoke --kind "+kind+"` inventory and clean up the others",
 			"%s: kind %s cannot be managed (rotated) by tokenwarden yet", where, kind)
 		return false
 	}
@@ -254,33 +276,89 @@ var deployUsernameRE = regexp.MustCompile(`\A[a-zA-Z0-9.+_-]+\z`)
 // scopes, an optional username GitLab accepts, and none of the
 // access-token-only fields.
 func (d *decoder) deployToken(line func(...string) *yaml.Node, where string, t *Token, access string) {
-	if access != "" {
-		d.errorf(line("access_level"), "a deploy token has no role: remove access_level", "%s: access_level is not used by deploy tokens", where)
-	}
+	d.noAccessLevel(line, where, access, t.Kind)
 	if t.Description != "" {
 		d.errorf(line("description"), "a deploy token has only a name and a username: remove description", "%s: description is not used by deploy tokens", where)
 	}
 	if t.Username != "" && !deployUsernameRE.MatchString(t.Username) {
 		d.errorf(line("username"), "GitLab allows only letters, digits, '_', '-', '+' and '.'", "%s: invalid deploy token username %q", where, t.Username)
 	}
-	n := line("scopes")
-	if len(t.Scopes) == 0 {
-		d.errorf(n, "add scopes: [read_registry] (deploy-token scopes: "+strings.Join(DeployTokenScopes, ", ")+")", "%s: scopes are required", where)
+	d.kindScopes(line("scopes"), where, t.Scopes, "deploy-token", DeployTokenScopes, "read_registry")
+}
+
+// kindNames name the kinds in messages.
+var kindNames = map[string]string{gitlab.KindDeployToken: "deploy token", gitlab.KindTriggerToken: "trigger token", gitlab.KindServiceAccountToken: "service-account token"}
+
+// noAccessLevel refuses access_level: on a kind without a role.
+func (d *decoder) noAccessLevel(line func(...string) *yaml.Node, where, access, kind string) {
+	if access != "" {
+		d.errorf(line("access_level"), "a "+kindNames[kind]+" has no role: remove access_level", "%s: access_level is not used by %ss", where, kindNames[kind])
+	}
+}
+
+// kindScopes checks scopes against the scopes that exist for one kind
+// (what, e.g. "deploy-token"); example is the scope a hint suggests.
+func (d *decoder) kindScopes(n *yaml.Node, where string, scopes []string, what string, valid []string, example string) {
+	if len(scopes) == 0 {
+		d.errorf(n, "add scopes: ["+example+"] ("+what+" scopes: "+strings.Join(valid, ", ")+")", "%s: scopes are required", where)
 		return
 	}
 	seen := map[string]bool{}
-	for _, s := range t.Scopes {
+	for _, s := range scopes {
 		switch {
 		case seen[s]:
 			d.errorf(n, "remove the duplicate", "%s: scope %q listed twice", where, s)
-		case !slices.Contains(DeployTokenScopes, s):
-			hint := "deploy-token scopes: " + strings.Join(DeployTokenScopes, ", ")
-			if near := nearest(s, DeployTokenScopes); near != "" {
+		case !slices.Contains(valid, s):
+			hint := what + " scopes: " + strings.Join(valid, ", ")
+			if near := nearest(s, valid); near != "" {
 				hint = fmt.Sprintf("did you mean %q? %s", near, hint)
 			}
-			d.errorf(n, hint, "%s: scope %q does not exist for deploy tokens", where, s)
+			d.errorf(n, hint, "%s: scope %q does not exist for %ss", where, s, strings.ReplaceAll(what, "-", " "))
 		}
 		seen[s] = true
+	}
+}
+
+// ServiceAccountScopes are the scopes a service account's personal access
+// token can have: an access token's plus read_user (sudo and admin_mode
+// are for administrators' tokens only; Gitlab::Auth.available_scopes_for).
+var ServiceAccountScopes = append(slices.Clone(tokenScopes), "read_user")
+
+// triggerToken checks a kind: trigger_token entry: a project's token whose
+// name is its description in GitLab; no scopes, role, username or
+// description of its own.
+func (d *decoder) triggerToken(line func(...string) *yaml.Node, where string, t *Token, access string) {
+	if t.Group != "" {
+		d.errorf(line("group"), "pipeline trigger tokens belong to a project: use project: full/path", "%s: a trigger token needs project:, not group:", where)
+	}
+	d.noAccessLevel(line, where, access, t.Kind)
+	if len(t.Scopes) > 0 {
+		d.errorf(line("scopes"), "a trigger token only starts pipelines: remove scopes", "%s: scopes are not used by trigger tokens", where)
+	}
+	if t.Description != "" {
+		d.errorf(line("description"), "a trigger token's description in GitLab is its name: remove description (name: is matched against it)", "%s: description is not used by trigger tokens", where)
+	}
+}
+
+// serviceAccountOwner checks whose token a kind: service_account_token
+// entry is: service_account: (a username) of top-level group: (its Owner
+// manages the tokens), or of the instance (no group:, an administrator).
+func (d *decoder) serviceAccountOwner(line func(...string) *yaml.Node, where string, t *Token) {
+	if t.Project != "" {
+		d.errorf(line("project"), "service accounts belong to a top-level group (group: acme) or to the instance (no group:)", "%s: a service-account token has no project:", where)
+	}
+	if t.ServiceAccount == "" {
+		d.errorf(line("kind"), "add service_account: the service account's username", "%s: service_account is required", where)
+	}
+	if t.Group == "" {
+		return
+	}
+	t.Group = strings.Trim(t.Group, "/")
+	switch {
+	case !gitlab.IsFullPath(t.Group):
+		d.errorf(line("group"), "write the group's path as in GitLab's URL, e.g. acme", "%s: group %q is not a GitLab path", where, t.Group)
+	case strings.Contains(t.Group, "/"):
+		d.errorf(line("group"), "GitLab provisions service accounts in top-level groups only: use "+strings.SplitN(t.Group, "/", 2)[0], "%s: group %q is not a top-level group", where, t.Group)
 	}
 }
 

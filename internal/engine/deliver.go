@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
-	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
@@ -89,10 +88,9 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	if r.Kind == journal.KindDelivery {
 		detail = fmt.Sprintf("%s %s answered 2xx with live token %d", method, path, r.NewTokenID)
 	}
-	switch {
-	case tok.IsDeployToken():
-		detail = fmt.Sprintf("GitLab lists deploy token %d as active (a deploy token cannot call the REST API)", r.NewTokenID)
-	case tok.IsRunnerToken():
+	if c, ok := checkerOf(tok); ok {
+		detail = c.checked(r.NewTokenID)
+	} else if tok.IsRunnerToken() {
 		detail = fmt.Sprintf("POST /runners/verify accepted the new token as runner %d's", r.NewTokenID)
 	}
 	if strategyOf(r) == config.StrategyOverlap && r.OldTokenID != 0 {
@@ -124,14 +122,18 @@ func verifyRequest(tok config.Token) (method, path string) {
 	return method, path
 }
 
-// probe sends tok's verify request with sec. A deploy token (token id)
-// is checked through the managing token instead.
+// probe sends tok's verify request with sec. A deploy or trigger token
+// (token id) is checked through the managing token instead.
 func (e *Engine) probe(ctx context.Context, tok config.Token, sec secret.Secret, id int64) error {
-	switch {
-	case tok.IsDeployToken():
-		return e.verifyDeploy(ctx, tok, sec, id)
-	case tok.IsRunnerToken():
+	if tok.IsRunnerToken() {
 		return e.verifyRunner(ctx, sec, id)
+	}
+	if _, ok := checkerOf(tok); ok {
+		h, err := e.holderOf(ctx, tok)
+		if err != nil {
+			return err
+		}
+		return h.(checker).check(ctx, sec, id, e.d.Clock.Now())
 	}
 	c, err := e.d.ClientFor(sec)
 	if err != nil {
@@ -153,12 +155,14 @@ func (e *Engine) rejectNew(ctx context.Context, r *journal.Rotation, tok config.
 	if r.OldTokenID != 0 {
 		what += fmt.Sprintf(", and old token %d and every sink are unchanged", r.OldTokenID)
 	}
-	m, err := e.managing()
+	if tok.IsRunnerToken() {
+		// A runner has one token and the reset already killed the old one:
+		// there is nothing to revoke, and the next reset replaces this one.
+		return e.fail(ctx, r, fmt.Errorf("verify: runner %d's new token does not pass POST /runners/verify: %v; it was never delivered: reset the runner again (tokenwarden rotate %s)", r.NewTokenID, verr, tok.Ref())).Err
+	}
+	h, err := e.holderOf(ctx, tok)
 	if err == nil {
-		var res gitlab.Resource
-		if res, err = m.Resolve(ctx, r.ResourceType, r.ResourcePath); err == nil {
-			_, err = revokeKind(ctx, m, res, tok, r.NewTokenID)
-		}
+		_, err = h.revoke(ctx, r.NewTokenID)
 	}
 	if err != nil {
 		// Revoking is retried by the next run only if the rotation stays
@@ -203,15 +207,11 @@ func (e *Engine) retireOld(ctx context.Context, r *journal.Rotation, tok config.
 	if r.RevokeAfter != nil && e.d.Clock.Now().Before(*r.RevokeAfter) {
 		return ErrWaiting
 	}
-	m, err := e.managing()
+	h, err := e.holderOf(ctx, tok)
 	if err != nil {
 		return err
 	}
-	res, err := m.Resolve(ctx, r.ResourceType, r.ResourcePath)
-	if err != nil {
-		return err
-	}
-	gone, err := revokeKind(ctx, m, res, tok, r.OldTokenID)
+	gone, err := h.revoke(ctx, r.OldTokenID)
 	if err != nil {
 		return fmt.Errorf("revoke old token %d: %w", r.OldTokenID, err)
 	}

@@ -26,10 +26,6 @@ func (e *Engine) mint(ctx context.Context, r *journal.Rotation, tok config.Token
 	)
 	switch strategyOf(r) {
 	case config.StrategyOverlap:
-		if tok.IsDeployToken() {
-			got, err = e.mintDeploy(ctx, r, tok, expires)
-			break
-		}
 		got, err = e.mintOverlap(ctx, r, tok, expires)
 	case config.StrategyRotate:
 		got, err = e.mintRotate(ctx, r, tok, expires)
@@ -70,69 +66,64 @@ type minted struct {
 	how string
 }
 
+// mintOverlap creates the new token beside the old one. A token carrying
+// this rotation's marker means an earlier create (or recovery) went through
+// but its answer never reached us. GitLab shows a secret only once, so each
+// kind gets one back its own way (holder.recoverCreate): a single live
+// successor, nothing created twice.
 func (e *Engine) mintOverlap(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
-	m, res, err := e.managingOn(ctx, tok)
+	h, err := e.holderOf(ctx, tok)
 	if err != nil {
 		return minted{}, err
 	}
-	// A token carrying this rotation's marker means an earlier create (or
-	// recovery rotate) succeeded but its response never reached us. GitLab
-	// shows a secret only once, so get a fresh one by rotating that token:
-	// it stays a single live successor, and nothing is created twice.
-	existing, err := m.TokensNamed(ctx, res, tok.Name)
+	existing, err := h.named(ctx)
 	if err != nil {
 		return minted{}, err
 	}
+	how := "created"
 	for _, t := range slices.Backward(existing) {
-		if t.Active && !t.Revoked && hasMarker(t.Description, r.ID) {
-			nt, sec, err := m.RotateAccessToken(ctx, res, t.ID, expires)
-			if err != nil {
-				return minted{}, fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
-			}
-			return minted{nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID)}, nil
+		if !hasMarker(t.Name, r.ID) && !hasMarker(t.Description, r.ID) {
+			continue
 		}
+		got, done, err := h.recoverCreate(ctx, t, expires)
+		if err != nil {
+			return minted{}, fmt.Errorf("recover lost create (token %d): %w", t.ID, err)
+		}
+		if done {
+			return got, nil
+		}
+		how = got.how
 	}
-	nt, sec, err := m.CreateAccessToken(ctx, res, gitlab.MintSpec{
-		Name: tok.Name, Description: withMarker(tok.Description, r.ID),
-		Scopes: tok.Scopes, AccessLevel: tok.AccessLevel, ExpiresAt: expires,
-	})
-	return minted{nt, sec, "created"}, err
+	nt, sec, err := h.create(ctx, r.ID, expires)
+	return minted{nt, sec, how}, err
 }
 
-// replacing is the token a rotation replaces, read with the managing
-// token, and its group or project.
-type replacing struct {
-	c   *gitlab.Client
-	res gitlab.Resource
-	old gitlab.Token
-}
-
-// replacing reads the token rotation r of tok replaces.
-func (e *Engine) replacing(ctx context.Context, tok config.Token, r *journal.Rotation) (replacing, error) {
-	m, res, err := e.managingOn(ctx, tok)
+// replaced reads the token rotation r of tok replaces, and its holder.
+func (e *Engine) replaced(ctx context.Context, tok config.Token, r *journal.Rotation) (holder, gitlab.Token, error) {
+	h, err := e.holderOf(ctx, tok)
 	if err != nil {
-		return replacing{}, err
+		return nil, gitlab.Token{}, err
 	}
-	old, err := m.AccessToken(ctx, res, r.OldTokenID)
+	old, err := h.get(ctx, r.OldTokenID)
 	if err != nil {
-		return replacing{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
+		return nil, gitlab.Token{}, fmt.Errorf("read token %d: %w", r.OldTokenID, err)
 	}
-	return replacing{m, res, old}, nil
+	return h, old, nil
 }
 
-// successor finds the live token that GitLab made when it rotated the old
-// one, in case the rotate response was lost: same name, a higher id, still
-// active, and the same bot user — a rotation keeps the bot user, while a
-// token that someone created by hand under the same name has its own (and
-// rotating it would revoke a token its consumers hold). Without one, the
-// rotation is refused with why.
-func (rp replacing) successor(ctx context.Context, why string) (gitlab.Token, error) {
-	list, err := rp.c.TokensNamed(ctx, rp.res, rp.old.Name)
+// successor finds the live token that GitLab made when it rotated old, in
+// case the rotate response was lost: same name, a higher id, still active,
+// and the same (bot) user — a rotation keeps the user, while a token that
+// someone created by hand under the same name in a group or project has its
+// own bot user (and rotating it would revoke a token its consumers hold).
+// Without one, the rotation is refused with why.
+func successor(ctx context.Context, h holder, old gitlab.Token, why string) (gitlab.Token, error) {
+	list, err := h.named(ctx)
 	if err != nil {
 		return gitlab.Token{}, err
 	}
 	for _, t := range slices.Backward(list) {
-		if t.ID > rp.old.ID && t.UserID == rp.old.UserID && t.Active && !t.Revoked {
+		if t.ID > old.ID && t.UserID == old.UserID && t.Active && !t.Revoked {
 			return t, nil
 		}
 	}
@@ -140,20 +131,20 @@ func (rp replacing) successor(ctx context.Context, why string) (gitlab.Token, er
 }
 
 func (e *Engine) mintRotate(ctx context.Context, r *journal.Rotation, tok config.Token, expires time.Time) (minted, error) {
-	rp, err := e.replacing(ctx, tok, r)
+	h, old, err := e.replaced(ctx, tok, r)
 	if err != nil {
 		return minted{}, err
 	}
-	target, how := rp.old.ID, "rotated"
-	if rp.old.Revoked {
+	target, how := old.ID, "rotated"
+	if old.Revoked {
 		// Our earlier rotate went through but its answer was lost.
-		s, err := rp.successor(ctx, fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", rp.old.ID, tok.Name, r.Ref))
+		s, err := successor(ctx, h, old, fmt.Sprintf("token %d is revoked and has no live successor named %q (one with its bot user); the next apply adopts a token of that name made by hand, or create one with `tokenwarden rotate %s --strategy overlap`", old.ID, tok.Name, r.Ref))
 		if err != nil {
 			return minted{}, err
 		}
 		target, how = s.ID, fmt.Sprintf("recovered lost rotate response: rotated successor %d into", s.ID)
 	}
-	nt, sec, err := rp.c.RotateAccessToken(ctx, rp.res, target, expires)
+	nt, sec, err := h.rotate(ctx, target, expires)
 	return minted{nt, sec, how}, err
 }
 
@@ -176,15 +167,15 @@ func (e *Engine) mintSelf(ctx context.Context, r *journal.Rotation, tok config.T
 		if e.d.GitLab == nil {
 			return minted{}, &refusal{"the current token is revoked or expired (an earlier self-rotation may have gone through with its answer lost); without a managing token tokenwarden cannot recover it: create a new token by hand and put it into " + selfSource(tok)}
 		}
-		rp, err := e.replacing(ctx, tok, r)
+		h, old, err := e.replaced(ctx, tok, r)
 		if err != nil {
 			return minted{}, err
 		}
-		s, err := rp.successor(ctx, fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref))
+		s, err := successor(ctx, h, old, fmt.Sprintf("the current token of %s no longer works and has no live successor", r.Ref))
 		if err != nil {
 			return minted{}, err
 		}
-		nt, sec, err := rp.c.RotateAccessToken(ctx, rp.res, s.ID, expires)
+		nt, sec, err := h.rotate(ctx, s.ID, expires)
 		return minted{nt, sec, fmt.Sprintf("recovered lost self-rotate response: rotated successor %d into", s.ID)}, err
 	}
 	res := gitlab.Resource{Type: tok.ResourceType(), Path: tok.ResourcePath()}

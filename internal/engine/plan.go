@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -347,12 +346,12 @@ func (e *Engine) current(ctx context.Context, tok config.Token) (*gitlab.Token, 
 		return e.currentRunner(ctx, api, tok)
 	}
 	var list []gitlab.Token
-	if tok.IsDeployToken() {
-		res, err := e.resource(ctx, api, tok)
+	if !tok.IsAccessToken() {
+		h, err := e.holderOf(ctx, tok)
 		if err != nil {
 			return nil, err
 		}
-		if list, err = deployTokensNamed(ctx, api, res, tok.Name); err != nil {
+		if list, err = h.named(ctx); err != nil {
 			return nil, err
 		}
 	} else if lists, ok := ctx.Value(tokenListsKey{}).(*tokenLists); ok && api == e.d.GitLab {
@@ -594,8 +593,8 @@ func (e *Engine) withTokenLists(ctx context.Context, toks []config.Token, unfini
 	lists := &tokenLists{byResource: map[[2]string]listed{}}
 	var todo [][2]string
 	for _, tok := range toks {
-		if tok.IsDeployToken() || tok.IsRunnerToken() || slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
-			continue // a deploy token's list and a runner are read by current
+		if !tok.IsAccessToken() || slices.ContainsFunc(unfinished, func(r *journal.Rotation) bool { return r.Ref == tok.Ref() }) {
+			continue // the other kinds' lists are read by current
 		}
 		k := [2]string{tok.ResourceType(), tok.ResourcePath()}
 		if _, ok := lists.byResource[k]; !ok {
@@ -612,7 +611,7 @@ func (e *Engine) withTokenLists(ctx context.Context, toks []config.Token, unfini
 			if err == nil {
 				var toks []gitlab.Token
 				toks, err = e.d.GitLab.AccessTokens(ctx, res)
-				slices.SortFunc(toks, func(a, b gitlab.Token) int { return cmp.Compare(a.ID, b.ID) })
+				sortTokens(toks)
 				results[i] = listed{tokens: toks}
 			}
 			results[i].err = err

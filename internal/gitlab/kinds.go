@@ -292,14 +292,8 @@ func (c *Client) RevokeCredential(ctx context.Context, t Token) (alreadyGone boo
 	default:
 		return false, invalid("cannot revoke a %q", t.TokenKind())
 	}
-	_, err = c.send(ctx, method, path, nil, nil) // a runner reset's answer (the new token) is not decoded
-	if errors.Is(err, gl.ErrNotFound) {
-		return true, nil
-	}
-	if err != nil {
-		return false, c.fail(err, "revoke %s %d of %s %s", t.TokenKind(), t.ID, t.Resource.Type, t.Resource.Path)
-	}
-	return false, nil
+	// a runner reset's answer (the new token) is not decoded
+	return c.sendGone(ctx, method, path, "revoke %s %d of %s %s", t.TokenKind(), t.ID, t.Resource.Type, t.Resource.Path)
 }
 
 // DeployTokens lists res's deploy tokens (a group or project), in every

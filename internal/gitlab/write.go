@@ -174,13 +174,26 @@ func (c *Client) RevokeToken(ctx context.Context, res Resource, id int64) (alrea
 			return false, err
 		}
 	}
-	_, err = c.send(ctx, http.MethodDelete, path, nil, nil)
+	return c.deleteGone(ctx, path, "revoke token %d of %s %s", id, res.Type, res.Path)
+}
+
+// deleteGone sends DELETE path. A 404 means what it deletes is already
+// gone: alreadyGone says so, and it is no error. op names the call in an
+// error.
+func (c *Client) deleteGone(ctx context.Context, path, op string, args ...any) (alreadyGone bool, err error) {
+	return c.sendGone(ctx, http.MethodDelete, path, op, args...)
+}
+
+// sendGone sends method path, ignoring the answer's body; a 404 is
+// alreadyGone.
+func (c *Client) sendGone(ctx context.Context, method, path, op string, args ...any) (alreadyGone bool, err error) {
+	_, err = c.send(ctx, method, path, nil, nil)
 	// client-go answers every 404 with the sentinel gl.ErrNotFound.
 	if errors.Is(err, gl.ErrNotFound) {
 		return true, nil
 	}
 	if err != nil {
-		return false, c.fail(err, "revoke token %d of %s %s", id, res.Type, res.Path)
+		return false, c.fail(err, op, args...)
 	}
 	return false, nil
 }
