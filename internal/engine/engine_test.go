@@ -39,25 +39,63 @@ type world struct {
 	store    journal.Store
 	sealer   secret.Sealer
 	timeout  time.Duration // of every GitLab client; 0: the default
+	kind     kindSetup
+	ownerID  int64 // the service account whose token it is (kindSetup.old sets it)
 }
 
-func newWorld(t *testing.T, strategy string) *world {
+// kindSetup is what sets a world's managed token apart: by default
+// (accessToken) project acme/app's access token "deploy".
+type kindSetup struct {
+	// mintRE matches the path of the POST that creates a brand-new token.
+	mintRE string
+	// old makes the token that is due, expiring at exp.
+	old func(w *world, exp time.Time) (id int64, secret string)
+	// entry is the token entry's lines after its name, strategy aside.
+	entry func(w *world) string
+	// live picks the managed token's tokens among GitLab's; level is
+	// their access level. check uses both.
+	live  func(w *world, t sim.Token) bool
+	level int
+	// check, when set, replaces world.check: the invariant of a kind
+	// GitLab keeps apart from access tokens (deploy and trigger tokens).
+	check func(w *world, strategy string)
+}
+
+var accessToken = kindSetup{
+	mintRE: `/access_tokens$`,
+	old: func(w *world, exp time.Time) (int64, string) {
+		old, sec, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
+			Name: "deploy", Description: "pulls images", Scopes: []string{"read_api", "self_rotate"},
+			AccessLevel: 20, CreatedAt: start.AddDate(0, 0, -85), ExpiresAt: &exp,
+		})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return old.ID, sec
+	},
+	entry: func(*world) string {
+		return "    description: pulls images\n    project: acme/app\n    scopes: [read_api, self_rotate]\n    access_level: reporter\n"
+	},
+	live: func(w *world, t sim.Token) bool {
+		return t.Name == "deploy" && t.ResourceType == "project"
+	},
+	level: 20,
+}
+
+func newWorld(t *testing.T, strategy string) *world { return newKindWorld(t, strategy, accessToken) }
+
+// newKindWorld is a world whose managed token k describes, due for
+// rotation with strategy, delivered to app.env's DEPLOY_TOKEN and CI/CD
+// variable DEPLOY_TOKEN of acme/app.
+func newKindWorld(t *testing.T, strategy string, k kindSetup) *world {
 	t.Helper()
-	w := &world{t: t}
+	w := &world{t: t, kind: k}
 	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 7,
-		Wrap: simtest.Counting(http.MethodPost, `/access_tokens$`, func(string) { w.creates.Add(1) })})
-	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
-	old, sec, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
-		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api", "self_rotate"},
-		AccessLevel: 20, CreatedAt: start.AddDate(0, 0, -85), ExpiresAt: &exp,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.oldID, w.oldValue = old.ID, sec
+		Wrap: simtest.Counting(http.MethodPost, k.mintRE, func(string) { w.creates.Add(1) })})
+	w.oldID, w.oldValue = k.old(w, start.AddDate(0, 0, 5).Truncate(24*time.Hour))
 	w.Write("root.token", rootToken+"\n")
-	w.Write("self.token", sec+"\n")
-	w.Write("app.env", "# app settings\nLOG_LEVEL=info\nDEPLOY_TOKEN="+sec+"\n")
+	w.Write("self.token", w.oldValue+"\n")
+	w.Write("app.env", "# app settings\nLOG_LEVEL=info\nDEPLOY_TOKEN="+w.oldValue+"\n")
 
 	cfgText := fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
 state: sqlite://tw.db
@@ -65,16 +103,12 @@ key_file: tw.key
 defaults: {lifetime: 30d, grace: 1s}
 tokens:
   - name: deploy
-    description: pulls images
-    project: acme/app
-    scopes: [read_api, self_rotate]
-    access_level: reporter
-    strategy: %s
+%s    strategy: %s
     token_file: self.token
     deliver:
       - file: {path: app.env, format: dotenv, key: DEPLOY_TOKEN}
       - gitlab_variable: {project: acme/app, key: DEPLOY_TOKEN, masked: true}
-`, w.URL, strategy)
+`, w.URL, k.entry(w), strategy)
 	if strategy != "self" {
 		cfgText = strings.Replace(cfgText, "    token_file: self.token\n", "", 1)
 	}
@@ -152,9 +186,13 @@ func (w *world) whoami(s string) int64 {
 // and no brand-new token was minted more than once.
 func (w *world) check(strategy string) {
 	w.t.Helper()
+	if w.kind.check != nil {
+		w.kind.check(w, strategy)
+		return
+	}
 	var live []sim.Token
 	for _, tok := range w.Srv.Tokens() {
-		if tok.Name == "deploy" && tok.ResourceType == "project" && tok.Active && !tok.Revoked {
+		if w.kind.live(w, tok) && tok.Active && !tok.Revoked {
 			live = append(live, tok)
 		}
 	}
@@ -180,13 +218,13 @@ func (w *world) check(strategy string) {
 		wantCreates = 1
 	}
 	if got := w.creates.Load(); got != wantCreates {
-		w.t.Errorf("POST …/access_tokens sent %d times, want %d (a token minted twice?)", got, wantCreates)
+		w.t.Errorf("POST …%s sent %d times, want %d (a token minted twice?)", strings.Trim(w.kind.mintRE, "$"), got, wantCreates)
 	}
 	if live[0].Description != "pulls images" && !strings.HasPrefix(live[0].Description, "pulls images [tokenwarden rot-") {
 		w.t.Errorf("description %q lost the configured text", live[0].Description)
 	}
-	if len(live[0].Scopes) != 2 || live[0].AccessLevel != 20 {
-		w.t.Errorf("new token has scopes %v access %d, want [read_api self_rotate] / 20", live[0].Scopes, live[0].AccessLevel)
+	if len(live[0].Scopes) != 2 || live[0].AccessLevel != w.kind.level {
+		w.t.Errorf("new token has scopes %v access %d, want [read_api self_rotate] / %d", live[0].Scopes, live[0].AccessLevel, w.kind.level)
 	}
 }
 

@@ -288,7 +288,24 @@ func (e *Engine) decide(ctx context.Context, jv planJournal, cfg *config.Config,
 	if d.Action == schedule.Deliver {
 		it.live = sec
 	}
+	if d.Action == schedule.Adopt && tok.IsTriggerToken() {
+		it.Reason += e.triggerOwnerNote(ctx, tok, cur)
+	}
 	return nil
+}
+
+// triggerOwnerNote says why adopting trigger token cur means rotating it
+// when another user owns it: GitLab shows its secret to its owner only.
+func (e *Engine) triggerOwnerNote(ctx context.Context, tok config.Token, cur *gitlab.Token) string {
+	h, err := e.holderOf(ctx, tok)
+	tt, ok := h.(triggerTokens)
+	if err != nil || !ok {
+		return ""
+	}
+	if _, _, full, err := tt.c.TriggerToken(ctx, tt.res, cur.ID); err != nil || full {
+		return ""
+	}
+	return fmt.Sprintf(" (trigger token %d is owned by %s, and GitLab shows its secret to its owner only: the new one is the managing token's user's)", cur.ID, cur.Owner)
 }
 
 // holdings reads each sink of tok back and compares it with the live

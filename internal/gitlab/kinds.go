@@ -80,7 +80,8 @@ type triggerJSON struct {
 	LastUsed    *time.Time `json:"last_used"`
 	ExpiresAt   *time.Time `json:"expires_at"`
 	Owner       *struct {
-		ID int64 `json:"id"`
+		ID       int64  `json:"id"`
+		Username string `json:"username"`
 	} `json:"owner"`
 }
 
@@ -98,7 +99,7 @@ func (tr *triggerJSON) token(res Resource) Token {
 		t.ExpiresAt = &e
 	}
 	if tr.Owner != nil {
-		t.UserID = tr.Owner.ID
+		t.UserID, t.Owner = tr.Owner.ID, tr.Owner.Username
 	}
 	return t
 }

@@ -34,6 +34,9 @@ type Token struct {
 	Kind string
 	// Username is a deploy token's username (its secret's other half).
 	Username string
+	// Owner is a trigger token's owner's username: GitLab shows the
+	// secret to that user only.
+	Owner string
 	// ExpiryUnknown: GitLab does not show this credential's expiry (a
 	// runner's token): ExpiresAt nil says nothing.
 	ExpiryUnknown bool
