@@ -30,6 +30,8 @@ import (
 //	    variables: [{key: X, value: yyyyyyyy, masked: true, protected: false,
 //	                 hidden: false, raw: false, environment_scope: "*",
 //	                 variable_type: env_var, description: …}]
+//	    service_accounts:            # top-level groups only
+//	      - {username: svc-ci, tokens: [{name: ci, scopes: [api], secret: glpat-…}]}
 //	    subgroups: [ …groups… ]
 //	    projects:
 //	      - {path: app, members: […], tokens: […], variables: […]}
@@ -64,6 +66,9 @@ type fixtureGroup struct {
 
 	DeployTokens []fixtureDeployToken `yaml:"deploy_tokens"`
 	Runners      []fixtureRunner      `yaml:"runners"`
+	// ServiceAccounts are service accounts the (top-level) group
+	// provisioned, by username, with their tokens.
+	ServiceAccounts []fixtureUser `yaml:"service_accounts"`
 }
 
 type fixtureProject struct {
@@ -206,7 +211,7 @@ func (s *Server) LoadFixture(r io.Reader) error {
 		if !ok {
 			var err error
 			if u.ServiceAccount {
-				usr, err = s.createServiceAccountNamed(u.Username)
+				usr, err = s.createServiceAccountNamed(0, u.Username)
 			} else {
 				usr, err = s.CreateUser(u.Username, u.Admin)
 			}
@@ -214,10 +219,8 @@ func (s *Server) LoadFixture(r io.Reader) error {
 				return fmt.Errorf("sim fixture: line %d: %w", u.line, err)
 			}
 		}
-		for _, t := range u.Tokens {
-			if _, _, err := s.CreatePersonalToken(usr.ID, t.spec()); err != nil {
-				return fmt.Errorf("sim fixture: line %d: %w", t.line, err)
-			}
+		if err := s.loadUserTokens(usr.ID, u.Tokens); err != nil {
+			return err
 		}
 	}
 	for _, g := range f.Groups {
@@ -255,6 +258,15 @@ func (s *Server) userNamed(name string) (User, bool) {
 	return User{}, false
 }
 
+func (s *Server) loadUserTokens(userID int64, tokens []fixtureToken) error {
+	for _, t := range tokens {
+		if _, _, err := s.CreatePersonalToken(userID, t.spec()); err != nil {
+			return fmt.Errorf("sim fixture: line %d: %w", t.line, err)
+		}
+	}
+	return nil
+}
+
 func (s *Server) loadGroup(fg fixtureGroup, parentID int64) error {
 	g, err := s.CreateGroup(fg.Path, parentID)
 	if err != nil {
@@ -270,6 +282,18 @@ func (s *Server) loadGroup(fg fixtureGroup, parentID int64) error {
 	}
 	if err := s.loadCredentials("group", g.ID, fg.DeployTokens, nil, fg.Runners); err != nil {
 		return err
+	}
+	for _, sa := range fg.ServiceAccounts {
+		if parentID != 0 {
+			return fmt.Errorf("sim fixture: line %d: service accounts belong to top-level groups", sa.line)
+		}
+		usr, err := s.createServiceAccountNamed(g.ID, sa.Username)
+		if err != nil {
+			return fmt.Errorf("sim fixture: line %d: %w", sa.line, err)
+		}
+		if err := s.loadUserTokens(usr.ID, sa.Tokens); err != nil {
+			return err
+		}
 	}
 	for _, sub := range fg.Subgroups {
 		if err := s.loadGroup(sub, g.ID); err != nil {

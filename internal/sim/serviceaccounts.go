@@ -248,11 +248,13 @@ func (s *Server) CreateServiceAccount(groupID int64, name string) (User, error) 
 	return userSnap(s.addServiceAccount(groupID, name, "", s.clock.Now())), nil
 }
 
-func (s *Server) createServiceAccountNamed(username string) (User, error) {
+// createServiceAccountNamed makes service account username of group
+// groupID (0: of the instance).
+func (s *Server) createServiceAccountNamed(groupID int64, username string) (User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.userByName(username) != nil {
 		return User{}, errf("sim: user " + username + " exists")
 	}
-	return userSnap(s.addServiceAccount(0, username, username, s.clock.Now())), nil
+	return userSnap(s.addServiceAccount(groupID, username, username, s.clock.Now())), nil
 }
