@@ -74,7 +74,7 @@ func (e *Engine) holderOf(ctx context.Context, tok config.Token) (holder, error)
 		if errors.Is(err, gitlab.ErrNoServiceAccount) {
 			return nil, &refusal{err.Error()}
 		}
-		return serviceAccountTokens{m, sa, tok}, err
+		return serviceAccountTokens(m, sa, tok), err
 	}
 	res, err := e.resource(ctx, m, tok)
 	if err != nil {
@@ -82,11 +82,11 @@ func (e *Engine) holderOf(ctx context.Context, tok config.Token) (holder, error)
 	}
 	switch {
 	case tok.IsDeployToken():
-		return deployTokens{m, res, tok}, nil
+		return deployTokens{overlapOnly{m, res, tok, gitlab.KindDeployToken}}, nil
 	case tok.IsTriggerToken():
-		return triggerTokens{m, res, tok}, nil
+		return triggerTokens{overlapOnly{m, res, tok, gitlab.KindTriggerToken}}, nil
 	}
-	return accessTokens{m, res, tok}, nil
+	return resourceTokens(m, res, tok), nil
 }
 
 // baseName is a name without a rotation marker.
@@ -121,78 +121,63 @@ func byID(list []gitlab.Token, id int64, what string, err error) (gitlab.Token, 
 	return gitlab.Token{}, &refusal{fmt.Sprintf("%s %d is gone", what, id)}
 }
 
-// rotateLive recovers a lost create of a token GitLab can rotate: rotating
-// the marked token yields a secret again (GitLab shows one only once), and
-// it stays a single live successor. A revoked one is passed over.
-func rotateLive(ctx context.Context, h holder, t gitlab.Token, expires time.Time) (minted, bool, error) {
-	if !t.Active || t.Revoked {
-		return minted{}, false, nil
-	}
-	nt, sec, err := h.rotate(ctx, t.ID, expires)
-	return minted{nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID)}, err == nil, err
-}
-
-// noRotate is the rotate of kinds GitLab cannot rotate (config refuses any
-// strategy but overlap for them).
-func noRotate(what string) error {
-	return &refusal{"GitLab has no rotate endpoint for " + what + "s: use strategy overlap"}
-}
-
-// accessTokens are a group's or project's access tokens.
+// accessTokens are a group's or project's access tokens, or a service
+// account's personal access tokens: the same calls (list, read, create,
+// rotate, revoke) on different endpoints, bound when the holder is made.
+// A rotation keeps a token's user (a group or project token's bot user, the
+// service account); a token someone made by hand under the same name in a
+// group or project has a bot user of its own (successor tells them apart),
+// while a service account's would share its user.
 type accessTokens struct {
-	c   *gitlab.Client
-	res gitlab.Resource
-	tok config.Token
+	tok  config.Token
+	list func(context.Context) ([]gitlab.Token, error) // every token, id ascending
+	read func(context.Context, int64) (gitlab.Token, error)
+	mint func(context.Context, gitlab.MintSpec) (gitlab.Token, secret.Secret, error)
+	rot  func(context.Context, int64, time.Time) (gitlab.Token, secret.Secret, error)
+	del  func(context.Context, int64) (bool, error)
+}
+
+// resourceTokens are res's access tokens.
+func resourceTokens(c *gitlab.Client, res gitlab.Resource, tok config.Token) accessTokens {
+	return accessTokens{tok: tok,
+		list: func(ctx context.Context) ([]gitlab.Token, error) { return c.TokensNamed(ctx, res, tok.Name) },
+		read: func(ctx context.Context, id int64) (gitlab.Token, error) { return c.AccessToken(ctx, res, id) },
+		mint: func(ctx context.Context, s gitlab.MintSpec) (gitlab.Token, secret.Secret, error) {
+			return c.CreateAccessToken(ctx, res, s)
+		},
+		rot: func(ctx context.Context, id int64, exp time.Time) (gitlab.Token, secret.Secret, error) {
+			return c.RotateAccessToken(ctx, res, id, exp)
+		},
+		del: func(ctx context.Context, id int64) (bool, error) { return c.RevokeToken(ctx, res, id) },
+	}
+}
+
+// serviceAccountTokens are sa's personal access tokens. GitLab has no call
+// that reads one of a group's service account's tokens, so get reads the list.
+func serviceAccountTokens(c *gitlab.Client, sa gitlab.ServiceAccount, tok config.Token) accessTokens {
+	list := func(ctx context.Context) ([]gitlab.Token, error) { return c.ServiceAccountTokens(ctx, sa) }
+	return accessTokens{tok: tok, list: list,
+		read: func(ctx context.Context, id int64) (gitlab.Token, error) {
+			all, err := list(ctx)
+			return byID(all, id, "token", err)
+		},
+		mint: func(ctx context.Context, s gitlab.MintSpec) (gitlab.Token, secret.Secret, error) {
+			return c.CreateServiceAccountToken(ctx, sa, s)
+		},
+		rot: func(ctx context.Context, id int64, exp time.Time) (gitlab.Token, secret.Secret, error) {
+			return c.RotateServiceAccountToken(ctx, sa, id, exp)
+		},
+		del: func(ctx context.Context, id int64) (bool, error) { return c.RevokeServiceAccountToken(ctx, sa, id) },
+	}
 }
 
 func (h accessTokens) named(ctx context.Context) ([]gitlab.Token, error) {
-	return h.c.TokensNamed(ctx, h.res, h.tok.Name)
-}
-
-func (h accessTokens) get(ctx context.Context, id int64) (gitlab.Token, error) {
-	return h.c.AccessToken(ctx, h.res, id)
-}
-
-func (h accessTokens) create(ctx context.Context, rotationID string, expires time.Time) (gitlab.Token, secret.Secret, error) {
-	return h.c.CreateAccessToken(ctx, h.res, mintSpec(h.tok, rotationID, expires))
-}
-
-func (h accessTokens) rotate(ctx context.Context, id int64, expires time.Time) (gitlab.Token, secret.Secret, error) {
-	return h.c.RotateAccessToken(ctx, h.res, id, expires)
-}
-
-func (h accessTokens) recoverCreate(ctx context.Context, t gitlab.Token, expires time.Time) (minted, bool, error) {
-	return rotateLive(ctx, h, t, expires)
-}
-
-func (h accessTokens) revoke(ctx context.Context, id int64) (bool, error) {
-	return h.c.RevokeToken(ctx, h.res, id)
-}
-
-// mintSpec is the new access token of tok for a rotation: the configured
-// name, scopes and role, the marker in the description.
-func mintSpec(tok config.Token, rotationID string, expires time.Time) gitlab.MintSpec {
-	return gitlab.MintSpec{Name: tok.Name, Description: withMarker(tok.Description, rotationID),
-		Scopes: tok.Scopes, AccessLevel: tok.AccessLevel, ExpiresAt: expires}
-}
-
-// serviceAccountTokens are a service account's personal access tokens.
-// Rotation keeps the user, as it keeps an access token's bot user; a token
-// made by hand under the same name has that user too, so successor (which
-// tells them apart by user) picks the newest live one of the name.
-type serviceAccountTokens struct {
-	c   *gitlab.Client
-	sa  gitlab.ServiceAccount
-	tok config.Token
-}
-
-func (h serviceAccountTokens) named(ctx context.Context) ([]gitlab.Token, error) {
-	list, err := h.c.ServiceAccountTokens(ctx, h.sa)
+	all, err := h.list(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []gitlab.Token
-	for _, t := range list {
+	for _, t := range all {
 		if t.Name == h.tok.Name {
 			out = append(out, t)
 		}
@@ -200,26 +185,33 @@ func (h serviceAccountTokens) named(ctx context.Context) ([]gitlab.Token, error)
 	return out, nil
 }
 
-func (h serviceAccountTokens) get(ctx context.Context, id int64) (gitlab.Token, error) {
-	list, err := h.c.ServiceAccountTokens(ctx, h.sa)
-	return byID(list, id, "token", err)
+func (h accessTokens) get(ctx context.Context, id int64) (gitlab.Token, error) {
+	return h.read(ctx, id)
 }
 
-func (h serviceAccountTokens) create(ctx context.Context, rotationID string, expires time.Time) (gitlab.Token, secret.Secret, error) {
-	return h.c.CreateServiceAccountToken(ctx, h.sa, mintSpec(h.tok, rotationID, expires))
+// create mints the configured name, scopes and role, the marker in the
+// description.
+func (h accessTokens) create(ctx context.Context, rotationID string, expires time.Time) (gitlab.Token, secret.Secret, error) {
+	return h.mint(ctx, gitlab.MintSpec{Name: h.tok.Name, Description: withMarker(h.tok.Description, rotationID),
+		Scopes: h.tok.Scopes, AccessLevel: h.tok.AccessLevel, ExpiresAt: expires})
 }
 
-func (h serviceAccountTokens) rotate(ctx context.Context, id int64, expires time.Time) (gitlab.Token, secret.Secret, error) {
-	return h.c.RotateServiceAccountToken(ctx, h.sa, id, expires)
+func (h accessTokens) rotate(ctx context.Context, id int64, expires time.Time) (gitlab.Token, secret.Secret, error) {
+	return h.rot(ctx, id, expires)
 }
 
-func (h serviceAccountTokens) recoverCreate(ctx context.Context, t gitlab.Token, expires time.Time) (minted, bool, error) {
-	return rotateLive(ctx, h, t, expires)
+// recoverCreate rotates the marked token: that yields a secret again (GitLab
+// shows one only once), and it stays a single live successor. A revoked one
+// is passed over.
+func (h accessTokens) recoverCreate(ctx context.Context, t gitlab.Token, expires time.Time) (minted, bool, error) {
+	if !t.Active || t.Revoked {
+		return minted{}, false, nil
+	}
+	nt, sec, err := h.rotate(ctx, t.ID, expires)
+	return minted{nt, sec, fmt.Sprintf("recovered lost create response: rotated token %d into", t.ID)}, err == nil, err
 }
 
-func (h serviceAccountTokens) revoke(ctx context.Context, id int64) (bool, error) {
-	return h.c.RevokeServiceAccountToken(ctx, h.sa, id)
-}
+func (h accessTokens) revoke(ctx context.Context, id int64) (bool, error) { return h.del(ctx, id) }
 
 // deployTokens are a group's or project's deploy tokens. A deploy token
 // cannot call the REST API, so it is checked through the managing token:
@@ -227,16 +219,35 @@ func (h serviceAccountTokens) revoke(ctx context.Context, id int64) (bool, error
 // nor expired. Its secret is not sent anywhere: it only works with Git, the
 // container registry and the package registry, which tokenwarden does not
 // call.
-type deployTokens struct {
-	c   *gitlab.Client
-	res gitlab.Resource
-	tok config.Token
+type deployTokens struct{ overlapOnly }
+
+// overlapOnly is what deploy and trigger tokens share: a group's or
+// project's credentials of one kind that GitLab lists and deletes but
+// cannot rotate, the rotation marker in their name.
+type overlapOnly struct {
+	c    *gitlab.Client
+	res  gitlab.Resource
+	tok  config.Token
+	kind string // gitlab.KindDeployToken or gitlab.KindTriggerToken
 }
 
-func (h deployTokens) named(ctx context.Context) ([]gitlab.Token, error) {
-	list, err := h.c.DeployTokens(ctx, h.res)
-	sortTokens(list)
-	return namedAs(list, h.tok.Name, err)
+func (h overlapOnly) named(ctx context.Context) ([]gitlab.Token, error) {
+	list := h.c.TriggerTokens
+	if h.kind == gitlab.KindDeployToken {
+		list = h.c.DeployTokens
+	}
+	all, err := list(ctx, h.res)
+	sortTokens(all)
+	return namedAs(all, h.tok.Name, err)
+}
+
+func (h overlapOnly) rotate(context.Context, int64, time.Time) (gitlab.Token, secret.Secret, error) {
+	return gitlab.Token{}, secret.Secret{}, &refusal{"GitLab has no rotate endpoint for a " + h.kind + ": use strategy overlap"}
+}
+
+// revoke deletes token id (GitLab's API has no revoke for these kinds).
+func (h overlapOnly) revoke(ctx context.Context, id int64) (bool, error) {
+	return h.c.RevokeCredential(ctx, gitlab.Token{ID: id, Resource: h.res, Kind: h.kind})
 }
 
 func (h deployTokens) get(ctx context.Context, id int64) (gitlab.Token, error) {
@@ -249,10 +260,6 @@ func (h deployTokens) create(ctx context.Context, rotationID string, expires tim
 	})
 }
 
-func (h deployTokens) rotate(context.Context, int64, time.Time) (gitlab.Token, secret.Secret, error) {
-	return gitlab.Token{}, secret.Secret{}, noRotate("deploy token")
-}
-
 // recoverCreate deletes the marked token: its secret, shown only in the
 // lost answer, is gone and was never delivered; a fresh one is created — a
 // single live successor, whatever happened before.
@@ -261,10 +268,6 @@ func (h deployTokens) recoverCreate(ctx context.Context, t gitlab.Token, _ time.
 		return minted{}, false, err
 	}
 	return minted{how: fmt.Sprintf("recovered lost create response: deleted deploy token %d (its secret was never seen) and created", t.ID)}, false, nil
-}
-
-func (h deployTokens) revoke(ctx context.Context, id int64) (bool, error) {
-	return h.c.RevokeCredential(ctx, gitlab.Token{ID: id, Resource: h.res, Kind: gitlab.KindDeployToken})
 }
 
 func (h deployTokens) check(ctx context.Context, _ secret.Secret, id int64, now time.Time) error {
@@ -287,17 +290,7 @@ func (deployTokens) checked(id int64) string {
 // owner (Ci::TriggerPresenter; docs/gitlab-api.md), and the managing token
 // owns the ones it creates: a new secret is checked by reading the token
 // back and comparing, and a lost create is recovered by reading its secret.
-type triggerTokens struct {
-	c   *gitlab.Client
-	res gitlab.Resource
-	tok config.Token
-}
-
-func (h triggerTokens) named(ctx context.Context) ([]gitlab.Token, error) {
-	list, err := h.c.TriggerTokens(ctx, h.res)
-	sortTokens(list)
-	return namedAs(list, h.tok.Name, err)
-}
+type triggerTokens struct{ overlapOnly }
 
 func (h triggerTokens) get(ctx context.Context, id int64) (gitlab.Token, error) {
 	t, _, _, err := h.c.TriggerToken(ctx, h.res, id)
@@ -306,10 +299,6 @@ func (h triggerTokens) get(ctx context.Context, id int64) (gitlab.Token, error) 
 
 func (h triggerTokens) create(ctx context.Context, rotationID string, expires time.Time) (gitlab.Token, secret.Secret, error) {
 	return h.c.CreateTriggerToken(ctx, h.res, withMarker(h.tok.Name, rotationID), expires)
-}
-
-func (h triggerTokens) rotate(context.Context, int64, time.Time) (gitlab.Token, secret.Secret, error) {
-	return gitlab.Token{}, secret.Secret{}, noRotate("trigger token")
 }
 
 // recoverCreate reads the marked token's secret back (the managing token
@@ -327,10 +316,6 @@ func (h triggerTokens) recoverCreate(ctx context.Context, t gitlab.Token, _ time
 		return minted{}, false, err
 	}
 	return minted{how: fmt.Sprintf("recovered lost create response: deleted trigger token %d (owned by user %d, its secret unknowable) and created", t.ID, got.UserID)}, false, nil
-}
-
-func (h triggerTokens) revoke(ctx context.Context, id int64) (bool, error) {
-	return h.c.RevokeCredential(ctx, gitlab.Token{ID: id, Resource: h.res, Kind: gitlab.KindTriggerToken})
 }
 
 func (h triggerTokens) check(ctx context.Context, sec secret.Secret, id int64, now time.Time) error {

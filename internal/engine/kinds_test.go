@@ -47,16 +47,9 @@ func newTriggerWorld(t *testing.T) *world { return newKindWorld(t, "overlap", tr
 func checkTrigger(w *world, _ string) {
 	t := w.t
 	t.Helper()
-	var left []sim.Trigger
-	for _, tr := range w.Srv.Triggers() {
-		if tr.ProjectID == w.Project.ID && strings.HasPrefix(tr.Description, "deploy") {
-			left = append(left, tr)
-		}
-	}
-	if len(left) != 1 {
-		t.Fatalf("want exactly one trigger token deploy, got %d: %+v", len(left), left)
-	}
-	live := left[0]
+	live := only(t, "trigger token deploy", w.Srv.Triggers(), func(tr sim.Trigger) bool {
+		return tr.ProjectID == w.Project.ID && strings.HasPrefix(tr.Description, "deploy")
+	})
 	if live.ID == w.oldID || !strings.HasPrefix(live.Description, "deploy [tokenwarden rot-") || live.OwnerID != rootID || live.ExpiresAt == nil {
 		t.Fatalf("trigger token left is %+v (old %d): want a new one, description deploy + marker, owned by %d, expiring", live, w.oldID, rootID)
 	}
@@ -292,4 +285,20 @@ func lostMint(w *world, strategy, path string) {
 	}
 	w.finish()
 	w.check(strategy)
+}
+
+// only is the one element of list that keep keeps; the test fails unless
+// there is exactly one.
+func only[T any](t *testing.T, what string, list []T, keep func(T) bool) T {
+	t.Helper()
+	var kept []T
+	for _, x := range list {
+		if keep(x) {
+			kept = append(kept, x)
+		}
+	}
+	if len(kept) != 1 {
+		t.Fatalf("want exactly one %s, got %d: %+v", what, len(kept), kept)
+	}
+	return kept[0]
 }

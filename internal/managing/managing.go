@@ -29,7 +29,7 @@ const (
 // Need is one thing the config asks of the managing token on a group or
 // project: a role, because of a managed token or a delivery.
 type Need struct {
-	Kind  string // "group" | "project"
+	Kind  string // "group" | "project" | "instance" (an administrator)
 	Path  string
 	Level int    // the role needed there
 	Why   string // "create and rotate group/acme:deploy"
@@ -71,12 +71,21 @@ func Needs(cfg *config.Config) (write bool, needs []Need) {
 			sinks(t.Ref(), t.Deliver)
 			continue
 		}
+		kind, path := t.ResourceType(), t.ResourcePath()
+		if t.IsServiceAccountToken() {
+			// A group's service accounts' tokens: the group's Owner
+			// (admin_service_accounts); an instance one's: an administrator.
+			kind, path = "instance", ""
+			if t.Group != "" {
+				kind, path = "group", t.Group
+			}
+		}
 		level := gitlab.AccessMaintainer
-		if t.ResourceType() == "group" {
+		if kind == "group" {
 			level = gitlab.AccessOwner
 		}
 		level = max(level, t.AccessLevel)
-		add(t.ResourceType(), t.ResourcePath(), level, "create and rotate "+t.Ref())
+		add(kind, path, level, "create and rotate "+t.Ref())
 		sinks(t.Ref(), t.Deliver)
 	}
 	if len(cfg.GitLab.Deliver) > 0 {
@@ -330,6 +339,13 @@ func Check(ctx context.Context, c *gitlab.Client, cfg *config.Config, now time.T
 		return st, nil // administrators reach every group and project
 	}
 	for _, n := range needs {
+		if n.Kind == "instance" {
+			st.Problems = append(st.Problems, Problem{
+				What: fmt.Sprintf("an administrator (its user %s is not one): needed to %s", u.Username, n.Why),
+				Fix:  "use an administrator's token, or manage a top-level group's service account (group:) with its Owner's",
+			})
+			continue
+		}
 		res, err := c.Resolve(ctx, n.Kind, n.Path)
 		if err != nil {
 			// A group the token cannot even see: the plan reports it for

@@ -15,6 +15,8 @@ func TestNeeds(t *testing.T) {
 		{Name: "deploy", Project: "acme/app", AccessLevel: 20,
 			Deliver: []config.Sink{{Kind: "gitlab_variable", Settings: &gitlabvar.Config{Project: "acme/other", Key: "TOKEN"}}}},
 		{Name: "admin", Project: "acme/app", AccessLevel: 50},
+		{Name: "sa", Kind: "service_account_token", Group: "acme", ServiceAccount: "svc-ci"},
+		{Name: "backup", Kind: "service_account_token", ServiceAccount: "svc-backup"},
 	}}
 	write, needs := managing.Needs(cfg)
 	if !write {
@@ -24,6 +26,7 @@ func TestNeeds(t *testing.T) {
 		{Kind: "group", Path: "acme", Level: 50, Why: "create and rotate group/acme:ci"},
 		{Kind: "project", Path: "acme/app", Level: 50, Why: "create and rotate project/acme/app:admin"},
 		{Kind: "project", Path: "acme/other", Level: 40, Why: "write CI/CD variable TOKEN for project/acme/app:deploy"},
+		{Kind: "instance", Level: 40, Why: "create and rotate user/svc-backup:service_account_token:backup"},
 	}
 	if len(needs) != len(want) {
 		t.Fatalf("Needs = %+v, want %+v", needs, want)
