@@ -84,7 +84,8 @@ func (t Token) TokenKind() string {
 // of kind: serve flags the active ones no entry manages as unmanaged.
 func CanManage(kind string) bool {
 	switch kind {
-	case gitlab.KindGroupAccessToken, gitlab.KindProjectAccessToken, gitlab.KindDeployToken, gitlab.KindRunnerToken:
+	case gitlab.KindGroupAccessToken, gitlab.KindProjectAccessToken, gitlab.KindDeployToken,
+		gitlab.KindTriggerToken, gitlab.KindServiceAccountToken, gitlab.KindRunnerToken:
 		return true
 	}
 	return false
