@@ -33,8 +33,9 @@ type Deps struct {
 	// Fault, when set, is the crash hook around each step: tests use it to
 	// prove that every step can be resumed.
 	Fault journal.Fault
-	// MaxAttempts is how often a rotation that cannot mint its token is
-	// tried before it is marked failed; 0 means 5. Once minted, a rotation is
+	// MaxAttempts is how often an overlap rotation that cannot mint its
+	// token is tried before it is marked failed; 0 means 5. Once minted, or
+	// when its mint kills the old token (rotate, self, reset), a rotation is
 	// never given up: it is resumed until every sink holds the new secret.
 	MaxAttempts int
 	// Concurrency is how many tokens Apply, Resume and RunAll rotate at

@@ -747,3 +747,26 @@ func TestMintedRotationIsNeverGivenUp(t *testing.T) {
 	w.finish()
 	w.check("overlap")
 }
+
+// TestLostRotateAnswersNeverGiveUp: GitLab rotated the token, so the old
+// one is dead, but every answer was lost, as often in a row as a rotation is
+// tried before it is given up. Giving it up at "planned" would leave every
+// consumer on a revoked token with nothing to replace it (the soak found it:
+// seed 19); the rotation stays open until the sinks hold a live secret.
+func TestLostRotateAnswersNeverGiveUp(t *testing.T) {
+	for _, strategy := range []string{"rotate"} { // self recovers by another endpoint
+		t.Run(strategy, func(t *testing.T) {
+			w := newWorld(t, strategy)
+			const lost = 5 // engine.Deps.MaxAttempts' default
+			w.Srv.Faults().DropAfterCommit(http.MethodPost, mintPath[strategy], lost)
+			for i := range lost {
+				outs := w.apply(w.engine(nil))
+				if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
+					t.Fatalf("run %d: want the rotation to stay open, got %+v", i+1, outs)
+				}
+			}
+			w.finish()
+			w.check(strategy)
+		})
+	}
+}

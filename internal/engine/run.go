@@ -46,9 +46,12 @@ func (e *Engine) drive(ctx context.Context, r *journal.Rotation, tok config.Toke
 	// giving up would strand the consumers: some sinks would hold the new
 	// secret, some the old one, and nothing would finish the job. So a
 	// minted rotation stays open, and every run says so until it completes.
+	// The same holds before "minted" where the mint itself kills the old
+	// token (rotate, self, reset): an answer lost on the way may mean the
+	// consumers' token is already dead, so only overlap is ever given up.
 	r.Attempts++
 	r.Error = err.Error()
-	if r.Step == journal.StepPlanned && r.Attempts >= e.d.MaxAttempts {
+	if r.Step == journal.StepPlanned && strategyOf(r) == config.StrategyOverlap && r.Attempts >= e.d.MaxAttempts {
 		return e.fail(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.Attempts, err))
 	}
 	if uerr := e.d.Store.Update(ctx, r, "attempt failed: "+err.Error()); uerr != nil {
