@@ -107,13 +107,3 @@ func (e *Engine) steps(ctx context.Context, r *journal.Rotation, tok config.Toke
 func (e *Engine) resource(ctx context.Context, c *gitlab.Client, tok config.Token) (gitlab.Resource, error) {
 	return c.Resolve(ctx, tok.ResourceType(), tok.ResourcePath())
 }
-
-// managingOn is the managing token's client and tok's group or project.
-func (e *Engine) managingOn(ctx context.Context, tok config.Token) (*gitlab.Client, gitlab.Resource, error) {
-	m, err := e.managing()
-	if err != nil {
-		return nil, gitlab.Resource{}, err
-	}
-	res, err := e.resource(ctx, m, tok)
-	return m, res, err
-}
