@@ -21,7 +21,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 // start is midnight UTC, so that "due in 10 days" is an exact instant.
 var start = simtest.Now.Truncate(24 * time.Hour)

@@ -23,7 +23,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 var start = simtest.Now
 

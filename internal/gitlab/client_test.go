@@ -18,7 +18,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 var simNow = simtest.Now
 

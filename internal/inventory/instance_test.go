@@ -12,7 +12,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 // instance is the shape of a test instance: tops top-level groups with subs
 // subgroups each, every group with projects projects, one token per group

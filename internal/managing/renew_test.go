@@ -25,7 +25,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 var start = simtest.Now
 

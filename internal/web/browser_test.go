@@ -32,7 +32,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/web"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 // chromium finds Debian's chromium. Without it the browser test is skipped,
 // except in CI, where a missing browser must not pass silently.

@@ -18,7 +18,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
 )
 
-const rootToken = simtest.RootToken
+var rootToken = simtest.RootToken
 
 type fixture struct {
 	srv   *sim.Server
