@@ -43,9 +43,7 @@ func TestDockerConfigKeepsEverythingElse(t *testing.T) {
   "experimental": "enabled",
   "currentContext": "prod"
 }`
-	if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, before, 0o600)
 	s := dockerSink(t, path)
 	if changed, err := s.Put(context.Background(), deployCred(tok)); err != nil || !changed {
 		t.Fatalf("Put = %v, %v", changed, err)
@@ -100,9 +98,7 @@ func TestDockerConfigRefusesShadowedEntry(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "config.json")
-			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, path, content, 0o600)
 			_, err := dockerSink(t, path).Put(context.Background(), deployCred(tok))
 			if err == nil {
 				t.Fatal("Put into a shadowed entry succeeded")
@@ -121,15 +117,7 @@ func TestDockerConfigRefusesShadowedEntry(t *testing.T) {
 // A config.json that is a symbolic link is refused like every file sink's
 // target, and the file it points to is left alone.
 func TestDockerConfigRefusesSymlink(t *testing.T) {
-	dir := t.TempDir()
-	victim := filepath.Join(dir, "real.json")
-	if err := os.WriteFile(victim, []byte(`{"auths": {}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "config.json")
-	if err := os.Symlink(victim, link); err != nil {
-		t.Fatal(err)
-	}
+	victim, link := symlinked(t, "real.json", "config.json", `{"auths": {}}`)
 	_, err := dockerSink(t, link).Put(context.Background(), deployCred(tok))
 	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Fatalf("Put through a symlink: %v; want a refusal", err)
@@ -142,18 +130,12 @@ func TestDockerConfigRefusesSymlink(t *testing.T) {
 func TestDockerConfigReadBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")
 	s := dockerSink(t, path)
-	write := func(content string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(`{"auths": {"registry.example.com:5050": {"username": "` + deployUser + `", "password": "` + tok + `"}}}`)
+	writeFile(t, path, `{"auths": {"registry.example.com:5050": {"username": "`+deployUser+`", "password": "`+tok+`"}}}`, 0o600)
 	if c, err := s.Get(context.Background()); err != nil || !c.Equal(deployCred(tok)) {
 		t.Errorf("Get of username/password = %q %s, %v", c.Username, c.Token.Hint(), err)
 	}
 	for _, bad := range []string{`{"auths": []}`, `{"auths": {"registry.example.com:5050": {"auth": "%%%"}}}`, `[1]`} {
-		write(bad)
+		writeFile(t, path, bad, 0o600)
 		if _, err := s.Put(context.Background(), deployCred(tok)); err == nil {
 			t.Errorf("Put into %s succeeded", bad)
 		}
@@ -183,9 +165,7 @@ func TestUsernameKeyWrittenWithToken(t *testing.T) {
 	} {
 		t.Run(c.format, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "target")
-			if err := os.WriteFile(path, []byte(c.before), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, path, c.before, 0o600)
 			s := newSink(t, file.Config{Path: path, Format: c.format, Key: c.key, UsernameKey: c.usernameKey})
 			if _, err := s.Put(context.Background(), deployCred(tok)); err != nil {
 				t.Fatal(err)

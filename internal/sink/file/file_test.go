@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
-	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/sinktest"
@@ -60,15 +59,10 @@ func put(t *testing.T, format, key, before, value string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "target")
 	if before != "" {
-		if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, path, before, 0o644)
 	}
-	s, err := file.New(file.Config{Path: path, Format: format, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(value))); err != nil {
+	s := newSink(t, file.Config{Path: path, Format: format, Key: key})
+	if _, err := putToken(s, value); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	got, err := s.Get(context.Background())
@@ -157,23 +151,16 @@ func TestPutRefusesToClobber(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "target")
-			if err := os.WriteFile(path, []byte(tt.before), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := file.New(file.Config{Path: path, Format: tt.format, Key: tt.key})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-NEWNEWNEWNEWNEWNEW12")))
+			writeFile(t, path, tt.before, 0o600)
+			s := newSink(t, file.Config{Path: path, Format: tt.format, Key: tt.key})
+			_, err := putToken(s, "glpat-NEWNEWNEWNEWNEWNEW12")
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "sink file: ") {
 				t.Fatalf("Put: %v, want an error containing %q", err, tt.wantErr)
 			}
 			if strings.Contains(err.Error(), "NEWNEW") {
 				t.Fatalf("the secret in the error: %v", err)
 			}
-			if b, _ := os.ReadFile(path); string(b) != tt.before {
-				t.Fatalf("file changed by a refused Put: %q", b)
-			}
+			wantUnchanged(t, path, tt.before)
 		})
 	}
 }
@@ -214,19 +201,14 @@ func TestNewValidates(t *testing.T) {
 func TestModeAndNoLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.env")
-	if err := os.WriteFile(path, []byte("A=1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := file.New(file.Config{Path: path, Format: "dotenv", Key: "TOKEN"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, "A=1\n", 0o644)
+	s := newSink(t, file.Config{Path: path, Format: "dotenv", Key: "TOKEN"})
 	restore := file.FailBeforeRename(s, errors.New("injected"))
-	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err == nil {
+	if _, err := putToken(s, "glpat-aaaaaaaaaaaaaaaaaaaa"); err == nil {
 		t.Fatal("Put succeeded despite the injected fault")
 	}
 	restore()
-	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
+	if _, err := putToken(s, "glpat-aaaaaaaaaaaaaaaaaaaa"); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -242,7 +224,7 @@ func TestModeAndNoLeftovers(t *testing.T) {
 	}
 
 	s2, _ := file.New(file.Config{Path: filepath.Join(dir, "ro"), Format: "raw", Mode: 0o640})
-	if _, err := s2.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa"))); err != nil {
+	if _, err := putToken(s2, "glpat-aaaaaaaaaaaaaaaaaaaa"); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(filepath.Join(dir, "ro")); st.Mode().Perm() != 0o640 {
@@ -252,11 +234,8 @@ func TestModeAndNoLeftovers(t *testing.T) {
 
 func TestMissingDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
-	s, err := file.New(file.Config{Path: filepath.Join(dir, "app.env"), Format: "dotenv", Key: "T"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
+	s := newSink(t, file.Config{Path: filepath.Join(dir, "app.env"), Format: "dotenv", Key: "T"})
+	_, err := putToken(s, "glpat-aaaaaaaaaaaaaaaaaaaa")
 	if err == nil || !strings.Contains(err.Error(), "directory "+dir+" does not exist") || !strings.Contains(problem.Hint(err), "create the directory") {
 		t.Fatalf("Put: %v (hint %q), want the missing directory named and a hint", err, problem.Hint(err))
 	}
@@ -270,16 +249,12 @@ func TestTwoKeysOfOneFileConcurrently(t *testing.T) {
 	const n = 6
 	sinks := make([]*file.Sink, n)
 	for i := range sinks {
-		s, err := file.New(file.Config{Path: path, Format: "dotenv", Key: "K" + string(rune('A'+i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sinks[i] = s
+		sinks[i] = newSink(t, file.Config{Path: path, Format: "dotenv", Key: "K" + string(rune('A'+i))})
 	}
 	done := make(chan error, n)
 	for _, s := range sinks {
 		go func() {
-			_, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glpat-aaaaaaaaaaaaaaaaaaaa")))
+			_, err := putToken(s, "glpat-aaaaaaaaaaaaaaaaaaaa")
 			done <- err
 		}()
 	}
@@ -325,15 +300,10 @@ func TestRawNewline(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "token")
 			if c.before != "" {
-				if err := os.WriteFile(path, []byte(c.before), 0o600); err != nil {
-					t.Fatal(err)
-				}
+				writeFile(t, path, c.before, 0o600)
 			}
-			s, err := file.New(file.Config{Path: path, Format: file.FormatRaw, Newline: c.newline})
-			if err != nil {
-				t.Fatal(err)
-			}
-			changed, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
+			s := newSink(t, file.Config{Path: path, Format: file.FormatRaw, Newline: c.newline})
+			changed, err := putToken(s, tok)
 			if err != nil || changed != c.changed {
 				t.Fatalf("Put = %v, %v; want changed=%v", changed, err, c.changed)
 			}

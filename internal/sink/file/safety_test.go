@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
-	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 	"gitlab.com/tokenwarden/tokenwarden/internal/testenv"
@@ -76,23 +75,6 @@ func plantedLink(t *testing.T, base, name, target string) string {
 	return planted(t, base, name, func(link string) error { return os.Symlink(target, link) })
 }
 
-func newSink(t *testing.T, cfg file.Config) *file.Sink {
-	t.Helper()
-	s, err := file.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func wantUnchanged(t *testing.T, path, want string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil || string(b) != want {
-		t.Fatalf("%s = %q, %v; want it untouched (%q)", path, b, err, want)
-	}
-}
-
 func wantOwnedByUs(t *testing.T, path string, mode os.FileMode) {
 	t.Helper()
 	fi, err := os.Lstat(path)
@@ -112,12 +94,10 @@ func TestRefusesSymlinkPlantedByAnotherUser(t *testing.T) {
 	otherUser(t) // skips unless root
 	base := t.TempDir()
 	victim := filepath.Join(base, "important.conf")
-	if err := os.WriteFile(victim, []byte("keep me\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, victim, "keep me\n", 0o644)
 	link := plantedLink(t, base, "link.raw", victim)
 	s := newSink(t, file.Config{Path: link, Format: file.FormatRaw, AllowSharedDir: true})
-	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
+	_, err := putToken(s, tok)
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
 		t.Fatalf("Put: %v; want a refusal naming %s as a symbolic link", err, link)
 	}
@@ -133,17 +113,9 @@ func TestRefusesSymlinkPlantedByAnotherUser(t *testing.T) {
 // A target that is a symlink is refused even when we made it: the rule is
 // simple to state and nothing needs to be proven about who made the link.
 func TestRefusesSymlinkTarget(t *testing.T) {
-	dir := t.TempDir()
-	real := filepath.Join(dir, "real.env")
-	link := filepath.Join(dir, "link.env")
-	if err := os.WriteFile(real, []byte("A=1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("real.env", link); err != nil {
-		t.Fatal(err)
-	}
+	real, link := symlinked(t, "real.env", "link.env", "A=1\n")
 	s := newSink(t, file.Config{Path: link, Format: file.FormatDotenv, Key: "T"})
-	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
+	_, err := putToken(s, tok)
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") || !strings.Contains(problem.Hint(err), real) {
 		t.Fatalf("Put: %v (hint %q); want a refusal naming the link, and its target in the hint", err, problem.Hint(err))
 	}
@@ -164,7 +136,7 @@ func TestParentSymlinkInSharedDirectory(t *testing.T) {
 	}
 	link := plantedLink(t, base, "app", elsewhere)
 	s := newSink(t, file.Config{Path: filepath.Join(link, "token"), Format: file.FormatRaw})
-	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
+	_, err := putToken(s, tok)
 	if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link owned by uid "+strconv.Itoa(uid)) || !strings.Contains(err.Error(), "other users can write to") {
 		t.Fatalf("Put: %v; want a refusal naming the planted link %s and its owner", err, link)
 	}
@@ -176,7 +148,7 @@ func TestParentSymlinkInSharedDirectory(t *testing.T) {
 	if err := os.Lchown(link, os.Geteuid(), os.Getegid()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
+	if _, err := putToken(s, tok); err != nil {
 		t.Fatalf("Put through a link root made: %v", err)
 	}
 	wantUnchanged(t, filepath.Join(elsewhere, "token"), tok)
@@ -188,7 +160,7 @@ func TestDirectoryOfAnotherUserInSharedDirectory(t *testing.T) {
 	uid, _ := otherUser(t)
 	theirs := planted(t, t.TempDir(), "app", func(p string) error { return os.Mkdir(p, 0o755) })
 	s := newSink(t, file.Config{Path: filepath.Join(theirs, "token"), Format: file.FormatRaw, AllowSharedDir: true})
-	_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
+	_, err := putToken(s, tok)
 	if err == nil || !strings.Contains(err.Error(), "directory "+theirs+" is owned by uid "+strconv.Itoa(uid)) {
 		t.Fatalf("Put: %v; want a refusal naming %s and its owner", err, theirs)
 	}
@@ -213,7 +185,7 @@ func TestFilePrecreatedByAnotherUserBecomesOurs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := planted(t, t.TempDir(), "token", func(p string) error { return os.WriteFile(p, []byte(c.before), 0o666) })
 			s := newSink(t, file.Config{Path: path, Format: c.format, Key: c.key, AllowSharedDir: true})
-			if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
+			if _, err := putToken(s, tok); err != nil {
 				t.Fatal(err)
 			}
 			wantOwnedByUs(t, path, 0o600)
@@ -235,9 +207,7 @@ func TestOwnershipOfTheRewrittenFile(t *testing.T) {
 	theirs := filepath.Join(dir, "theirs.env")
 	ours := filepath.Join(dir, "ours.env")
 	for _, p := range []string{theirs, ours} {
-		if err := os.WriteFile(p, []byte("A=1\n"), 0o640); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, p, "A=1\n", 0o640)
 	}
 	if err := os.Chown(theirs, uid, gid); err != nil {
 		t.Fatal(err)
@@ -247,7 +217,7 @@ func TestOwnershipOfTheRewrittenFile(t *testing.T) {
 	}
 	for _, p := range []string{theirs, ours} {
 		s := newSink(t, file.Config{Path: p, Format: file.FormatDotenv, Key: "T", Mode: 0o640})
-		if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
+		if _, err := putToken(s, tok); err != nil {
 			t.Fatal(err)
 		}
 		wantOwnedByUs(t, p, 0o640)
@@ -263,7 +233,7 @@ func TestRefusesFIFO(t *testing.T) {
 	path := planted(t, t.TempDir(), "token", func(p string) error { return syscall.Mkfifo(p, 0o666) })
 	s := newSink(t, file.Config{Path: path, Format: file.FormatRaw, AllowSharedDir: true})
 	done := make(chan error, 1)
-	go func() { _, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok))); done <- err }()
+	go func() { _, err := putToken(s, tok); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), path+" is not a regular file") {
@@ -290,7 +260,7 @@ func TestRefusesSharedDirectory(t *testing.T) {
 			dir := sharedDir(t, t.TempDir(), c.mode)
 			path := filepath.Join(dir, "token")
 			s := newSink(t, file.Config{Path: path, Format: file.FormatRaw})
-			_, err := s.Put(context.Background(), secret.TokenOnly(secret.New(tok)))
+			_, err := putToken(s, tok)
 			if err == nil || !strings.Contains(err.Error(), "directory "+dir+" is "+c.reason) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("Put: %v; want a refusal naming %s and %q", err, dir, c.reason)
 			}
@@ -305,7 +275,7 @@ func TestRefusesSharedDirectory(t *testing.T) {
 			}
 
 			allowed := newSink(t, file.Config{Path: path, Format: file.FormatRaw, AllowSharedDir: true})
-			if _, err := allowed.Put(context.Background(), secret.TokenOnly(secret.New(tok))); err != nil {
+			if _, err := putToken(allowed, tok); err != nil {
 				t.Fatalf("Put with allow_shared_dir: %v", err)
 			}
 			wantUnchanged(t, path, tok)

@@ -3,12 +3,10 @@ package file_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/file"
 )
@@ -99,25 +97,17 @@ func TestTOMLKeepsTheRestOfTheFile(t *testing.T) {
 // is an error (Put could not add its table), not "nothing stored".
 func TestTOMLGet(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.toml")
-	if err := os.WriteFile(path, []byte(runnerConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, runnerConfig, 0o600)
 	for key, want := range map[string]string{
 		"runners[name=build-1].token":     "glrt-OLDBUILDOLDBUILDOLD1",
 		"runners[name=deploy.prod].token": "glrt-OLDDEPLOYOLDDEPLOY2",
 	} {
-		s, err := file.New(file.Config{Path: path, Key: key})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := newSink(t, file.Config{Path: path, Key: key})
 		if got, err := s.Get(context.Background()); err != nil || got.Token.Reveal() != want {
 			t.Errorf("Get %s = %q, %v; want %q", key, got.Token.Reveal(), err, want)
 		}
 	}
-	s, err := file.New(file.Config{Path: path, Key: "runners[name=gone].token"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSink(t, file.Config{Path: path, Key: "runners[name=gone].token"})
 	if _, err := s.Get(context.Background()); err == nil || errors.Is(err, sink.ErrNotFound) || !strings.Contains(err.Error(), `no [[runners]] table has name = "gone"`) {
 		t.Errorf("Get of a runner not in the file: %v, want an error naming it (Put could not write it)", err)
 	}
@@ -125,23 +115,10 @@ func TestTOMLGet(t *testing.T) {
 
 // config.toml as a symbolic link is refused like any other format's file.
 func TestTOMLRefusesSymlink(t *testing.T) {
-	dir := t.TempDir()
-	real := filepath.Join(dir, "real.toml")
-	link := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(real, []byte(runnerConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("real.toml", link); err != nil {
-		t.Fatal(err)
-	}
-	s, err := file.New(file.Config{Path: link, Key: "runners[name=build-1].token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(context.Background(), secret.TokenOnly(secret.New("glrt-NEWNEWNEWNEWNEWNEW12"))); err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+	real, link := symlinked(t, "real.toml", "config.toml", runnerConfig)
+	s := newSink(t, file.Config{Path: link, Key: "runners[name=build-1].token"})
+	if _, err := putToken(s, "glrt-NEWNEWNEWNEWNEWNEW12"); err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
 		t.Fatalf("Put through a symlink: %v", err)
 	}
-	if b, _ := os.ReadFile(real); string(b) != runnerConfig {
-		t.Fatal("the link's target changed")
-	}
+	wantUnchanged(t, real, runnerConfig)
 }
