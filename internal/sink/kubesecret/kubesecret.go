@@ -445,22 +445,21 @@ func (c secretsClient) Get(ctx context.Context, name string, opts metav1.GetOpti
 }
 
 func (c secretsClient) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
-	u, err := toUnstructured(sec)
-	if err != nil {
-		return nil, err
-	}
-	if u, err = c.r.Create(ctx, u, opts); err != nil {
-		return nil, err
-	}
-	return fromUnstructured(u)
+	return writeSecret(sec, func(u *unstructured.Unstructured) (*unstructured.Unstructured, error) { return c.r.Create(ctx, u, opts) })
 }
 
 func (c secretsClient) Update(ctx context.Context, sec *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error) {
+	return writeSecret(sec, func(u *unstructured.Unstructured) (*unstructured.Unstructured, error) { return c.r.Update(ctx, u, opts) })
+}
+
+// writeSecret hands sec to call (the dynamic client's Create or Update) as an
+// unstructured object, and returns the Secret the API server answers with.
+func writeSecret(sec *corev1.Secret, call func(*unstructured.Unstructured) (*unstructured.Unstructured, error)) (*corev1.Secret, error) {
 	u, err := toUnstructured(sec)
 	if err != nil {
 		return nil, err
 	}
-	if u, err = c.r.Update(ctx, u, opts); err != nil {
+	if u, err = call(u); err != nil {
 		return nil, err
 	}
 	return fromUnstructured(u)
