@@ -445,11 +445,15 @@ func (c secretsClient) Get(ctx context.Context, name string, opts metav1.GetOpti
 }
 
 func (c secretsClient) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
-	return writeSecret(sec, func(u *unstructured.Unstructured) (*unstructured.Unstructured, error) { return c.r.Create(ctx, u, opts) })
+	return writeSecret(sec, func(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		return c.r.Create(ctx, u, opts)
+	})
 }
 
 func (c secretsClient) Update(ctx context.Context, sec *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error) {
-	return writeSecret(sec, func(u *unstructured.Unstructured) (*unstructured.Unstructured, error) { return c.r.Update(ctx, u, opts) })
+	return writeSecret(sec, func(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		return c.r.Update(ctx, u, opts)
+	})
 }
 
 // writeSecret hands sec to call (the dynamic client's Create or Update) as an
