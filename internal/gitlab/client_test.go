@@ -22,6 +22,12 @@ var rootToken = simtest.RootToken
 
 var simNow = simtest.Now
 
+// startSim starts the emulator with the root token, on a fake clock at simNow.
+func startSim(t *testing.T) (*sim.Server, string) {
+	t.Helper()
+	return simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+}
+
 func newClient(t *testing.T, url, token string, clk clock.Clock) *gitlab.Client {
 	t.Helper()
 	c, err := gitlab.New(gitlab.Config{URL: url, Token: secret.New(token), RetryMax: 1, Clock: clk})
@@ -37,7 +43,7 @@ func date(y int, m time.Month, d int) *time.Time {
 }
 
 func TestListingsMapTokens(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, err := srv.CreateGroup("platform", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +98,7 @@ func TestListingsMapTokens(t *testing.T) {
 }
 
 func TestListingFollowsPages(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("big", 0)
 	for i := range 250 {
 		if _, _, err := srv.CreateAccessToken("group", g.ID, spec(fmt.Sprintf("t%03d", i), "x", []string{"read_api"}, 20, date(2027, 1, 1), nil)); err != nil {
@@ -113,7 +119,7 @@ func TestListingFollowsPages(t *testing.T) {
 }
 
 func TestErrorsSayWhatIsWrong(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	alice, _ := srv.CreateUser("alice", false)
 	if err := srv.AddMember("group", g.ID, alice.ID, 30); err != nil {
@@ -224,7 +230,7 @@ func TestThrottledReadsAreNotFatal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for Retry-After")
 	}
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	if _, err := srv.CreateGroup("platform", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +255,7 @@ func spec(name, desc string, scopes []string, level int, expires, lastUsed *time
 // gitlab.IsNotFound, gitlab.IsStatus and gitlab.Permanent, never on
 // client-go's error types.
 func TestWritesFailWithGitLabErrors(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app", g.ID)
 	alice, _ := srv.CreateUser("alice", false)
@@ -330,7 +336,7 @@ func TestWritesFailWithGitLabErrors(t *testing.T) {
 
 // A revocation of a token that is already gone is no error.
 func TestRevokeGoneIsNoError(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	c := newClient(t, url, rootToken, nil)
 	gone, err := c.RevokeToken(context.Background(), gitlab.Resource{Type: "group", ID: g.ID, Path: "platform"}, 424242)
@@ -360,7 +366,7 @@ func TestPredicatesThroughWrapping(t *testing.T) {
 // One variables API for groups and projects: the same calls read, create
 // and update a variable of either, by path or by id, per environment scope.
 func TestVariablesOfGroupsAndProjects(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app.v2", g.ID) // a dot: the path must be escaped
 	c := newClient(t, url, rootToken, nil)
@@ -417,7 +423,7 @@ func TestVariablesOfGroupsAndProjects(t *testing.T) {
 // user's membership (not a member: IsNotFound), the token's associations,
 // and an administrator's lookup of an expired token.
 func TestMembershipAndLookups(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app", g.ID)
 	other, _ := srv.CreateProject("other", g.ID)
@@ -467,7 +473,7 @@ func TestMembershipAndLookups(t *testing.T) {
 // TestVariablesListsEveryPage: Variables follows the pages (over 100
 // variables) and reads a hidden variable's null value as empty.
 func TestVariablesListsEveryPage(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	p, _ := srv.CreateProject("app", g.ID)
 	c := newClient(t, url, rootToken, nil)
@@ -501,7 +507,7 @@ func TestVariablesListsEveryPage(t *testing.T) {
 // TestForTokenIdentifiesByUse: a client for a found token reads that
 // token's own record (and its dead state as an error).
 func TestForTokenIdentifiesByUse(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("platform", 0)
 	tok, live, err := srv.CreateAccessToken("group", g.ID, spec("ci", "runs CI", []string{"read_api"}, 30, date(2026, 12, 31), nil))
 	if err != nil {

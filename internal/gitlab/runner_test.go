@@ -6,18 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // A runner's details name its type's group or project; a reset answers a
 // new token that verify accepts as that runner's, and kills the old one;
 // a dead token's verify error does not quote it.
 func TestRunnerResetAndVerify(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, err := srv.CreateGroup("platform", 0)
 	if err != nil {
 		t.Fatal(err)

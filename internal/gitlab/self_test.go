@@ -17,7 +17,7 @@ import (
 // answers GET /personal_access_tokens/self for it, any scope, and its role
 // on the group is its bot's membership.
 func TestSelfTokenOfAGroupAccessToken(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(simNow), RootToken: rootToken})
+	srv, url := startSim(t)
 	g, _ := srv.CreateGroup("acme", 0)
 	sub, _ := srv.CreateGroup("team", g.ID)
 	tok, secret, err := srv.CreateAccessToken("group", g.ID, spec("tokenwarden", "manages tokens", []string{"read_api"}, 50, date(2026, 12, 3), nil))
