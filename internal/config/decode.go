@@ -101,10 +101,7 @@ func unknownKeyHint(key string, fields map[string]field) string {
 		valid = append(valid, k)
 	}
 	sort.Strings(valid)
-	if near := nearest(key, valid); near != "" {
-		return fmt.Sprintf("did you mean %q? valid keys: %s", near, strings.Join(valid, ", "))
-	}
-	return "valid keys: " + strings.Join(valid, ", ")
+	return didYouMean(key, valid, "valid keys: "+strings.Join(valid, ", "))
 }
 
 func kindName(n *yaml.Node) string {

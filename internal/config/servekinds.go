@@ -23,10 +23,7 @@ func (d *decoder) kinds(dst *[]string, where string) field {
 					out = append(out, k)
 				}
 			default:
-				hint := "use all, or some of " + strings.Join(gitlab.Kinds, ", ")
-				if near := nearest(k, append([]string{"all"}, gitlab.Kinds...)); near != "" {
-					hint = fmt.Sprintf("did you mean %q? %s", near, hint)
-				}
+				hint := didYouMean(k, append([]string{"all"}, gitlab.Kinds...), "use all, or some of "+strings.Join(gitlab.Kinds, ", "))
 				d.errorf(n, hint, "%s: %q is not a credential kind", at, k)
 			}
 		}

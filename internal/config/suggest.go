@@ -1,5 +1,17 @@
 package config
 
+import "fmt"
+
+// didYouMean puts "did you mean X?" before hint when one of candidates is
+// close enough to s to be what was meant (see nearest); otherwise it
+// returns hint as it is.
+func didYouMean(s string, candidates []string, hint string) string {
+	if near := nearest(s, candidates); near != "" {
+		return fmt.Sprintf("did you mean %q? %s", near, hint)
+	}
+	return hint
+}
+
 // nearest returns the candidate closest to s by edit distance, if it is
 // close enough to be a plausible typo.
 func nearest(s string, candidates []string) string {

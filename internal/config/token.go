@@ -245,11 +245,7 @@ func (d *decoder) kind(n *yaml.Node, where, kind string, group bool) (ok bool) {
 			"%s: kind %s cannot be managed (rotated) by tokenwarden yet", where, kind)
 		return false
 	}
-	hint := "kinds: " + strings.Join(gitlab.Kinds, ", ")
-	if near := nearest(kind, gitlab.Kinds); near != "" {
-		hint = fmt.Sprintf("did you mean %q? %s", near, hint)
-	}
-	d.errorf(n, hint, "%s: unknown kind %q", where, kind)
+	d.errorf(n, didYouMean(kind, gitlab.Kinds, "kinds: "+strings.Join(gitlab.Kinds, ", ")), "%s: unknown kind %q", where, kind)
 	return false
 }
 
@@ -299,21 +295,26 @@ func (d *decoder) noAccessLevel(line func(...string) *yaml.Node, where, access, 
 // kindScopes checks scopes against the scopes that exist for one kind
 // (what, e.g. "deploy-token"); example is the scope a hint suggests.
 func (d *decoder) kindScopes(n *yaml.Node, where string, scopes []string, what string, valid []string, example string) {
+	d.eachScope(n, where, scopes, "add scopes: ["+example+"] ("+what+" scopes: "+strings.Join(valid, ", ")+")", func(s string) {
+		if !slices.Contains(valid, s) {
+			d.errorf(n, didYouMean(s, valid, what+" scopes: "+strings.Join(valid, ", ")), "%s: scope %q does not exist for %ss", where, s, strings.ReplaceAll(what, "-", " "))
+		}
+	})
+}
+
+// eachScope reports a token's scopes list that is empty (with emptyHint)
+// and each scope listed twice, and hands every other scope to check.
+func (d *decoder) eachScope(n *yaml.Node, where string, scopes []string, emptyHint string, check func(scope string)) {
 	if len(scopes) == 0 {
-		d.errorf(n, "add scopes: ["+example+"] ("+what+" scopes: "+strings.Join(valid, ", ")+")", "%s: scopes are required", where)
+		d.errorf(n, emptyHint, "%s: scopes are required", where)
 		return
 	}
 	seen := map[string]bool{}
 	for _, s := range scopes {
-		switch {
-		case seen[s]:
+		if seen[s] {
 			d.errorf(n, "remove the duplicate", "%s: scope %q listed twice", where, s)
-		case !slices.Contains(valid, s):
-			hint := what + " scopes: " + strings.Join(valid, ", ")
-			if near := nearest(s, valid); near != "" {
-				hint = fmt.Sprintf("did you mean %q? %s", near, hint)
-			}
-			d.errorf(n, hint, "%s: scope %q does not exist for %ss", where, s, strings.ReplaceAll(what, "-", " "))
+		} else {
+			check(s)
 		}
 		seen[s] = true
 	}
@@ -363,26 +364,14 @@ func (d *decoder) serviceAccountOwner(line func(...string) *yaml.Node, where str
 }
 
 func (d *decoder) scopes(n *yaml.Node, where string, scopes []string) {
-	if len(scopes) == 0 {
-		d.errorf(n, "add scopes: [read_api] (the least that the token's consumers need)", "%s: scopes are required", where)
-		return
-	}
-	seen := map[string]bool{}
-	for _, s := range scopes {
+	d.eachScope(n, where, scopes, "add scopes: [read_api] (the least that the token's consumers need)", func(s string) {
 		switch {
-		case seen[s]:
-			d.errorf(n, "remove the duplicate", "%s: scope %q listed twice", where, s)
 		case personalOnlyScopes[s]:
 			d.errorf(n, "group and project tokens cannot have it; valid scopes: "+strings.Join(tokenScopes, ", "), "%s: scope %q exists only on personal access tokens", where, s)
 		case !ValidScope(s):
-			hint := "valid scopes: " + strings.Join(tokenScopes, ", ")
-			if near := nearest(s, tokenScopes); near != "" {
-				hint = fmt.Sprintf("did you mean %q? %s", near, hint)
-			}
-			d.errorf(n, hint, "%s: unknown scope %q", where, s)
+			d.errorf(n, didYouMean(s, tokenScopes, "valid scopes: "+strings.Join(tokenScopes, ", ")), "%s: unknown scope %q", where, s)
 		}
-		seen[s] = true
-	}
+	})
 }
 
 func (d *decoder) accessLevel(n *yaml.Node, where, s string, dst *int) {
