@@ -128,58 +128,42 @@ func (t *fakeTimer) Stop() bool {
 // Time thus passes exactly as the waits in the work say, and no faster or
 // slower than the simulation moves it with Set and Advance. It is safe for
 // concurrent use, but waits made concurrently each move the clock.
+//
+// A Virtual clock is a Fake on which every wait moves the clock to its end,
+// so that no timer is ever left pending.
 type Virtual struct {
-	mu  sync.Mutex
-	now time.Time
+	fake Fake
 }
 
 // NewVirtual returns a Virtual clock set to t.
-func NewVirtual(t time.Time) *Virtual { return &Virtual{now: t} }
+func NewVirtual(t time.Time) *Virtual { return &Virtual{fake: Fake{now: t}} }
 
-func (v *Virtual) Now() time.Time {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.now
-}
+func (v *Virtual) Now() time.Time { return v.fake.Now() }
 
 // Advance moves the clock forward by d (never backward).
 func (v *Virtual) Advance(d time.Duration) {
-	if d <= 0 {
-		return
+	if d > 0 {
+		v.fake.Advance(d)
 	}
-	v.mu.Lock()
-	v.now = v.now.Add(d)
-	v.mu.Unlock()
 }
 
 // Set moves the clock to t when t is later than now.
 func (v *Virtual) Set(t time.Time) {
-	v.mu.Lock()
-	if t.After(v.now) {
-		v.now = t
+	v.fake.mu.Lock()
+	if t.After(v.fake.now) {
+		v.fake.setLocked(t)
 	}
-	v.mu.Unlock()
+	v.fake.mu.Unlock()
 }
 
 // Sleep is a wait of d: the clock moves forward by d.
-func (v *Virtual) Sleep(d time.Duration) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.now = v.now.Add(d)
-}
+func (v *Virtual) Sleep(d time.Duration) { v.fake.Advance(d) }
 
 // NewTimer moves the clock forward by d and returns a timer that has fired.
 func (v *Virtual) NewTimer(d time.Duration) Timer {
 	v.Sleep(d)
-	c := make(chan time.Time, 1)
-	c <- v.Now()
-	return virtualTimer{c}
+	return v.fake.NewTimer(0)
 }
-
-type virtualTimer struct{ c chan time.Time }
-
-func (t virtualTimer) C() <-chan time.Time { return t.c }
-func (t virtualTimer) Stop() bool          { return false }
 
 // Sleeper is a clock on which waiting takes no real time (Virtual). Code
 // that would otherwise wait in real time whatever its clock — an HTTP
