@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,23 +23,20 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
-// state is a Source the test changes between scrapes.
+// state is a Source the test changes between scrapes (set); it starts
+// empty. A source that does not change is a fixed.
 type state struct {
-	mu sync.Mutex
-	s  metrics.Snapshot
+	snap atomic.Pointer[metrics.Snapshot]
 }
 
 func (s *state) Snapshot() metrics.Snapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.s
+	if p := s.snap.Load(); p != nil {
+		return *p
+	}
+	return metrics.Snapshot{}
 }
 
-func (s *state) set(snap metrics.Snapshot) {
-	s.mu.Lock()
-	s.s = snap
-	s.mu.Unlock()
-}
+func (s *state) set(snap metrics.Snapshot) { s.snap.Store(&snap) }
 
 func at(s string) *time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -106,7 +103,7 @@ func equal(t *testing.T, name string, got, want []string) {
 }
 
 func TestGaugesFromState(t *testing.T) {
-	src := &state{s: metrics.Snapshot{
+	src := fixed{
 		Tokens: []metrics.TokenState{
 			{ResourceType: "group", ResourcePath: "platform/infra", Name: "deploy", Managed: true,
 				ExpiresAt: at("2027-01-01T00:00:00Z"), LastUsedAt: at("2026-11-24T10:00:00Z"), NextRotation: at("2026-12-02T00:00:00Z")},
@@ -115,7 +112,7 @@ func TestGaugesFromState(t *testing.T) {
 		},
 		Findings: []metrics.FindingCount{{Code: "never-used", Severity: "warning", Count: 1}, {Code: "expires-soon", Severity: "critical", Count: 2}},
 		LastScan: *at("2026-11-25T12:00:00Z"),
-	}}
+	}
 	m := newMetrics(src, "v1.2.3", "abc123")
 	mfs := scrape(t, m.Handler())
 
@@ -181,14 +178,14 @@ func TestGaugesFollowTheSource(t *testing.T) {
 // Two tokens of one name on one resource (GitLab allows it; an overlap
 // rotation makes it happen) must not break the scrape.
 func TestSameNameTokensMerge(t *testing.T) {
-	src := &state{s: metrics.Snapshot{
+	src := fixed{
 		Tokens: []metrics.TokenState{
 			{ResourceType: "group", ResourcePath: "g", Name: "ci", Managed: true, ExpiresAt: at("2026-12-01T00:00:00Z"), LastUsedAt: at("2026-11-25T10:00:00Z"), NextRotation: at("2026-11-20T00:00:00Z")},
 			{ResourceType: "group", ResourcePath: "g", Name: "ci", Managed: true, ExpiresAt: at("2027-03-01T00:00:00Z"), NextRotation: at("2027-01-30T00:00:00Z")},
 			{ResourceType: "group", ResourcePath: "g", Name: "ci", Managed: false, ExpiresAt: at("2026-12-24T00:00:00Z")},
 		},
 		Findings: []metrics.FindingCount{{Code: "unused", Severity: "warning", Count: 2}, {Code: "unused", Severity: "warning", Count: 3}},
-	}}
+	}
 	mfs := scrape(t, newMetrics(src, "dev", "").Handler())
 	equal(t, "expiry", series(mfs, "tokenwarden_token_expiry_timestamp_seconds"), []string{
 		"kind=group_access_token,managed=false,resource_path=g,resource_type=group,token_name=ci 1798070400",
@@ -211,7 +208,7 @@ func TestSameNameTokensMerge(t *testing.T) {
 }
 
 func TestRotationCounter(t *testing.T) {
-	m := newMetrics(&state{}, "dev", "")
+	m := newMetrics(fixed{}, "dev", "")
 	zero := series(scrape(t, m.Handler()), "tokenwarden_rotations_total")
 	equal(t, "before any rotation", zero, []string{
 		"result=done,strategy=overlap 0", "result=failed,strategy=overlap 0",
@@ -231,7 +228,7 @@ func TestRotationCounter(t *testing.T) {
 // Observe is the GitLab client's OnResponse hook; here against the emulator.
 func TestGitLabRequestCounter(t *testing.T) {
 	_, url := simtest.Start(t, sim.Options{RootToken: "glpat-root-metrics-test-0001"})
-	m := newMetrics(&state{}, "dev", "")
+	m := newMetrics(fixed{}, "dev", "")
 	c, err := gitlab.New(gitlab.Config{URL: url, Token: secret.New("glpat-root-metrics-test-0001"), OnResponse: m.Observe})
 	if err != nil {
 		t.Fatal(err)
@@ -260,9 +257,9 @@ func TestGitLabRequestCounter(t *testing.T) {
 // a label; and the default registry is left alone.
 func TestLabelsAndPrivateRegistry(t *testing.T) {
 	exp := at("2027-01-01T00:00:00Z")
-	m := newMetrics(&state{s: metrics.Snapshot{Tokens: []metrics.TokenState{
+	m := newMetrics(fixed{Tokens: []metrics.TokenState{
 		{ResourceType: "group", ResourcePath: "g", Name: "ci", Managed: true, ExpiresAt: exp, LastUsedAt: exp, NextRotation: exp},
-	}, Findings: []metrics.FindingCount{{Code: "unused", Severity: "warning", Count: 1}}}}, "dev", "r")
+	}, Findings: []metrics.FindingCount{{Code: "unused", Severity: "warning", Count: 1}}}, "dev", "r")
 	m.Observe("GET", 200)
 	want := map[string]string{
 		"tokenwarden_token_expiry_timestamp_seconds":        "kind,managed,resource_path,resource_type,token_name",
@@ -355,10 +352,10 @@ func newMetrics(src metrics.Source, version, revision string) testMetrics {
 // A deploy token and a group access token of one name on one group are two
 // series, told apart by kind (issue 12).
 func TestKindLabel(t *testing.T) {
-	src := &state{s: metrics.Snapshot{Tokens: []metrics.TokenState{
+	src := fixed{Tokens: []metrics.TokenState{
 		{ResourceType: "group", ResourcePath: "g", Name: "pull", ExpiresAt: at("2026-12-01T00:00:00Z")},
 		{Kind: "deploy_token", ResourceType: "group", ResourcePath: "g", Name: "pull", ExpiresAt: at("2027-01-01T00:00:00Z")},
-	}}}
+	}}
 	equal(t, "expiry", series(scrape(t, newMetrics(src, "dev", "").Handler()), "tokenwarden_token_expiry_timestamp_seconds"), []string{
 		"kind=deploy_token,managed=false,resource_path=g,resource_type=group,token_name=pull 1798761600",
 		"kind=group_access_token,managed=false,resource_path=g,resource_type=group,token_name=pull 1796083200",
