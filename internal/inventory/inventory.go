@@ -118,46 +118,25 @@ func Scan(ctx context.Context, c *gitlab.Client, opts Options) (*Report, error) 
 	managed := w.managed(ctx, opts, kinds, groups)
 
 	items := make([]item, 0, len(groups)+len(projects)+1)
-	for _, g := range groups {
-		res := gitlab.Resource{Type: "group", ID: g.ID, Path: g.Path}
-		var calls []lister
-		switch {
-		case kinds[gitlab.KindGroupAccessToken] && managed != nil:
-			calls = append(calls, managed.of(res))
-		case kinds[gitlab.KindGroupAccessToken]:
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupAccessTokens(ctx, g) })
-		}
-		if kinds[gitlab.KindDeployToken] {
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupDeployTokens(ctx, g) })
-		}
-		if kinds[gitlab.KindRunnerToken] && !me.Admin {
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, &g, nil) })
-		}
-		if len(calls) > 0 {
+	add := func(res gitlab.Resource, accessKind string, l resourceListers) {
+		if calls := l.wanted(res, accessKind, kinds, managed, me.Admin); len(calls) > 0 {
 			items = append(items, item{res, all(calls)})
 		}
 	}
+	for _, g := range groups {
+		add(gitlab.Resource{Type: "group", ID: g.ID, Path: g.Path}, gitlab.KindGroupAccessToken, resourceListers{
+			access:  func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupAccessTokens(ctx, g) },
+			deploy:  func(ctx context.Context) ([]gitlab.Token, error) { return c.GroupDeployTokens(ctx, g) },
+			runners: func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, &g, nil) },
+		})
+	}
 	for _, p := range projects {
-		res := gitlab.Resource{Type: "project", ID: p.ID, Path: p.Path}
-		var calls []lister
-		switch {
-		case kinds[gitlab.KindProjectAccessToken] && managed != nil:
-			calls = append(calls, managed.of(res))
-		case kinds[gitlab.KindProjectAccessToken]:
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectAccessTokens(ctx, p) })
-		}
-		if kinds[gitlab.KindDeployToken] {
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectDeployTokens(ctx, p) })
-		}
-		if kinds[gitlab.KindTriggerToken] {
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectTriggerTokens(ctx, p) })
-		}
-		if kinds[gitlab.KindRunnerToken] && !me.Admin {
-			calls = append(calls, func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, nil, &p) })
-		}
-		if len(calls) > 0 {
-			items = append(items, item{res, all(calls)})
-		}
+		add(gitlab.Resource{Type: "project", ID: p.ID, Path: p.Path}, gitlab.KindProjectAccessToken, resourceListers{
+			access:  func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectAccessTokens(ctx, p) },
+			deploy:  func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectDeployTokens(ctx, p) },
+			trigger: func(ctx context.Context) ([]gitlab.Token, error) { return c.ProjectTriggerTokens(ctx, p) },
+			runners: func(ctx context.Context) ([]gitlab.Token, error) { return c.Runners(ctx, nil, &p) },
+		})
 	}
 	// Groups and projects in one path order, so that a group's tokens come
 	// just before those of what is below it.

@@ -28,6 +28,37 @@ func all(calls []lister) lister {
 	}
 }
 
+// resourceListers are the calls that list each kind of token of one group
+// or project; trigger is nil for a group, which has no trigger tokens.
+type resourceListers struct {
+	access, deploy, trigger, runners lister
+}
+
+// wanted picks of l the calls for the kinds a scan lists, in this order:
+// the access tokens (of kind accessKind) from managed where the credentials
+// inventory answered, else listed; the deploy tokens; the trigger tokens;
+// the runners, unless the caller is an administrator, who lists every
+// runner of the instance at once instead.
+func (l resourceListers) wanted(res gitlab.Resource, accessKind string, kinds map[string]bool, managed managedTokens, admin bool) []lister {
+	var calls []lister
+	switch {
+	case kinds[accessKind] && managed != nil:
+		calls = append(calls, managed.of(res))
+	case kinds[accessKind]:
+		calls = append(calls, l.access)
+	}
+	if kinds[gitlab.KindDeployToken] {
+		calls = append(calls, l.deploy)
+	}
+	if kinds[gitlab.KindTriggerToken] && l.trigger != nil {
+		calls = append(calls, l.trigger)
+	}
+	if kinds[gitlab.KindRunnerToken] && !admin {
+		calls = append(calls, l.runners)
+	}
+	return calls
+}
+
 // kindSet is the kinds a scan lists.
 func kindSet(opts Options) map[string]bool {
 	set := map[string]bool{}
