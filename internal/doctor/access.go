@@ -56,9 +56,6 @@ type resource struct {
 // checkAccess fetches --project / --group with the token and compares the
 // role of the token's user there with what --need requires.
 func checkAccess(ctx context.Context, s *session) Result {
-	if s.isDeploy() {
-		return checkDeployAccess(ctx, s)
-	}
 	var res []resource
 	if s.in.Project != "" {
 		res = append(res, resource{"project", s.in.Project})

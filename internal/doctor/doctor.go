@@ -123,17 +123,20 @@ func (r Report) Failure() (Result, bool) {
 type step struct {
 	name, title string
 	run         func(ctx context.Context, s *session) Result
+	// deploy, when set, runs instead of run for a deploy token (gldt-),
+	// which GitLab checks by other means than an access token.
+	deploy func(ctx context.Context, s *session) Result
 }
 
 // steps is the chain, in the order issue 5 lists them.
 var steps = []step{
-	{"present", "token present", checkPresent},
-	{"clean", "no stray whitespace, quotes or prefix", checkClean},
-	{"shape", "looks like a GitLab access token", checkShape},
-	{"instance", "GitLab instance reachable", checkInstance},
-	{"valid", "token accepted by GitLab", checkValid},
-	{"scopes", "scopes cover what is needed", checkScopes},
-	{"access", "reaches the project or group", checkAccess},
+	{"present", "token present", checkPresent, nil},
+	{"clean", "no stray whitespace, quotes or prefix", checkClean, nil},
+	{"shape", "looks like a GitLab access token", checkShape, nil},
+	{"instance", "GitLab instance reachable", checkInstance, nil},
+	{"valid", "token accepted by GitLab", checkValid, checkDeployValid},
+	{"scopes", "scopes cover what is needed", checkScopes, checkDeployScopes},
+	{"access", "reaches the project or group", checkAccess, checkDeployAccess},
 }
 
 // Run examines the token and returns the checklist. It never returns the
@@ -153,7 +156,11 @@ func Run(ctx context.Context, in Input, cfg Config) Report {
 			rep.Checks = append(rep.Checks, Result{Name: st.name, Title: st.title, Status: StatusSkipped, Detail: "skipped: an earlier check failed"})
 			continue
 		}
-		r := st.run(ctx, s)
+		run := st.run
+		if st.deploy != nil && s.isDeploy() {
+			run = st.deploy
+		}
+		r := run(ctx, s)
 		r.Name, r.Title = st.name, st.title
 		switch r.Status {
 		case StatusOK:

@@ -1,13 +1,10 @@
 package doctor
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
-	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
@@ -22,8 +19,7 @@ func TestInstanceThatIsNotGitLab(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			srv := tc.Serve(t, nil)
-			in := Input{Token: secret.New("glpat-AbcdefghijKLMNOPQRST"), Origin: Origin{Kind: "env", Name: "APP_TOKEN", Found: true}, URL: srv.URL}
-			rep := Run(context.Background(), in, Config{Clock: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))})
+			rep := runAt(srv.URL, 0)
 			r := find(t, rep, "instance")
 			if r.Status != StatusFailed || rep.Healthy {
 				t.Fatalf("instance check: %s %q, want failed", r.Status, r.Detail)
@@ -44,9 +40,7 @@ func TestInstanceThatNeverAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	url := b.URL
-	in := Input{Token: secret.New("glpat-AbcdefghijKLMNOPQRST"), Origin: Origin{Kind: "env", Name: "APP_TOKEN", Found: true}, URL: url}
-	rep := Run(context.Background(), in, Config{Clock: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), Timeout: 300 * time.Millisecond})
+	rep := runAt(b.URL, 300*time.Millisecond)
 	r := find(t, rep, "instance")
 	if r.Status != StatusFailed || !strings.Contains(r.Detail, "no answer within 300ms") || !strings.Contains(r.Fix, "--timeout") {
 		t.Errorf("instance check: %s %q (fix %q); want a failure naming the 300ms timeout", r.Status, r.Detail, r.Fix)

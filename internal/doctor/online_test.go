@@ -24,6 +24,14 @@ func date(s string) *time.Time {
 	return &t
 }
 
+// runAt runs the chain at simNow for a well-formed access token in
+// APP_TOKEN against the server at url, waiting timeout for each answer
+// (0: the default).
+func runAt(url string, timeout time.Duration) Report {
+	in := Input{Token: secret.New("glpat-AbcdefghijKLMNOPQRST"), Origin: Origin{Kind: "env", Name: "APP_TOKEN", Found: true}, URL: url}
+	return Run(context.Background(), in, Config{Clock: clock.NewFake(simNow), Timeout: timeout})
+}
+
 // instance is a small GitLab: group platform with project app, a private
 // project elsewhere, a human Reporter, and one token per way a token breaks.
 func instance(t *testing.T) (string, map[string]string) {

@@ -10,10 +10,7 @@ import (
 
 // checkScopes compares the token's scopes with --need, both ways: a missing
 // scope blocks, a scope beyond the smallest set that would do is a warning.
-func checkScopes(ctx context.Context, s *session) Result {
-	if s.isDeploy() {
-		return checkDeployScopes(ctx, s)
-	}
+func checkScopes(_ context.Context, s *session) Result {
 	has := slices.Sorted(maps.Keys(s.scopes))
 	if len(s.in.Needs) == 0 {
 		return pass(fmt.Sprintf("scopes %s (no --need given, nothing to compare)", strings.Join(has, ", ")))

@@ -10,9 +10,6 @@ import (
 // checkValid asks GitLab about the token itself (GET /personal_access_tokens/self,
 // which answers for any scope and for group and project tokens too).
 func checkValid(ctx context.Context, s *session) Result {
-	if s.isDeploy() {
-		return checkDeployValid(ctx, s)
-	}
 	api, err := s.client()
 	if err != nil {
 		return fail(fmt.Sprintf("cannot talk to %s: %v", s.baseURL, err), "check --url")
