@@ -39,60 +39,52 @@ import (
 //	  - {namespace: platform/infra, path: tool}
 
 type fixture struct {
-	Now      *fixtureTime     `yaml:"now"`
-	Users    []fixtureUser    `yaml:"users"`
-	Groups   []fixtureGroup   `yaml:"groups"`
-	Projects []fixtureProject `yaml:"projects"`
+	Now      *fixtureTime            `yaml:"now"`
+	Users    []lined[fixtureUser]    `yaml:"users"`
+	Groups   []lined[fixtureGroup]   `yaml:"groups"`
+	Projects []lined[fixtureProject] `yaml:"projects"`
 }
 
 type fixtureUser struct {
-	line     int
-	Username string         `yaml:"username"`
-	Admin    bool           `yaml:"admin"`
-	Tokens   []fixtureToken `yaml:"tokens"`
+	Username string                `yaml:"username"`
+	Admin    bool                  `yaml:"admin"`
+	Tokens   []lined[fixtureToken] `yaml:"tokens"`
 	// ServiceAccount makes an instance service account of that username.
 	ServiceAccount bool `yaml:"service_account"`
 }
 
-type fixtureGroup struct {
-	line      int
-	Path      string            `yaml:"path"`
-	Name      string            `yaml:"name"`
-	Members   []fixtureMember   `yaml:"members"`
-	Tokens    []fixtureToken    `yaml:"tokens"`
-	Variables []fixtureVariable `yaml:"variables"`
-	Subgroups []fixtureGroup    `yaml:"subgroups"`
-	Projects  []fixtureProject  `yaml:"projects"`
+// fixtureResource is what a group and a project of the fixture both hold.
+type fixtureResource struct {
+	Path         string                      `yaml:"path"`
+	Name         string                      `yaml:"name"`
+	Members      []lined[fixtureMember]      `yaml:"members"`
+	Tokens       []lined[fixtureToken]       `yaml:"tokens"`
+	Variables    []lined[fixtureVariable]    `yaml:"variables"`
+	DeployTokens []lined[fixtureDeployToken] `yaml:"deploy_tokens"`
+	Runners      []lined[fixtureRunner]      `yaml:"runners"`
+}
 
-	DeployTokens []fixtureDeployToken `yaml:"deploy_tokens"`
-	Runners      []fixtureRunner      `yaml:"runners"`
+type fixtureGroup struct {
+	fixtureResource `yaml:",inline"`
+	Subgroups       []lined[fixtureGroup]   `yaml:"subgroups"`
+	Projects        []lined[fixtureProject] `yaml:"projects"`
 	// ServiceAccounts are service accounts the (top-level) group
 	// provisioned, by username, with their tokens.
-	ServiceAccounts []fixtureUser `yaml:"service_accounts"`
+	ServiceAccounts []lined[fixtureUser] `yaml:"service_accounts"`
 }
 
 type fixtureProject struct {
-	line      int
-	Path      string            `yaml:"path"`
-	Name      string            `yaml:"name"`
-	Namespace string            `yaml:"namespace"`
-	Members   []fixtureMember   `yaml:"members"`
-	Tokens    []fixtureToken    `yaml:"tokens"`
-	Variables []fixtureVariable `yaml:"variables"`
-
-	DeployTokens []fixtureDeployToken `yaml:"deploy_tokens"`
-	Triggers     []fixtureTrigger     `yaml:"triggers"`
-	Runners      []fixtureRunner      `yaml:"runners"`
+	fixtureResource `yaml:",inline"`
+	Namespace       string                  `yaml:"namespace"`
+	Triggers        []lined[fixtureTrigger] `yaml:"triggers"`
 }
 
 type fixtureMember struct {
-	line        int
 	User        string `yaml:"user"`
 	AccessLevel int    `yaml:"access_level"`
 }
 
 type fixtureToken struct {
-	line        int
 	Name        string       `yaml:"name"`
 	Description string       `yaml:"description"`
 	Scopes      []string     `yaml:"scopes"`
@@ -105,7 +97,6 @@ type fixtureToken struct {
 }
 
 type fixtureVariable struct {
-	line             int
 	Key              string  `yaml:"key"`
 	Value            string  `yaml:"value"`
 	VariableType     string  `yaml:"variable_type"`
@@ -138,56 +129,59 @@ func (t *fixtureTime) ptr() *time.Time {
 	return &v
 }
 
-// decodeStrict decodes a mapping node into v (a pointer to a struct with yaml
-// tags), rejecting unknown keys. Node.Decode does not inherit the decoder's
-// KnownFields, so each fixture type checks its own keys.
-func decodeStrict[T any](n *yaml.Node, what string, v *T, line *int) error {
-	*line = n.Line
+// value is the time, or the zero time when the key is absent (a spec's
+// "now").
+func (t *fixtureTime) value() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+// lined is one entry of a fixture list, v, with the line it starts on for
+// the errors of loading it. It decodes v strictly: Node.Decode does not
+// inherit the decoder's KnownFields, so a key that T has no field for is
+// rejected here, naming its line and T without its "fixture" prefix.
+type lined[T any] struct {
+	line int
+	v    T
+}
+
+func (l *lined[T]) UnmarshalYAML(n *yaml.Node) error {
+	l.line = n.Line
 	if n.Kind == yaml.MappingNode {
 		rt := reflect.TypeFor[T]()
-		var known []string
-		for i := range rt.NumField() {
-			if tag := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" {
-				known = append(known, tag)
-			}
-		}
+		known := yamlKeys(rt)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; !slices.Contains(known, k.Value) {
-				return fmt.Errorf("line %d: field %s not found in %s (known: %s)", k.Line, k.Value, what, strings.Join(known, ", "))
+				return fmt.Errorf("line %d: field %s not found in %s (known: %s)", k.Line, k.Value,
+					strings.TrimPrefix(rt.Name(), "fixture"), strings.Join(known, ", "))
 			}
 		}
 	}
-	return n.Decode(v)
+	return n.Decode(&l.v)
 }
 
-func (u *fixtureUser) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureUser
-	return decodeStrict(n, "User", (*plain)(u), &u.line)
+// errorf is an error of loading the entry, naming its fixture line.
+func (l lined[T]) errorf(format string, args ...any) error {
+	return fmt.Errorf("sim fixture: line %d: "+format, append([]any{l.line}, args...)...)
 }
 
-func (g *fixtureGroup) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureGroup
-	return decodeStrict(n, "Group", (*plain)(g), &g.line)
-}
-
-func (p *fixtureProject) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureProject
-	return decodeStrict(n, "Project", (*plain)(p), &p.line)
-}
-
-func (m *fixtureMember) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureMember
-	return decodeStrict(n, "Member", (*plain)(m), &m.line)
-}
-
-func (t *fixtureToken) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureToken
-	return decodeStrict(n, "Token", (*plain)(t), &t.line)
-}
-
-func (v *fixtureVariable) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureVariable
-	return decodeStrict(n, "Variable", (*plain)(v), &v.line)
+// yamlKeys lists the keys a struct type decodes, in field order, those of
+// its inline fields included.
+func yamlKeys(rt reflect.Type) []string {
+	var keys []string
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case opts == "inline":
+			keys = append(keys, yamlKeys(f.Type)...)
+		case name != "":
+			keys = append(keys, name)
+		}
+	}
+	return keys
 }
 
 // LoadFixture adds the users, groups, projects, tokens and variables of a
@@ -207,19 +201,19 @@ func (s *Server) LoadFixture(r io.Reader) error {
 		fake.Set(f.Now.Time)
 	}
 	for _, u := range f.Users {
-		usr, ok := s.userNamed(u.Username)
+		usr, ok := s.userNamed(u.v.Username)
 		if !ok {
 			var err error
-			if u.ServiceAccount {
-				usr, err = s.createServiceAccountNamed(0, u.Username)
+			if u.v.ServiceAccount {
+				usr, err = s.createServiceAccountNamed(0, u.v.Username)
 			} else {
-				usr, err = s.CreateUser(u.Username, u.Admin)
+				usr, err = s.CreateUser(u.v.Username, u.v.Admin)
 			}
 			if err != nil {
-				return fmt.Errorf("sim fixture: line %d: %w", u.line, err)
+				return u.errorf("%w", err)
 			}
 		}
-		if err := s.loadUserTokens(usr.ID, u.Tokens); err != nil {
+		if err := s.loadUserTokens(usr.ID, u.v.Tokens); err != nil {
 			return err
 		}
 	}
@@ -229,9 +223,9 @@ func (s *Server) LoadFixture(r io.Reader) error {
 		}
 	}
 	for _, p := range f.Projects {
-		grp, ok := s.GroupByPath(p.Namespace)
+		grp, ok := s.GroupByPath(p.v.Namespace)
 		if !ok {
-			return fmt.Errorf("sim fixture: line %d: no group %q for project %q", p.line, p.Namespace, p.Path)
+			return p.errorf("no group %q for project %q", p.v.Namespace, p.v.Path)
 		}
 		if err := s.loadProject(p, grp.ID); err != nil {
 			return err
@@ -241,12 +235,8 @@ func (s *Server) LoadFixture(r io.Reader) error {
 }
 
 func (t fixtureToken) spec() TokenSpec {
-	spec := TokenSpec{Name: t.Name, Description: t.Description, Scopes: t.Scopes, AccessLevel: t.AccessLevel,
-		ExpiresAt: t.ExpiresAt.ptr(), LastUsedAt: t.LastUsedAt.ptr(), Revoked: t.Revoked, Secret: t.Secret}
-	if t.CreatedAt != nil {
-		spec.CreatedAt = t.CreatedAt.Time
-	}
-	return spec
+	return TokenSpec{Name: t.Name, Description: t.Description, Scopes: t.Scopes, AccessLevel: t.AccessLevel,
+		CreatedAt: t.CreatedAt.value(), ExpiresAt: t.ExpiresAt.ptr(), LastUsedAt: t.LastUsedAt.ptr(), Revoked: t.Revoked, Secret: t.Secret}
 }
 
 func (s *Server) userNamed(name string) (User, bool) {
@@ -258,49 +248,41 @@ func (s *Server) userNamed(name string) (User, bool) {
 	return User{}, false
 }
 
-func (s *Server) loadUserTokens(userID int64, tokens []fixtureToken) error {
+func (s *Server) loadUserTokens(userID int64, tokens []lined[fixtureToken]) error {
 	for _, t := range tokens {
-		if _, _, err := s.CreatePersonalToken(userID, t.spec()); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", t.line, err)
+		if _, _, err := s.CreatePersonalToken(userID, t.v.spec()); err != nil {
+			return t.errorf("%w", err)
 		}
 	}
 	return nil
 }
 
-func (s *Server) loadGroup(fg fixtureGroup, parentID int64) error {
-	g, err := s.CreateGroup(fg.Path, parentID)
+func (s *Server) loadGroup(fg lined[fixtureGroup], parentID int64) error {
+	g, err := s.CreateGroup(fg.v.Path, parentID)
 	if err != nil {
-		return fmt.Errorf("sim fixture: line %d: %w", fg.line, err)
+		return fg.errorf("%w", err)
 	}
-	if fg.Name != "" {
-		s.mu.Lock()
-		s.st.groups[g.ID].Name = fg.Name
-		s.mu.Unlock()
-	}
-	if err := s.loadResource("group", g.ID, fg.Members, fg.Tokens, fg.Variables); err != nil {
+	if err := s.loadResource("group", g.ID, &fg.v.fixtureResource, nil); err != nil {
 		return err
 	}
-	if err := s.loadCredentials("group", g.ID, fg.DeployTokens, nil, fg.Runners); err != nil {
-		return err
-	}
-	for _, sa := range fg.ServiceAccounts {
+	for _, sa := range fg.v.ServiceAccounts {
 		if parentID != 0 {
-			return fmt.Errorf("sim fixture: line %d: service accounts belong to top-level groups", sa.line)
+			return sa.errorf("service accounts belong to top-level groups")
 		}
-		usr, err := s.createServiceAccountNamed(g.ID, sa.Username)
+		usr, err := s.createServiceAccountNamed(g.ID, sa.v.Username)
 		if err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", sa.line, err)
+			return sa.errorf("%w", err)
 		}
-		if err := s.loadUserTokens(usr.ID, sa.Tokens); err != nil {
+		if err := s.loadUserTokens(usr.ID, sa.v.Tokens); err != nil {
 			return err
 		}
 	}
-	for _, sub := range fg.Subgroups {
+	for _, sub := range fg.v.Subgroups {
 		if err := s.loadGroup(sub, g.ID); err != nil {
 			return err
 		}
 	}
-	for _, p := range fg.Projects {
+	for _, p := range fg.v.Projects {
 		if err := s.loadProject(p, g.ID); err != nil {
 			return err
 		}
@@ -308,38 +290,42 @@ func (s *Server) loadGroup(fg fixtureGroup, parentID int64) error {
 	return nil
 }
 
-func (s *Server) loadProject(fp fixtureProject, namespaceID int64) error {
-	p, err := s.CreateProject(fp.Path, namespaceID)
+func (s *Server) loadProject(fp lined[fixtureProject], namespaceID int64) error {
+	p, err := s.CreateProject(fp.v.Path, namespaceID)
 	if err != nil {
-		return fmt.Errorf("sim fixture: line %d: %w", fp.line, err)
+		return fp.errorf("%w", err)
 	}
-	if fp.Name != "" {
-		s.mu.Lock()
-		s.st.projects[p.ID].Name = fp.Name
-		s.mu.Unlock()
-	}
-	if err := s.loadResource("project", p.ID, fp.Members, fp.Tokens, fp.Variables); err != nil {
-		return err
-	}
-	return s.loadCredentials("project", p.ID, fp.DeployTokens, fp.Triggers, fp.Runners)
+	return s.loadResource("project", p.ID, &fp.v.fixtureResource, fp.v.Triggers)
 }
 
-func (s *Server) loadResource(kind string, id int64, members []fixtureMember, tokens []fixtureToken, vars []fixtureVariable) error {
-	for _, m := range members {
-		u, ok := s.userNamed(m.User)
+// loadResource gives a new group or project (of kind, id) the name and what
+// it holds in the fixture, and a project its triggers.
+func (s *Server) loadResource(kind string, id int64, r *fixtureResource, triggers []lined[fixtureTrigger]) error {
+	if r.Name != "" {
+		s.mu.Lock()
+		if kind == "group" {
+			s.st.groups[id].Name = r.Name
+		} else {
+			s.st.projects[id].Name = r.Name
+		}
+		s.mu.Unlock()
+	}
+	for _, m := range r.Members {
+		u, ok := s.userNamed(m.v.User)
 		if !ok {
-			return fmt.Errorf("sim fixture: line %d: unknown user %q (list it under users:)", m.line, m.User)
+			return m.errorf("unknown user %q (list it under users:)", m.v.User)
 		}
-		if err := s.AddMember(kind, id, u.ID, m.AccessLevel); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", m.line, err)
-		}
-	}
-	for _, t := range tokens {
-		if _, _, err := s.CreateAccessToken(kind, id, t.spec()); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", t.line, err)
+		if err := s.AddMember(kind, id, u.ID, m.v.AccessLevel); err != nil {
+			return m.errorf("%w", err)
 		}
 	}
-	for _, fv := range vars {
+	for _, t := range r.Tokens {
+		if _, _, err := s.CreateAccessToken(kind, id, t.v.spec()); err != nil {
+			return t.errorf("%w", err)
+		}
+	}
+	for _, l := range r.Variables {
+		fv := l.v
 		v := &variable{Kind: kind, ResourceID: id, Key: fv.Key, Value: fv.Value, VariableType: fv.VariableType,
 			Protected: fv.Protected, Masked: fv.Masked || fv.Hidden, Hidden: fv.Hidden, Raw: fv.Raw,
 			EnvironmentScope: fv.EnvironmentScope, Description: fv.Description}
@@ -350,10 +336,10 @@ func (s *Server) loadResource(kind string, id int64, members []fixtureMember, to
 			v.EnvironmentScope = "*"
 		}
 		if err := s.addVariable(v); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", fv.line, err)
+			return l.errorf("%w", err)
 		}
 	}
-	return nil
+	return s.loadCredentials(kind, id, r.DeployTokens, triggers, r.Runners)
 }
 
 // addVariable validates and stores v (fixture path).

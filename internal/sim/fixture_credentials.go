@@ -1,11 +1,5 @@
 package sim
 
-import (
-	"fmt"
-
-	"go.yaml.in/yaml/v3"
-)
-
 // Fixture keys for the credentials beyond access tokens, on a group or a
 // project:
 //
@@ -17,7 +11,6 @@ import (
 //	            last_used: …, secret: glptt-…}]     # projects only
 
 type fixtureDeployToken struct {
-	line      int
 	Name      string       `yaml:"name"`
 	Username  string       `yaml:"username"`
 	Scopes    []string     `yaml:"scopes"`
@@ -28,7 +21,6 @@ type fixtureDeployToken struct {
 }
 
 type fixtureTrigger struct {
-	line        int
 	Description string       `yaml:"description"`
 	Owner       string       `yaml:"owner"`
 	CreatedAt   *fixtureTime `yaml:"created_at"`
@@ -38,7 +30,6 @@ type fixtureTrigger struct {
 }
 
 type fixtureRunner struct {
-	line           int
 	Description    string       `yaml:"description"`
 	CreatedAt      *fixtureTime `yaml:"created_at"`
 	ContactedAt    *fixtureTime `yaml:"contacted_at"`
@@ -46,56 +37,38 @@ type fixtureRunner struct {
 	Secret         string       `yaml:"secret"`
 }
 
-func (d *fixtureDeployToken) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureDeployToken
-	return decodeStrict(n, "DeployToken", (*plain)(d), &d.line)
-}
-
-func (t *fixtureTrigger) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureTrigger
-	return decodeStrict(n, "Trigger", (*plain)(t), &t.line)
-}
-
-func (r *fixtureRunner) UnmarshalYAML(n *yaml.Node) error {
-	type plain fixtureRunner
-	return decodeStrict(n, "Runner", (*plain)(r), &r.line)
-}
-
-func (s *Server) loadCredentials(kind string, id int64, deploy []fixtureDeployToken, triggers []fixtureTrigger, runners []fixtureRunner) error {
-	for _, d := range deploy {
-		spec := DeployTokenSpec{Name: d.Name, Username: d.Username, Scopes: d.Scopes, ExpiresAt: d.ExpiresAt.ptr(), Revoked: d.Revoked, Secret: d.Secret}
-		if d.CreatedAt != nil {
-			spec.CreatedAt = d.CreatedAt.Time
-		}
+func (s *Server) loadCredentials(kind string, id int64, deploy []lined[fixtureDeployToken], triggers []lined[fixtureTrigger], runners []lined[fixtureRunner]) error {
+	for _, l := range deploy {
+		d := l.v
+		spec := DeployTokenSpec{Name: d.Name, Username: d.Username, Scopes: d.Scopes, CreatedAt: d.CreatedAt.value(),
+			ExpiresAt: d.ExpiresAt.ptr(), Revoked: d.Revoked, Secret: d.Secret}
 		if _, _, err := s.CreateDeployToken(kind, id, spec); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", d.line, err)
+			return l.errorf("%w", err)
 		}
 	}
-	for _, t := range triggers {
+	for _, l := range triggers {
+		t := l.v
 		u, ok := s.userNamed(t.Owner)
 		if !ok {
-			return fmt.Errorf("sim fixture: line %d: unknown trigger owner %q (list it under users:)", t.line, t.Owner)
+			return l.errorf("unknown trigger owner %q (list it under users:)", t.Owner)
 		}
-		spec := TriggerSpec{Description: t.Description, ExpiresAt: t.ExpiresAt.ptr(), LastUsed: t.LastUsed.ptr(), Secret: t.Secret}
-		if t.CreatedAt != nil {
-			spec.CreatedAt = t.CreatedAt.Time
-		}
+		spec := TriggerSpec{Description: t.Description, CreatedAt: t.CreatedAt.value(), ExpiresAt: t.ExpiresAt.ptr(),
+			LastUsed: t.LastUsed.ptr(), Secret: t.Secret}
 		if _, _, err := s.CreateTrigger(id, u.ID, spec); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", t.line, err)
+			return l.errorf("%w", err)
 		}
 	}
-	for _, r := range runners {
-		spec := RunnerSpec{Description: r.Description, Type: kind + "_type", ContactedAt: r.ContactedAt.ptr(), TokenExpiresAt: r.TokenExpiresAt.ptr(), Secret: r.Secret}
-		if r.CreatedAt != nil {
-			spec.CreatedAt = r.CreatedAt.Time
-		}
+	for _, l := range runners {
+		r := l.v
+		spec := RunnerSpec{Description: r.Description, Type: kind + "_type", CreatedAt: r.CreatedAt.value(),
+			ContactedAt: r.ContactedAt.ptr(), TokenExpiresAt: r.TokenExpiresAt.ptr(), Secret: r.Secret}
 		if kind == "group" {
 			spec.GroupID = id
 		} else {
 			spec.ProjectID = id
 		}
 		if _, _, err := s.CreateRunner(spec); err != nil {
-			return fmt.Errorf("sim fixture: line %d: %w", r.line, err)
+			return l.errorf("%w", err)
 		}
 	}
 	return nil
