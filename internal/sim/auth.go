@@ -31,6 +31,17 @@ const (
 	msgRevoked = "Token was revoked. You have to re-authorize from the user."
 )
 
+// onFound makes the handler of an endpoint on one object: find resolves it
+// from the call, answering the request itself (404, 403 …) and giving nil
+// when there is none to serve; serve answers with it.
+func onFound[T any](find func(*call) *T, serve func(*call, *T)) func(*call) {
+	return func(c *call) {
+		if v := find(c); v != nil {
+			serve(c, v)
+		}
+	}
+}
+
 func (c *call) unauthorized() { message(c.w, http.StatusUnauthorized, "401 Unauthorized") }
 
 func (c *call) invalidToken(desc string) {

@@ -67,10 +67,11 @@ func (st *store) resourceDeployTokens(kind string, id int64) []*deployToken {
 	return out
 }
 
-// deployResource resolves {id} for the deploy token endpoints: 404 when the
-// caller cannot see it, 403 below Maintainer (read_deploy_token,
-// create_deploy_token and destroy_deploy_token are Maintainer+ abilities).
-func (c *call) deployResource(kind string) (int64, bool) {
+// maintainedResource resolves {id} for the endpoints that need Maintainer+
+// (the deploy token ones: read_deploy_token, create_deploy_token and
+// destroy_deploy_token; a group's or project's runner list) or an
+// administrator: 404 when the caller cannot see it, 403 below Maintainer.
+func (c *call) maintainedResource(kind string) (int64, bool) {
 	id, lvl, ok := c.resource(kind)
 	if !ok {
 		return 0, false
@@ -114,17 +115,13 @@ func (s *Server) listAllDeployTokens(c *call) {
 }
 
 func (s *Server) listDeployTokens(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.deployResource(kind)
-		if !ok {
-			return
-		}
+	return onResource(kind, (*call).maintainedResource, func(c *call, id int64) {
 		ds, ok := c.activeFilter(s.st.resourceDeployTokens(kind, id))
 		if !ok {
 			return
 		}
 		writeViews(c, ds, func(d *deployToken) deployTokenJSON { return deployTokenView(d, c.now, "") })
-	}
+	})
 }
 
 // deployTokenByPath returns the resource's token {tid}; it answers 400 for a
@@ -146,42 +143,28 @@ func (s *Server) deployTokenByPath(c *call, kind string, resID int64) *deployTok
 }
 
 func (s *Server) getDeployToken(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.deployResource(kind)
-		if !ok {
-			return
-		}
+	return onResource(kind, (*call).maintainedResource, func(c *call, id int64) {
 		if d := s.deployTokenByPath(c, kind, id); d != nil {
 			writeJSON(c.w, http.StatusOK, deployTokenView(d, c.now, ""))
 		}
-	}
+	})
 }
 
 // deleteDeployToken destroys the token (the API deletes the row; the UI's
 // "revoke" sets revoked): it leaves every list.
 func (s *Server) deleteDeployToken(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.deployResource(kind)
-		if !ok {
-			return
+	return onResource(kind, (*call).maintainedResource, func(c *call, id int64) {
+		if d := s.deployTokenByPath(c, kind, id); d != nil {
+			s.st.deployTokens = slices.DeleteFunc(s.st.deployTokens, func(x *deployToken) bool { return x == d })
+			c.w.WriteHeader(http.StatusNoContent)
 		}
-		d := s.deployTokenByPath(c, kind, id)
-		if d == nil {
-			return
-		}
-		s.st.deployTokens = slices.DeleteFunc(s.st.deployTokens, func(x *deployToken) bool { return x == d })
-		c.w.WriteHeader(http.StatusNoContent)
-	}
+	})
 }
 
 var deployUsername = regexp.MustCompile(`\A[a-zA-Z0-9.+_-]+\z`)
 
 func (s *Server) createDeployToken(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.deployResource(kind)
-		if !ok {
-			return
-		}
+	return onResource(kind, (*call).maintainedResource, func(c *call, id int64) {
 		m := missing(c.p, "name")
 		if _, ok := c.p.v["scopes"]; !ok {
 			m = strings.TrimPrefix(m+", scopes is missing", ", ")
@@ -190,12 +173,9 @@ func (s *Server) createDeployToken(kind string) func(*call) {
 			paramError(c.w, m)
 			return
 		}
-		scopes, _ := c.p.list("scopes")
-		for _, sc := range scopes {
-			if !slices.Contains(DeployTokenScopes, sc) {
-				paramError(c.w, "scopes does not have a valid value")
-				return
-			}
+		scopes, ok := c.scopesParam(DeployTokenScopes)
+		if !ok {
+			return
 		}
 		exp, ok := c.optionalDateTime("expires_at")
 		if !ok {
@@ -215,7 +195,7 @@ func (s *Server) createDeployToken(kind string) func(*call) {
 		}
 		d, secret := s.st.addDeployToken(kind, id, DeployTokenSpec{Name: c.p.str("name"), Username: username, Scopes: scopes, ExpiresAt: exp}, c.now)
 		writeJSON(c.w, http.StatusCreated, deployTokenView(d, c.now, secret))
-	}
+	})
 }
 
 // parseDateTime accepts what Grape's DateTime coercion does for our clients:

@@ -182,11 +182,8 @@ func (s *Server) listAllRunners(c *call) {
 	s.writeRunners(c, s.st.runners)
 }
 
-func (s *Server) getRunner(c *call) {
-	r := s.runnerByPath(c)
-	if r == nil {
-		return
-	}
+// getRunner serves GET /runners/:id (onFound(s.runnerByPath, …)).
+func (s *Server) getRunner(c *call, r *runner) {
 	if r.Type != "instance_type" && !s.canUpdateRunner(c.user, r) && !s.canReadRunner(c.user, r) {
 		message(c.w, http.StatusForbidden, "403 Forbidden - No access granted")
 		return
@@ -207,11 +204,7 @@ type resetTokenJSON struct {
 
 // resetRunnerToken: a new token, the old one dead at once; the new expiry
 // follows the instance's runner_token_expiration_interval (none by default).
-func (s *Server) resetRunnerToken(c *call) {
-	r := s.runnerByPath(c)
-	if r == nil {
-		return
-	}
+func (s *Server) resetRunnerToken(c *call, r *runner) {
 	if !s.canUpdateRunner(c.user, r) {
 		message(c.w, http.StatusForbidden, "403 Forbidden - No access granted")
 		return
@@ -252,17 +245,9 @@ func (s *Server) verifyRunner(c *call) {
 }
 
 // listGroupRunners: the group's runners and its ancestors' (Owner, or
-// Maintainer, of the group).
-func (s *Server) listGroupRunners(c *call) {
-	g := c.group()
-	if g == nil {
-		return
-	}
-	if !c.admin() && s.st.groupLevel(c.user, g) < 40 {
-		message(c.w, http.StatusForbidden, "403 Forbidden")
-		return
-	}
-	anc := s.st.ancestors(g)
+// Maintainer, of the group: onResource("group", (*call).maintainedResource, …)).
+func (s *Server) listGroupRunners(c *call, id int64) {
+	anc := s.st.ancestors(s.st.groups[id])
 	var out []*runner
 	for _, r := range s.st.runners {
 		if r.Type == "group_type" && slices.ContainsFunc(anc, func(a *group) bool { return a.ID == r.GroupID }) {
@@ -273,16 +258,9 @@ func (s *Server) listGroupRunners(c *call) {
 }
 
 // listProjectRunners: the project's own runners, its groups' runners and the
-// instance runners (Maintainer+).
-func (s *Server) listProjectRunners(c *call) {
-	p := c.project()
-	if p == nil {
-		return
-	}
-	if !c.admin() && s.st.projectLevel(c.user, p) < 40 {
-		message(c.w, http.StatusForbidden, "403 Forbidden")
-		return
-	}
+// instance runners (Maintainer+: onResource("project", (*call).maintainedResource, …)).
+func (s *Server) listProjectRunners(c *call, id int64) {
+	p := s.st.projects[id]
 	anc := s.st.ancestors(s.st.groups[p.NamespaceID])
 	var out []*runner
 	for _, r := range s.st.runners {

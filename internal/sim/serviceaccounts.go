@@ -3,7 +3,6 @@ package sim
 import (
 	"cmp"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -94,11 +93,9 @@ func (c *call) saGroup() *group {
 	return g
 }
 
-func (s *Server) createGroupServiceAccount(c *call) {
-	g := c.saGroup()
-	if g == nil {
-		return
-	}
+// The handlers on a group's service accounts are served onFound((*call).saGroup, …).
+
+func (s *Server) createGroupServiceAccount(c *call, g *group) {
 	if username := c.p.str("username"); username != "" && s.st.userByName(username) != nil {
 		message(c.w, http.StatusBadRequest, "400 Bad request - Username has already been taken")
 		return
@@ -107,17 +104,18 @@ func (s *Server) createGroupServiceAccount(c *call) {
 	writeJSON(c.w, http.StatusCreated, saView(u))
 }
 
-func (s *Server) listGroupServiceAccounts(c *call) {
-	g := c.saGroup()
-	if g == nil {
-		return
-	}
+func (s *Server) listGroupServiceAccounts(c *call, g *group) {
 	writeViews(c, s.serviceAccounts(g.ID), saView)
 }
 
-// groupSA resolves {uid} to a service account of the group: 404 when it is
-// not the group's, 400 when the user is not a service account.
-func (c *call) groupSA(g *group) *user {
+// groupSA resolves {id} as saGroup does and {uid} to a service account of
+// that group: 404 when it is not the group's, 400 when the user is not a
+// service account.
+func (c *call) groupSA() *user {
+	g := c.saGroup()
+	if g == nil {
+		return nil
+	}
 	id, _ := parseID(c.r.PathValue("uid"))
 	u := c.s.st.users[id]
 	switch {
@@ -131,30 +129,14 @@ func (c *call) groupSA(g *group) *user {
 	return u
 }
 
-func (s *Server) listGroupSATokens(c *call) {
-	g := c.saGroup()
-	if g == nil {
-		return
-	}
-	u := c.groupSA(g)
-	if u == nil {
-		return
-	}
+// The handlers on a group's service account are served onFound((*call).groupSA, …).
+
+func (s *Server) listGroupSATokens(c *call, u *user) {
 	ts, ok := c.filterTokens(u.tokens)
 	if !ok {
 		return
 	}
 	writeViews(c, ts, func(t *token) tokenJSON { return tokenView(t, c.now, false, "") })
-}
-
-func (s *Server) createGroupSAToken(c *call) {
-	g := c.saGroup()
-	if g == nil {
-		return
-	}
-	if u := c.groupSA(g); u != nil {
-		s.createPATFor(c, u)
-	}
 }
 
 // createUserPAT is POST /users/:id/personal_access_tokens (admin only).
@@ -179,12 +161,9 @@ func (s *Server) createPATFor(c *call, u *user) {
 		paramError(c.w, miss)
 		return
 	}
-	scopes, _ := c.p.list("scopes")
-	for _, sc := range scopes {
-		if !slices.Contains(resourceScopes, sc) && !slices.Contains(patOnlyScopes, sc) {
-			paramError(c.w, "scopes does not have a valid value")
-			return
-		}
+	scopes, ok := c.scopesParam(resourceScopes, patOnlyScopes)
+	if !ok {
+		return
 	}
 	exp, ok := c.expiresParam(365)
 	if !ok || !c.checkMaxExpiry(exp) {
@@ -199,11 +178,7 @@ func (s *Server) createPATFor(c *call, u *user) {
 
 // groupSAToken resolves {tid} to a token of the group's service account {uid}.
 func (c *call) groupSAToken() *token {
-	g := c.saGroup()
-	if g == nil {
-		return nil
-	}
-	u := c.groupSA(g)
+	u := c.groupSA()
 	if u == nil {
 		return nil
 	}
@@ -216,18 +191,13 @@ func (c *call) groupSAToken() *token {
 	return t
 }
 
-// rotateGroupSAToken: 200, the new token expires in a week unless expires_at.
-func (s *Server) rotateGroupSAToken(c *call) {
-	if t := c.groupSAToken(); t != nil {
-		c.rotate(t, false)
-	}
+// rotateGroupSAToken: 200, the new token expires in a week unless
+// expires_at (served onFound((*call).groupSAToken, …), as revoking is).
+func (s *Server) rotateGroupSAToken(c *call, t *token) {
+	c.rotate(t, false)
 }
 
-func (s *Server) revokeGroupSAToken(c *call) {
-	t := c.groupSAToken()
-	if t == nil {
-		return
-	}
+func (s *Server) revokeGroupSAToken(c *call, t *token) {
 	if !t.Revoked {
 		t.Revoked, t.RevokedAt = true, c.now
 	}

@@ -34,6 +34,17 @@ func (c *call) resource(kind string) (int64, int, bool) {
 	return p.ID, c.s.st.projectLevel(c.user, p), true
 }
 
+// onResource makes the handler of an endpoint on a group or project (kind):
+// resolve finds the call's {id} and checks the caller's access to it,
+// answering the request itself when it fails; serve answers with the id.
+func onResource(kind string, resolve func(*call, string) (int64, bool), serve func(c *call, id int64)) func(*call) {
+	return func(c *call) {
+		if id, ok := resolve(c, kind); ok {
+			serve(c, id)
+		}
+	}
+}
+
 // canManageTokens: Owner of a group, Maintainer+ of a project, admins, and
 // the resource's own Maintainer+ bots (which may list, get and revoke).
 // tokenResource resolves the call's group or project for reading its access
@@ -81,17 +92,13 @@ func (s *Server) resourceTokens(kind string, id int64, now time.Time) []*token {
 }
 
 func (s *Server) listResourceTokens(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.tokenResource(kind)
-		if !ok {
-			return
-		}
+	return onResource(kind, (*call).tokenResource, func(c *call, id int64) {
 		ts, ok := c.filterTokens(s.resourceTokens(kind, id, c.now))
 		if !ok {
 			return
 		}
 		writeViews(c, ts, func(t *token) tokenJSON { return tokenView(t, c.now, true, "") })
-	}
+	})
 }
 
 // findResourceToken returns the listed token {tid} of the resource, or nil.
@@ -104,19 +111,26 @@ func (s *Server) findResourceToken(c *call, kind string, resID int64) *token {
 	return t
 }
 
-func (s *Server) getResourceToken(kind string) func(*call) {
+// onResourceToken makes the handler of an endpoint on the access token {tid}
+// of the call's group or project (kind): serve gets the token, nil when the
+// resource lists none such, and the caller's access level in the resource.
+func (s *Server) onResourceToken(kind string, serve func(c *call, t *token, level int)) func(*call) {
 	return func(c *call) {
-		id, ok := c.tokenResource(kind)
-		if !ok {
-			return
+		if id, lvl, ok := c.resource(kind); ok {
+			serve(c, s.findResourceToken(c, kind, id), lvl)
 		}
+	}
+}
+
+func (s *Server) getResourceToken(kind string) func(*call) {
+	return onResource(kind, (*call).tokenResource, func(c *call, id int64) {
 		t := s.findResourceToken(c, kind, id)
 		if t == nil {
 			message(c.w, http.StatusNotFound, "404 "+kind+" Access Token Not Found")
 			return
 		}
 		writeJSON(c.w, http.StatusOK, tokenView(t, c.now, true, ""))
-	}
+	})
 }
 
 func (s *Server) createResourceToken(kind string) func(*call) {
@@ -129,12 +143,9 @@ func (s *Server) createResourceToken(kind string) func(*call) {
 			paramError(c.w, miss)
 			return
 		}
-		scopes, _ := c.p.list("scopes")
-		for _, sc := range scopes {
-			if !slices.Contains(resourceScopes, sc) {
-				paramError(c.w, "scopes does not have a valid value")
-				return
-			}
+		scopes, ok := c.scopesParam(resourceScopes)
+		if !ok {
+			return
 		}
 		level := 40
 		if v, ok := c.p.get("access_level"); ok {
@@ -166,6 +177,19 @@ func (s *Server) createResourceToken(kind string) func(*call) {
 		}, c.now)
 		writeJSON(c.w, http.StatusCreated, tokenView(t, c.now, true, secret))
 	}
+}
+
+// scopesParam reads the scopes parameter. A scope in none of the allowed
+// lists answers 400 "scopes does not have a valid value" and gives false.
+func (c *call) scopesParam(allowed ...[]string) ([]string, bool) {
+	scopes, _ := c.p.list("scopes")
+	for _, sc := range scopes {
+		if !slices.ContainsFunc(allowed, func(list []string) bool { return slices.Contains(list, sc) }) {
+			paramError(c.w, "scopes does not have a valid value")
+			return nil, false
+		}
+	}
+	return scopes, true
 }
 
 // expiresParam reads expires_at; absent or null gives today+defaultDays (or
@@ -202,12 +226,7 @@ func (c *call) checkMaxExpiry(exp *time.Time) bool {
 }
 
 func (s *Server) rotateResourceToken(kind string) func(*call) {
-	return func(c *call) {
-		id, lvl, ok := c.resource(kind)
-		if !ok {
-			return
-		}
-		t := s.findResourceToken(c, kind, id)
+	return s.onResourceToken(kind, func(c *call, t *token, lvl int) {
 		allowed := c.canManageTokens(kind, lvl) && (!c.user.Bot || (t != nil && t.ID == c.tok.ID))
 		if t == nil || !allowed {
 			if c.admin() {
@@ -218,7 +237,7 @@ func (s *Server) rotateResourceToken(kind string) func(*call) {
 			return
 		}
 		c.rotate(t, true)
-	}
+	})
 }
 
 func (s *Server) selfRotateResourceToken(kind string) func(*call) {
@@ -279,12 +298,7 @@ func (s *Server) rotateToken(old *token, exp *time.Time, now time.Time) (*token,
 }
 
 func (s *Server) revokeResourceToken(kind string) func(*call) {
-	return func(c *call) {
-		id, lvl, ok := c.resource(kind)
-		if !ok {
-			return
-		}
-		t := s.findResourceToken(c, kind, id)
+	return s.onResourceToken(kind, func(c *call, t *token, lvl int) {
 		if t == nil {
 			message(c.w, http.StatusNotFound, "404 "+kind+" Access Token Not Found")
 			return
@@ -297,7 +311,7 @@ func (s *Server) revokeResourceToken(kind string) func(*call) {
 			t.Revoked, t.RevokedAt = true, c.now
 		}
 		c.w.WriteHeader(http.StatusNoContent)
-	}
+	})
 }
 
 // mintResourceToken creates the bot user, its membership and the token.

@@ -50,17 +50,18 @@ func variableNotFound(kind string) string {
 	return "404 Variable Not Found"
 }
 
-// findVariable resolves {key} (+ filter[environment_scope]); answers 404/409 itself.
-// variable is the call's {key} variable of its group or project; nil when
-// the answer (403, 404 …) is already written.
-func (c *call) variable(kind string) *variable {
-	id, ok := c.variableResource(kind)
-	if !ok {
-		return nil
-	}
-	return c.findVariable(kind, id)
+// onVariable makes the handler of an endpoint on the call's {key} variable
+// of its group or project (kind); when there is none, the answer (403, 404
+// …) is already written and serve is not called.
+func onVariable(kind string, serve func(*call, *variable)) func(*call) {
+	return onResource(kind, (*call).variableResource, func(c *call, id int64) {
+		if v := c.findVariable(kind, id); v != nil {
+			serve(c, v)
+		}
+	})
 }
 
+// findVariable resolves {key} (+ filter[environment_scope]); answers 404/409 itself.
 func (c *call) findVariable(kind string, id int64) *variable {
 	key := c.r.PathValue("key")
 	scope, filtered := c.p.get("filter[environment_scope]")
@@ -82,22 +83,15 @@ func (c *call) findVariable(kind string, id int64) *variable {
 }
 
 func (s *Server) listVariables(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.variableResource(kind)
-		if !ok {
-			return
-		}
-		vs := s.resourceVariables(kind, id)
-		writeViews(c, vs, variableView)
-	}
+	return onResource(kind, (*call).variableResource, func(c *call, id int64) {
+		writeViews(c, s.resourceVariables(kind, id), variableView)
+	})
 }
 
 func (s *Server) getVariable(kind string) func(*call) {
-	return func(c *call) {
-		if v := c.variable(kind); v != nil {
-			writeJSON(c.w, http.StatusOK, variableView(v))
-		}
-	}
+	return onVariable(kind, func(c *call, v *variable) {
+		writeJSON(c.w, http.StatusOK, variableView(v))
+	})
 }
 
 // applyVariableParams copies the optional attributes in the request onto v.
@@ -165,11 +159,7 @@ func (s *Server) validateVariable(v *variable, self *variable) map[string][]stri
 }
 
 func (s *Server) createVariable(kind string) func(*call) {
-	return func(c *call) {
-		id, ok := c.variableResource(kind)
-		if !ok {
-			return
-		}
+	return onResource(kind, (*call).variableResource, func(c *call, id int64) {
 		var miss []string
 		for _, k := range []string{"key", "value"} {
 			if _, ok := c.p.get(k); !ok {
@@ -198,15 +188,11 @@ func (s *Server) createVariable(kind string) func(*call) {
 		}
 		s.st.variables = append(s.st.variables, v)
 		writeJSON(c.w, http.StatusCreated, variableView(v))
-	}
+	})
 }
 
 func (s *Server) updateVariable(kind string) func(*call) {
-	return func(c *call) {
-		v := c.variable(kind)
-		if v == nil {
-			return
-		}
+	return onVariable(kind, func(c *call, v *variable) {
 		upd := *v
 		if !c.applyVariableParams(&upd) {
 			return
@@ -225,16 +211,12 @@ func (s *Server) updateVariable(kind string) func(*call) {
 		}
 		*v = upd
 		writeJSON(c.w, http.StatusOK, variableView(v))
-	}
+	})
 }
 
 func (s *Server) deleteVariable(kind string) func(*call) {
-	return func(c *call) {
-		v := c.variable(kind)
-		if v == nil {
-			return
-		}
+	return onVariable(kind, func(c *call, v *variable) {
 		s.st.variables = slices.DeleteFunc(s.st.variables, func(o *variable) bool { return o == v })
 		c.w.WriteHeader(http.StatusNoContent)
-	}
+	})
 }
