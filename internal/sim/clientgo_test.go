@@ -34,9 +34,7 @@ func TestClientGo(t *testing.T) {
 	s, base, _ := newConformance(t, Options{})
 	p, _ := s.ProjectByPath("platform/infra/app")
 	for range 12 {
-		if _, _, err := s.CreateAccessToken("group", 1, TokenSpec{Name: "bulk", Scopes: []string{"read_api"}}); err != nil {
-			t.Fatal(err)
-		}
+		platformToken(t, s, TokenSpec{Name: "bulk", Scopes: []string{"read_api"}})
 	}
 	alice := newClient(t, base, aliceSecret)
 	root := newClient(t, base, rootSecret)

@@ -12,16 +12,9 @@ import (
 // are never deleted.
 func TestConformanceInactiveRetention(t *testing.T) {
 	s, base, fake := newConformance(t, Options{})
-	g, _ := s.GroupByPath("platform")
 	exp := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
-	fam, _, err := s.CreateAccessToken("group", g.ID, TokenSpec{Name: "family", Scopes: []string{"read_api"}, ExpiresAt: &exp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lone, loneSecret, err := s.CreateAccessToken("group", g.ID, TokenSpec{Name: "lone", Scopes: []string{"read_api"}, ExpiresAt: &exp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fam, _ := platformToken(t, s, TokenSpec{Name: "family", Scopes: []string{"read_api"}, ExpiresAt: &exp})
+	lone, loneSecret := platformToken(t, s, TokenSpec{Name: "lone", Scopes: []string{"read_api"}, ExpiresAt: &exp})
 	pat, _, err := s.CreatePersonalToken(3, TokenSpec{Name: "bob-old", Scopes: []string{"read_api"}, ExpiresAt: &exp})
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +47,8 @@ func TestConformanceInactiveRetention(t *testing.T) {
 // name only.
 func TestConformanceTokenSearch(t *testing.T) {
 	s, base, _ := newConformance(t, Options{})
-	g, _ := s.GroupByPath("platform")
 	for _, name := range []string{"prod-deploy", "Deploy Staging", "ci", "ci-runner", "my token"} {
-		if _, _, err := s.CreateAccessToken("group", g.ID, TokenSpec{Name: name, Scopes: []string{"read_api"}}); err != nil {
-			t.Fatal(err)
-		}
+		platformToken(t, s, TokenSpec{Name: name, Scopes: []string{"read_api"}})
 	}
 	names := func(ns ...string) []string {
 		var out []string

@@ -192,12 +192,8 @@ func TestConformanceAccessTokens(t *testing.T) {
 
 func TestConformanceExpiryAndReuse(t *testing.T) {
 	s, base, fake := newConformance(t, Options{})
-	g, _ := s.GroupByPath("platform")
 	exp := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	_, secret, err := s.CreateAccessToken("group", g.ID, TokenSpec{Name: "short", Scopes: []string{"api"}, ExpiresAt: &exp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, secret := platformToken(t, s, TokenSpec{Name: "short", Scopes: []string{"api"}, ExpiresAt: &exp})
 	fake.Set(time.Date(2026, 11, 25, 23, 59, 59, 0, time.UTC))
 	runSteps(t, base, []step{{name: "valid until midnight", path: "/personal_access_tokens/self", token: secret, code: 200,
 		contains: []string{`"active":true`, `"last_used_at":"2026-11-25T23:59:59.000Z"`}}})

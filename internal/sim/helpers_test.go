@@ -80,6 +80,17 @@ func newConformance(t *testing.T, opts Options) (*Server, string, *clock.Fake) {
 	return s, base, fake
 }
 
+// platformToken makes an access token of group platform (id 1) through the
+// fixture API and returns it with its secret; an error fails the test.
+func platformToken(t *testing.T, s *Server, spec TokenSpec) (Token, string) {
+	t.Helper()
+	tok, secret, err := s.CreateAccessToken("group", 1, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, secret
+}
+
 type response struct {
 	code   int
 	header http.Header

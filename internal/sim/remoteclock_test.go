@@ -1,28 +1,23 @@
-package sim_test
+package sim
 
 import (
 	"testing"
 	"time"
-
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // A process following the emulator's clock (TOKENWARDEN_SIM_CLOCK) sees
 // its time, GET /-/sim/clock needing no token, and a timer fires once the
 // emulator's clock has been moved past it.
 func TestRemoteClockFollowsTheEmulator(t *testing.T) {
-	t0 := time.Date(2028, 2, 28, 23, 0, 0, 0, time.UTC)
-	fake := clock.NewFake(t0)
-	srv, url := simtest.Start(t, sim.Options{Clock: fake})
-	_ = srv
-	rc, err := sim.NewRemoteClock(url)
+	_, url, fake := newConformance(t, Options{})
+	start := time.Date(2028, 2, 28, 23, 0, 0, 0, time.UTC)
+	fake.Set(start)
+	rc, err := NewRemoteClock(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rc.Now(); got.Sub(t0).Abs() > time.Second {
-		t.Fatalf("Now = %s, want about %s", got, t0)
+	if got := rc.Now(); got.Sub(start).Abs() > time.Second {
+		t.Fatalf("Now = %s, want about %s", got, start)
 	}
 	tm := rc.NewTimer(2 * time.Hour)
 	defer tm.Stop()
@@ -30,12 +25,12 @@ func TestRemoteClockFollowsTheEmulator(t *testing.T) {
 	select {
 	case <-tm.C():
 		t.Fatal("the timer fired before the emulator's clock reached it")
-	case <-time.After(10 * sim.RemoteClockRefresh):
+	case <-time.After(10 * RemoteClockRefresh):
 	}
 	fake.Advance(time.Hour)
 	select {
 	case at := <-tm.C():
-		if at.Before(t0.Add(2 * time.Hour)) {
+		if at.Before(start.Add(2 * time.Hour)) {
 			t.Errorf("fired at %s", at)
 		}
 	case <-time.After(20 * time.Second):
