@@ -236,36 +236,41 @@ func (s *Server) routes() {
 	h("POST /api/v4/projects", scopesAPI, s.createProject)
 	h("GET /api/v4/projects/{id}", scopesAPI, s.getProject)
 
+	// Every group and project has these endpoints, under
+	// /api/v4/groups/{id} and /api/v4/projects/{id}; each handler is made
+	// for its kind.
+	perResource := []struct {
+		method, path string
+		scopes       []string
+		handler      func(kind string) func(*call)
+	}{
+		{"GET", "/access_tokens", scopesAPI, s.listResourceTokens},
+		{"POST", "/access_tokens", scopesAPI, s.createResourceToken},
+		{"GET", "/access_tokens/{tid}", scopesAPI, s.getResourceToken},
+		{"DELETE", "/access_tokens/{tid}", scopesAPI, s.revokeResourceToken},
+		{"POST", "/access_tokens/{tid}/rotate", scopesAPI, s.rotateResourceToken},
+		{"POST", "/access_tokens/self/rotate", scopesSelfRotate, s.selfRotateResourceToken},
+		{"GET", "/variables", scopesAPI, s.listVariables},
+		{"POST", "/variables", scopesAPI, s.createVariable},
+		{"GET", "/variables/{key}", scopesAPI, s.getVariable},
+		{"PUT", "/variables/{key}", scopesAPI, s.updateVariable},
+		{"DELETE", "/variables/{key}", scopesAPI, s.deleteVariable},
+		{"GET", "/deploy_tokens", scopesAPI, s.listDeployTokens},
+		{"POST", "/deploy_tokens", scopesAPI, s.createDeployToken},
+		{"GET", "/deploy_tokens/{tid}", scopesAPI, s.getDeployToken},
+		{"DELETE", "/deploy_tokens/{tid}", scopesAPI, s.deleteDeployToken},
+	}
 	for _, kind := range []string{"group", "project"} {
-		base := "/api/v4/" + kind + "s/{id}/access_tokens"
-		h("GET "+base, scopesAPI, s.listResourceTokens(kind))
-		h("POST "+base, scopesAPI, s.createResourceToken(kind))
-		h("GET "+base+"/{tid}", scopesAPI, s.getResourceToken(kind))
-		h("DELETE "+base+"/{tid}", scopesAPI, s.revokeResourceToken(kind))
-		h("POST "+base+"/{tid}/rotate", scopesAPI, s.rotateResourceToken(kind))
-		h("POST "+base+"/self/rotate", scopesSelfRotate, s.selfRotateResourceToken(kind))
-
-		vars := "/api/v4/" + kind + "s/{id}/variables"
-		h("GET "+vars, scopesAPI, s.listVariables(kind))
-		h("POST "+vars, scopesAPI, s.createVariable(kind))
-		h("GET "+vars+"/{key}", scopesAPI, s.getVariable(kind))
-		h("PUT "+vars+"/{key}", scopesAPI, s.updateVariable(kind))
-		h("DELETE "+vars+"/{key}", scopesAPI, s.deleteVariable(kind))
-
-		members := "/api/v4/" + kind + "s/{id}/members"
-		h("GET "+members+"/{uid}", scopesAPI, s.getMember(kind, false))
-		h("GET "+members+"/all/{uid}", scopesAPI, s.getMember(kind, true))
+		res := "/api/v4/" + kind + "s/{id}"
+		for _, e := range perResource {
+			h(e.method+" "+res+e.path, e.scopes, e.handler(kind))
+		}
+		h("GET "+res+"/members/{uid}", scopesAPI, s.getMember(kind, false))
+		h("GET "+res+"/members/all/{uid}", scopesAPI, s.getMember(kind, true))
 	}
 	h("POST /api/v4/admin/token", scopesAPI, s.adminTokenInfo)
 
 	h("GET /api/v4/deploy_tokens", scopesAPI, s.listAllDeployTokens)
-	for _, kind := range []string{"group", "project"} {
-		base := "/api/v4/" + kind + "s/{id}/deploy_tokens"
-		h("GET "+base, scopesAPI, s.listDeployTokens(kind))
-		h("POST "+base, scopesAPI, s.createDeployToken(kind))
-		h("GET "+base+"/{tid}", scopesAPI, s.getDeployToken(kind))
-		h("DELETE "+base+"/{tid}", scopesAPI, s.deleteDeployToken(kind))
-	}
 	h("GET /api/v4/projects/{id}/triggers", scopesAPI, s.listTriggers)
 	h("POST /api/v4/projects/{id}/triggers", scopesAPI, s.createTrigger)
 	h("GET /api/v4/projects/{id}/triggers/{tid}", scopesAPI, s.getTrigger)
