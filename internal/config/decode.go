@@ -169,38 +169,45 @@ func (d *decoder) boolean(dst *bool, where string) field {
 	}
 }
 
-func (d *decoder) integer(dst *int, where string) field {
+// parsedField is the field of a single value that parse turns into what
+// it stores in *dst. An empty value leaves *dst as it is; parse reports a
+// value it refuses (at v's line) and returns ok false, and *dst is left as
+// it is then too.
+func parsedField[T any](d *decoder, dst *T, where string, parse func(v *yaml.Node, s string) (_ T, ok bool)) field {
 	return func(_, v *yaml.Node) {
 		s, ok := d.scalar(v, where)
 		if !ok || s == "" {
 			return
 		}
-		i, err := strconv.Atoi(s)
-		if err != nil {
-			d.errorf(v, "", "%s must be a whole number, not %q", where, s)
-			return
+		if x, ok := parse(v, s); ok {
+			*dst = x
 		}
-		*dst = i
 	}
 }
 
-func (d *decoder) dur(dst *time.Duration, where string) field {
-	return func(_, v *yaml.Node) {
-		s, ok := d.scalar(v, where)
-		if !ok || s == "" {
-			return
-		}
-		t, err := duration.Parse(s)
+func (d *decoder) integer(dst *int, where string) field {
+	return parsedField(d, dst, where, func(v *yaml.Node, s string) (int, bool) {
+		i, err := strconv.Atoi(s)
 		if err != nil {
+			d.errorf(v, "", "%s must be a whole number, not %q", where, s)
+		}
+		return i, err == nil
+	})
+}
+
+func (d *decoder) dur(dst *time.Duration, where string) field {
+	return parsedField(d, dst, where, func(v *yaml.Node, s string) (time.Duration, bool) {
+		t, err := duration.Parse(s)
+		switch {
+		case err != nil:
 			d.errorf(v, "durations are a number with a unit: s, m, h, d (days) or w (weeks), e.g. 90d, 2w, 12h", "%s: invalid duration %q", where, s)
-			return
-		}
-		if t < 0 {
+		case t < 0:
 			d.errorf(v, "", "%s must not be negative", where)
-			return
+		default:
+			return t, true
 		}
-		*dst = t
-	}
+		return 0, false
+	})
 }
 
 func (d *decoder) strings(dst *[]string, where string) field {
@@ -309,19 +316,15 @@ func (d *decoder) httpURL(n *yaml.Node, where, s string) bool {
 
 // fileMode parses "0600", "600" or "0o600".
 func (d *decoder) fileMode(dst *os.FileMode, where string) field {
-	return func(_, v *yaml.Node) {
-		s, ok := d.scalar(v, where)
-		if !ok || s == "" {
-			return
-		}
+	return parsedField(d, dst, where, func(v *yaml.Node, s string) (os.FileMode, bool) {
 		m, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s, "0o"), "0"), 8, 32)
 		if strings.TrimLeft(s, "0o") == "" {
 			m, err = 0, nil
 		}
 		if err != nil || m > 0o777 {
 			d.errorf(v, "write an octal mode such as \"0600\"", "%s: invalid file mode %q", where, s)
-			return
+			return 0, false
 		}
-		*dst = os.FileMode(m)
-	}
+		return os.FileMode(m), true
+	})
 }
