@@ -8,14 +8,24 @@ import (
 // head is a valid first part; bad configs below start on line 3.
 const head = "gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}\n"
 
-const tok = "tokens:\n  - name: t\n    group: g\n    scopes: [api]\n"
+// tokenT is a tokens: list of one entry, t, with the given keys one a line
+// (from the line after name: t).
+func tokenT(keys ...string) string {
+	y := "tokens:\n  - name: t\n"
+	for _, k := range keys {
+		y += "    " + k + "\n"
+	}
+	return y
+}
 
-const dtok = "tokens:\n  - name: t\n    project: g/p\n    kind: deploy_token\n"
-
-const rtok = "tokens:\n  - name: t\n    kind: runner_token\n"
-const ttok = "tokens:\n  - name: t\n    project: g/p\n    kind: trigger_token\n"
-
-const satok = "tokens:\n  - name: t\n    kind: service_account_token\n    service_account: svc\n    scopes: [api]\n"
+// The entry t as each kind of token; a test adds its own keys after it.
+var (
+	tok   = tokenT("group: g", "scopes: [api]")
+	dtok  = tokenT("project: g/p", "kind: deploy_token")
+	rtok  = tokenT("kind: runner_token")
+	ttok  = tokenT("project: g/p", "kind: trigger_token")
+	satok = tokenT("kind: service_account_token", "service_account: svc", "scopes: [api]")
+)
 
 // delivering is a config whose token t (tok) delivers to one sink: sink is
 // the YAML of that deliver: item, from line 7, and may go on after it.
@@ -58,13 +68,13 @@ func TestRejected(t *testing.T) {
 			[]want{{6, `token "t": strategy rotate is not possible for a trigger token`, "no rotate endpoint"}}},
 		{"trigger token with verify", head + ttok + "    verify: {path: /user}\n",
 			[]want{{5, `token "t": verify is not possible for a trigger token`, "compares it"}}},
-		{"service-account token without service_account", head + "tokens:\n  - name: t\n    kind: service_account_token\n    scopes: [api]\n",
+		{"service-account token without service_account", head + tokenT("kind: service_account_token", "scopes: [api]"),
 			[]want{{4, `token "t": service_account is required`, "username"}}},
 		{"service-account token of a subgroup", head + satok + "    group: g/sub\n",
 			[]want{{7, `token "t": group "g/sub" is not a top-level group`, "use g"}}},
 		{"service-account token of a project", head + satok + "    project: g/p\n",
 			[]want{{7, `token "t": a service-account token has no project:`, "top-level group"}}},
-		{"service-account token with an admin scope", head + "tokens:\n  - name: t\n    kind: service_account_token\n    service_account: svc\n    scopes: [sudo]\n",
+		{"service-account token with an admin scope", head + tokenT("kind: service_account_token", "service_account: svc", "scopes: [sudo]"),
 			[]want{{6, `token "t": scope "sudo" does not exist for service account tokens`, "read_user"}}},
 		{"service-account token with strategy self", head + satok + "    strategy: self\n",
 			[]want{{7, `token "t": strategy self is not possible for a service-account token`, "strategy: rotate"}}},
@@ -138,13 +148,13 @@ func TestRejected(t *testing.T) {
 			[]want{{4, `gitlab.timeout: invalid duration "soon"`, "e.g. 90d"}}},
 		{"not a url", "gitlab: {url: gitlab.example.com, token_env: A}\n",
 			[]want{{1, "not an http(s) URL", ""}}},
-		{"unknown scope", head + "tokens:\n  - name: t\n    group: g\n    scopes: [read_registy]\n",
+		{"unknown scope", head + tokenT("group: g", "scopes: [read_registy]"),
 			[]want{{5, `unknown scope "read_registy"`, `did you mean "read_registry"?`}}},
-		{"personal-only scope", head + "tokens:\n  - name: t\n    group: g\n    scopes: [read_user]\n",
+		{"personal-only scope", head + tokenT("group: g", "scopes: [read_user]"),
 			[]want{{5, `"read_user" exists only on personal access tokens`, "valid scopes: api"}}},
-		{"no scopes", head + "tokens:\n  - name: t\n    group: g\n",
+		{"no scopes", head + tokenT("group: g"),
 			[]want{{3, "scopes are required", "read_api"}}},
-		{"scopes as a string", head + "tokens:\n  - name: t\n    group: g\n    scopes: api\n",
+		{"scopes as a string", head + tokenT("group: g", "scopes: api"),
 			[]want{{5, "must be a list", "[api]"}, {5, "scopes are required", ""}}},
 		{"invalid access level", head + tok + "    access_level: admin\n",
 			[]want{{6, `invalid access_level "admin"`, "maintainer (40)"}}},
@@ -168,13 +178,13 @@ func TestRejected(t *testing.T) {
 			[]want{{6, `unknown strategy "recreate"`, "overlap"}}},
 		{"self without token_env", head + tok + "    strategy: self\n",
 			[]want{{6, "token_env or token_file is required", ""}}},
-		{"self without self_rotate scope", head + "tokens:\n  - name: t\n    group: g\n    scopes: [read_api]\n    strategy: self\n    token_env: T\n",
+		{"self without self_rotate scope", head + tokenT("group: g", "scopes: [read_api]", "strategy: self", "token_env: T"),
 			[]want{{6, "strategy self needs the api or self_rotate scope", "self_rotate"}}},
 		{"token_env without self", head + tok + "    token_env: T\n",
 			[]want{{6, "only used with strategy self", ""}}},
 		{"group and project", head + tok + "    project: g/p\n",
 			[]want{{4, "both group and project", ""}}},
-		{"neither group nor project", head + "tokens:\n  - name: t\n    scopes: [api]\n",
+		{"neither group nor project", head + tokenT("scopes: [api]"),
 			[]want{{3, "group or project is required", ""}}},
 		{"missing name", head + "tokens:\n  - group: g\n    scopes: [api]\n",
 			[]want{{3, "name is required", ""}}},
