@@ -25,6 +25,16 @@ func timeoutClient(t *testing.T, url string, timeout time.Duration) *gitlab.Clie
 	return c
 }
 
+// wantHint fails the test unless err carries a hint (HintText) that
+// contains part, the hint about what.
+func wantHint(t *testing.T, err error, part, what string) {
+	t.Helper()
+	var h interface{ HintText() string }
+	if !errors.As(err, &h) || !strings.Contains(h.HintText(), part) {
+		t.Errorf("error %q has no hint about %s", err, what)
+	}
+}
+
 // TestHungServerTimesOut: a server that accepts the connection and never
 // answers fails a read after the timeout, once (no retries that multiply
 // the wait), with an error naming the instance and the timeout; and a
@@ -47,10 +57,7 @@ func TestHungServerTimesOut(t *testing.T) {
 	if msg := err.Error(); !strings.Contains(msg, url) || !strings.Contains(msg, "300ms") {
 		t.Errorf("error %q does not name the URL %s and the timeout 300ms", msg, url)
 	}
-	var h interface{ HintText() string }
-	if !errors.As(err, &h) || !strings.Contains(h.HintText(), "gitlab.timeout") {
-		t.Errorf("error %q has no hint about the timeout", err)
-	}
+	wantHint(t, err, "gitlab.timeout", "the timeout")
 	if n := hole.Accepted(); n != 1 {
 		t.Errorf("a hung read was sent %d times, want 1", n)
 	}
@@ -123,10 +130,7 @@ func TestNotAGitLabAPI(t *testing.T) {
 			if !errors.Is(err, gitlab.ErrNotAPI) || err.Error() != want {
 				t.Fatalf("CurrentUser: got %v, want %q", err, want)
 			}
-			var h interface{ HintText() string }
-			if !errors.As(err, &h) || !strings.Contains(h.HintText(), "without /api/v4") {
-				t.Errorf("error %q has no hint about the URL", err)
-			}
+			wantHint(t, err, "without /api/v4", "the URL")
 			if n := hits.Load(); n != 1 {
 				t.Errorf("sent %d times, want 1", n)
 			}
