@@ -9,7 +9,6 @@ import (
 )
 
 func TestEvaluateVariable(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	day := func(d int) *time.Time { x := time.Date(2026, 11, 25+d, 0, 0, 0, 0, time.UTC); return &x }
 	platform := gitlab.Resource{Type: "group", Path: "platform"}
 	app := gitlab.Resource{Type: "project", Path: "platform/app"}
