@@ -41,11 +41,7 @@ func (jsonFormat) get(content []byte, key string) (string, bool, error) {
 		}
 		cur = obj[idx].val
 	}
-	s, ok := cur.(string)
-	if !ok {
-		return "", false, fmt.Errorf("key %s holds a %s, not a string", key, jsonKind(cur))
-	}
-	return s, true, nil
+	return stringAt(key, cur, jsonKind)
 }
 
 func (jsonFormat) set(content []byte, key, value string) ([]byte, error) {

@@ -22,3 +22,13 @@ func checkKeyPath(key string) error {
 	}
 	return nil
 }
+
+// stringAt is what a JSON or TOML key reads as when it holds v: v when it
+// is a string, else an error naming, as kind calls it, what stands there.
+func stringAt(key string, v any, kind func(any) string) (string, bool, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", false, fmt.Errorf("key %s holds a %s, not a string", key, kind(v))
+	}
+	return s, true, nil
+}

@@ -263,11 +263,7 @@ func (tomlFormat) get(content []byte, key string) (string, bool, error) {
 	if !ok {
 		return "", false, nil
 	}
-	s, isStr := v.(string)
-	if !isStr {
-		return "", false, fmt.Errorf("key %s holds a %s, not a string", key, tomlKind(v))
-	}
-	return s, true, nil
+	return stringAt(key, v, tomlKind)
 }
 
 func (tomlFormat) set(content []byte, key, value string) ([]byte, error) {
