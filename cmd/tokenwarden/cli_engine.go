@@ -22,7 +22,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
 
-// engineFlags are shared by plan, apply, rotate and history.
+// engineFlags are shared by plan, apply, rotate, history and serve.
 type engineFlags struct {
 	config  string
 	keyFile string
@@ -33,6 +33,40 @@ func (f *engineFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.config, "config", "c", "tokenwarden.yaml", "config file")
 	cmd.Flags().StringVar(&f.keyFile, "key-file", "", "age key that encrypts new secrets in the journal (default: $TOKENWARDEN_KEY_FILE, key_file in the config, or tokenwarden.key beside the database)")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every step (to stderr)")
+}
+
+// outputs are where a command with --format text|json writes: its result
+// (the text, or the JSON document) to stdout, and what it says besides
+// (warnings, questions, outcome lines) to msgs, which is stdout for text and
+// stderr for JSON, so that stdout holds the JSON alone.
+type outputs struct {
+	format string // text or json
+	json   bool
+	stdout io.Writer
+	msgs   io.Writer
+}
+
+// engineCommand completes cmd, one of the commands that work on a config
+// and its journal (plan, apply, rotate, history): it registers the
+// engineFlags and --format (text or json; formatHelp is its help), and
+// makes run its RunE, called once --format is known to be text or json.
+func engineCommand(cmd *cobra.Command, formatHelp string, run func(cmd *cobra.Command, args []string, f *engineFlags, o outputs) error) *cobra.Command {
+	var f engineFlags
+	var format string
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		asJSON, err := textOrJSON(format)
+		if err != nil {
+			return err
+		}
+		o := outputs{format: format, json: asJSON, stdout: cmd.OutOrStdout(), msgs: cmd.OutOrStdout()}
+		if asJSON {
+			o.msgs = cmd.ErrOrStderr()
+		}
+		return run(cmd, args, &f, o)
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", formatHelp)
+	return cmd
 }
 
 // engineRuntime is everything a command needs to run the engine.

@@ -15,10 +15,8 @@ import (
 )
 
 func newApplyCmd() *cobra.Command {
-	var f engineFlags
 	var yes bool
-	var format string
-	cmd := &cobra.Command{
+	cmd := engineCommand(&cobra.Command{
 		Use:   "apply -c FILE [--yes] [--format text|json]",
 		Short: "Create and rotate managed tokens, deliver, verify and revoke, as the plan says",
 		Long: `apply resumes unfinished rotations, then does what the plan says, after
@@ -32,96 +30,83 @@ done.
 action, the result, the token ids, the error) instead of the plan and the
 outcome lines; it never asks, so it needs --yes. Exit codes are the same.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
-			asJSON, err := textOrJSON(format)
-			if err != nil {
+	}, "output format: text or json (json needs --yes)", func(cmd *cobra.Command, _ []string, f *engineFlags, o outputs) error {
+		ctx := cmd.Context()
+		if o.json && !yes {
+			return errNoConfirmJSON("apply", "")
+		}
+		rt, st, err := openToWrite(ctx, f, cmd.ErrOrStderr(), o.msgs)
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		if _, err := rt.renewManaging(ctx, st, o.msgs, false); err != nil {
+			return err
+		}
+		p, err := rt.engine.Plan(ctx, rt.cfg)
+		if err != nil {
+			return err
+		}
+		writePolicyWarnings(o.msgs, rt.cfg.PolicyWarnings())
+		if !o.json {
+			writePlanText(o.msgs, p)
+		}
+		broken, failed := unevaluated(p, o.format), lastFailed(p, o.format)
+		if o.json && p.Changes() == 0 {
+			if err := writeResultJSON(o.stdout, applyJSON(p, nil)); err != nil {
 				return err
 			}
-			if asJSON && !yes {
-				return errNoConfirmJSON("apply", "")
-			}
-			stdout := out
-			if asJSON {
-				// Warnings go to stderr, the JSON alone to stdout.
-				out = cmd.ErrOrStderr()
-			}
-			rt, st, err := openToWrite(ctx, &f, cmd.ErrOrStderr(), out)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			if _, err := rt.renewManaging(ctx, st, out, false); err != nil {
-				return err
-			}
-			p, err := rt.engine.Plan(ctx, rt.cfg)
-			if err != nil {
-				return err
-			}
-			writePolicyWarnings(out, rt.cfg.PolicyWarnings())
-			if !asJSON {
-				writePlanText(out, p)
-			}
-			broken, failed := unevaluated(p, format), lastFailed(p, format)
-			if asJSON && p.Changes() == 0 {
-				if err := writeResultJSON(stdout, applyJSON(p, nil)); err != nil {
-					return err
-				}
-			}
-			if p.Changes() == 0 {
-				if broken != nil {
-					return withCode(exitError, errors.Join(broken, failed))
-				}
-				if failed != nil {
-					return withCode(exitPartial, failed)
-				}
-				if !asJSON {
-					fmt.Fprintln(out, "\nNothing to do.")
-				}
-				return nil
-			}
-			if !yes {
-				ok, err := confirm(cmd.InOrStdin(), out, fmt.Sprintf("\nApply %d change(s)? [y/N] ", p.Changes()))
-				if err != nil {
-					return err
-				}
-				if !ok {
-					fmt.Fprintln(out, "Nothing changed.")
-					return nil
-				}
-			}
-			outs, err := rt.engine.Apply(ctx, rt.cfg, p)
-			if asJSON && (err == nil || len(outs) > 0) {
-				if jerr := writeResultJSON(stdout, applyJSON(p, outs)); jerr != nil && err == nil {
-					err = jerr
-				}
-			} else if !asJSON {
-				fmt.Fprintln(out)
-				for _, o := range outs {
-					writeOutcome(out, o)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			// The other tokens are done; one that could not be evaluated is
-			// an error (1), as in plan. Rotations that failed, now or last
-			// time, leave the run partial (4).
-			done := outcomeCode(outs)
-			failed = lastFailed(p, format, outs...)
+		}
+		if p.Changes() == 0 {
 			if broken != nil {
-				return withCode(exitError, errors.Join(broken, failed, done))
+				return withCode(exitError, errors.Join(broken, failed))
 			}
 			if failed != nil {
-				return withCode(exitPartial, errors.Join(failed, done))
+				return withCode(exitPartial, failed)
 			}
-			return done
-		},
-	}
-	f.register(cmd)
+			if !o.json {
+				fmt.Fprintln(o.msgs, "\nNothing to do.")
+			}
+			return nil
+		}
+		if !yes {
+			ok, err := confirm(cmd.InOrStdin(), o.msgs, fmt.Sprintf("\nApply %d change(s)? [y/N] ", p.Changes()))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				fmt.Fprintln(o.msgs, "Nothing changed.")
+				return nil
+			}
+		}
+		outs, err := rt.engine.Apply(ctx, rt.cfg, p)
+		if o.json && (err == nil || len(outs) > 0) {
+			if jerr := writeResultJSON(o.stdout, applyJSON(p, outs)); jerr != nil && err == nil {
+				err = jerr
+			}
+		} else if !o.json {
+			fmt.Fprintln(o.msgs)
+			for _, oc := range outs {
+				writeOutcome(o.msgs, oc)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		// The other tokens are done; one that could not be evaluated is
+		// an error (1), as in plan. Rotations that failed, now or last
+		// time, leave the run partial (4).
+		done := outcomeCode(outs)
+		failed = lastFailed(p, o.format, outs...)
+		if broken != nil {
+			return withCode(exitError, errors.Join(broken, failed, done))
+		}
+		if failed != nil {
+			return withCode(exitPartial, errors.Join(failed, done))
+		}
+		return done
+	})
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json (json needs --yes)")
 	return cmd
 }
 

@@ -13,51 +13,43 @@ import (
 )
 
 func newHistoryCmd() *cobra.Command {
-	var f engineFlags
-	var format string
 	var limit int
-	cmd := &cobra.Command{
+	cmd := engineCommand(&cobra.Command{
 		Use:   "history [REF] -c FILE",
 		Short: "Show the journal of rotations, newest first",
 		Args:  optionalArg("REF"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := textOrJSON(format); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			rt, err := openRuntime(ctx, &f, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			filter := journal.Filter{Limit: limit}
-			if len(args) == 1 {
-				filter.Ref = args[0]
-				if p, err := rt.engine.Plan(ctx, rt.cfg); err == nil {
-					if it, err := findPlanItem(p, args[0]); err == nil {
-						filter.Ref = it.Ref
-					}
+	}, "output format: text or json", func(cmd *cobra.Command, args []string, f *engineFlags, o outputs) error {
+		ctx := cmd.Context()
+		rt, err := openRuntime(ctx, f, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		filter := journal.Filter{Limit: limit}
+		if len(args) == 1 {
+			filter.Ref = args[0]
+			if p, err := rt.engine.Plan(ctx, rt.cfg); err == nil {
+				if it, err := findPlanItem(p, args[0]); err == nil {
+					filter.Ref = it.Ref
 				}
 			}
-			rots, err := rt.store.List(ctx, filter)
-			if err != nil {
+		}
+		rots, err := rt.store.List(ctx, filter)
+		if err != nil {
+			return err
+		}
+		events := make(map[string][]journal.Event, len(rots))
+		for _, r := range rots {
+			if events[r.ID], err = rt.store.Events(ctx, r.ID); err != nil {
 				return err
 			}
-			events := make(map[string][]journal.Event, len(rots))
-			for _, r := range rots {
-				if events[r.ID], err = rt.store.Events(ctx, r.ID); err != nil {
-					return err
-				}
-			}
-			if format == "json" {
-				return writeHistoryJSON(cmd.OutOrStdout(), rots, events)
-			}
-			writeHistoryText(cmd.OutOrStdout(), rots, events)
-			return nil
-		},
-	}
-	f.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+		}
+		if o.json {
+			return writeHistoryJSON(o.stdout, rots, events)
+		}
+		writeHistoryText(o.stdout, rots, events)
+		return nil
+	})
 	cmd.Flags().IntVar(&limit, "limit", 50, "show at most this many rotations (0: all)")
 	return cmd
 }

@@ -93,10 +93,7 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 				}
 			}
 			if len(rep.Errors) > 0 {
-				stderr := cmd.ErrOrStderr()
-				for _, e := range rep.Errors {
-					fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
-				}
+				writeResourceErrors(cmd.ErrOrStderr(), rep.Errors)
 				return withHint(fmt.Errorf("init: %d resource(s) could not be scanned; nothing written", len(rep.Errors)),
 					"a config without their tokens would not be the whole picture: fix the access, or leave them out with --group")
 			}

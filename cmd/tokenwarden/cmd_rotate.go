@@ -14,11 +14,9 @@ import (
 )
 
 func newRotateCmd() *cobra.Command {
-	var f engineFlags
 	var strategy string
 	var expiresIn time.Duration
-	var format string
-	cmd := &cobra.Command{
+	cmd := engineCommand(&cobra.Command{
 		Use:   "rotate REF -c FILE",
 		Short: "Rotate one managed token now (REF: group/PATH:NAME, project/PATH:NAME, PATH:NAME or a token id)",
 		Long: `rotate rotates one managed token now, after finishing an unfinished rotation
@@ -31,69 +29,57 @@ rotation did not complete.
 resume for the unfinished one; the result, the token ids, the error) instead
 of the outcome lines. Exit codes are the same.`,
 		Args: oneArg("REF"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
-			asJSON, err := textOrJSON(format)
-			if err != nil {
-				return err
-			}
-			stdout := out
-			if asJSON {
-				out = cmd.ErrOrStderr()
-			}
-			if strategy != "" && !config.Strategy(strategy).Valid() {
-				return usageError("--strategy must be overlap, rotate, self or reset (runner tokens), not %q", strategy)
-			}
-			if d := expiresIn; d != 0 && (d < 24*time.Hour || d > config.MaxLifetime) {
-				return usageError("--expires-in must be between 1d and 365d")
-			}
-			rt, _, err := openToWrite(ctx, &f, cmd.ErrOrStderr(), out)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			ref, err := findRef(ctx, rt.cfg, args[0], rt.engine)
-			if err != nil {
-				return err
-			}
-			outs, err := rt.engine.RotateNow(ctx, rt.cfg, ref, engine.RotateOptions{
-				Strategy: config.Strategy(strategy), ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
-			})
-			res := resultJSON{Command: "rotate"}
-			for i, o := range outs {
-				earlier := i == 0 && (len(outs) == 2 || err != nil)
-				if asJSON {
-					action := "rotate"
-					if earlier {
-						action = "resume"
-					}
-					res.Items = append(res.Items, outcomeJSON(action, o))
-					continue
-				}
+	}, "output format: text or json", func(cmd *cobra.Command, args []string, f *engineFlags, o outputs) error {
+		ctx := cmd.Context()
+		if strategy != "" && !config.Strategy(strategy).Valid() {
+			return usageError("--strategy must be overlap, rotate, self or reset (runner tokens), not %q", strategy)
+		}
+		if d := expiresIn; d != 0 && (d < 24*time.Hour || d > config.MaxLifetime) {
+			return usageError("--expires-in must be between 1d and 365d")
+		}
+		rt, _, err := openToWrite(ctx, f, cmd.ErrOrStderr(), o.msgs)
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		ref, err := findRef(ctx, rt.cfg, args[0], rt.engine)
+		if err != nil {
+			return err
+		}
+		outs, err := rt.engine.RotateNow(ctx, rt.cfg, ref, engine.RotateOptions{
+			Strategy: config.Strategy(strategy), ExpiresIn: expiresIn, Reason: "manual: tokenwarden rotate",
+		})
+		res := resultJSON{Command: "rotate"}
+		for i, oc := range outs {
+			earlier := i == 0 && (len(outs) == 2 || err != nil)
+			if o.json {
+				action := "rotate"
 				if earlier {
-					fmt.Fprintf(out, "%s had an unfinished rotation (%s); finishing it first:\n", ref, o.Rotation.ID)
+					action = "resume"
 				}
-				writeOutcome(out, o)
+				res.Items = append(res.Items, outcomeJSON(action, oc))
+				continue
 			}
-			if asJSON && (err == nil || len(outs) > 0) {
-				if jerr := writeResultJSON(stdout, res); jerr != nil && err == nil {
-					err = jerr
-				}
+			if earlier {
+				fmt.Fprintf(o.msgs, "%s had an unfinished rotation (%s); finishing it first:\n", ref, oc.Rotation.ID)
 			}
-			if err != nil {
-				code := exitError
-				if len(outs) > 0 {
-					code = exitPartial
-				}
-				return withCode(code, err)
+			writeOutcome(o.msgs, oc)
+		}
+		if o.json && (err == nil || len(outs) > 0) {
+			if jerr := writeResultJSON(o.stdout, res); jerr != nil && err == nil {
+				err = jerr
 			}
-			return outcomeCode(outs)
-		},
-	}
-	f.register(cmd)
+		}
+		if err != nil {
+			code := exitError
+			if len(outs) > 0 {
+				code = exitPartial
+			}
+			return withCode(code, err)
+		}
+		return outcomeCode(outs)
+	})
 	cmd.Flags().StringVar(&strategy, "strategy", "", "overlap, rotate, self, or reset for a runner token (default: the token's configured strategy)")
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().Var(durationFlag{&expiresIn}, "expires-in", "lifetime of the new token, e.g. 30d (default: the token's lifetime)")
 	return cmd
 }

@@ -174,21 +174,11 @@ above --fail-on.`,
 			if err := out.Close(scanResult{Now: now, Summary: sum, Errors: rep.Errors, Variables: varRows}); err != nil {
 				return fmt.Errorf("scan: write output: %w", err)
 			}
-			if len(rep.Errors) > 0 {
-				stderr := cmd.ErrOrStderr()
-				fmt.Fprintf(stderr, "scan incomplete: %d resource(s) could not be scanned:\n", len(rep.Errors))
-				for _, e := range rep.Errors {
-					fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
-				}
-				return withCode(exitError, fmt.Errorf("scan incomplete: the tokens of %d resource(s) are missing from the output above", len(rep.Errors)))
+			if err := scanIncomplete(cmd.ErrOrStderr(), rep.Errors, "scan incomplete: %d resource(s) could not be scanned:", "tokens"); err != nil {
+				return err
 			}
-			if len(rep.VariableErrors) > 0 {
-				stderr := cmd.ErrOrStderr()
-				fmt.Fprintf(stderr, "scan incomplete: the CI/CD variables of %d resource(s) could not be read:\n", len(rep.VariableErrors))
-				for _, e := range rep.VariableErrors {
-					fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
-				}
-				return withCode(exitError, fmt.Errorf("scan incomplete: the variables of %d resource(s) are missing from the output above", len(rep.VariableErrors)))
+			if err := scanIncomplete(cmd.ErrOrStderr(), rep.VariableErrors, "scan incomplete: the CI/CD variables of %d resource(s) could not be read:", "variables"); err != nil {
+				return err
 			}
 			if failOn != "" {
 				if n := sum.atOrAbove(failOn); n > 0 {
@@ -241,25 +231,51 @@ func parseKinds(in []string) ([]string, error) {
 	return out, nil
 }
 
-// scanError adds a hint to the errors a user can fix.
+// scanIncomplete lists on stderr the resources whose tokens or variables a
+// scan could not read, under headerf (which takes their number), and is the
+// error (exit 1) that says their tokens or variables (missing) are missing
+// from the output; nil when errs is empty.
+func scanIncomplete(stderr io.Writer, errs []inventory.ResourceError, headerf, missing string) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(stderr, headerf+"\n", len(errs))
+	writeResourceErrors(stderr, errs)
+	return withCode(exitError, fmt.Errorf("scan incomplete: the %s of %d resource(s) are missing from the output above", missing, len(errs)))
+}
+
+// writeResourceErrors lists the resources a scan could not read, one a line
+// with the reason.
+func writeResourceErrors(w io.Writer, errs []inventory.ResourceError) {
+	for _, e := range errs {
+		fmt.Fprintf(w, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
+	}
+}
+
+// scanHints are the hints for the errors of a scan a user can fix, by the
+// gitlab error they wrap; scanError gives the first that matches.
+var scanHints = []struct {
+	err  error
+	hint string
+}{
+	{gitlab.ErrInsufficientScope, "create a token with scope read_api (or api) and pass it in GITLAB_TOKEN or --token-file"},
+	{gitlab.ErrTokenRejected, "check GITLAB_TOKEN / --token-file; `tokenwarden doctor` tells why a token does not work"},
+	{gitlab.ErrNoPermission, "use a token whose user owns the groups (or is an administrator), or limit the scan with --group"},
+	{gitlab.ErrTimeout, "check --url / GITLAB_URL and the network path to the instance (firewall, HTTPS_PROXY/NO_PROXY, VPN); if it is merely slow, raise --timeout"},
+	{gitlab.ErrNotAPI, "--url / GITLAB_URL must be the instance's root, the address of its web interface such as https://gitlab.example.com, without /api/v4"},
+	{gitlab.ErrUnreachable, "check --url / GITLAB_URL and that the instance is reachable from here"},
+	{gitlab.ErrNotFound, "--group takes a group's full path, e.g. platform/infra"},
+}
+
+// scanError adds a hint to the errors a user can fix (scanHints).
 func scanError(err error) error {
-	switch {
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("scan interrupted")
-	case errors.Is(err, gitlab.ErrInsufficientScope):
-		return withHint(err, "create a token with scope read_api (or api) and pass it in GITLAB_TOKEN or --token-file")
-	case errors.Is(err, gitlab.ErrTokenRejected):
-		return withHint(err, "check GITLAB_TOKEN / --token-file; `tokenwarden doctor` tells why a token does not work")
-	case errors.Is(err, gitlab.ErrNoPermission):
-		return withHint(err, "use a token whose user owns the groups (or is an administrator), or limit the scan with --group")
-	case errors.Is(err, gitlab.ErrTimeout):
-		return withHint(err, "check --url / GITLAB_URL and the network path to the instance (firewall, HTTPS_PROXY/NO_PROXY, VPN); if it is merely slow, raise --timeout")
-	case errors.Is(err, gitlab.ErrNotAPI):
-		return withHint(err, "--url / GITLAB_URL must be the instance's root, the address of its web interface such as https://gitlab.example.com, without /api/v4")
-	case errors.Is(err, gitlab.ErrUnreachable):
-		return withHint(err, "check --url / GITLAB_URL and that the instance is reachable from here")
-	case errors.Is(err, gitlab.ErrNotFound):
-		return withHint(err, "--group takes a group's full path, e.g. platform/infra")
+	}
+	for _, h := range scanHints {
+		if errors.Is(err, h.err) {
+			return withHint(err, h.hint)
+		}
 	}
 	return err
 }
