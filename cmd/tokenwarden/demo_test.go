@@ -174,19 +174,7 @@ func TestDemoServe(t *testing.T) {
 	var m []string
 	waitFor(t, "the dashboard line", done, &out, func() bool { m = re.FindStringSubmatch(out.String()); return m != nil })
 	base, password := m[1], m[2]
-	get := func(path, bearer string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path, bearer string) (int, string) { return httpGet(t, base+path, bearer) }
 	if code, body := get("/readyz", ""); code != http.StatusOK {
 		t.Errorf("/readyz once the URL is printed: %d %q, want 200", code, body)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -227,9 +226,7 @@ exec "$@"`
 			}
 		}
 	}()
-	addr := regexp.MustCompile(`dashboard: (http://\S+)/`)
-	waitFor(t, "the dashboard's address", done, &log, func() bool { return addr.MatchString(log.String()) })
-	base := addr.FindStringSubmatch(log.String())[1]
+	base := waitForDashboard(t, done, &log)
 	waitFor(t, "/readyz 200", done, &log, func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {

@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal/pgtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -25,12 +21,9 @@ import (
 // start rotations on the same journal at once.
 func TestApplyRefusesWhileAnotherRunHoldsTheState(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tw.yaml")
 	// GitLab is asked about the managing token once the lock is held.
-	_, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken})
-	if err := os.WriteFile(cfg, []byte("gitlab: {url: "+url+", token_env: TW_LOCK_TEST_TOKEN}\nstate: sqlite://tw.db\ntokens: []\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, url := startSim(t, sim.Options{})
+	cfg := writeFile(t, dir, "tw.yaml", "gitlab: {url: "+url+", token_env: TW_LOCK_TEST_TOKEN}\nstate: sqlite://tw.db\ntokens: []\n")
 	t.Setenv("TW_LOCK_TEST_TOKEN", simRootToken)
 	unlock, err := journal.Lock("sqlite://" + filepath.Join(dir, "tw.db"))
 	if err != nil {
@@ -60,12 +53,9 @@ func TestServeStandsByThenLeads(t *testing.T) {
 	if _, err := secret.LoadOrCreateKey(filepath.Join(dir, "tw.key")); err != nil {
 		t.Fatal(err)
 	}
-	_, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken})
-	cfg := filepath.Join(dir, "tw.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("gitlab: {url: %s, token_env: TW_SERVE_TEST_TOKEN}\nstate: %q\nkey_file: %s\ntokens: []\n",
-		url, dsn, filepath.Join(dir, "tw.key"))), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, url := startSim(t, sim.Options{})
+	cfg := writeFile(t, dir, "tw.yaml", fmt.Sprintf("gitlab: {url: %s, token_env: TW_SERVE_TEST_TOKEN}\nstate: %q\nkey_file: %s\ntokens: []\n",
+		url, dsn, filepath.Join(dir, "tw.key")))
 	t.Setenv("TW_SERVE_TEST_TOKEN", simRootToken)
 	t.Setenv("TOKENWARDEN_PASSWORD", "operator-Password-5Ks")
 	// The other daemon: it holds the state's lock.
@@ -86,18 +76,8 @@ func TestServeStandsByThenLeads(t *testing.T) {
 		}
 		done <- nil
 	}()
-	addr := regexp.MustCompile(`dashboard: (http://\S+)/`)
-	waitFor(t, "the dashboard's address", done, &out, func() bool { return addr.MatchString(out.String()) })
-	base := addr.FindStringSubmatch(out.String())[1]
-	get := func(path string) (int, string) {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	base := waitForDashboard(t, done, &out)
+	get := func(path string) (int, string) { return httpGet(t, base+path, "") }
 	if code, body := get("/healthz"); code != http.StatusOK {
 		t.Errorf("standing by: /healthz %d %q, want 200", code, body)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,13 +16,6 @@ import (
 // the config is loaded.
 func TestRegisterConfigSecrets(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, v string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	values := map[string]string{
 		"managing token":     "glpat-managing-from-file-01",
 		"webhook secret":     "hooksecret-0123456789",
@@ -42,10 +34,10 @@ func TestRegisterConfigSecrets(t *testing.T) {
 	t.Setenv("GITLAB_TOKEN", values["GITLAB_TOKEN"])
 	cfg := &config.Config{
 		State:  "sqlite://" + filepath.Join(dir, "tw.db"),
-		GitLab: config.GitLab{URL: "https://gitlab.example.com", TokenFile: write("root.token", values["managing token"])},
+		GitLab: config.GitLab{URL: "https://gitlab.example.com", TokenFile: writeFile(t, dir, "root.token", values["managing token"]+"\n")},
 		Notify: []config.Notify{
 			{Webhook: &config.WebhookNotify{URL: "https://h.example.com", SecretEnv: "HOOK_KEY"}},
-			{Slack: &config.SlackNotify{WebhookURLFile: write("slack.url", values["slack url"])}},
+			{Slack: &config.SlackNotify{WebhookURLFile: writeFile(t, dir, "slack.url", values["slack url"]+"\n")}},
 			{Email: &config.EmailNotify{PasswordEnv: "SMTP_PW"}},
 		},
 		Serve:  config.Serve{PasswordEnv: "DASH_PW"},

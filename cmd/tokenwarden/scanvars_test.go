@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // TestScanVariablesShowsNoValue: on a seeded instance whose variables hold
@@ -19,7 +17,7 @@ import (
 // appears in scan --variables' output or messages, in any format, whichever
 // way the tokens are identified.
 func TestScanVariablesShowsNoValue(t *testing.T) {
-	srv, url := simtest.Start(t, sim.Options{Clock: clock.NewFake(defaultSimNow), RootToken: simRootToken, Seed: 5,
+	srv, url := startSim(t, sim.Options{Seed: 5,
 		Groups: 6, ProjectsPerGroup: 4, TokensPerProject: 2, Variables: true})
 	alice, err := srv.CreateUser("alice-owner", false)
 	if err != nil {

@@ -44,14 +44,7 @@ func TestServeSurvivesKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 9))
 	dir := t.TempDir()
 	const root = "soak-root-managing-secret-0123"
-	wr := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	fixture := wr("fixture.yaml", "now: 2028-02-25T22:00:00Z\ngroups:\n  - path: acme\n    projects:\n      - path: app\n")
+	fixture := writeFile(t, dir, "fixture.yaml", "now: 2028-02-25T22:00:00Z\ngroups:\n  - path: acme\n    projects:\n      - path: app\n")
 	simCmd := exec.Command(exe, "sim", "--listen", "127.0.0.1:0", "--root-token", root, "--fixture", fixture)
 	out, err := simCmd.StdoutPipe()
 	if err != nil {
@@ -75,7 +68,7 @@ func TestServeSurvivesKill9(t *testing.T) {
 	type tok struct{ name, strategy string }
 	toks := []tok{{"ov", "overlap"}, {"ro", "rotate"}, {"se", "self"}, {"o2", "overlap"}}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "gitlab: {url: %s, token_file: %s}\nstate: sqlite://%s\n", base, wr("root.token", root+"\n"), filepath.Join(dir, "tw.db"))
+	fmt.Fprintf(&cfg, "gitlab: {url: %s, token_file: %s}\nstate: sqlite://%s\n", base, writeFile(t, dir, "root.token", root+"\n"), filepath.Join(dir, "tw.db"))
 	cfg.WriteString("policy: {expires_warning: 3d, expires_critical: 1d}\nserve: {scan_interval: 24h}\ntokens:\n")
 	for _, tk := range toks {
 		scopes := "read_api"
@@ -94,7 +87,7 @@ func TestServeSurvivesKill9(t *testing.T) {
 			fmt.Fprintf(&cfg, "      - file: {path: %s, format: raw}\n", filepath.Join(dir, tk.name+".self"))
 		}
 	}
-	cfgPath := wr("tokenwarden.yaml", cfg.String())
+	cfgPath := writeFile(t, dir, "tokenwarden.yaml", cfg.String())
 	logPath := filepath.Join(dir, "serve.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
