@@ -169,7 +169,7 @@ func (s *Server) CreateGroup(path string, parentID int64) (Group, error) {
 	if parentID != 0 && s.st.groups[parentID] == nil {
 		return Group{}, fmt.Errorf("sim: create group %q: no parent group %d", path, parentID)
 	}
-	g, err := s.addGroup(path, path, parentID, s.clock.Now())
+	g, err := s.st.addGroup(&group{Name: path, Path: path, ParentID: parentID, CreatedAt: s.clock.Now()})
 	if err != nil {
 		return Group{}, fmt.Errorf("sim: create group %q: path %w", path, err)
 	}
@@ -206,7 +206,7 @@ func (s *Server) CreateProject(path string, namespaceID int64) (Project, error) 
 	if s.st.groups[namespaceID] == nil {
 		return Project{}, fmt.Errorf("sim: create project %q: no group %d", path, namespaceID)
 	}
-	p, err := s.addProject(path, path, namespaceID, s.clock.Now())
+	p, err := s.st.addProject(&project{Name: path, Path: path, NamespaceID: namespaceID, CreatedAt: s.clock.Now()})
 	if err != nil {
 		return Project{}, fmt.Errorf("sim: create project %q: path %w", path, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // canSeeGroup reports whether u can read g: a group it is a member of
@@ -47,21 +46,23 @@ func (s *Server) canSeeProject(u *user, p *project) bool {
 
 // group resolves {id} to a group the caller can see, or answers 404.
 func (c *call) group() *group {
-	g := c.s.st.findGroup(c.r.PathValue("id"))
-	if g == nil || !c.s.canSeeGroup(c.user, g) {
-		message(c.w, http.StatusNotFound, "404 Group Not Found")
-		return nil
-	}
-	return g
+	return visible(c, c.s.st.findGroup, c.s.canSeeGroup, "404 Group Not Found")
 }
 
+// project resolves {id} to a project the caller can see, or answers 404.
 func (c *call) project() *project {
-	p := c.s.st.findProject(c.r.PathValue("id"))
-	if p == nil || !c.s.canSeeProject(c.user, p) {
-		message(c.w, http.StatusNotFound, "404 Project Not Found")
+	return visible(c, c.s.st.findProject, c.s.canSeeProject, "404 Project Not Found")
+}
+
+// visible resolves {id} (an id or a full path) with find to what the caller
+// can see (canSee), or answers 404 notFound and gives nil.
+func visible[T any](c *call, find func(string) *T, canSee func(*user, *T) bool, notFound string) *T {
+	v := find(c.r.PathValue("id"))
+	if v == nil || !canSee(c.user, v) {
+		message(c.w, http.StatusNotFound, notFound)
 		return nil
 	}
-	return p
+	return v
 }
 
 func (c *call) boolParam(k string) (bool, bool) {
@@ -72,34 +73,56 @@ func (c *call) boolParam(k string) (bool, bool) {
 	return v, ok
 }
 
-func (c *call) writeGroups(gs []*group) {
+// listed is what a group or project list searches (name and path) and
+// breaks ties on (id).
+type listed interface {
+	listing() (id int64, name, path string)
+}
+
+func (g *group) listing() (int64, string, string)   { return g.ID, g.Name, g.Path }
+func (p *project) listing() (int64, string, string) { return p.ID, p.Name, p.Path }
+
+// searchAndSort gives the items of a group or project list that the call's
+// search parameter matches (in the name or path, any case), in the order of
+// its order_by — one of orderBys, defaultOrder when absent; compare gives 0
+// for ties, which go by id — and sort (defaultSort when absent). An order_by
+// not in orderBys answers 400 and gives false.
+func searchAndSort[T listed](c *call, items []T, orderBys []string, defaultOrder, defaultSort string, compare func(orderBy string, a, b T) int) ([]T, bool) {
 	search := strings.ToLower(c.p.str("search"))
-	orderBy := cmp.Or(c.p.str("order_by"), "name")
-	if !slices.Contains([]string{"name", "path", "id", "similarity"}, orderBy) {
+	orderBy := cmp.Or(c.p.str("order_by"), defaultOrder)
+	if !slices.Contains(orderBys, orderBy) {
 		paramError(c.w, "order_by does not have a valid value")
-		return
+		return nil, false
 	}
-	desc := c.p.str("sort") == "desc"
-	var out []*group
-	for _, g := range gs {
-		if search != "" && !strings.Contains(strings.ToLower(g.Name), search) && !strings.Contains(strings.ToLower(g.Path), search) {
-			continue
+	desc := cmp.Or(c.p.str("sort"), defaultSort) == "desc"
+	var out []T
+	for _, v := range items {
+		_, name, path := v.listing()
+		if search == "" || strings.Contains(strings.ToLower(name), search) || strings.Contains(strings.ToLower(path), search) {
+			out = append(out, v)
 		}
-		out = append(out, g)
 	}
-	slices.SortStableFunc(out, func(a, b *group) int {
-		var r int
+	slices.SortStableFunc(out, func(a, b T) int {
+		aID, _, _ := a.listing()
+		bID, _, _ := b.listing()
+		return ordered(compare(orderBy, a, b), aID, bID, desc)
+	})
+	return out, true
+}
+
+func (c *call) writeGroups(gs []*group) {
+	out, ok := searchAndSort(c, gs, []string{"name", "path", "id", "similarity"}, "name", "asc", func(orderBy string, a, b *group) int {
 		switch orderBy {
 		case "path":
-			r = cmp.Compare(a.Path, b.Path)
+			return cmp.Compare(a.Path, b.Path)
 		case "id":
-			r = cmp.Compare(a.ID, b.ID)
-		default:
-			r = cmp.Compare(strings.ToLower(c.s.st.groupFullName(a)), strings.ToLower(c.s.st.groupFullName(b)))
+			return cmp.Compare(a.ID, b.ID)
 		}
-		return ordered(r, a.ID, b.ID, desc)
+		return cmp.Compare(strings.ToLower(c.s.st.groupFullName(a)), strings.ToLower(c.s.st.groupFullName(b)))
 	})
-	writeViews(c, out, func(g *group) groupJSON { return c.s.groupView(c.base, g) })
+	if ok {
+		writeViews(c, out, func(g *group) groupJSON { return c.s.groupView(c.base, g) })
+	}
 }
 
 func (s *Server) listGroups(c *call) {
@@ -146,34 +169,21 @@ func (s *Server) listSubgroups(all bool) func(*call) {
 }
 
 func (c *call) writeProjects(ps []*project) {
-	search := strings.ToLower(c.p.str("search"))
-	orderBy := cmp.Or(c.p.str("order_by"), "created_at")
-	if !slices.Contains([]string{"id", "name", "path", "created_at", "updated_at", "last_activity_at"}, orderBy) {
-		paramError(c.w, "order_by does not have a valid value")
-		return
-	}
-	desc := cmp.Or(c.p.str("sort"), "desc") == "desc"
-	var out []*project
-	for _, p := range ps {
-		if search != "" && !strings.Contains(strings.ToLower(p.Name), search) && !strings.Contains(strings.ToLower(p.Path), search) {
-			continue
-		}
-		out = append(out, p)
-	}
-	slices.SortStableFunc(out, func(a, b *project) int {
-		var r int
+	orderBys := []string{"id", "name", "path", "created_at", "updated_at", "last_activity_at"}
+	out, ok := searchAndSort(c, ps, orderBys, "created_at", "desc", func(orderBy string, a, b *project) int {
 		switch orderBy {
 		case "name":
-			r = cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+			return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 		case "path":
-			r = cmp.Compare(a.Path, b.Path)
+			return cmp.Compare(a.Path, b.Path)
 		case "id":
-		default:
-			r = a.CreatedAt.Compare(b.CreatedAt)
+			return 0
 		}
-		return ordered(r, a.ID, b.ID, desc)
+		return a.CreatedAt.Compare(b.CreatedAt)
 	})
-	writeViews(c, out, func(p *project) projectJSON { return c.s.projectView(c.base, p) })
+	if ok {
+		writeViews(c, out, func(p *project) projectJSON { return c.s.projectView(c.base, p) })
+	}
 }
 
 func (s *Server) listGroupProjects(c *call) {
@@ -305,7 +315,7 @@ func (s *Server) createGroup(c *call) {
 		}
 		parentID = id
 	}
-	g, err := s.addGroup(name, path, parentID, c.now)
+	g, err := s.st.addGroup(&group{Name: name, Path: path, ParentID: parentID, CreatedAt: c.now})
 	if err != nil {
 		message(c.w, http.StatusBadRequest, map[string][]string{"path": {err.Error()}})
 		return
@@ -331,7 +341,7 @@ func (s *Server) createProject(c *call) {
 		message(c.w, http.StatusForbidden, "403 Forbidden")
 		return
 	}
-	p, err := s.addProject(name, path, id, c.now)
+	p, err := s.st.addProject(&project{Name: name, Path: path, NamespaceID: id, CreatedAt: c.now})
 	if err != nil {
 		message(c.w, http.StatusBadRequest, map[string][]string{"path": {err.Error()}})
 		return
@@ -354,32 +364,6 @@ func missing(p params, keys ...string) string {
 	return strings.Join(out, ", ")
 }
 
-func (s *Server) addGroup(name, path string, parentID int64, now time.Time) (*group, error) {
-	if err := checkPath(path, func() bool {
-		return slices.ContainsFunc(s.st.subgroups[parentID], func(g *group) bool {
-			return strings.EqualFold(g.Path, path)
-		})
-	}); err != nil {
-		return nil, err
-	}
-	g := &group{Name: name, Path: path, ParentID: parentID, CreatedAt: now}
-	s.st.addGroup(g)
-	return g, nil
-}
-
-func (s *Server) addProject(name, path string, namespaceID int64, now time.Time) (*project, error) {
-	if err := checkPath(path, func() bool {
-		return slices.ContainsFunc(s.st.nsProjects[namespaceID], func(p *project) bool {
-			return strings.EqualFold(p.Path, path)
-		})
-	}); err != nil {
-		return nil, err
-	}
-	p := &project{Name: name, Path: path, NamespaceID: namespaceID, CreatedAt: now}
-	s.st.addProject(p)
-	return p, nil
-}
-
 // ordered finishes a list's sort: ties broken by id, as GitLab does, and the
 // whole order reversed for sort=desc.
 func ordered(r int, aID, bID int64, desc bool) int {
@@ -393,12 +377,12 @@ func ordered(r int, aID, bID int64, desc bool) int {
 }
 
 // checkPath is GitLab's validation of a new group's or project's path:
-// its shape, then that no sibling has it already (taken).
-func checkPath(path string, taken func() bool) error {
+// its shape, then that none of its siblings has it already (in any case).
+func checkPath[T listed](path string, siblings []T) error {
 	if !pathRE.MatchString(path) {
 		return errf("can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'")
 	}
-	if taken() {
+	if slices.ContainsFunc(siblings, func(v T) bool { _, _, p := v.listing(); return strings.EqualFold(p, path) }) {
 		return errf("has already been taken")
 	}
 	return nil

@@ -52,7 +52,7 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) ([]see
 		if i >= len(groupWords) {
 			path = fmt.Sprintf("%s-%d", word, i/len(groupWords)+1)
 		}
-		g, err := s.addGroup(path, path, parentID, now.Add(-time.Duration(400+r.IntN(400))*24*time.Hour))
+		g, err := s.st.addGroup(&group{Name: path, Path: path, ParentID: parentID, CreatedAt: now.Add(-time.Duration(400+r.IntN(400)) * 24 * time.Hour)})
 		if err != nil {
 			return nil, fmt.Errorf("sim generate: group %s: %w", path, err)
 		}
@@ -71,7 +71,7 @@ func (s *Server) generate(groups, projectsPerGroup, tokensPerProject int) ([]see
 			if j >= len(projectWords) {
 				ppath = fmt.Sprintf("%s-%d", word, j/len(projectWords)+1)
 			}
-			p, err := s.addProject(ppath, ppath, g.ID, now.Add(-time.Duration(30+r.IntN(360))*24*time.Hour))
+			p, err := s.st.addProject(&project{Name: ppath, Path: ppath, NamespaceID: g.ID, CreatedAt: now.Add(-time.Duration(30+r.IntN(360)) * 24 * time.Hour)})
 			if err != nil {
 				return nil, fmt.Errorf("sim generate: project %s: %w", ppath, err)
 			}

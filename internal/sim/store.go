@@ -290,22 +290,32 @@ func (st *store) token(id int64) *token {
 	return st.tokens[id-1]
 }
 
-// addGroup stores g under a fresh id and indexes it.
-func (st *store) addGroup(g *group) {
+// addGroup stores g under a fresh id and indexes it, unless checkPath
+// refuses its path.
+func (st *store) addGroup(g *group) (*group, error) {
+	if err := checkPath(g.Path, st.subgroups[g.ParentID]); err != nil {
+		return nil, err
+	}
 	g.ID = st.id("namespace")
 	st.groups[g.ID] = g
 	st.groupList = append(st.groupList, g)
 	st.groupPaths[strings.ToLower(st.groupFullPath(g))] = g
 	st.subgroups[g.ParentID] = append(st.subgroups[g.ParentID], g)
+	return g, nil
 }
 
-// addProject stores p under a fresh id and indexes it.
-func (st *store) addProject(p *project) {
+// addProject stores p under a fresh id and indexes it, unless checkPath
+// refuses its path.
+func (st *store) addProject(p *project) (*project, error) {
+	if err := checkPath(p.Path, st.nsProjects[p.NamespaceID]); err != nil {
+		return nil, err
+	}
 	p.ID = st.id("project")
 	st.projects[p.ID] = p
 	st.projectList = append(st.projectList, p)
 	st.projectPaths[strings.ToLower(st.projectFullPath(p))] = p
 	st.nsProjects[p.NamespaceID] = append(st.nsProjects[p.NamespaceID], p)
+	return p, nil
 }
 
 // descendants returns g's subgroups at every depth (not g itself).
