@@ -2,11 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,12 +97,14 @@ func (d *decoder) mapping(n *yaml.Node, where string, fields map[string]field) b
 }
 
 func unknownKeyHint(key string, fields map[string]field) string {
-	valid := make([]string, 0, len(fields))
-	for k := range fields {
-		valid = append(valid, k)
-	}
-	sort.Strings(valid)
+	valid := keysOf(fields)
 	return didYouMean(key, valid, "valid keys: "+strings.Join(valid, ", "))
+}
+
+// keysOf returns the keys of fields in order: the keys (or kinds) a
+// message lists.
+func keysOf(fields map[string]field) []string {
+	return slices.Sorted(maps.Keys(fields))
 }
 
 func kindName(n *yaml.Node) string {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -423,11 +422,7 @@ func (d *decoder) oneOf(n *yaml.Node, where string, kinds map[string]field) {
 	if !d.mapping(n, where, wrapped) {
 		return
 	}
-	names := make([]string, 0, len(kinds))
-	for k := range kinds {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := keysOf(kinds)
 	switch {
 	case count == 0:
 		d.errorf(n, "use one of: "+strings.Join(names, ", "), "%s is empty", where)
