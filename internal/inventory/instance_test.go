@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
 	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
@@ -71,12 +70,11 @@ func (in instance) build(tb testing.TB, srv *sim.Server) {
 	}
 }
 
+// startSim starts the emulator with the root token, on the real clock
+// unless opts names another, and builds in on it.
 func startSim(tb testing.TB, in instance, opts sim.Options) (*sim.Server, string) {
 	tb.Helper()
 	opts.RootToken = rootToken
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
-	}
 	srv, url := simtest.Start(tb, opts)
 	in.build(tb, srv)
 	return srv, url
