@@ -2,22 +2,20 @@ package notify_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/notify"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 func TestFromConfig(t *testing.T) {
 	const key = "whsec-from-env"
 	rcv := newReceiver(t)
 	slackFile := filepath.Join(t.TempDir(), "slack.url")
-	if err := os.WriteFile(slackFile, []byte(rcv.URL+"/services/T/B/SECRETSLACK\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	simtest.WriteFile(t, slackFile, rcv.URL+"/services/T/B/SECRETSLACK\n")
 	t.Setenv("TW_HOOK_SECRET", key)
 	chans, err := notify.FromConfig([]config.Notify{
 		{Webhook: &config.WebhookNotify{URL: rcv.URL + "/hook", SecretEnv: "TW_HOOK_SECRET"}},

@@ -103,9 +103,7 @@ func TestNewRejects(t *testing.T) {
 func TestNewAllRegistersSecrets(t *testing.T) {
 	dir := t.TempDir()
 	read := filepath.Join(dir, "read.token")
-	if err := os.WriteFile(read, []byte("glpat-READREADREADREADREAD"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	simtest.WriteFile(t, read, "glpat-READREADREADREADREAD")
 	red := secret.NewRedactor()
 	ss, err := all.NewAll([]config.Sink{
 		{Kind: "file", Settings: &file.Config{Path: filepath.Join(dir, "put.token"), Format: file.FormatRaw}},
