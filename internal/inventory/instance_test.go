@@ -20,6 +20,11 @@ type instance struct {
 	tops, subs, projects, tokens int
 }
 
+// twoLevels is the instance the basic scan and streaming tests look at: two
+// top-level groups with two subgroups each, three projects in every group,
+// two tokens in every project.
+var twoLevels = instance{tops: 2, subs: 2, projects: 3, tokens: 2}
+
 func (in instance) groups() int       { return in.tops * (1 + in.subs) }
 func (in instance) projectCount() int { return in.groups() * in.projects }
 func (in instance) tokenCount() int   { return in.groups() + in.projectCount()*in.tokens }

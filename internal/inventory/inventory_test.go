@@ -13,7 +13,7 @@ import (
 )
 
 func TestScanFindsEveryTokenOnce(t *testing.T) {
-	in := instance{tops: 2, subs: 2, projects: 3, tokens: 2}
+	in := twoLevels
 	_, url := startSim(t, in, sim.Options{})
 	tests := []struct {
 		name     string

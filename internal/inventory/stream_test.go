@@ -18,7 +18,7 @@ import (
 )
 
 func TestScanStreamsTokensInPathOrder(t *testing.T) {
-	in := instance{tops: 2, subs: 2, projects: 3, tokens: 2}
+	in := twoLevels
 	_, url := startSim(t, in, sim.Options{})
 	var paths []string
 	seen := map[int64]bool{}
