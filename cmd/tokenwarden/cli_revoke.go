@@ -80,9 +80,7 @@ func runRevoke(cmd *cobra.Command, f *revokeFlags, crit cleanup.Criteria) error 
 	var incomplete error
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(stderr, "scan incomplete: the tokens of %d resource(s) are not in the list:\n", len(rep.Errors))
-		for _, e := range rep.Errors {
-			fmt.Fprintf(stderr, "  %s %s: %v\n", e.Resource.Type, e.Resource.Path, e.Err)
-		}
+		writeResourceErrors(stderr, rep.Errors)
 		incomplete = fmt.Errorf("scan incomplete: %d resource(s) could not be scanned", len(rep.Errors))
 	}
 

@@ -231,10 +231,11 @@ func parseKinds(in []string) ([]string, error) {
 	return out, nil
 }
 
-// scanIncomplete lists on stderr the resources whose tokens or variables a
-// scan could not read, under headerf (which takes their number), and is the
-// error (exit 1) that says their tokens or variables (missing) are missing
-// from the output; nil when errs is empty.
+// scanIncomplete is for the resources whose tokens or CI/CD variables a
+// scan could not read (errs): it lists them on stderr under headerf (a
+// format that takes their number) and returns the error (exit 1) that says
+// their missing ("tokens", "variables") are not in the output. Nil when
+// errs is empty.
 func scanIncomplete(stderr io.Writer, errs []inventory.ResourceError, headerf, missing string) error {
 	if len(errs) == 0 {
 		return nil
