@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
@@ -20,10 +19,9 @@ const FormatDockerConfig = "docker_config"
 // after `docker login registry.example.com:5050`.
 var registryRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
 
-// validateDockerConfig checks the settings of format docker_config.
-func (c *Config) validateDockerConfig() []problem.Problem {
-	var ps []problem.Problem
-	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+// validateDockerConfig checks the settings of format docker_config, and
+// reports each problem through Validate's add.
+func (c *Config) validateDockerConfig(add func(key, hint, format string, a ...any)) {
 	switch {
 	case c.Registry == "":
 		add("", "add registry: the registry host the auths entry is for, e.g. registry.gitlab.example.com", "registry is required for format docker_config")
@@ -36,7 +34,6 @@ func (c *Config) validateDockerConfig() []problem.Problem {
 	if c.UsernameKey != "" {
 		add("username_key", "remove username_key: the username goes in auths.<registry>.auth with the token", "username_key is not used with format docker_config")
 	}
-	return ps
 }
 
 // dockerConfig edits auths[registry] of a Docker config.json through the

@@ -125,7 +125,7 @@ func (c *Config) Validate() []problem.Problem {
 			add("username_key", "a raw file holds only the token: choose format dotenv, json or yaml to add the username", "username_key is not used with format raw")
 		}
 	case FormatDockerConfig:
-		ps = append(ps, c.validateDockerConfig()...)
+		c.validateDockerConfig(add)
 	default:
 		add("format", "formats: dotenv, json, yaml, toml, raw, docker_config", "unknown format %q", c.Format)
 	}
