@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -24,14 +23,12 @@ func startSim(t *testing.T, opts sim.Options) (*sim.Server, string) {
 	return simtest.Start(t, opts)
 }
 
-// writeFile writes content to the file name in dir (mode 0600) and returns
-// its path.
+// writeFile writes content to the file name in dir (mode 0600, see
+// simtest.WriteFile) and returns its path.
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	simtest.WriteFile(t, p, content)
 	return p
 }
 
