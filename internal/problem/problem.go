@@ -67,3 +67,12 @@ func (p Problem) Error() string { return p.Msg }
 
 // HintText is the hint.
 func (p Problem) HintText() string { return p.Hint }
+
+// List collects a component's problems in the order they are found; a
+// Config.Validate returns it as its []Problem.
+type List []Problem
+
+// Add appends a Problem with a formatted message.
+func (l *List) Add(key, hint, format string, a ...any) {
+	*l = append(*l, Errorf(key, hint, format, a...))
+}

@@ -74,43 +74,42 @@ func (c *Config) PassesEnv() (key string, names []string) { return "env_pass", c
 // reports them all, each at its line. Names that are not variable names are
 // not quoted: a secret pasted there by mistake must not be echoed.
 func (c *Config) Validate() []problem.Problem {
-	var ps []problem.Problem
-	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	var ps problem.List
 	if len(c.Command) == 0 || c.Command[0] == "" {
-		add("", "add command: [systemctl, reload, app] (the token arrives on stdin, or in the variable named by env)", "command is required")
+		ps.Add("", "add command: [systemctl, reload, app] (the token arrives on stdin, or in the variable named by env)", "command is required")
 	}
 	switch {
 	case c.Env != "" && !envName.MatchString(c.Env):
-		add("env", envNameHint(c.Env), "env is not an environment variable name")
+		ps.Add("env", envNameHint(c.Env), "env is not an environment variable name")
 	case strings.HasPrefix(c.Env, "TOKENWARDEN_"):
-		add("env", "choose another variable name", "env %s: the TOKENWARDEN_ prefix is reserved", c.Env)
+		ps.Add("env", "choose another variable name", "env %s: the TOKENWARDEN_ prefix is reserved", c.Env)
 	}
 	for i, name := range c.EnvPass {
 		switch {
 		case !envName.MatchString(name):
-			add("env_pass", envNameHint(name), "env_pass[%d] is not an environment variable name", i)
+			ps.Add("env_pass", envNameHint(name), "env_pass[%d] is not an environment variable name", i)
 		case strings.HasPrefix(name, "TOKENWARDEN_"):
-			add("env_pass", "remove it from env_pass", "env_pass %s: tokenwarden's own variables are never passed to a hook", name)
+			ps.Add("env_pass", "remove it from env_pass", "env_pass %s: tokenwarden's own variables are never passed to a hook", name)
 		case name == c.Env:
-			add("env_pass", "remove it from env_pass: the hook gets the new secret in it", "env_pass %s: it is the variable the secret goes in (env)", name)
+			ps.Add("env_pass", "remove it from env_pass: the hook gets the new secret in it", "env_pass %s: it is the variable the secret goes in (env)", name)
 		case name == c.UsernameEnv:
-			add("env_pass", "remove it from env_pass: the hook gets the username in it", "env_pass %s: it is the variable the username goes in (username_env)", name)
+			ps.Add("env_pass", "remove it from env_pass: the hook gets the username in it", "env_pass %s: it is the variable the username goes in (username_env)", name)
 		}
 	}
 	switch {
 	case c.UsernameEnv == "":
 	case !envName.MatchString(c.UsernameEnv):
-		add("username_env", envNameHint(c.UsernameEnv), "username_env is not an environment variable name")
+		ps.Add("username_env", envNameHint(c.UsernameEnv), "username_env is not an environment variable name")
 	case strings.HasPrefix(c.UsernameEnv, "TOKENWARDEN_"):
-		add("username_env", "choose another variable name", "username_env %s: the TOKENWARDEN_ prefix is reserved", c.UsernameEnv)
+		ps.Add("username_env", "choose another variable name", "username_env %s: the TOKENWARDEN_ prefix is reserved", c.UsernameEnv)
 	case c.UsernameEnv == c.Env:
-		add("username_env", "give the username its own variable, e.g. REGISTRY_USER", "username_env is the variable the secret goes in (env)")
+		ps.Add("username_env", "give the username its own variable, e.g. REGISTRY_USER", "username_env is the variable the secret goes in (env)")
 	}
 	if c.Newline && c.Env != "" {
-		add("newline", "remove newline, or remove env to pass the secret on stdin", "newline applies to the secret on stdin, not to the variable named by env")
+		ps.Add("newline", "remove newline, or remove env to pass the secret on stdin", "newline applies to the secret on stdin, not to the variable named by env")
 	}
 	if c.Timeout < 0 {
-		add("timeout", "", "timeout must not be negative")
+		ps.Add("timeout", "", "timeout must not be negative")
 	}
 	return ps
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/problem"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
@@ -20,19 +21,19 @@ const FormatDockerConfig = "docker_config"
 var registryRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
 
 // validateDockerConfig checks the settings of format docker_config, and
-// reports each problem through Validate's add.
-func (c *Config) validateDockerConfig(add func(key, hint, format string, a ...any)) {
+// adds each problem to ps.
+func (c *Config) validateDockerConfig(ps *problem.List) {
 	switch {
 	case c.Registry == "":
-		add("", "add registry: the registry host the auths entry is for, e.g. registry.gitlab.example.com", "registry is required for format docker_config")
+		ps.Add("", "add registry: the registry host the auths entry is for, e.g. registry.gitlab.example.com", "registry is required for format docker_config")
 	case !registryRE.MatchString(c.Registry):
-		add("registry", "write the registry's host (and port) as `docker login` takes it, e.g. registry.gitlab.example.com:5050, without https:// or a path", "invalid registry %q", c.Registry)
+		ps.Add("registry", "write the registry's host (and port) as `docker login` takes it, e.g. registry.gitlab.example.com:5050, without https:// or a path", "invalid registry %q", c.Registry)
 	}
 	if c.Key != "" {
-		add("key", "remove key: the credential goes in auths.<registry>.auth", "key is not used with format docker_config")
+		ps.Add("key", "remove key: the credential goes in auths.<registry>.auth", "key is not used with format docker_config")
 	}
 	if c.UsernameKey != "" {
-		add("username_key", "remove username_key: the username goes in auths.<registry>.auth with the token", "username_key is not used with format docker_config")
+		ps.Add("username_key", "remove username_key: the username goes in auths.<registry>.auth with the token", "username_key is not used with format docker_config")
 	}
 }
 

@@ -95,53 +95,52 @@ func (c *Config) Complete() {
 // Validate reports every problem of c (after Complete). New refuses the
 // first; config reports them all, each at its line.
 func (c *Config) Validate() []problem.Problem {
-	var ps []problem.Problem
-	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	var ps problem.List
 	if c.Path == "" {
-		add("", "add path: /etc/app/token.env", "path is required")
+		ps.Add("", "add path: /etc/app/token.env", "path is required")
 	}
 	switch c.Format {
 	case FormatDotenv, FormatJSON, FormatYAML, FormatTOML:
 		switch {
 		case c.Key == "":
-			add("", "add key: the variable or field that holds the token, or use format: raw", "key is required for format %s", c.Format)
+			ps.Add("", "add key: the variable or field that holds the token, or use format: raw", "key is required for format %s", c.Format)
 		case c.Format == FormatDotenv && !dotenvKey.MatchString(c.Key):
-			add("key", "use letters, digits and '_', not starting with a digit", "dotenv key %q is not a valid variable name", c.Key)
+			ps.Add("key", "use letters, digits and '_', not starting with a digit", "dotenv key %q is not a valid variable name", c.Key)
 		case c.Format == FormatTOML:
 			if _, err := parseTOMLPath(c.Key); err != nil {
-				add("key", `name the key, e.g. "token", "section.token", or runners[name=NAME].token for one runner of a gitlab-runner config.toml`, "%v", err)
+				ps.Add("key", `name the key, e.g. "token", "section.token", or runners[name=NAME].token for one runner of a gitlab-runner config.toml`, "%v", err)
 			}
 		case c.Format != FormatDotenv:
 			if err := checkKeyPath(c.Key); err != nil {
-				add("key", `name the key, e.g. "token" or "registry.token" for a nested one`, "%v", err)
+				ps.Add("key", `name the key, e.g. "token" or "registry.token" for a nested one`, "%v", err)
 			}
 		}
 		ps = append(ps, c.validateUsernameKey()...)
 	case FormatRaw:
 		if c.Key != "" {
-			add("key", "a raw file holds only the token: remove key, or choose format dotenv, json, yaml or toml", "key is not used with format raw")
+			ps.Add("key", "a raw file holds only the token: remove key, or choose format dotenv, json, yaml or toml", "key is not used with format raw")
 		}
 		if c.UsernameKey != "" {
-			add("username_key", "a raw file holds only the token: choose format dotenv, json or yaml to add the username", "username_key is not used with format raw")
+			ps.Add("username_key", "a raw file holds only the token: choose format dotenv, json or yaml to add the username", "username_key is not used with format raw")
 		}
 	case FormatDockerConfig:
-		c.validateDockerConfig(add)
+		c.validateDockerConfig(&ps)
 	default:
-		add("format", "formats: dotenv, json, yaml, toml, raw, docker_config", "unknown format %q", c.Format)
+		ps.Add("format", "formats: dotenv, json, yaml, toml, raw, docker_config", "unknown format %q", c.Format)
 	}
 	if c.Registry != "" && c.Format != FormatDockerConfig {
-		add("registry", "remove it, or use format: docker_config", "registry is only used with format docker_config")
+		ps.Add("registry", "remove it, or use format: docker_config", "registry is only used with format docker_config")
 	}
 	if c.Newline && c.Format != FormatRaw {
-		add("newline", "remove newline: it applies only to format raw (a key's value never carries one)", "newline is used only with format raw")
+		ps.Add("newline", "remove newline: it applies only to format raw (a key's value never carries one)", "newline is used only with format raw")
 	}
 	switch {
 	case c.Mode&^fs.ModePerm != 0:
-		add("mode", "use an octal permission such as 0600 or 0640", "mode %v has bits other than permissions", c.Mode)
+		ps.Add("mode", "use an octal permission such as 0600 or 0640", "mode %v has bits other than permissions", c.Mode)
 	case c.Mode&0o007 != 0:
-		add("mode", "use mode \"0600\" (or \"0640\" for a group of readers)", "mode %04o lets every user on the machine read the token", c.Mode)
+		ps.Add("mode", "use mode \"0600\" (or \"0640\" for a group of readers)", "mode %04o lets every user on the machine read the token", c.Mode)
 	case c.Mode&0o600 != 0o600:
-		add("mode", "the owner must be able to read and write it: use mode \"0600\"", "mode %04o", c.Mode)
+		ps.Add("mode", "the owner must be able to read and write it: use mode \"0600\"", "mode %04o", c.Mode)
 	}
 	return ps
 }

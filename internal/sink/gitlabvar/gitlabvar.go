@@ -67,28 +67,27 @@ func (c *Config) Resource() (kind, path string) {
 // Validate reports every problem of c. New refuses the first; config
 // reports them all, each at its line.
 func (c *Config) Validate() []problem.Problem {
-	var ps []problem.Problem
-	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	var ps problem.List
 	switch kind, path := c.Resource(); {
 	case c.Group == "" && c.Project == "":
-		add("", "add group: full/path or project: full/path", "group or project is required")
+		ps.Add("", "add group: full/path or project: full/path", "group or project is required")
 	case c.Group != "" && c.Project != "":
-		add("", "a variable belongs to one group or one project: keep one", "both group and project are set")
+		ps.Add("", "a variable belongs to one group or one project: keep one", "both group and project are set")
 	case !gitlab.IsFullPath(path):
-		add(kind, "write the full path as in GitLab's URL, e.g. platform/infra", "%s %q is not a GitLab path", kind, path)
+		ps.Add(kind, "write the full path as in GitLab's URL, e.g. platform/infra", "%s %q is not a GitLab path", kind, path)
 	}
 	switch {
 	case c.Key == "":
-		add("", "add key: THE_VARIABLE_NAME", "key is required")
+		ps.Add("", "add key: THE_VARIABLE_NAME", "key is required")
 	case !keyRE.MatchString(c.Key):
-		add("key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid key %q", c.Key)
+		ps.Add("key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid key %q", c.Key)
 	}
 	switch {
 	case c.UsernameKey == "":
 	case !keyRE.MatchString(c.UsernameKey):
-		add("username_key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid username_key %q", c.UsernameKey)
+		ps.Add("username_key", "a CI/CD variable key is at most 255 letters, digits and _", "invalid username_key %q", c.UsernameKey)
 	case c.UsernameKey == c.Key:
-		add("username_key", "give the username its own variable, e.g. REGISTRY_USER", "username_key is the same variable as key")
+		ps.Add("username_key", "give the username its own variable, e.g. REGISTRY_USER", "username_key is the same variable as key")
 	}
 	return ps
 }

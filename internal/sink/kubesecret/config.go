@@ -104,86 +104,85 @@ var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]
 // Validate reports every problem of c. New refuses the first; config
 // reports them all, each at its line.
 func (c *Config) Validate() []problem.Problem {
-	var ps []problem.Problem
-	add := func(key, hint, format string, a ...any) { ps = append(ps, problem.Errorf(key, hint, format, a...)) }
+	var ps problem.List
 	switch {
 	case c.Namespace == "":
-		add("", "add namespace: the Secret's namespace", "namespace is required")
+		ps.Add("", "add namespace: the Secret's namespace", "namespace is required")
 	case len(validation.IsDNS1123Label(c.Namespace)) > 0:
-		add("namespace", "a namespace is a DNS label: lowercase letters, digits and -", "invalid namespace %q", c.Namespace)
+		ps.Add("namespace", "a namespace is a DNS label: lowercase letters, digits and -", "invalid namespace %q", c.Namespace)
 	}
 	switch {
 	case c.Name == "":
-		add("", "add name: the Secret's name", "name is required")
+		ps.Add("", "add name: the Secret's name", "name is required")
 	case len(validation.IsDNS1123Subdomain(c.Name)) > 0:
-		add("name", "a Secret's name is lowercase letters, digits, - and .", "invalid name %q", c.Name)
+		ps.Add("name", "a Secret's name is lowercase letters, digits, - and .", "invalid name %q", c.Name)
 	}
 	if !slices.Contains(formats, c.Format) {
-		add("format", "one of "+strings.Join(formats, ", "), "unknown format %q", c.Format)
+		ps.Add("format", "one of "+strings.Join(formats, ", "), "unknown format %q", c.Format)
 		return ps
 	}
 	keys := c.ownKeys()
 	for _, k := range keys {
 		if len(validation.IsConfigMapKey(k)) > 0 {
-			add("", "a Secret key is letters, digits, -, _ and .", "invalid key %q", k)
+			ps.Add("", "a Secret key is letters, digits, -, _ and .", "invalid key %q", k)
 		}
 	}
 	if c.Format == FormatOpaque {
 		if c.PasswordKey == "" && c.UsernameKey != "" {
-			add("username_key", "add password_key: the key that holds the token next to the username", "username_key needs password_key")
+			ps.Add("username_key", "add password_key: the key that holds the token next to the username", "username_key needs password_key")
 		}
 		if dup := duplicate(keys); dup != "" {
-			add("", "give each value its own key", "key %q is named twice", dup)
+			ps.Add("", "give each value its own key", "key %q is named twice", dup)
 		}
 	} else {
 		for key, set := range map[string]bool{"key": c.Key != "", "keys": len(c.Keys) > 0, "username_key": c.UsernameKey != "", "password_key": c.PasswordKey != ""} {
 			if set {
-				add(key, fmt.Sprintf("format %s fixes its keys; use format: opaque to choose them", c.Format), "%s is only for format opaque", key)
+				ps.Add(key, fmt.Sprintf("format %s fixes its keys; use format: opaque to choose them", c.Format), "%s is only for format opaque", key)
 			}
 		}
 	}
 	if c.Registry != "" && c.Format != FormatDockerConfigJSON {
-		add("registry", "remove it, or use format: dockerconfigjson", "registry is only for format dockerconfigjson")
+		ps.Add("registry", "remove it, or use format: dockerconfigjson", "registry is only for format dockerconfigjson")
 	}
 	if c.Registry != "" && !hostRE.MatchString(c.Registry) {
-		add("registry", "write the registry's host (and port), e.g. registry.gitlab.example.com", "invalid registry %q", c.Registry)
+		ps.Add("registry", "write the registry's host (and port), e.g. registry.gitlab.example.com", "invalid registry %q", c.Registry)
 	}
 	switch {
 	case c.Format == FormatArgoCDRepository && c.URL == "":
-		add("", "add url: the repository URL Argo CD clones, e.g. https://gitlab.example.com/group/project.git", "url is required for format argocd-repository")
+		ps.Add("", "add url: the repository URL Argo CD clones, e.g. https://gitlab.example.com/group/project.git", "url is required for format argocd-repository")
 	case c.URL != "" && c.Format != FormatArgoCDRepository:
-		add("url", "remove it, or use format: argocd-repository", "url is only for format argocd-repository")
+		ps.Add("url", "remove it, or use format: argocd-repository", "url is only for format argocd-repository")
 	case c.URL != "":
 		if u, err := url.Parse(c.URL); err != nil || u.Host == "" || u.User != nil {
-			add("url", "write the repository's URL without credentials, e.g. https://gitlab.example.com/group/project.git", "invalid url %q", c.URL)
+			ps.Add("url", "write the repository's URL without credentials, e.g. https://gitlab.example.com/group/project.git", "invalid url %q", c.URL)
 		}
 	}
 	if c.Username == "" || strings.ContainsAny(c.Username, ":\n") {
-		add("username", "any non-empty username without ':' works with an access token", "invalid username %q", c.Username)
+		ps.Add("username", "any non-empty username without ':' works with an access token", "invalid username %q", c.Username)
 	}
 	if strings.ContainsAny(c.Type, " \t\n") {
-		add("type", "e.g. Opaque or kubernetes.io/basic-auth", "invalid type %q", c.Type)
+		ps.Add("type", "e.g. Opaque or kubernetes.io/basic-auth", "invalid type %q", c.Type)
 	}
 	if c.Format == FormatDockerConfigJSON && c.Type != string(corev1.SecretTypeDockerConfigJson) {
-		add("type", "remove type: an image pull secret has type kubernetes.io/dockerconfigjson", "format dockerconfigjson needs type %s, not %q", corev1.SecretTypeDockerConfigJson, c.Type)
+		ps.Add("type", "remove type: an image pull secret has type kubernetes.io/dockerconfigjson", "format dockerconfigjson needs type %s, not %q", corev1.SecretTypeDockerConfigJson, c.Type)
 	}
 	for k, v := range c.Labels {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			add("labels", "a label key is [prefix/]name: letters, digits, -, _ and .", "invalid label key %q", k)
+			ps.Add("labels", "a label key is [prefix/]name: letters, digits, -, _ and .", "invalid label key %q", k)
 		}
 		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
-			add("labels", "a label value is at most 63 letters, digits, -, _ and .", "invalid value of label %q", k)
+			ps.Add("labels", "a label value is at most 63 letters, digits, -, _ and .", "invalid value of label %q", k)
 		}
 		if reserved(k) {
-			add("labels", "tokenwarden sets it itself", "label %q is reserved", k)
+			ps.Add("labels", "tokenwarden sets it itself", "label %q is reserved", k)
 		}
 	}
 	for k := range c.Annotations {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			add("annotations", "an annotation key is [prefix/]name: letters, digits, -, _ and .", "invalid annotation key %q", k)
+			ps.Add("annotations", "an annotation key is [prefix/]name: letters, digits, -, _ and .", "invalid annotation key %q", k)
 		}
 		if reserved(k) {
-			add("annotations", "tokenwarden sets it itself", "annotation %q is reserved", k)
+			ps.Add("annotations", "tokenwarden sets it itself", "annotation %q is reserved", k)
 		}
 	}
 	return ps
