@@ -109,7 +109,10 @@ func apiAnswer(resp *http.Response) (got string, ok bool) {
 		return mt, false
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil || !json.Valid(body) {
+	switch {
+	case err == nil && len(body) == 0:
+		return "an empty answer", false // as the client names it (gitlab/transport.go)
+	case err != nil || !json.Valid(body):
 		return "broken JSON", false
 	}
 	return "", true

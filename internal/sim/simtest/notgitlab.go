@@ -24,6 +24,7 @@ var NotGitLabAnswers = []NotGitLab{
 	{"broken json", "application/json", `{"id": 1, "username": `, 200, "broken JSON"},
 	{"html sent as json", "application/json", "<html></html>", 200, "broken JSON"},
 	{"no content type", "", "<html></html>", 200, "broken JSON"},
+	{"empty answer", "application/json", "", 200, "an empty answer"},
 }
 
 // Serve starts a server that gives every request this answer, closed when
