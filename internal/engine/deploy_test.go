@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,7 +64,7 @@ tokens:
       - gitlab_variable: {project: acme/app, key: DEPLOY_TOKEN, username_key: DEPLOY_USER, masked: true}
       - file: {path: docker-config.json, format: docker_config, registry: registry.example.com}
 `, w.URL, usernameLine))
-	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
+	w.Load("tw.yaml")
 	return dw
 }
 
@@ -120,7 +118,7 @@ func (dw *deployWorld) checkDeploy() {
 		Auths    map[string]struct{ Auth string } `json:"auths"`
 		PSFormat string                           `json:"psFormat"`
 	}
-	if err := json.Unmarshal(dw.readFile("docker-config.json"), &docker); err != nil {
+	if err := json.Unmarshal(dw.ReadFile("docker-config.json"), &docker); err != nil {
 		t.Fatal(err)
 	}
 	if docker.Auths["registry.example.com"].Auth != wantAuth || docker.Auths["other.example.com"].Auth != "b3RoZXI6c2VjcmV0" || docker.PSFormat != "table" {
@@ -133,19 +131,19 @@ func (dw *deployWorld) checkDeploy() {
 
 func TestDeployTokenRotation(t *testing.T) {
 	dw := newDeployWorld(t, "registry-bot")
-	outs := dw.apply(dw.engine(nil))
+	outs := dw.Run(dw.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusWaiting {
 		t.Fatalf("outcomes %+v, want one waiting for the grace period", outs)
 	}
 	if !dw.Srv.DeployTokenValid(dw.oldUsername, dw.oldValue, "read_registry") {
 		t.Fatal("the old deploy token stopped working during the grace period")
 	}
-	dw.finish()
+	dw.RunToEnd()
 	dw.checkDeploy()
 	if dw.creates.Load() != 1 {
 		t.Errorf("created %d deploy tokens, want 1", dw.creates.Load())
 	}
-	p, err := dw.engine(nil).Plan(context.Background(), dw.cfg)
+	p, err := dw.NewEngine(nil).Plan(context.Background(), dw.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,14 +174,4 @@ func TestDeployTokenLostCreate(t *testing.T) {
 	if got := dw.creates.Load(); got != 2 {
 		t.Errorf("POST …/deploy_tokens sent %d times, want 2 (the lost one and its replacement)", got)
 	}
-}
-
-// readFile reads name of the world's directory.
-func (dw *deployWorld) readFile(name string) []byte {
-	dw.t.Helper()
-	b, err := os.ReadFile(filepath.Join(dw.Dir, name))
-	if err != nil {
-		dw.t.Fatal(err)
-	}
-	return b
 }

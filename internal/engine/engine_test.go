@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -32,13 +31,9 @@ var start = simtest.Now
 type world struct {
 	*simtest.World
 	t        *testing.T
-	cfg      *config.Config
 	oldID    int64
 	oldValue string
 	creates  atomic.Int64 // POST …/access_tokens (mints of a brand-new token)
-	store    journal.Store
-	sealer   secret.Sealer
-	timeout  time.Duration // of every GitLab client; 0: the default
 	kind     kindSetup
 	ownerID  int64 // the service account whose token it is (kindSetup.old sets it)
 }
@@ -113,38 +108,8 @@ tokens:
 		cfgText = strings.Replace(cfgText, "    token_file: self.token\n", "", 1)
 	}
 	w.Write("tw.yaml", cfgText)
-	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
+	w.Load("tw.yaml")
 	return w
-}
-
-// engine opens the journal afresh, as a new process would, and builds an
-// engine whose Fault hook is fault.
-func (w *world) engine(fault func(*journal.Rotation, journal.Step, bool) error) *engine.Engine {
-	w.t.Helper()
-	if w.store != nil {
-		w.store.Close()
-	}
-	w.Timeout = w.timeout
-	w.store = w.OpenJournal(w.cfg.State, w.sealer)
-	return w.Engine(w.client(secret.New(rootToken)), w.store, fault)
-}
-
-func (w *world) client(s secret.Secret) *gitlab.Client {
-	w.Timeout = w.timeout
-	return w.Client(s)
-}
-
-// apply runs plan + apply once.
-func (w *world) apply(e *engine.Engine) []engine.Outcome {
-	w.t.Helper()
-	return w.Apply(e, w.cfg)
-}
-
-// finish re-runs apply (as after a restart) until nothing is left to do,
-// letting the grace period pass.
-func (w *world) finish() {
-	w.t.Helper()
-	w.Finish(w.cfg, func() (*engine.Engine, journal.Store) { return w.engine(nil), w.store })
 }
 
 // fileValue reads DEPLOY_TOKEN from the dotenv sink.
@@ -156,25 +121,29 @@ func (w *world) fileValue() string {
 // dotenv reads key from the dotenv sink app.env.
 func (w *world) dotenv(key string) string {
 	w.t.Helper()
-	f, err := os.Open(filepath.Join(w.Dir, "app.env"))
-	if err != nil {
-		w.t.Fatal(err)
+	v, ok := dotenv(w.World, "app.env")[key]
+	if !ok {
+		w.t.Fatalf("%s missing from app.env", key)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+"="); ok {
-			return v
+	return v
+}
+
+// dotenv reads the dotenv file name of w's directory.
+func dotenv(w *simtest.World, name string) map[string]string {
+	w.T.Helper()
+	kv := map[string]string{}
+	for _, line := range strings.Split(string(w.ReadFile(name)), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[k] = v
 		}
 	}
-	w.t.Fatalf("%s missing from app.env", key)
-	return ""
+	return kv
 }
 
 // whoami returns the id of the token whose secret is s, or 0 if GitLab rejects it.
 func (w *world) whoami(s string) int64 {
 	w.t.Helper()
-	pat, err := w.client(secret.New(s)).SelfToken(context.Background())
+	pat, err := w.Client(secret.New(s)).SelfToken(context.Background())
 	if err != nil {
 		return 0
 	}
@@ -234,7 +203,7 @@ func TestRotateEachStrategy(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
-			outs := w.apply(w.engine(nil))
+			outs := w.Run(w.NewEngine(nil))
 			if len(outs) != 1 {
 				t.Fatalf("want one rotation, got %d", len(outs))
 			}
@@ -252,13 +221,13 @@ func TestRotateEachStrategy(t *testing.T) {
 			if outs[0].Status != want {
 				t.Fatalf("status %s (%v), want %s", outs[0].Status, outs[0].Err, want)
 			}
-			w.finish()
+			w.RunToEnd()
 			w.check(strategy)
 			if w.whoami(w.oldValue) != 0 {
 				t.Error("old secret still authenticates after the rotation finished")
 			}
 			// Re-running apply is a no-op: the new token is not due.
-			p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+			p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,11 +266,11 @@ func checked(newWorld func(*testing.T, string) *world, also func(*testing.T, *wo
 func (w *world) loseAnswer(method, pathRE string, check func()) {
 	w.t.Helper()
 	w.Srv.Faults().DropAfterCommit(method, pathRE, 1)
-	outs := w.apply(w.engine(nil))
+	outs := w.Run(w.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusRetry || outs[0].Rotation.Step != journal.StepPlanned {
 		w.t.Fatalf("first run: want one rotation to retry at planned, got %+v", outs)
 	}
-	w.finish()
+	w.RunToEnd()
 	check()
 }
 
@@ -315,9 +284,9 @@ func crashAtEveryStep(t *testing.T, strategies []string, setup func(*testing.T, 
 		{
 			w, _ := setup(t, strategy)
 			count := func(*journal.Rotation, journal.Step, bool) error { points++; return nil }
-			w.apply(w.engine(count))
+			w.Run(w.NewEngine(count))
 			w.Clock.Advance(2 * time.Second)
-			w.apply(w.engine(count))
+			w.Run(w.NewEngine(count))
 		}
 		if points < 10 {
 			t.Fatalf("%s: only %d fault points", strategy, points)
@@ -326,17 +295,17 @@ func crashAtEveryStep(t *testing.T, strategies []string, setup func(*testing.T, 
 			t.Run(fmt.Sprintf("%s/point-%02d", strategy, k), func(t *testing.T) {
 				w, check := setup(t, strategy)
 				crash := &simtest.CrashPoint{K: k}
-				w.apply(w.engine(crash.Hook))
+				w.Run(w.NewEngine(crash.Hook))
 				if !crash.Reached() {
 					// The point lies in the second run (revoke after grace).
 					w.Clock.Advance(2 * time.Second)
-					w.apply(w.engine(crash.Hook))
+					w.Run(w.NewEngine(crash.Hook))
 				}
 				if crash.At == "" {
 					t.Fatalf("fault point %d not reached", k)
 				}
 				t.Logf("crashed at %s", crash.At)
-				w.finish()
+				w.RunToEnd()
 				check()
 			})
 		}
@@ -376,10 +345,10 @@ func TestTimedOutMint(t *testing.T) {
 		t.Run(strategy, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, strategy)
-			w.timeout = 5 * time.Second
+			w.Timeout = 5 * time.Second
 			w.Srv.Faults().HangAfterCommit(http.MethodPost, mintPath[strategy], 1)
 			before := w.Srv.Stats().Requests
-			outs := w.apply(w.engine(nil))
+			outs := w.Run(w.NewEngine(nil))
 			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 				t.Fatalf("first run: want one rotation to retry, got %+v", outs)
 			}
@@ -396,7 +365,7 @@ func TestTimedOutMint(t *testing.T) {
 			if w.Srv.Stats().Requests == before {
 				t.Fatal("no request reached GitLab")
 			}
-			w.finish()
+			w.RunToEnd()
 			w.check(strategy)
 		})
 	}
@@ -423,31 +392,31 @@ func TestInterruptAfterMint(t *testing.T) {
 			w := newWorld(t, strategy)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			e := w.engine(func(_ *journal.Rotation, step journal.Step, after bool) error {
+			e := w.NewEngine(func(_ *journal.Rotation, step journal.Step, after bool) error {
 				if step == journal.StepMinted && !after {
 					cancel() // the signal lands between the GitLab call and the commit
 				}
 				return nil
 			})
-			p, err := e.Plan(context.Background(), w.cfg)
+			p, err := e.Plan(context.Background(), w.Cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			outs, err := e.Apply(ctx, w.cfg, p)
+			outs, err := e.Apply(ctx, w.Cfg, p)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("apply: %v, want context.Canceled", err)
 			}
 			if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 				t.Fatalf("want one rotation to resume, got %+v", outs)
 			}
-			got, err := w.store.Get(context.Background(), outs[0].Rotation.ID)
+			got, err := w.Store.Get(context.Background(), outs[0].Rotation.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Step != journal.StepMinted || got.NewSecret.IsZero() || got.NewTokenID == 0 {
 				t.Fatalf("journal has step %s, token %d, secret set %v; want the minted token recorded", got.Step, got.NewTokenID, !got.NewSecret.IsZero())
 			}
-			w.finish()
+			w.RunToEnd()
 			w.check(strategy)
 		})
 	}
@@ -462,7 +431,7 @@ func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
 	for _, strategy := range []string{"rotate", "self"} {
 		t.Run(strategy, func(t *testing.T) {
 			w := newWorld(t, strategy)
-			outs := w.apply(w.engine(func(_ *journal.Rotation, step journal.Step, after bool) error {
+			outs := w.Run(w.NewEngine(func(_ *journal.Rotation, step journal.Step, after bool) error {
 				if step == journal.StepPlanned {
 					return engine.ErrCrash
 				}
@@ -473,7 +442,7 @@ func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
 			}
 			ctx := context.Background()
 			res := gitlab.Resource{Type: "project", ID: w.Project.ID, Path: "acme/app"}
-			if _, err := w.client(secret.New(rootToken)).RevokeToken(ctx, res, w.oldID); err != nil {
+			if _, err := w.Client(secret.New(rootToken)).RevokeToken(ctx, res, w.oldID); err != nil {
 				t.Fatal(err)
 			}
 			exp := start.AddDate(0, 0, 60).Truncate(24 * time.Hour)
@@ -484,7 +453,7 @@ func TestRevokedByHandNotMistakenForLostRotate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			outs = w.apply(w.engine(nil))
+			outs = w.Run(w.NewEngine(nil))
 			if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
 				t.Fatalf("second run: want the rotation to fail, got %+v", outs)
 			}
@@ -504,30 +473,30 @@ func TestSelfSecondRotation(t *testing.T) {
 	for _, byHand := range []bool{false, true} {
 		t.Run(fmt.Sprintf("rotated-by-hand=%v", byHand), func(t *testing.T) {
 			w := newWorld(t, "self")
-			w.apply(w.engine(nil))
-			w.finish()
+			w.Run(w.NewEngine(nil))
+			w.RunToEnd()
 			w.check("self")
 			w.Clock.Advance(25 * 24 * time.Hour) // the new token is due
 			if byHand {
 				ctx := context.Background()
 				res := gitlab.Resource{Type: "project", ID: w.Project.ID, Path: "acme/app"}
 				cur := w.whoami(w.fileValue())
-				_, sec, err := w.client(secret.New(rootToken)).RotateAccessToken(ctx, res, cur, w.Clock.Now().AddDate(0, 0, 7))
+				_, sec, err := w.Client(secret.New(rootToken)).RotateAccessToken(ctx, res, cur, w.Clock.Now().AddDate(0, 0, 7))
 				if err != nil {
 					t.Fatal(err)
 				}
-				simtest.WriteFile(t, filepath.Join(w.Dir, "self.token"), sec.Reveal()+"\n")
+				w.Write("self.token", sec.Reveal()+"\n")
 				w.Clock.Advance(6 * 24 * time.Hour) // the token made by hand is due
 			}
-			e := w.engine(nil)
-			p, err := e.Plan(context.Background(), w.cfg)
+			e := w.NewEngine(nil)
+			p, err := e.Plan(context.Background(), w.Cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(p.Items) != 1 || p.Items[0].Action != engine.ActionRotate {
 				t.Fatalf("second plan: want a rotation, got %+v", p.Items)
 			}
-			outs, err := e.Apply(context.Background(), w.cfg, p)
+			outs, err := e.Apply(context.Background(), w.Cfg, p)
 			if err != nil || len(outs) != 1 || outs[0].Status != engine.StatusDone {
 				t.Fatalf("second rotation: want done, got %+v, %v", outs, err)
 			}
@@ -545,14 +514,14 @@ func TestSelfSecondRotation(t *testing.T) {
 // nothing) until the next rotation.
 func TestSinkAddedDuringGrace(t *testing.T) {
 	w := newWorld(t, "overlap")
-	outs := w.apply(w.engine(nil))
+	outs := w.Run(w.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusWaiting {
 		t.Fatalf("want the rotation waiting for the grace period, got %+v", outs)
 	}
 	added := filepath.Join(w.Dir, "worker.env")
-	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver,
+	w.Cfg.Tokens[0].Deliver = append(w.Cfg.Tokens[0].Deliver,
 		config.Sink{Kind: "file", Settings: &file.Config{Path: added, Format: "dotenv", Key: "DEPLOY_TOKEN"}})
-	w.finish()
+	w.RunToEnd()
 	w.check("overlap")
 	b, err := os.ReadFile(added)
 	if err != nil {
@@ -569,8 +538,8 @@ func TestSinkAddedDuringGrace(t *testing.T) {
 func failVerify(t *testing.T, strategy string) (*world, engine.Outcome) {
 	t.Helper()
 	w := newWorld(t, strategy)
-	w.cfg.Tokens[0].Verify = &config.Verify{Method: http.MethodGet, Path: "/projects/acme%2Fnope"}
-	outs := w.apply(w.engine(nil))
+	w.Cfg.Tokens[0].Verify = &config.Verify{Method: http.MethodGet, Path: "/projects/acme%2Fnope"}
+	outs := w.Run(w.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusFailed {
 		t.Fatalf("want a failed rotation, got %+v", outs)
 	}
@@ -604,20 +573,20 @@ func TestVerifyFailureKeepsOldToken(t *testing.T) {
 	}
 	// The failure stays visible until a rotation succeeds: tokenwarden
 	// never knew the (adopted) live token's secret.
-	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if warn := p.Items[0].Warning; !strings.Contains(warn, "failed: verify") || strings.Contains(warn, "both still alive") {
 		t.Errorf("plan warning %q does not report the failed rotation (and must not claim two live tokens)", warn)
 	}
-	w.cfg.Tokens[0].Verify = nil
+	w.Cfg.Tokens[0].Verify = nil
 	w.Clock.Advance(time.Second)
-	o := w.engine(nil).Start(context.Background(), w.cfg.Tokens[0], p.Items[0].Current, engine.RotateOptions{Reason: "manual"})
+	o := w.NewEngine(nil).Start(context.Background(), w.Cfg.Tokens[0], p.Items[0].Current, engine.RotateOptions{Reason: "manual"})
 	if o.Status != engine.StatusWaiting && o.Status != engine.StatusDone {
 		t.Fatalf("manual rotation after the fix: %s (%v)", o.Status, o.Err)
 	}
-	if p, err = w.engine(nil).Plan(context.Background(), w.cfg); err != nil {
+	if p, err = w.NewEngine(nil).Plan(context.Background(), w.Cfg); err != nil {
 		t.Fatal(err)
 	}
 	if p.Items[0].Warning != "" {
@@ -634,7 +603,7 @@ func TestRotateVerifyFailureDeliversAndStaysLoud(t *testing.T) {
 	if got := w.whoami(w.fileValue()); got != r.NewTokenID {
 		t.Errorf("file sink holds token %d, want the new token %d (the old one is revoked)", got, r.NewTokenID)
 	}
-	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -643,8 +612,8 @@ func TestRotateVerifyFailureDeliversAndStaysLoud(t *testing.T) {
 	}
 	// The cause is fixed (here: the verify request): the live token passes,
 	// every sink holds it, so the failure stops counting.
-	w.cfg.Tokens[0].Verify = nil
-	if p, err = w.engine(nil).Plan(context.Background(), w.cfg); err != nil {
+	w.Cfg.Tokens[0].Verify = nil
+	if p, err = w.NewEngine(nil).Plan(context.Background(), w.Cfg); err != nil {
 		t.Fatal(err)
 	}
 	if it := p.Items[0]; it.Action != engine.ActionNone || it.Warning != "" || !strings.Contains(it.Note, "nothing to fix") {
@@ -656,20 +625,20 @@ func TestRotateVerifyFailureDeliversAndStaysLoud(t *testing.T) {
 // no new token.
 func TestDeliverToSinkAdded(t *testing.T) {
 	w := newWorld(t, "overlap")
-	w.apply(w.engine(nil))
-	w.finish()
+	w.Run(w.NewEngine(nil))
+	w.RunToEnd()
 	live := w.whoami(w.fileValue())
 	creates := w.creates.Load()
-	w.cfg.Tokens[0].Deliver = append(w.cfg.Tokens[0].Deliver, config.Sink{Kind: "file", Settings: &file.Config{Path: filepath.Join(w.Dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
-	e := w.engine(nil)
-	p, err := e.Plan(context.Background(), w.cfg)
+	w.Cfg.Tokens[0].Deliver = append(w.Cfg.Tokens[0].Deliver, config.Sink{Kind: "file", Settings: &file.Config{Path: filepath.Join(w.Dir, "more.env"), Format: "dotenv", Key: "T", Mode: 0o600}})
+	e := w.NewEngine(nil)
+	p, err := e.Plan(context.Background(), w.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if it := p.Items[0]; it.Action != engine.ActionDeliver || !strings.Contains(it.Reason, "more.env") {
 		t.Fatalf("plan: %s %q, want deliver naming more.env", it.Action, it.Reason)
 	}
-	outs, err := e.Apply(context.Background(), w.cfg, p)
+	outs, err := e.Apply(context.Background(), w.Cfg, p)
 	if err != nil || len(outs) != 1 || outs[0].Status != engine.StatusDone || outs[0].Rotation.Kind != journal.KindDelivery {
 		t.Fatalf("apply: %+v, %v", outs, err)
 	}
@@ -680,7 +649,7 @@ func TestDeliverToSinkAdded(t *testing.T) {
 	if got := w.whoami(w.fileValue()); got != live || w.creates.Load() != creates {
 		t.Errorf("live token %d → %d, creates %d → %d: a delivery must not mint", live, got, creates, w.creates.Load())
 	}
-	if p, err = w.engine(nil).Plan(context.Background(), w.cfg); err != nil || p.Items[0].Action != engine.ActionNone {
+	if p, err = w.NewEngine(nil).Plan(context.Background(), w.Cfg); err != nil || p.Items[0].Action != engine.ActionNone {
 		t.Errorf("plan after delivery: %+v %v, want ok", p.Items[0].Action, err)
 	}
 }
@@ -691,7 +660,7 @@ func TestDeliveryFailureResumes(t *testing.T) {
 	w := newWorld(t, "overlap")
 	w.Srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 100)
 	w.Srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 100)
-	outs := w.apply(w.engine(nil))
+	outs := w.Run(w.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 		t.Fatalf("want a rotation to retry, got %+v", outs)
 	}
@@ -699,16 +668,16 @@ func TestDeliveryFailureResumes(t *testing.T) {
 		t.Fatalf("want the file delivered and the variable pending, got %v", got)
 	}
 	w.Srv.Faults().Clear()
-	w.finish()
+	w.RunToEnd()
 	w.check("overlap")
 }
 
 // TestNoSecretInJournal: the SQLite files never hold a secret in plain text.
 func TestNoSecretInJournal(t *testing.T) {
 	w := newWorld(t, "overlap")
-	w.apply(w.engine(nil))
-	w.finish()
-	w.store.Close()
+	w.Run(w.NewEngine(nil))
+	w.RunToEnd()
+	w.Store.Close()
 	secretVal := w.fileValue()
 	matches, _ := filepath.Glob(filepath.Join(w.Dir, "tw.db*"))
 	if len(matches) == 0 {
@@ -735,7 +704,7 @@ func TestMintedRotationIsNeverGivenUp(t *testing.T) {
 	w.Srv.Faults().ResetConnection(http.MethodPost, `/variables$`, 1000)
 	w.Srv.Faults().ResetConnection(http.MethodPut, `/variables/`, 1000)
 	for run := 1; run <= 7; run++ {
-		outs := w.apply(w.engine(nil))
+		outs := w.Run(w.NewEngine(nil))
 		if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 			t.Fatalf("run %d: want the rotation kept open for retry, got %+v", run, outs)
 		}
@@ -744,7 +713,7 @@ func TestMintedRotationIsNeverGivenUp(t *testing.T) {
 		t.Fatal("the old token was revoked while a sink still lacked the new secret")
 	}
 	w.Srv.Faults().Clear()
-	w.finish()
+	w.RunToEnd()
 	w.check("overlap")
 }
 
@@ -760,12 +729,12 @@ func TestLostRotateAnswersNeverGiveUp(t *testing.T) {
 			const lost = 5 // engine.Deps.MaxAttempts' default
 			w.Srv.Faults().DropAfterCommit(http.MethodPost, mintPath[strategy], lost)
 			for i := range lost {
-				outs := w.apply(w.engine(nil))
+				outs := w.Run(w.NewEngine(nil))
 				if len(outs) != 1 || outs[0].Status != engine.StatusRetry {
 					t.Fatalf("run %d: want the rotation to stay open, got %+v", i+1, outs)
 				}
 			}
-			w.finish()
+			w.RunToEnd()
 			w.check(strategy)
 		})
 	}

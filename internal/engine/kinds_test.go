@@ -109,7 +109,7 @@ func TestTriggerTokenOfAnotherOwner(t *testing.T) {
 		return oldTrigger(w, bob.ID, exp.AddDate(0, 2, 0)) // not due: adopted, not renewed
 	}
 	w := newKindWorld(t, "overlap", k)
-	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestTriggerTokenOfAnotherOwner(t *testing.T) {
 	if it.Action != engine.ActionAdopt || !strings.Contains(it.Reason, "owned by bob") {
 		t.Fatalf("plan item %s %q, want adopt saying the token is owned by bob", it.Action, it.Reason)
 	}
-	w.finish()
+	w.RunToEnd()
 	w.check("overlap")
 }
 
@@ -202,7 +202,7 @@ func TestServiceAccountTokenUnknown(t *testing.T) {
 		return strings.Replace(entry(w), u.Username, "svc-gone", 1)
 	}
 	w := newKindWorld(t, "rotate", k)
-	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +216,13 @@ func TestServiceAccountTokenUnknown(t *testing.T) {
 func (w *world) history() string {
 	w.t.Helper()
 	ctx := context.Background()
-	rs, err := w.store.List(ctx, journalAll)
+	rs, err := w.Store.List(ctx, journalAll)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	var b strings.Builder
 	for _, r := range rs {
-		evs, err := w.store.Events(ctx, r.ID)
+		evs, err := w.Store.Events(ctx, r.ID)
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -250,19 +250,19 @@ func (w *world) checkVariable(want string) {
 func rotateOnce(w *world, oldWorks func() bool, kind string) {
 	t := w.t
 	t.Helper()
-	outs := w.apply(w.engine(nil))
+	outs := w.Run(w.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusWaiting {
 		t.Fatalf("outcomes %+v, want one waiting for the grace period", outs)
 	}
 	if !oldWorks() {
 		t.Fatal("the old token stopped working during the grace period")
 	}
-	w.finish()
+	w.RunToEnd()
 	w.check("overlap")
 	if w.creates.Load() != 1 {
 		t.Errorf("created %d tokens, want 1", w.creates.Load())
 	}
-	p, err := w.engine(nil).Plan(context.Background(), w.cfg)
+	p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,11 +279,11 @@ func rotateOnce(w *world, oldWorks func() bool, kind string) {
 func lostMint(w *world, strategy, path string) {
 	w.t.Helper()
 	w.Srv.Faults().DropAfterCommit(http.MethodPost, path, 1)
-	outs := w.apply(w.engine(nil))
+	outs := w.Run(w.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusRetry || outs[0].Rotation.Step != journal.StepPlanned {
 		w.t.Fatalf("first run: want one rotation to retry at planned, got %+v", outs)
 	}
-	w.finish()
+	w.RunToEnd()
 	w.check(strategy)
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +19,6 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 )
 
 // fleet is one emulated GitLab with n managed tokens "deploy-0" … in
@@ -31,9 +28,6 @@ type fleet struct {
 	*simtest.World
 	t       *testing.T
 	n       int
-	cfg     *config.Config
-	sealer  secret.Sealer
-	store   journal.Store
 	old     map[string]int64 // name → old token id
 	creates atomic.Int64
 	// inFlight and maxInFlight count rotations between their start and
@@ -46,6 +40,7 @@ func newFleet(t *testing.T, strategy string, n, concurrency int) *fleet {
 	f := &fleet{t: t, n: n, old: map[string]int64{}}
 	f.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 11,
 		Wrap: simtest.Counting(http.MethodPost, `/access_tokens$`, func(string) { f.creates.Add(1) })})
+	f.Spy = f.countInFlight
 	exp := start.AddDate(0, 0, 5).Truncate(24 * time.Hour)
 	env := "# shared by every deploy token\nLOG_LEVEL=info\n"
 	var toks strings.Builder
@@ -79,75 +74,24 @@ func newFleet(t *testing.T, strategy string, n, concurrency int) *fleet {
 	f.Write("app.env", env)
 	f.Write("root.token", rootToken+"\n")
 	f.Write("tw.yaml", fmt.Sprintf("gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\nconcurrency: %d\ndefaults: {lifetime: 30d, grace: 1s}\ntokens:\n%s", f.URL, concurrency, toks.String()))
-	f.cfg, f.sealer = f.LoadConfig("tw.yaml")
-	if f.cfg.Concurrency != concurrency {
-		t.Fatalf("config concurrency %d, want %d", f.cfg.Concurrency, concurrency)
+	f.Load("tw.yaml")
+	if f.Cfg.Concurrency != concurrency {
+		t.Fatalf("config concurrency %d, want %d", f.Cfg.Concurrency, concurrency)
 	}
 	return f
 }
 
-// engine opens the journal afresh, as a new process would, and builds the
-// engine a process builds from the config, with fault as its crash hook.
-func (f *fleet) engine(fault journal.Fault) *engine.Engine {
-	f.t.Helper()
-	if f.store != nil {
-		f.store.Close()
-	}
-	f.store = f.OpenJournal(f.cfg.State, f.sealer)
-	managing := f.Client(secret.New(rootToken))
-	return engine.New(engine.Deps{
-		GitLab: managing, Store: f.store, Clock: f.Clock, Fault: f.counting(fault),
-		ClientFor: func(s secret.Secret) (*gitlab.Client, error) { return f.Client(s), nil },
-		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
-		},
-		Concurrency: f.cfg.Concurrency,
-	})
-}
-
-// counting wraps fault to count the rotations in flight.
-func (f *fleet) counting(fault journal.Fault) journal.Fault {
-	return func(r *journal.Rotation, step journal.Step, after bool) error {
-		if step == journal.StepPlanned && after {
-			n := f.inFlight.Add(1)
-			for m := f.maxInFlight.Load(); n > m && !f.maxInFlight.CompareAndSwap(m, n); m = f.maxInFlight.Load() {
-			}
-		}
-		if (step == journal.StepVerified || step == journal.StepFailed) && after {
-			f.inFlight.Add(-1)
-		}
-		if fault == nil {
-			return nil
-		}
-		return fault(r, step, after)
-	}
-}
-
-func (f *fleet) apply(e *engine.Engine) []engine.Outcome {
-	f.t.Helper()
-	return f.Apply(e, f.cfg)
-}
-
-// finish re-runs apply as a new process until nothing is left to do.
-func (f *fleet) finish() {
-	f.t.Helper()
-	f.Finish(f.cfg, func() (*engine.Engine, journal.Store) { return f.engine(nil), f.store })
-}
-
-// env reads the shared dotenv file.
-func (f *fleet) env() map[string]string {
-	f.t.Helper()
-	b, err := os.ReadFile(filepath.Join(f.Dir, "app.env"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	kv := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			kv[k] = v
+// countInFlight is the fleet's Spy: it counts the rotations in flight.
+func (f *fleet) countInFlight(_ *journal.Rotation, step journal.Step, after bool) error {
+	if step == journal.StepPlanned && after {
+		n := f.inFlight.Add(1)
+		for m := f.maxInFlight.Load(); n > m && !f.maxInFlight.CompareAndSwap(m, n); m = f.maxInFlight.Load() {
 		}
 	}
-	return kv
+	if (step == journal.StepVerified || step == journal.StepFailed) && after {
+		f.inFlight.Add(-1)
+	}
+	return nil
 }
 
 // check asserts, for every token: exactly one live token of its name, not
@@ -157,7 +101,7 @@ func (f *fleet) env() map[string]string {
 // its other lines.
 func (f *fleet) check(strategy string) {
 	f.t.Helper()
-	env := f.env()
+	env := dotenv(f.World, "app.env")
 	if env["LOG_LEVEL"] != "info" {
 		f.t.Errorf("app.env lost LOG_LEVEL: %v", env)
 	}
@@ -202,7 +146,7 @@ func TestPipelinedRotations(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			f := newFleet(t, strategy, 8, 4)
-			outs := f.apply(f.engine(nil))
+			outs := f.Run(f.NewEngine(nil))
 			if len(outs) != f.n {
 				t.Fatalf("%d outcomes for %d due tokens", len(outs), f.n)
 			}
@@ -211,7 +155,7 @@ func TestPipelinedRotations(t *testing.T) {
 					t.Errorf("outcome %d is %s, want %s (the plan's order)", i, o.Rotation.Ref, want)
 				}
 			}
-			f.finish()
+			f.RunToEnd()
 			f.check(strategy)
 			if got := f.maxInFlight.Load(); got < 2 || got > 4 {
 				t.Errorf("at most %d rotations in flight, want 2 to 4 (concurrency: 4)", got)
@@ -223,8 +167,8 @@ func TestPipelinedRotations(t *testing.T) {
 // TestConcurrencyOne: concurrency: 1 rotates one token after another.
 func TestConcurrencyOne(t *testing.T) {
 	f := newFleet(t, "rotate", 4, 1)
-	f.apply(f.engine(nil))
-	f.finish()
+	f.Run(f.NewEngine(nil))
+	f.RunToEnd()
 	f.check("rotate")
 	if got := f.maxInFlight.Load(); got != 1 {
 		t.Errorf("%d rotations in flight with concurrency: 1", got)
@@ -251,7 +195,7 @@ func crashAtEveryStepPipelined(t *testing.T, db string, strategies []string) {
 	newF := func(t *testing.T, strategy string) *fleet {
 		f := newFleet(t, strategy, n, concurrency)
 		if db == "postgres" {
-			f.cfg.State = pgtest.DSN(t)
+			f.Cfg.State = pgtest.DSN(t)
 		}
 		return f
 	}
@@ -260,9 +204,9 @@ func crashAtEveryStepPipelined(t *testing.T, db string, strategies []string) {
 		{
 			f := newF(t, strategy)
 			count := func(*journal.Rotation, journal.Step, bool) error { points.Add(1); return nil }
-			f.apply(f.engine(count))
+			f.Run(f.NewEngine(count))
 			f.Clock.Advance(2 * time.Second)
-			f.apply(f.engine(count))
+			f.Run(f.NewEngine(count))
 		}
 		if points.Load() < 10*n {
 			t.Fatalf("%s: only %d fault points for %d rotations", strategy, points.Load(), n)
@@ -287,17 +231,17 @@ func crashAtEveryStepPipelined(t *testing.T, db string, strategies []string) {
 					}
 					return nil
 				}
-				f.apply(f.engine(crash))
+				f.Run(f.NewEngine(crash))
 				if at == "" {
 					// The point lies in the second run (revoke after grace).
 					f.Clock.Advance(2 * time.Second)
-					f.apply(f.engine(crash))
+					f.Run(f.NewEngine(crash))
 				}
 				if at == "" {
 					t.Fatalf("fault point %d not reached", k)
 				}
 				t.Logf("crashed at %s", at)
-				f.finish()
+				f.RunToEnd()
 				f.check(strategy)
 			})
 		}
@@ -367,16 +311,16 @@ func (s placeSink) Get(context.Context) (secret.Credential, error) {
 func TestOneDestinationAtATime(t *testing.T) {
 	f := newFleet(t, "rotate", 8, 4)
 	p := &place{vals: map[string]string{}}
-	f.engine(nil) // opens the journal
+	f.Reopen()
 	managing := f.Client(secret.New(rootToken))
 	e := engine.New(engine.Deps{
-		GitLab: managing, Store: f.store, Clock: f.Clock, Concurrency: 4,
+		GitLab: managing, Store: f.Store, Clock: f.Clock, Concurrency: 4,
 		ClientFor: func(s secret.Secret) (*gitlab.Client, error) { return f.Client(s), nil },
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			return []sink.Sink{placeSink{p, tok.Name}}, nil
 		},
 	})
-	for _, o := range f.apply(e) {
+	for _, o := range f.Run(e) {
 		if o.Status != engine.StatusDone {
 			t.Errorf("%s: %s (%v)", o.Rotation.Ref, o.Status, o.Err)
 		}

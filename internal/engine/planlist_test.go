@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
-	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
@@ -49,9 +46,8 @@ func TestPlanListsEachResourceOnce(t *testing.T) {
 	}
 	w.Write("root.token", rootToken+"\n")
 	w.Write("tw.yaml", cfg.String())
-	c, sealer := w.LoadConfig("tw.yaml")
-	store := w.OpenJournal(c.State, sealer)
-	e := w.Engine(w.Client(secret.New(rootToken)), store, nil)
+	w.Load("tw.yaml")
+	c, e := w.Cfg, w.NewEngine(nil)
 
 	p, err := e.Plan(context.Background(), c)
 	if err != nil {
@@ -97,9 +93,8 @@ func TestReplanDecidesOnlyWhatIsDueOrWritten(t *testing.T) {
 	}
 	w.Write("root.token", rootToken+"\n")
 	w.Write("tw.yaml", cfg.String())
-	c, sealer := w.LoadConfig("tw.yaml")
-	store := w.OpenJournal(c.State, sealer)
-	e := w.Engine(w.Client(secret.New(rootToken)), store, nil)
+	w.Load("tw.yaml")
+	c, e := w.Cfg, w.NewEngine(nil)
 	ctx := context.Background()
 
 	p, err := e.Plan(ctx, c)
@@ -144,9 +139,7 @@ func TestReplanDecidesOnlyWhatIsDueOrWritten(t *testing.T) {
 	}
 
 	// b is rotated by hand and a's sink is edited: only b is decided again.
-	if err := os.WriteFile(filepath.Join(w.Dir, "a.env"), []byte("T=edited-by-hand\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.Write("a.env", "T=edited-by-hand\n")
 	if _, err := e.RotateNow(ctx, c, full.Items[1].Ref, engine.RotateOptions{Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}

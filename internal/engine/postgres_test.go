@@ -13,7 +13,7 @@ func newPostgresWorld(t *testing.T, strategy string) *world {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	w := newWorld(t, strategy)
-	w.cfg.State = dsn
+	w.Cfg.State = dsn
 	return w
 }
 
@@ -22,7 +22,7 @@ func newPostgresWorld(t *testing.T, strategy string) *world {
 func TestCrashAtEveryStepPostgres(t *testing.T) {
 	crashAtEveryStep(t, strategies, checked(newPostgresWorld, func(t *testing.T, w *world) {
 		var rows int
-		if err := pgtest.Conn(t, w.cfg.State).QueryRow(context.Background(), `SELECT count(*) FROM rotations`).Scan(&rows); err != nil || rows == 0 {
+		if err := pgtest.Conn(t, w.Cfg.State).QueryRow(context.Background(), `SELECT count(*) FROM rotations`).Scan(&rows); err != nil || rows == 0 {
 			t.Fatalf("the PostgreSQL journal holds %d rotations (%v)", rows, err)
 		}
 	}))

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -83,17 +81,14 @@ tokens:
     deliver:
       - file: {path: config.toml, key: "runners[name=build-1].token"}
 `, w.URL, run.ID))
-	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
+	w.Load("tw.yaml")
 	return rw
 }
 
 // runnerToken is the token config.toml holds for build-1.
 func (rw *runnerWorld) runnerToken() string {
 	rw.t.Helper()
-	b, err := os.ReadFile(filepath.Join(rw.Dir, "config.toml"))
-	if err != nil {
-		rw.t.Fatal(err)
-	}
+	b := rw.ReadFile("config.toml")
 	m := regexp.MustCompile(`token = "([^"]*)" # reset by tokenwarden`).FindSubmatch(b)
 	if m == nil {
 		rw.t.Fatalf("build-1's token line is gone from config.toml:\n%s", b)
@@ -122,7 +117,7 @@ func (rw *runnerWorld) checkRunner() {
 	if !rw.Srv.RunnerTokenValid(rw.otherSecret) {
 		t.Error("the other runner's token stopped working")
 	}
-	b, _ := os.ReadFile(filepath.Join(rw.Dir, "config.toml"))
+	b := rw.ReadFile("config.toml")
 	if want := fmt.Sprintf(runnerTOML, rw.URL, rw.runnerID, tok, rw.otherSecret); string(b) != want {
 		t.Errorf("config.toml changed beyond build-1's token:\n%s\nwant:\n%s", b, want)
 	}
@@ -133,14 +128,14 @@ func (rw *runnerWorld) checkRunner() {
 
 func TestRunnerTokenReset(t *testing.T) {
 	rw := newRunnerWorld(t)
-	p, err := rw.engine(nil).Plan(context.Background(), rw.cfg)
+	p, err := rw.NewEngine(nil).Plan(context.Background(), rw.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if it := p.Items[0]; it.Action != engine.ActionRotate || !strings.Contains(it.Reason, "has not reset runner") {
 		t.Fatalf("first plan: %s (%s), want a reset because tokenwarden does not know the token", it.Action, it.Reason)
 	}
-	outs := rw.apply(rw.engine(nil))
+	outs := rw.Run(rw.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusDone {
 		t.Fatalf("outcomes %+v, want one done", outs)
 	}
@@ -149,7 +144,7 @@ func TestRunnerTokenReset(t *testing.T) {
 		t.Errorf("reset %d times, want 1", rw.resets.Load())
 	}
 	// Nothing to do now; due again after lifetime (the token never expires).
-	p, err = rw.engine(nil).Plan(context.Background(), rw.cfg)
+	p, err = rw.NewEngine(nil).Plan(context.Background(), rw.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +152,7 @@ func TestRunnerTokenReset(t *testing.T) {
 		t.Fatalf("second plan: %s (%s), want nothing to do until the interval ends", it.Action, it.Reason)
 	}
 	rw.Clock.Advance(21 * 24 * time.Hour) // past lifetime - rotate_before (one third)
-	p, err = rw.engine(nil).Plan(context.Background(), rw.cfg)
+	p, err = rw.NewEngine(nil).Plan(context.Background(), rw.Cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,13 +165,9 @@ func TestRunnerTokenReset(t *testing.T) {
 // keeps its working token.
 func TestRunnerTokenNotResetWhenUndeliverable(t *testing.T) {
 	rw := newRunnerWorld(t)
-	cfg, err := os.ReadFile(filepath.Join(rw.Dir, "tw.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rw.Write("tw.yaml", strings.Replace(string(cfg), "runners[name=build-1]", "runners[name=build-2]", 1))
-	rw.cfg, rw.sealer = rw.LoadConfig("tw.yaml")
-	outs := rw.apply(rw.engine(nil))
+	rw.Write("tw.yaml", strings.Replace(string(rw.ReadFile("tw.yaml")), "runners[name=build-1]", "runners[name=build-2]", 1))
+	rw.Load("tw.yaml")
+	outs := rw.Run(rw.NewEngine(nil))
 	if len(outs) != 1 || outs[0].Status != engine.StatusFailed || !strings.Contains(outs[0].Err.Error(), "was not reset") {
 		t.Fatalf("outcomes %+v, want a failure before the reset", outs)
 	}

@@ -15,7 +15,6 @@ import (
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
-	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/managing"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
@@ -35,11 +34,8 @@ var start = simtest.Now
 // tokenwarden (gitlab.self_rotate) and also delivered to other.env.
 type world struct {
 	*simtest.World
-	t      *testing.T
-	cfg    *config.Config
-	sealer secret.Sealer
-	old    sim.Token
-	store  journal.Store
+	t   *testing.T
+	old sim.Token
 }
 
 func newWorld(t *testing.T) *world {
@@ -75,7 +71,7 @@ key_file: tw.key
 tokens:
   - {name: deploy, description: deploys, group: acme, scopes: [read_api]}
 `, w.URL))
-	w.cfg, w.sealer = w.LoadConfig("tw.yaml")
+	w.Load("tw.yaml")
 	return w
 }
 
@@ -83,18 +79,14 @@ tokens:
 // whatever token_file holds now, and a renewer with the given fault hook.
 func (w *world) process(fault func(*journal.Rotation, journal.Step, bool) error) *managing.Renewer {
 	w.t.Helper()
-	if w.store != nil {
-		w.store.Close()
-	}
-	st := w.OpenJournal(w.cfg.State, w.sealer)
-	w.store = st
-	tok, err := w.cfg.GitLab.LoadToken()
+	st := w.Reopen()
+	tok, err := w.Cfg.GitLab.LoadToken()
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	c := w.Client(tok)
 	return &managing.Renewer{
-		Client: c, Store: st, Clock: w.Clock, Config: w.cfg, Fault: fault,
+		Client: c, Store: st, Clock: w.Clock, Config: w.Cfg, Fault: fault,
 		Sinks: func(ds []config.Sink) ([]sink.Sink, error) {
 			return all.NewAll(ds, all.Deps{GitLab: c, Owner: managing.Ref})
 		},
@@ -107,25 +99,21 @@ func (w *world) run(rn *managing.Renewer) error {
 	if err := rn.Recover(ctx); err != nil {
 		return err
 	}
-	st, err := managing.Check(ctx, rn.Client, w.cfg, w.Clock.Now())
+	st, err := managing.Check(ctx, rn.Client, w.Cfg, w.Clock.Now())
 	if err != nil {
 		return err
 	}
 	if err := st.Err(); err != nil {
 		return err
 	}
-	if at, ok := managing.RenewAt(w.cfg, st); ok && !w.Clock.Now().Before(at) {
+	if at, ok := managing.RenewAt(w.Cfg, st); ok && !w.Clock.Now().Before(at) {
 		_, err = rn.Renew(ctx, st, "test")
 	}
 	return err
 }
 
 func (w *world) file(name string) string {
-	b, err := os.ReadFile(filepath.Join(w.Dir, name))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return strings.TrimSpace(strings.TrimPrefix(string(b), "GITLAB_TOKEN="))
+	return strings.TrimSpace(strings.TrimPrefix(string(w.ReadFile(name)), "GITLAB_TOKEN="))
 }
 
 // check: token_file and other.env hold the one live "tokenwarden" token,
@@ -150,8 +138,7 @@ func (w *world) check(rn *managing.Renewer) {
 		t := self.ID
 		w.t.Fatalf("the process's client is token %d (%v), want the live token %d", t, err, live[0].ID)
 	}
-	c, _ := gitlab.New(gitlab.Config{URL: w.URL, Token: secret.New(w.file("tw.token")), RetryMax: 1})
-	if got, err := c.SelfToken(context.Background()); err != nil || got.ID != live[0].ID {
+	if got, err := w.Client(secret.New(w.file("tw.token"))).SelfToken(context.Background()); err != nil || got.ID != live[0].ID {
 		w.t.Errorf("tw.token holds token %d (%v), want %d", got.ID, err, live[0].ID)
 	}
 	if w.file("other.env") != w.file("tw.token") {
@@ -160,7 +147,7 @@ func (w *world) check(rn *managing.Renewer) {
 	if fi, err := os.Stat(filepath.Join(w.Dir, "tw.token")); err != nil || fi.Mode().Perm() != 0o600 {
 		w.t.Errorf("tw.token mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	rots, err := w.store.List(context.Background(), journal.Filter{Ref: managing.Ref})
+	rots, err := w.Store.List(context.Background(), journal.Filter{Ref: managing.Ref})
 	if err != nil || len(rots) == 0 || rots[0].Step != journal.StepDone || rots[0].NewTokenID != live[0].ID {
 		w.t.Fatalf("newest managing renewal %+v (%v), want done into %d", rots, err, live[0].ID)
 	}
@@ -177,15 +164,11 @@ func TestRenewManagingToken(t *testing.T) {
 	if err := w.run(rn); err != nil {
 		t.Fatal(err)
 	}
-	if rots, _ := w.store.List(context.Background(), journal.Filter{Ref: managing.Ref}); len(rots) != 1 {
+	if rots, _ := w.Store.List(context.Background(), journal.Filter{Ref: managing.Ref}); len(rots) != 1 {
 		t.Errorf("%d renewals after two runs, want 1", len(rots))
 	}
 	// The secret is sealed in the journal: not in plain text on disk.
-	db, err := os.ReadFile(filepath.Join(w.Dir, "tw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(db), w.file("tw.token")) {
+	if strings.Contains(string(w.ReadFile("tw.db")), w.file("tw.token")) {
 		t.Error("the renewed secret is in the journal in plain text")
 	}
 }
@@ -218,7 +201,7 @@ func TestRenewCrashAtEveryStep(t *testing.T) {
 			t.Logf("crashed at %s", at)
 			// The engine resumes managed tokens' rotations; the managing
 			// token's renewal is not one of them, and must not be failed.
-			outs, err := engine.New(engine.Deps{Store: w.store, Clock: w.Clock}).Resume(context.Background(), w.cfg)
+			outs, err := engine.New(engine.Deps{Store: w.Store, Clock: w.Clock}).Resume(context.Background(), w.Cfg)
 			if err != nil || len(outs) != 0 {
 				t.Fatalf("engine.Resume touched the managing token's renewal: %+v, %v", outs, err)
 			}
@@ -287,7 +270,7 @@ func TestRenewLostResponse(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&pat); err != nil || resp.StatusCode != http.StatusOK || pat.Token == "" {
 		t.Fatalf("rotate by id: %s, %v", resp.Status, err)
 	}
-	simtest.WriteFile(t, filepath.Join(w.Dir, "tw.token"), pat.Token+"\n")
+	w.Write("tw.token", pat.Token+"\n")
 	rn := w.process(nil)
 	if err := w.run(rn); err != nil {
 		t.Fatalf("after the manual fix: %v", err)
@@ -307,7 +290,7 @@ func TestRecoverFromDeadTokenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSecret := w.file("tw.token")
-	simtest.WriteFile(t, filepath.Join(w.Dir, "tw.token"), oldSecret+"\n")
+	w.Write("tw.token", oldSecret+"\n")
 	var logs strings.Builder
 	rn := w.process(nil)
 	rn.Log = newTextLogger(&logs)

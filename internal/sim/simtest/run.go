@@ -9,6 +9,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
+	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 )
 
 // Counting is a WorldOptions.Wrap that calls seen with the path of every
@@ -23,6 +24,54 @@ func Counting(method, pattern string, seen func(path string)) func(http.Handler)
 			h.ServeHTTP(rw, r)
 		})
 	}
+}
+
+// Load loads the config name (relative to Dir) and its key into Cfg and
+// Sealer.
+func (w *World) Load(name string) {
+	w.T.Helper()
+	w.Cfg, w.Sealer = w.LoadConfig(name)
+}
+
+// Reopen closes the journal Store holds, if any, and opens Cfg's journal
+// afresh into Store, as a new process would.
+func (w *World) Reopen() journal.Store {
+	w.T.Helper()
+	if w.Store != nil {
+		w.Store.Close()
+	}
+	w.Store = w.OpenJournal(w.Cfg.State, w.Sealer)
+	return w.Store
+}
+
+// NewEngine reopens the journal and builds on it the engine a process
+// builds from Cfg, managed with the emulator's administrator token, with
+// fault (after Spy) as its crash hook.
+func (w *World) NewEngine(fault journal.Fault) *engine.Engine {
+	w.T.Helper()
+	w.Reopen()
+	hook := fault
+	if w.Spy != nil {
+		hook = func(r *journal.Rotation, step journal.Step, after bool) error {
+			if err := w.Spy(r, step, after); err != nil || fault == nil {
+				return err
+			}
+			return fault(r, step, after)
+		}
+	}
+	return w.Engine(w.Client(secret.New(w.rootToken)), w.Store, hook)
+}
+
+// Run runs plan + apply of Cfg once with e.
+func (w *World) Run(e *engine.Engine) []engine.Outcome {
+	w.T.Helper()
+	return w.Apply(e, w.Cfg)
+}
+
+// RunToEnd is Finish of Cfg, each run by a new process (NewEngine(nil)).
+func (w *World) RunToEnd() {
+	w.T.Helper()
+	w.Finish(w.Cfg, func() (*engine.Engine, journal.Store) { return w.NewEngine(nil), w.Store })
 }
 
 // Apply runs plan + apply of cfg once with e.

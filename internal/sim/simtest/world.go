@@ -39,6 +39,17 @@ type World struct {
 	// ClientsOnFakeClock puts the clients' pacing (Retry-After, rate-limit
 	// waits) on Clock; otherwise they wait in real time.
 	ClientsOnFakeClock bool
+
+	// Cfg and Sealer are the config Load loaded and the key its journal is
+	// sealed with; Store is the journal Reopen opened last.
+	Cfg    *config.Config
+	Sealer secret.Sealer
+	Store  journal.Store
+	// Spy, when set, is called at every fault point of the engines
+	// NewEngine builds, before their fault hook: to count or watch steps.
+	Spy journal.Fault
+
+	rootToken string // WorldOptions.RootToken
 }
 
 // RootToken is the administrator token tests give the emulator
@@ -62,7 +73,7 @@ type WorldOptions struct {
 // acme and acme/app.
 func NewWorld(t testing.TB, o WorldOptions) *World {
 	t.Helper()
-	w := &World{T: t, Clock: clock.NewFake(o.Start), Dir: t.TempDir()}
+	w := &World{T: t, Clock: clock.NewFake(o.Start), Dir: t.TempDir(), rootToken: o.RootToken}
 	srv, err := sim.New(sim.Options{Clock: w.Clock, RootToken: o.RootToken, Seed: o.Seed})
 	if err != nil {
 		t.Fatalf("sim: %v", err)
@@ -89,6 +100,16 @@ func (w *World) Write(name, content string) string {
 	path := filepath.Join(w.Dir, name)
 	WriteFile(w.T, path, content)
 	return path
+}
+
+// ReadFile reads name (relative to Dir); an error fails the test.
+func (w *World) ReadFile(name string) []byte {
+	w.T.Helper()
+	b, err := os.ReadFile(filepath.Join(w.Dir, name))
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return b
 }
 
 // WriteFile writes path with mode 0600.
@@ -144,17 +165,22 @@ func (w *World) OpenJournal(state string, sealer secret.Sealer) journal.Store {
 }
 
 // Engine builds the engine a process builds: managing is the managing
-// client, managed tokens' own secrets get clients of their own, and sinks
-// come from the config's deliver: entries.
+// client, managed tokens' own secrets get clients of their own, sinks
+// come from the config's deliver: entries, and once Load has loaded a
+// config, its concurrency applies.
 func (w *World) Engine(managing *gitlab.Client, st journal.Store, fault func(*journal.Rotation, journal.Step, bool) error) *engine.Engine {
-	return engine.New(engine.Deps{
+	d := engine.Deps{
 		GitLab:    managing,
 		ClientFor: w.newClient,
 		Store:     st, Clock: w.Clock, Fault: fault,
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
-	})
+	}
+	if w.Cfg != nil {
+		d.Concurrency = w.Cfg.Concurrency
+	}
+	return engine.New(d)
 }
 
 // CrashPoint is a fault hook that crashes (engine.ErrCrash) at its k-th
