@@ -48,6 +48,9 @@ type World struct {
 	// Spy, when set, is called at every fault point of the engines
 	// NewEngine builds, before their fault hook: to count or watch steps.
 	Spy journal.Fault
+	// Sinks, when set, gives the engines Engine builds their sinks, in
+	// place of the config's deliver: entries.
+	Sinks func(config.Token) ([]sink.Sink, error)
 
 	rootToken string // WorldOptions.RootToken
 }
@@ -166,8 +169,8 @@ func (w *World) OpenJournal(state string, sealer secret.Sealer) journal.Store {
 
 // Engine builds the engine a process builds: managing is the managing
 // client, managed tokens' own secrets get clients of their own, sinks
-// come from the config's deliver: entries, and once Load has loaded a
-// config, its concurrency applies.
+// come from the config's deliver: entries (or Sinks), and once Load has
+// loaded a config, its concurrency applies.
 func (w *World) Engine(managing *gitlab.Client, st journal.Store, fault func(*journal.Rotation, journal.Step, bool) error) *engine.Engine {
 	d := engine.Deps{
 		GitLab:    managing,
@@ -176,6 +179,9 @@ func (w *World) Engine(managing *gitlab.Client, st journal.Store, fault func(*jo
 		Sinks: func(tok config.Token) ([]sink.Sink, error) {
 			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
 		},
+	}
+	if w.Sinks != nil {
+		d.Sinks = w.Sinks
 	}
 	if w.Cfg != nil {
 		d.Concurrency = w.Cfg.Concurrency
