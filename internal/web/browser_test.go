@@ -17,17 +17,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/sync/errgroup"
 
-	"gitlab.com/tokenwarden/tokenwarden/internal/clock"
-	"gitlab.com/tokenwarden/tokenwarden/internal/config"
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
-	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
-	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
-	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sink/all"
 	"gitlab.com/tokenwarden/tokenwarden/internal/testenv"
 	"gitlab.com/tokenwarden/tokenwarden/internal/web"
 )
@@ -51,16 +44,10 @@ func chromium(t *testing.T) string {
 // against the emulator with a seeded instance and one managed token.
 func liveSite(t *testing.T) (base string, srv *sim.Server) {
 	t.Helper()
-	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	srv, glURL := simtest.Start(t, sim.Options{Clock: clk, RootToken: rootToken, Seed: 7, Groups: 3, ProjectsPerGroup: 2, TokensPerProject: 2})
-	g, err := srv.CreateGroup("acme", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := srv.CreateProject("app", g.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := simtest.NewWorld(t, simtest.WorldOptions{Start: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), RootToken: rootToken, Seed: 7,
+		Instance: sim.Options{Groups: 3, ProjectsPerGroup: 2, TokensPerProject: 2}})
+	w.ClientsOnFakeClock = true
+	clk, srv, p := w.Clock, w.Srv, w.Project
 	exp := clk.Now().Truncate(24*time.Hour).AddDate(0, 0, 40)
 	pat, _, err := srv.CreateAccessToken("project", p.ID, sim.TokenSpec{
 		Name: "deploy", Description: "pulls images", Scopes: []string{"read_api"}, AccessLevel: 20,
@@ -80,12 +67,8 @@ func liveSite(t *testing.T) (base string, srv *sim.Server) {
 	if dep, _, err = srv.CreateDeployToken("project", p.ID, sim.DeployTokenSpec{Name: "k8s-pull", Scopes: []string{"read_registry"}, ExpiresAt: &exp}); err != nil || dep.ID != pat.ID {
 		t.Fatalf("deploy token k8s-pull: id %d, want %d (%v)", dep.ID, pat.ID, err)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "root.token"), []byte(rootToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "tw.yaml")
-	cfgText := fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
+	w.Write("root.token", rootToken)
+	w.Write("tw.yaml", fmt.Sprintf(`gitlab: {url: %s, token_file: root.token}
 state: sqlite://tw.db
 key_file: tw.key
 defaults: {lifetime: 90d, grace: 1h, adopt: wait}   # the token is adopted; "rotate now" below gives its sinks a secret
@@ -99,36 +82,11 @@ tokens:
     deliver:
       - file: {path: app.env, format: dotenv, key: DEPLOY_TOKEN}
       - gitlab_variable: {project: acme/app, key: DEPLOY_TOKEN, masked: true}
-`, glURL)
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := secret.LoadOrCreateKey(cfg.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := journal.Open(context.Background(), cfg.State, sealer, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	client := func(s secret.Secret) (*gitlab.Client, error) {
-		return gitlab.New(gitlab.Config{URL: glURL, Token: s, RetryMax: 1, Clock: clk})
-	}
-	managing, err := client(secret.New(rootToken))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engine.New(engine.Deps{
-		GitLab: managing, ClientFor: client, Store: st, Clock: clk,
-		Sinks: func(tok config.Token) ([]sink.Sink, error) {
-			return all.NewAll(tok.Deliver, all.Deps{GitLab: managing, Owner: tok.Ref()})
-		},
-	})
+`, w.URL))
+	w.Load("tw.yaml")
+	cfg, st := w.Cfg, w.Reopen()
+	managing := w.Client(secret.New(rootToken))
+	eng := w.Engine(managing, st, nil)
 	d := daemon.New(daemon.Deps{Engine: eng, Store: st, GitLab: managing, Clock: clk, Config: cfg})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -70,6 +70,9 @@ type WorldOptions struct {
 	Seed      int64
 	// Wrap, when set, wraps the emulator's handler (to count or hold requests).
 	Wrap func(http.Handler) http.Handler
+	// Instance seeds the emulator's instance (Groups, ProjectsPerGroup,
+	// TokensPerProject …); its Clock, RootToken and Seed are the ones above.
+	Instance sim.Options
 }
 
 // NewWorld starts the emulator (served until the test ends) and creates
@@ -77,7 +80,9 @@ type WorldOptions struct {
 func NewWorld(t testing.TB, o WorldOptions) *World {
 	t.Helper()
 	w := &World{T: t, Clock: clock.NewFake(o.Start), Dir: t.TempDir(), rootToken: o.RootToken}
-	srv, err := sim.New(sim.Options{Clock: w.Clock, RootToken: o.RootToken, Seed: o.Seed})
+	so := o.Instance
+	so.Clock, so.RootToken, so.Seed = w.Clock, o.RootToken, o.Seed
+	srv, err := sim.New(so)
 	if err != nil {
 		t.Fatalf("sim: %v", err)
 	}
