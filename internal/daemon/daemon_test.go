@@ -1,8 +1,6 @@
 package daemon_test
 
 import (
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,9 +16,7 @@ import (
 const day = duration.Day
 
 func TestRotatesExactlyAtRenewAt(t *testing.T) {
-	w := newWorld(t)
-	old := w.token("deploy", 20*day, 40*day)
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, old := managedWorld(t, "deploy", 20*day, 40*day)
 	renewAt := start.Add(10 * day)
 
 	p := w.start(nil)
@@ -73,9 +69,7 @@ func TestRotatesExactlyAtRenewAt(t *testing.T) {
 }
 
 func TestRestartFinishesRotation(t *testing.T) {
-	w := newWorld(t)
-	old := w.token("deploy", 3*day, 40*day)
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, old := managedWorld(t, "deploy", 3*day, 40*day)
 
 	var crashed atomic.Bool
 	p1 := w.start(func(r *journal.Rotation, step journal.Step, after bool) error {
@@ -147,9 +141,7 @@ func TestTwoDueTokensBothRotate(t *testing.T) {
 }
 
 func TestReloadPicksUpNewToken(t *testing.T) {
-	w := newWorld(t)
-	w.token("deploy", 20*day, 40*day)
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, _ := managedWorld(t, "deploy", 20*day, 40*day)
 	p := w.start(nil)
 	p.asleep(t)
 	if len(w.live("fresh")) != 0 {
@@ -196,9 +188,7 @@ func contains[T comparable](s []T, v T) bool {
 // the rotation in progress between two steps, without the shutdown grace,
 // so that the new leader alone resumes it from the journal.
 func TestFenceStopsTheRotationAtOnce(t *testing.T) {
-	w := newWorld(t)
-	w.token("deploy", 3*day, 40*day)
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, _ := managedWorld(t, "deploy", 3*day, 40*day)
 	w.fence = make(chan struct{})
 	var once sync.Once
 	p := w.start(func(r *journal.Rotation, step journal.Step, after bool) error {
@@ -221,14 +211,8 @@ func TestFenceStopsTheRotationAtOnce(t *testing.T) {
 // An adopted token whose secret tokenwarden never knew is rotated at once
 // (overlap) so that its sinks hold a secret, not at its next renewal.
 func TestAdoptedTokenDeliveredAtOnce(t *testing.T) {
-	w := newWorld(t)
-	old := w.token("deploy", 20*day, 40*day)
-	path := w.writeConfig(tokenSpec{"deploy", "overlap"})
-	cfg, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simtest.WriteFile(t, path, strings.Replace(string(cfg), "adopt: wait", "adopt: deliver", 1))
+	w, old := managedWorld(t, "deploy", 20*day, 40*day)
+	w.editConfig("adopt: wait", "adopt: deliver", "")
 
 	p := w.start(nil)
 	p.asleep(t)
@@ -245,9 +229,7 @@ func TestAdoptedTokenDeliveredAtOnce(t *testing.T) {
 // does nothing: no scan, no rotation of a due token. Once it leads, it
 // works as any other.
 func TestStandingByDaemonWaitsToLead(t *testing.T) {
-	w := newWorld(t)
-	w.token("deploy", 3*day, 40*day) // due now
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, _ := managedWorld(t, "deploy", 3*day, 40*day) // due now
 	w.leading = make(chan struct{})
 	p := w.start(nil)
 	if p.d.Leading() || p.d.Ready() {

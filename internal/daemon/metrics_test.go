@@ -12,9 +12,7 @@ import (
 // The daemon's own collectors report what it did: one finished rotation is
 // counted once, and the token's gauges come from its state.
 func TestMetricsCountARotationOnce(t *testing.T) {
-	w := newWorld(t)
-	w.token("deploy", 3*day, 40*day) // due now
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, _ := managedWorld(t, "deploy", 3*day, 40*day) // due now
 	p := w.start(nil)
 	p.asleep(t) // delivered and verified; the old token retires after 1s
 	w.Clock.Advance(time.Second)

@@ -104,9 +104,7 @@ func TestFailingRotationBacksOff(t *testing.T) {
 // (a click during shutdown) answers at once instead of holding the request,
 // and with it the HTTP server's shutdown, until the request's own timeout.
 func TestRotateNowAfterStop(t *testing.T) {
-	w := newWorld(t)
-	w.token("deploy", 20*day, 40*day)
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, _ := managedWorld(t, "deploy", 20*day, 40*day)
 	p := w.start(nil)
 	p.asleep(t)
 	p.stop(t)

@@ -15,9 +15,7 @@ import (
 // another spelling of its project's path is managed, not flagged unmanaged
 // (as revoke already treats it).
 func TestManagedTokenMatchedWhateverThePathCase(t *testing.T) {
-	w := newWorld(t)
-	w.token("deploy", 200*day, 300*day)
-	w.writeConfig(tokenSpec{"deploy", "overlap"})
+	w, _ := managedWorld(t, "deploy", 200*day, 300*day)
 	w.editConfig("project: acme/app", "project: ACME/App", "")
 	p := w.start(nil)
 	p.asleep(t)

@@ -1,13 +1,10 @@
 package daemon_test
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
-	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // TestSnapshotLeavesOutRevokedTokens: a revoked token stays listed for 30
@@ -16,9 +13,7 @@ import (
 // a live token of the same name, its later expiry would hide that the live
 // one is about to expire.
 func TestSnapshotLeavesOutRevokedTokens(t *testing.T) {
-	w := newWorld(t)
-	w.token("other", 30*day, 40*day)
-	w.writeConfig(tokenSpec{"other", "overlap"})
+	w, _ := managedWorld(t, "other", 30*day, 40*day)
 	for _, tc := range []struct {
 		name    string
 		expires time.Duration
@@ -53,14 +48,8 @@ func TestSnapshotLeavesOutRevokedTokens(t *testing.T) {
 // the per-token series to the managed tokens (on a large instance, all of
 // them make /metrics tens of MB); the findings still count every token.
 func TestSnapshotWithMetricsTokensManaged(t *testing.T) {
-	w := newWorld(t)
-	w.token("other", 30*day, 40*day)
-	path := w.writeConfig(tokenSpec{"other", "overlap"})
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simtest.WriteFile(t, path, strings.Replace(string(b), "serve: {scan_interval: 30d}", "serve: {scan_interval: 30d, metrics_tokens: managed}", 1))
+	w, _ := managedWorld(t, "other", 30*day, 40*day)
+	w.editConfig("serve: {scan_interval: 30d}", "serve: {scan_interval: 30d, metrics_tokens: managed}", "")
 	exp := start.Add(3 * day)
 	if _, _, err := w.Srv.CreateAccessToken("project", w.Project.ID, sim.TokenSpec{
 		Name: "unmanaged-ci", Scopes: []string{"read_api"}, AccessLevel: 20, CreatedAt: start.Add(-day), ExpiresAt: &exp,

@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -71,13 +70,23 @@ func (w *world) token(name string, expiresIn, lifetime time.Duration) sim.Token 
 	return tok
 }
 
+// managedWorld is a world whose config (writeConfig) manages one token,
+// name, with strategy overlap: token(name, expiresIn, lifetime), returned.
+func managedWorld(t *testing.T, name string, expiresIn, lifetime time.Duration) (*world, sim.Token) {
+	t.Helper()
+	w := newWorld(t)
+	tok := w.token(name, expiresIn, lifetime)
+	w.writeConfig(tokenSpec{name, "overlap"})
+	return w, tok
+}
+
 type tokenSpec struct{ name, strategy string }
 
 // writeConfig writes the config managing specs (rotate 10 days before
-// expiry, grace 1s, each delivered to <name>.env) and returns its path.
+// expiry, grace 1s, each delivered to <name>.env).
 // Tokens made by w.token are adopted with adopt: wait, so that they rotate
 // on their schedule (TestAdoptedTokenDeliveredAtOnce covers the default).
-func (w *world) writeConfig(specs ...tokenSpec) string {
+func (w *world) writeConfig(specs ...tokenSpec) {
 	w.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "gitlab: {url: %s, token_file: root.token}\nstate: sqlite://tw.db\nkey_file: tw.key\n", w.URL)
@@ -85,9 +94,7 @@ func (w *world) writeConfig(specs ...tokenSpec) string {
 	for _, s := range specs {
 		fmt.Fprintf(&b, "  - name: %s\n    description: managed %s\n    project: acme/app\n    scopes: [read_api]\n    access_level: reporter\n    strategy: %s\n    deliver:\n      - file: {path: %s.env, format: dotenv, key: TOKEN}\n", s.name, s.name, s.strategy, s.name)
 	}
-	path := filepath.Join(w.Dir, "tw.yaml")
-	simtest.WriteFile(w.t, path, b.String())
-	return path
+	w.Write("tw.yaml", b.String())
 }
 
 func (w *world) loadConfig() *config.Config {
@@ -220,25 +227,17 @@ func (w *world) managingToken(expiresIn time.Duration) sim.Token {
 // and adds extra at its end.
 func (w *world) editConfig(old, new, extra string) {
 	w.t.Helper()
-	path := filepath.Join(w.Dir, "tw.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if !strings.Contains(string(b), old) {
+	b := string(w.ReadFile("tw.yaml"))
+	if !strings.Contains(b, old) {
 		w.t.Fatalf("the config has no %q", old)
 	}
-	simtest.WriteFile(w.t, path, strings.Replace(string(b), old, new, 1)+extra)
+	w.Write("tw.yaml", strings.Replace(b, old, new, 1)+extra)
 }
 
 // fileSecret reads TOKEN= from <name>.env.
 func (w *world) fileSecret(name string) string {
 	w.t.Helper()
-	b, err := os.ReadFile(filepath.Join(w.Dir, name+".env"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(string(w.ReadFile(name+".env")), "\n") {
 		if v, ok := strings.CutPrefix(line, "TOKEN="); ok {
 			return v
 		}
