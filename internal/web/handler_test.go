@@ -21,12 +21,13 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 	"gitlab.com/tokenwarden/tokenwarden/internal/web"
 )
 
 const password = "correct horse battery staple"
 
-var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+var now = simtest.Now
 
 // backend is a fixed daemon state; it records "rotate now" requests.
 type backend struct {

@@ -40,6 +40,15 @@ func (s *site) guess(addr, pw string, hdr map[string]string) int {
 	return s.from(addr, "POST", "/login", url.Values{"password": {pw}, "next": {"/"}}, hdr).StatusCode
 }
 
+// wantGuess is guess, checked: an answer other than want is an error,
+// named by what.
+func (s *site) wantGuess(addr, pw string, hdr map[string]string, want int, what string) {
+	s.t.Helper()
+	if code := s.guess(addr, pw, hdr); code != want {
+		s.t.Errorf("%s: %d, want %d", what, code, want)
+	}
+}
+
 // TestLoginSprayDoesNotResetLimits: one failed login from each of 10,050
 // addresses used to fill the limiter past 10,000 entries, wipe it, and let
 // the first address guess again. Spraying must not buy guesses: the total
@@ -61,12 +70,8 @@ func TestLoginSprayDoesNotResetLimits(t *testing.T) {
 	if checked > 500 {
 		t.Errorf("spraying 10,050 addresses got %d wrong guesses checked; the global budget should stop it far earlier", checked)
 	}
-	if code := s.guess("10.0.0.0:40001", "guess", nil); code != http.StatusTooManyRequests {
-		t.Errorf("the first sprayed address guesses again: %d, want 429", code)
-	}
-	if code := s.guess("10.0.0.0:40001", password, nil); code != http.StatusTooManyRequests {
-		t.Errorf("the first sprayed address sends the right password while over the budget: %d, want 429", code)
-	}
+	s.wantGuess("10.0.0.0:40001", "guess", nil, http.StatusTooManyRequests, "the first sprayed address guesses again")
+	s.wantGuess("10.0.0.0:40001", password, nil, http.StatusTooManyRequests, "the first sprayed address sends the right password while over the budget")
 }
 
 // TestLoginIPv6SharesLimitPer64: a single host gets a whole /64, so every
@@ -78,12 +83,8 @@ func TestLoginIPv6SharesLimitPer64(t *testing.T) {
 			t.Fatalf("guess %d: %d, want 401", i, code)
 		}
 	}
-	if code := s.guess("[2001:db8:1:2:ffff:ffff:ffff:ffff]:5000", "guess", nil); code != http.StatusTooManyRequests {
-		t.Errorf("6th guess from another address in the same /64: %d, want 429", code)
-	}
-	if code := s.guess("[2001:db8:1:3::1]:5000", password, nil); code != http.StatusSeeOther {
-		t.Errorf("the right password from the next /64: %d, want 303 (a login)", code)
-	}
+	s.wantGuess("[2001:db8:1:2:ffff:ffff:ffff:ffff]:5000", "guess", nil, http.StatusTooManyRequests, "6th guess from another address in the same /64")
+	s.wantGuess("[2001:db8:1:3::1]:5000", password, nil, http.StatusSeeOther, "the right password from the next /64 (a login)")
 }
 
 // TestLoginGlobalBudget: failures from many sources share one budget. Once
@@ -115,12 +116,8 @@ func TestLoginGlobalBudget(t *testing.T) {
 	if spent < 20 {
 		t.Errorf("the global budget ran out after %d failures; a few typos must not lock everyone out", spent)
 	}
-	if code := s.guess("203.0.113.99:999", password, nil); code != http.StatusTooManyRequests {
-		t.Errorf("a new source with the right password while the global budget is spent: %d, want 429", code)
-	}
-	if code := s.guess(operator, password, nil); code != http.StatusSeeOther {
-		t.Errorf("the operator's source, which logged in before: %d, want 303", code)
-	}
+	s.wantGuess("203.0.113.99:999", password, nil, http.StatusTooManyRequests, "a new source with the right password while the global budget is spent")
+	s.wantGuess(operator, password, nil, http.StatusSeeOther, "the operator's source, which logged in before")
 	if code := s.from(operator, "GET", "/metrics", nil, map[string]string{"Authorization": "Bearer " + password}).StatusCode; code != http.StatusOK {
 		t.Errorf("bearer from the operator's source: %d, want 200", code)
 	}
@@ -155,18 +152,12 @@ func TestLoginBehindTrustedProxy(t *testing.T) {
 	// The attacker cannot pose as someone else: only the rightmost address
 	// not added by a trusted proxy counts; what the client wrote is ignored.
 	spoofed := map[string]string{"X-Forwarded-For": "203.0.113.50, 198.51.100.7"}
-	if code := s.guess(proxy, "guess", spoofed); code != http.StatusTooManyRequests {
-		t.Errorf("attacker with a forged X-Forwarded-For entry: %d, want 429", code)
-	}
+	s.wantGuess(proxy, "guess", spoofed, http.StatusTooManyRequests, "attacker with a forged X-Forwarded-For entry")
 	twoHops := map[string]string{"X-Forwarded-For": "203.0.113.50, 198.51.100.7, 10.1.9.9"}
-	if code := s.guess("127.0.0.1:4000", password, twoHops); code != http.StatusTooManyRequests {
-		t.Errorf("attacker through two trusted proxies, right password: %d, want 429", code)
-	}
+	s.wantGuess("127.0.0.1:4000", password, twoHops, http.StatusTooManyRequests, "attacker through two trusted proxies, right password")
 
 	operator := map[string]string{"X-Forwarded-For": "198.51.100.8"}
-	if code := s.guess(proxy, password, operator); code != http.StatusSeeOther {
-		t.Errorf("operator behind the same proxy: %d, want 303", code)
-	}
+	s.wantGuess(proxy, password, operator, http.StatusSeeOther, "operator behind the same proxy")
 	scraper := map[string]string{"X-Forwarded-For": "10.9.0.5", "Authorization": "Bearer " + password}
 	if code := s.from(proxy, "GET", "/metrics", nil, scraper).StatusCode; code != http.StatusOK {
 		t.Errorf("scraper behind the same proxy: %d, want 200", code)
@@ -194,9 +185,7 @@ func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
 					t.Fatalf("guess %d: %d", i+1, code)
 				}
 			}
-			if code := s.guess("192.0.2.1:1000", password, map[string]string{"X-Forwarded-For": "198.51.100.200"}); code != http.StatusTooManyRequests {
-				t.Errorf("6th attempt with yet another X-Forwarded-For: %d, want 429", code)
-			}
+			s.wantGuess("192.0.2.1:1000", password, map[string]string{"X-Forwarded-For": "198.51.100.200"}, http.StatusTooManyRequests, "6th attempt with yet another X-Forwarded-For")
 		})
 	}
 }
