@@ -91,7 +91,7 @@ func TestTriggerTokenCrashAtEveryStep(t *testing.T) {
 // token owns it): nothing is created twice.
 func TestTriggerTokenLostCreate(t *testing.T) {
 	w := newTriggerWorld(t)
-	lostMint(w, "overlap", `/triggers$`)
+	w.loseAnswer(http.MethodPost, `/triggers$`, func() { w.check("overlap") })
 	if !strings.Contains(w.history(), "read back trigger token") {
 		t.Errorf("journal does not say the lost create was read back:\n%s", w.history())
 	}
@@ -191,7 +191,7 @@ func TestServiceAccountTokenLostMint(t *testing.T) {
 				if strategy == "rotate" {
 					path = `/personal_access_tokens/\d+/rotate$`
 				}
-				lostMint(w, strategy, path)
+				w.loseAnswer(http.MethodPost, path, func() { w.check(strategy) })
 			})
 		}
 	}
@@ -277,19 +277,6 @@ func rotateOnce(w *world, oldWorks func() bool, kind string) {
 	if p.Items[0].Current == nil || p.Items[0].Current.Kind != kind {
 		t.Fatalf("plan's current token %+v, want the new %s", p.Items[0].Current, kind)
 	}
-}
-
-// lostMint drops the answer of w's first create or rotate (path), checks
-// that the run stops at planned, then finishes and checks the invariant.
-func lostMint(w *world, strategy, path string) {
-	w.t.Helper()
-	w.Srv.Faults().DropAfterCommit(http.MethodPost, path, 1)
-	outs := w.Run(w.NewEngine(nil))
-	if len(outs) != 1 || outs[0].Status != engine.StatusRetry || outs[0].Rotation.Step != journal.StepPlanned {
-		w.t.Fatalf("first run: want one rotation to retry at planned, got %+v", outs)
-	}
-	w.RunToEnd()
-	w.check(strategy)
 }
 
 // only is the one element of list that keep keeps; the test fails unless
