@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 	"gitlab.com/tokenwarden/tokenwarden/internal/journal"
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sink"
@@ -27,6 +28,21 @@ func (e *Engine) deliverAndVerify(ctx context.Context, r *journal.Rotation, tok 
 	sinks, err := e.d.Sinks(tok)
 	if err != nil {
 		return e.fail(ctx, r, fmt.Errorf("sinks: %w", err)).Err
+	}
+	if tok.IsDeployToken() && r.NewUsername == "" && r.NewTokenID != 0 {
+		// Journaled before usernames were (journal migration 3): the new
+		// token's username is GitLab's to tell, and no registry takes the
+		// secret without it.
+		h, err := e.holderOf(ctx, tok)
+		if err != nil {
+			return err
+		}
+		switch t, err := h.get(ctx, r.NewTokenID); {
+		case err == nil:
+			r.NewUsername = t.Username
+		case !gitlab.IsNotFound(err): // a token gone is the verification's to judge
+			return fmt.Errorf("read the username of deploy token %d: %w", r.NewTokenID, err)
+		}
 	}
 	verifyFirst := r.Kind == journal.KindDelivery || strategyOf(r) == config.StrategyOverlap
 	method, path := verifyRequest(tok)

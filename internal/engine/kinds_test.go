@@ -2,10 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -432,6 +434,60 @@ func TestDeployTokenLostCreate(t *testing.T) {
 	if got := dw.creates.Load(); got != 2 {
 		t.Errorf("POST …/deploy_tokens sent %d times, want 2 (the lost one and its replacement)", got)
 	}
+}
+
+// forgetUsernames makes the journal look as one written before migration 3
+// did: no rotation row knows the username of the token it minted.
+func forgetUsernames(t *testing.T, dw *deployWorld) {
+	t.Helper()
+	dw.Store.Close()
+	dw.Store = nil
+	db, err := sql.Open("sqlite", filepath.Join(dw.Dir, "tw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE rotations SET new_username = '' WHERE new_username != ''`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		t.Fatal("no rotation row had a username to forget")
+	}
+}
+
+// TestDeployTokenMintedBeforeUsernamesWereJournaled: a deploy token's
+// rotation was left at minted by a tokenwarden whose journal had no
+// username column. The next run (after the upgrade) must still deliver the
+// new token with its username — the one GitLab lists for it — not an empty
+// one that no registry accepts.
+func TestDeployTokenMintedBeforeUsernamesWereJournaled(t *testing.T) {
+	dw := newDeployWorld(t, "")
+	crashAfterMint := func(_ *journal.Rotation, step journal.Step, after bool) error {
+		if step == journal.StepMinted && after {
+			return engine.ErrCrash
+		}
+		return nil
+	}
+	dw.Run(dw.NewEngine(crashAfterMint))
+	forgetUsernames(t, dw)
+	dw.RunToEnd()
+	dw.checkDeploy()
+}
+
+// TestDeployTokenDeliveredBeforeUsernamesWereJournaled: the live deploy
+// token was rotated by a tokenwarden whose journal had no username column;
+// a sink that lost the credential gets it again with the username GitLab
+// lists.
+func TestDeployTokenDeliveredBeforeUsernamesWereJournaled(t *testing.T) {
+	dw := newDeployWorld(t, "")
+	dw.RunToEnd()
+	dw.checkDeploy()
+	forgetUsernames(t, dw)
+	dw.Write("docker-config.json", `{"auths": {"other.example.com": {"auth": "b3RoZXI6c2VjcmV0"}}, "psFormat": "table"}`)
+	dw.Clock.Advance(time.Minute)
+	dw.RunToEnd()
+	dw.checkDeploy()
 }
 
 // runnerWorld is a world whose managed token is the authentication token
