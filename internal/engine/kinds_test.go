@@ -128,6 +128,40 @@ func TestTriggerTokenOfAnotherOwner(t *testing.T) {
 	w.check("overlap")
 }
 
+// TestTriggerTokenOfTheManagingUserIsReadBack: a trigger token already in
+// use, not due, owned by the managing token's user. GitLab shows its owner
+// the whole token, so tokenwarden reads it back instead of rotating it: the
+// sink that lacks it gets the same token, and nothing is created or deleted.
+func TestTriggerTokenOfTheManagingUserIsReadBack(t *testing.T) {
+	k := triggerToken
+	k.old = func(w *world, exp time.Time) (int64, string) {
+		return oldTrigger(w, rootID, exp.AddDate(0, 2, 0)) // not due
+	}
+	w := newKindWorld(t, "overlap", k)
+	plan := func() engine.Item {
+		p, err := w.NewEngine(nil).Plan(context.Background(), w.Cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Items[0]
+	}
+	if it := plan(); it.Action != engine.ActionDeliver {
+		t.Fatalf("plan item %s %q, want deliver: the managing user owns the token and can read it", it.Action, it.Reason)
+	}
+	w.RunToEnd()
+	live := only(t, "trigger token deploy", w.Srv.Triggers(), func(tr sim.Trigger) bool { return tr.ProjectID == w.Project.ID })
+	if live.ID != w.oldID || w.creates.Load() != 0 {
+		t.Errorf("trigger token left is %d (the one in use is %d), %d created: want it kept, none created", live.ID, w.oldID, w.creates.Load())
+	}
+	if got := w.fileValue(); got != w.oldValue {
+		t.Error("the file sink no longer holds the trigger token in use")
+	}
+	w.checkVariable(w.oldValue)
+	if it := plan(); it.Action != engine.ActionNone {
+		t.Errorf("plan after delivery: %s %q, want nothing to do", it.Action, it.Reason)
+	}
+}
+
 // serviceAccountToken is a world's managed token as personal access token
 // "deploy" of a service account that group acme provisioned.
 func serviceAccountToken(group bool) kindSetup {

@@ -225,6 +225,7 @@ func (e *Engine) decide(ctx context.Context, jv planJournal, cfg *config.Config,
 	it.Current = cur
 	var sec secret.Credential
 	runnerInterval := false
+	triggerNote := "" // why an adopted trigger token must be rotated
 	if cur != nil {
 		f.Live = &schedule.Live{ID: cur.ID, CreatedAt: cur.CreatedAt, ExpiresAt: cur.ExpiresAt}
 		if tok.IsRunnerToken() {
@@ -258,6 +259,11 @@ func (e *Engine) decide(ctx context.Context, jv planJournal, cfg *config.Config,
 				}
 			}
 		}
+		if sec.IsZero() && tok.IsTriggerToken() {
+			if sec.Token, triggerNote, err = e.readTrigger(ctx, tok, cur); err != nil {
+				return err
+			}
+		}
 		f.SecretKnown = !sec.IsZero()
 		if f.SecretKnown {
 			if sinksErr != nil {
@@ -288,24 +294,34 @@ func (e *Engine) decide(ctx context.Context, jv planJournal, cfg *config.Config,
 	if d.Action == schedule.Deliver {
 		it.live = sec
 	}
-	if d.Action == schedule.Adopt && tok.IsTriggerToken() {
-		it.Reason += e.triggerOwnerNote(ctx, tok, cur)
+	if d.Action == schedule.Adopt {
+		it.Reason += triggerNote
 	}
 	return nil
 }
 
-// triggerOwnerNote says why adopting trigger token cur means rotating it
-// when another user owns it: GitLab shows its secret to its owner only.
-func (e *Engine) triggerOwnerNote(ctx context.Context, tok config.Token, cur *gitlab.Token) string {
+// readTrigger reads back the secret of trigger token cur, whose secret the
+// journal does not hold: GitLab shows a trigger token in full to its owner
+// (Ci::TriggerPresenter; docs/gitlab-api.md), so one the managing token's
+// user owns is adopted as it is, not rotated. Of another owner's it says
+// why adopting it means a new token.
+func (e *Engine) readTrigger(ctx context.Context, tok config.Token, cur *gitlab.Token) (sec secret.Secret, why string, err error) {
 	h, err := e.holderOf(ctx, tok)
+	if err != nil {
+		return secret.Secret{}, "", err
+	}
 	tt, ok := h.(triggerTokens)
-	if err != nil || !ok {
-		return ""
+	if !ok {
+		return secret.Secret{}, "", nil
 	}
-	if _, _, full, err := tt.c.TriggerToken(ctx, tt.res, cur.ID); err != nil || full {
-		return ""
+	_, shown, full, err := tt.c.TriggerToken(ctx, tt.res, cur.ID)
+	switch {
+	case err != nil:
+		return secret.Secret{}, "", err
+	case !full:
+		return secret.Secret{}, fmt.Sprintf(" (trigger token %d is owned by %s, and GitLab shows its secret to its owner only: the new one is the managing token's user's)", cur.ID, cur.Owner), nil
 	}
-	return fmt.Sprintf(" (trigger token %d is owned by %s, and GitLab shows its secret to its owner only: the new one is the managing token's user's)", cur.ID, cur.Owner)
+	return shown, "", nil
 }
 
 // holdings reads each sink of tok back and compares it with the live
