@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,7 +88,7 @@ func ManagedKey(resourceType, resourcePath, name string) string {
 	if resourceType == "runner" {
 		return "runner/" + resourcePath // a runner has one token, whatever the entry's name
 	}
-	name = strings.TrimSpace(nameMarkerRE.ReplaceAllString(name, ""))
+	name = gitlab.Unmarked(name)
 	return resourceType + "/" + strings.ToLower(strings.Trim(resourcePath, "/")) + ":" + name
 }
 
@@ -101,8 +100,6 @@ func KeyOf(t gitlab.Token) string {
 	}
 	return ManagedKey(t.Resource.Type, t.Resource.Path, t.Name)
 }
-
-var nameMarkerRE = regexp.MustCompile(`\s*\[tokenwarden rot-[0-9a-f]+\]`)
 
 // Candidate is a token that matched, with why.
 type Candidate struct {

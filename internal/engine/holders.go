@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
@@ -89,11 +88,6 @@ func (e *Engine) holderOf(ctx context.Context, tok config.Token) (holder, error)
 	return resourceTokens(m, res, tok), nil
 }
 
-// baseName is a name without a rotation marker.
-func baseName(name string) string {
-	return strings.TrimSpace(markerRE.ReplaceAllString(name, ""))
-}
-
 // namedAs keeps the tokens of list whose name, marker aside, is name.
 func namedAs(list []gitlab.Token, name string, err error) ([]gitlab.Token, error) {
 	if err != nil {
@@ -101,7 +95,7 @@ func namedAs(list []gitlab.Token, name string, err error) ([]gitlab.Token, error
 	}
 	var out []gitlab.Token
 	for _, t := range list {
-		if baseName(t.Name) == name {
+		if gitlab.Unmarked(t.Name) == name {
 			out = append(out, t)
 		}
 	}

@@ -1,7 +1,9 @@
 package gitlab
 
 import (
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -148,4 +150,16 @@ func AccessLevelName(level int) string {
 		return "owner"
 	}
 	return strconv.Itoa(level)
+}
+
+// markerRE matches the rotation marker tokenwarden's engine puts in the
+// description (or, for deploy and trigger tokens, the name) of a token it
+// mints, "[tokenwarden rot-…]", with the space before it.
+var markerRE = regexp.MustCompile(`\s*\[tokenwarden rot-[0-9a-f]+\]`)
+
+// Unmarked is s, a token's name or description, without tokenwarden's
+// rotation markers: the name a config gives the token, the description a
+// person wrote.
+func Unmarked(s string) string {
+	return strings.TrimSpace(markerRE.ReplaceAllString(s, ""))
 }

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -194,21 +193,14 @@ func checkUndescriptiveName(tok gitlab.Token, _ time.Time, _ Thresholds) (Findin
 	}, true
 }
 
-// rotationMarker is what tokenwarden's engine appends to the description of
-// a token it mints (internal/engine/marker.go): it says nothing about what
-// uses the token.
-var rotationMarker = regexp.MustCompile(`\[tokenwarden rot-[0-9a-f]+\]`)
-
 func checkNoDescription(tok gitlab.Token, _ time.Time, _ Thresholds) (Finding, bool) {
 	if !gitlab.AccessTokenKind(tok.TokenKind()) {
 		return Finding{}, false // deploy tokens have none; a trigger's or runner's description is its name
 	}
 	desc := strings.TrimSpace(tok.Description)
-	rest := desc
-	if strings.Contains(desc, "[tokenwarden rot-") {
-		rest = strings.TrimSpace(rotationMarker.ReplaceAllString(desc, ""))
-	}
-	if rest != "" {
+	// The rotation marker tokenwarden's engine appends says nothing about
+	// what uses the token.
+	if gitlab.Unmarked(desc) != "" {
 		return Finding{}, false
 	}
 	msg := "has no description"
