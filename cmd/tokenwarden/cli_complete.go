@@ -1,12 +1,14 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/cleanup"
 	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
 )
 
 // flagValues are the fixed values shell completion offers for a flag, by
@@ -19,7 +21,6 @@ var flagValues = map[string][]string{
 		"reset\ta runner token: GitLab resets it, the old one stops at once",
 	},
 	"fail-on":    {"warning", "critical"},
-	"kind":       {"group", "project"},
 	"log-format": {"text", "json"},
 }
 
@@ -45,6 +46,13 @@ func registerCompletions(cmd *cobra.Command) {
 			vals = []string{"text", "json"}
 		}
 		_ = cmd.RegisterFlagCompletionFunc("format", fixed(vals))
+	}
+	if cmd.Flags().Lookup("kind") != nil {
+		kinds := gitlab.Kinds
+		if cmd.Name() == "init" {
+			kinds = initKindNames
+		}
+		_ = cmd.RegisterFlagCompletionFunc("kind", fixed(append(slices.Clone(kinds), "all")))
 	}
 	if cmd.Flags().Lookup("finding") != nil {
 		_ = cmd.RegisterFlagCompletionFunc("finding", fixed(cleanup.FindingCodes()))

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,18 +25,19 @@ import (
 
 func newInitCmd() *cobra.Command {
 	var (
-		url, tokenFile, kind, output string
-		groups                       []string
-		fromScan, force, withVars    bool
-		timeout                      = gitlab.DefaultTimeout
+		url, tokenFile, output    string
+		groups, kinds             []string
+		fromScan, force, withVars bool
+		timeout                   = gitlab.DefaultTimeout
 	)
 	cmd := &cobra.Command{
 		Use:   "init --from-scan",
-		Short: "Write a config that adopts the group and project access tokens GitLab already has",
+		Short: "Write a config that adopts the tokens GitLab already has",
 		Long: `init --from-scan scans GitLab as scan does and writes a commented config
 that adopts every active group and project access token it finds, with its
 real scopes, access level, description and (rounded) lifetime. plan on the
-file as written changes nothing and shows each token ok.
+file as written changes nothing and shows each token ok. With --kind it
+adopts deploy tokens and pipeline trigger tokens too (--kind all: all four).
 
 deliver: is left for you to fill in, with a commented example under each
 token: until it is set, a rotation keeps the new secret only in tokenwarden's
@@ -47,14 +51,16 @@ that keep those variables in step with each rotation.
 The config goes to stdout, or to -o FILE (never over an existing file unless
 --force). The token needs read_api (or api), as for scan.`,
 		Example: `  tokenwarden init --from-scan --group platform -o tokenwarden.yaml
-  tokenwarden init --from-scan --kind project > tokenwarden.yaml`,
+  tokenwarden init --from-scan --kind project_access_token > tokenwarden.yaml
+  tokenwarden init --from-scan --kind all -o tokenwarden.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !fromScan {
 				return usageError("init needs --from-scan: the config is written from what a scan finds")
 			}
-			if kind != "" && kind != "group" && kind != "project" {
-				return usageError("--kind must be group or project, not %q", kind)
+			kindList, err := initKinds(kinds)
+			if err != nil {
+				return err
 			}
 			if timeout <= 0 {
 				return usageError("--timeout must be positive")
@@ -81,12 +87,12 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 				return scanError(err)
 			}
 			progress, done := progressLine(cmd.ErrOrStderr())
-			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{Groups: groups, Progress: progress, Variables: withVars})
+			rep, err := inventory.Scan(cmd.Context(), client, inventory.Options{Groups: groups, Progress: progress, Variables: withVars, Kinds: kindList})
 			done()
 			if err != nil {
 				return scanError(err)
 			}
-			var lives map[int64][]inventory.VariableToken
+			var lives map[tokenKey][]inventory.VariableToken
 			if withVars {
 				if lives, err = initVariables(cmd.Context(), cmd.ErrOrStderr(), client, rep, clk.Now()); err != nil {
 					return err
@@ -105,7 +111,7 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 			if tokenFile != "" {
 				tokenRef = "token_file: " + yamlString(tokenFile)
 			}
-			gen := initConfig{URL: u, TokenRef: tokenRef, Now: clk.Now(), Self: self.ID, Kind: kind, Thresholds: policy.DefaultThresholds(), Lives: lives}
+			gen := initConfig{URL: u, TokenRef: tokenRef, Now: clk.Now(), Self: self, Kinds: kindList, Thresholds: policy.DefaultThresholds(), Lives: lives}
 			data, adopted := gen.render(rep.Tokens)
 			// What init writes must load: a config error here is a bug, and
 			// nothing is written.
@@ -128,7 +134,7 @@ The config goes to stdout, or to -o FILE (never over an existing file unless
 	f.StringVar(&url, "url", "", "GitLab instance URL (default $GITLAB_URL)")
 	f.StringVar(&tokenFile, "token-file", "", "read the GitLab token from this file instead of $GITLAB_TOKEN (the config names it too)")
 	f.StringArrayVar(&groups, "group", nil, "full path of a group to adopt the tokens of, with everything below it (repeatable; default: all groups)")
-	f.StringVar(&kind, "kind", "", "adopt only group or only project access tokens")
+	f.StringSliceVar(&kinds, "kind", nil, "credential kinds to adopt, comma-separated or repeated: "+strings.Join(initKindNames, ", ")+", or all (default: group_access_token,project_access_token; group and project name the access tokens of one)")
 	f.StringVarP(&output, "output", "o", "", "write the config to this file instead of stdout")
 	f.BoolVar(&withVars, "variables", false, "also read the CI/CD variables and suggest deliver: for the tokens found in them")
 	f.BoolVar(&force, "force", false, "replace -o FILE when it exists")
@@ -167,12 +173,59 @@ type initConfig struct {
 	URL        string
 	TokenRef   string // "token_env: GITLAB_TOKEN" or "token_file: PATH"
 	Now        time.Time
-	Self       int64 // the calling token's id: not adopted
-	Kind       string
+	Self       gitlab.Token // the calling token: not adopted; its user owns the trigger tokens it can read
+	Kinds      []string     // credential kinds to adopt (initKindNames)
 	Thresholds policy.Thresholds
-	// Lives are, by token id, the CI/CD variables found holding the token
+	// Lives are, by token, the CI/CD variables found holding it
 	// (--variables).
-	Lives map[int64][]inventory.VariableToken
+	Lives map[tokenKey][]inventory.VariableToken
+}
+
+// tokenKey tells tokens apart across kinds: GitLab numbers access, deploy
+// and trigger tokens each on their own.
+type tokenKey struct {
+	kind string
+	id   int64
+}
+
+func keyOf(t gitlab.Token) tokenKey { return tokenKey{t.TokenKind(), t.ID} }
+
+// initKindNames are the credential kinds init writes entries for. Service
+// accounts' and runners' tokens are managed too, but their entries need
+// what a scan cannot tell (the service account's group, the runner's
+// config.toml): the README shows how to write them.
+var initKindNames = []string{gitlab.KindGroupAccessToken, gitlab.KindProjectAccessToken, gitlab.KindDeployToken, gitlab.KindTriggerToken}
+
+// initKinds parses init's --kind: the kinds of initKindNames, all of them
+// (all), or group and project, the names of the access tokens of one that
+// --kind had before it took credential kinds. Default: access tokens.
+func initKinds(in []string) ([]string, error) {
+	var out []string
+	for _, k := range in {
+		switch k = strings.TrimSpace(k); k {
+		case "all":
+			return initKindNames, nil
+		case "group":
+			k = gitlab.KindGroupAccessToken
+		case "project":
+			k = gitlab.KindProjectAccessToken
+		}
+		switch {
+		case slices.Contains(initKindNames, k):
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		case slices.Contains(gitlab.Kinds, k):
+			return nil, withHint(usageError("--kind %s: init does not write entries for this kind", k),
+				"init writes "+strings.Join(initKindNames, ", ")+"; see the README for a "+k+" entry, and `tokenwarden scan --kind "+k+"` for what there is")
+		default:
+			return nil, withHint(usageError("--kind %q is not a credential kind init adopts", k), "use one of "+strings.Join(initKindNames, ", ")+", or all")
+		}
+	}
+	if len(out) == 0 {
+		return initKindNames[:2], nil
+	}
+	return out, nil
 }
 
 const day = 24 * time.Hour
@@ -190,9 +243,10 @@ func comment(s string) string {
 
 // lifetimeFor is the lifetime to configure for t: its current lifetime in
 // whole days, within what the config accepts (over expires_critical plus two
-// days, at most 365 days). A token that never expires gets the default.
+// days, at most 365 days). A token that never expires, or whose creation
+// GitLab does not show (a deploy token), gets the default.
 func (g initConfig) lifetimeFor(t gitlab.Token) time.Duration {
-	if t.ExpiresAt == nil {
+	if t.ExpiresAt == nil || t.CreatedAt.IsZero() {
 		return config.DefaultLifetime
 	}
 	l := t.ExpiresAt.Sub(t.CreatedAt).Round(day)
@@ -228,7 +282,10 @@ func (g initConfig) rotateBefore(t gitlab.Token, lifetime time.Duration) (time.D
 
 // render writes the config for tokens and says how many it adopts.
 func (g initConfig) render(tokens []gitlab.Token) ([]byte, int) {
-	type key struct{ typ, path, name string }
+	if len(g.Kinds) == 0 {
+		g.Kinds = initKindNames[:2] // init's default: access tokens
+	}
+	type key struct{ typ, path, kind, name string }
 	byKey := map[key][]gitlab.Token{}
 	var keys []key
 	skipped := map[string]int{}
@@ -237,13 +294,15 @@ func (g initConfig) render(tokens []gitlab.Token) ([]byte, int) {
 		switch {
 		case typ != "group" && typ != "project":
 			continue
-		case g.Kind != "" && typ != g.Kind:
+		case !slices.Contains(g.Kinds, t.TokenKind()):
 			continue
 		case t.State(g.Now) != gitlab.StateActive:
 			skipped[t.State(g.Now)]++
 			continue
 		}
-		k := key{typ, t.Resource.Path, t.Name}
+		// A config entry names a deploy or trigger token tokenwarden
+		// rotated without the rotation's marker, as plan matches it.
+		k := key{typ, t.Resource.Path, t.TokenKind(), gitlab.Unmarked(t.Name)}
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -257,14 +316,17 @@ func (g initConfig) render(tokens []gitlab.Token) ([]byte, int) {
 		if a.typ != b.typ {
 			return a.typ < b.typ
 		}
+		if a.kind != b.kind {
+			return a.kind < b.kind
+		}
 		return a.name < b.name
 	})
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `# tokenwarden config written by "tokenwarden init --from-scan" on %s
-# from %s. It adopts the active group and project access tokens found
+# from %s. It adopts the active %s found
 # there, each with its real scopes, access level and description: as written,
-# "tokenwarden plan -c FILE" shows every token ok and changes nothing.
+# "tokenwarden plan -c FILE" shows every token ok and changes nothing.%s
 #
 # Before a token's renewal date (in the comment above it), fill in its
 # deliver: (where each new secret goes; examples under each token): a token
@@ -280,11 +342,11 @@ state: sqlite://tokenwarden.db  # the journal, relative to this file (or postgre
 defaults:
   strategy: overlap  # overlap | rotate | self
   grace: 1h          # overlap: how long the old token lives on after delivery
-`, g.Now.UTC().Format(time.DateOnly), comment(g.URL), yamlString(g.URL), g.TokenRef)
+`, g.Now.UTC().Format(time.DateOnly), comment(g.URL), kindsPhrase(g.Kinds), g.otherKindsNote(), yamlString(g.URL), g.TokenRef)
 	adopted := 0
 	var notAdopted []string
 	if len(keys) == 0 {
-		b.WriteString("tokens: []  # the scan found no active group or project access token\n")
+		fmt.Fprintf(&b, "tokens: []  # the scan found no active %s\n", kindsPhrase(g.Kinds))
 	} else {
 		b.WriteString("tokens:\n")
 	}
@@ -298,32 +360,24 @@ defaults:
 			return ts[i].ID > ts[j].ID
 		})
 		t := ts[0]
-		where := fmt.Sprintf("%s %s: token %q (id %d)", k.typ, k.path, comment(t.Name), t.ID)
-		if t.ID == g.Self {
-			notAdopted = append(notAdopted, where+": the token tokenwarden runs with (see gitlab.self_rotate)")
-			continue
-		}
-		var bad []string
-		for _, s := range t.Scopes {
-			if !config.ValidScope(s) {
-				bad = append(bad, s)
-			}
-		}
-		level := config.AccessLevelName(t.AccessLevel)
-		if _, ok := config.AccessLevel(level); !ok {
-			notAdopted = append(notAdopted, fmt.Sprintf("%s: access level %d is not one a config can name", where, t.AccessLevel))
-			continue
-		}
-		if len(bad) > 0 || len(t.Scopes) == 0 {
-			notAdopted = append(notAdopted, fmt.Sprintf("%s: scopes %v are not ones a config can name", where, t.Scopes))
+		where := fmt.Sprintf("%s %s: %s %q (id %d)", k.typ, k.path, initNoun(k.kind), comment(k.name), t.ID)
+		if why := g.notAdoptable(t); why != "" {
+			notAdopted = append(notAdopted, where+": "+why)
 			continue
 		}
 		adopted++
 		lifetime := g.lifetimeFor(t)
 		rb, due := g.rotateBefore(t, lifetime)
 		b.WriteString("\n")
-		fmt.Fprintf(&b, "  # %s token id %d on %s · created %s · expires %s · last used %s\n",
-			k.typ, t.ID, comment(k.path), t.CreatedAt.UTC().Format(time.DateOnly), dateOrDash(t.ExpiresAt, "never"), dateOrDash(t.LastUsedAt, "never"))
+		created, lastUsed := "unknown", "not reported by GitLab"
+		if !t.CreatedAt.IsZero() {
+			created = t.CreatedAt.UTC().Format(time.DateOnly)
+		}
+		if !t.UsageUnknown || t.LastUsedAt != nil {
+			lastUsed = dateOrDash(t.LastUsedAt, "never")
+		}
+		fmt.Fprintf(&b, "  # %s %s id %d on %s · created %s · expires %s · last used %s\n",
+			k.typ, initNoun(k.kind), t.ID, comment(k.path), created, dateOrDash(t.ExpiresAt, "never"), lastUsed)
 		for _, other := range ts[1:] {
 			fmt.Fprintf(&b, "  # also active with this name: token id %d (created %s), not adopted: a config entry matches the newest; revoke it when nothing uses it\n",
 				other.ID, other.CreatedAt.UTC().Format(time.DateOnly))
@@ -333,6 +387,13 @@ defaults:
 			fmt.Fprintf(&b, "  # ! %s %s: %s\n", f.Severity, f.Code, comment(f.Message))
 			if f.Fix != "" {
 				fmt.Fprintf(&b, "  #     fix: %s\n", comment(f.Fix))
+			}
+		}
+		if k.kind == gitlab.KindTriggerToken {
+			if t.UserID == g.Self.UserID {
+				b.WriteString("  # owned by the managing token's user, who GitLab shows its secret to: adopted as it is, no rotation\n")
+			} else {
+				fmt.Fprintf(&b, "  # owned by %s: GitLab shows its secret to its owner only, so once deliver: is set the next apply rotates it (the new one is the managing token's user's)\n", comment(t.Owner))
 			}
 		}
 		switch {
@@ -347,18 +408,14 @@ defaults:
 			}
 			fmt.Fprintf(&b, "  # renewed from %s: fill in deliver: before then\n", t.ExpiresAt.Add(-before).UTC().Format(time.DateOnly))
 		}
-		fmt.Fprintf(&b, "  - name: %s\n", yamlString(t.Name))
-		if t.Description != "" {
-			fmt.Fprintf(&b, "    description: %s\n", yamlString(t.Description))
-		} else {
-			b.WriteString("    # description: who uses it and where it is delivered\n")
-		}
-		fmt.Fprintf(&b, "    %s: %s\n", k.typ, yamlString(k.path))
-		fmt.Fprintf(&b, "    scopes: [%s]\n", strings.Join(t.Scopes, ", "))
-		fmt.Fprintf(&b, "    access_level: %s\n", level)
-		if t.ExpiresAt != nil {
+		fmt.Fprintf(&b, "  - name: %s\n", yamlString(k.name))
+		g.writeKindFields(&b, k.typ, k.path, t)
+		switch {
+		case t.ExpiresAt != nil && t.CreatedAt.IsZero():
+			fmt.Fprintf(&b, "    lifetime: %s  # the default: GitLab does not show when a %s was created\n", duration.Format(lifetime), initNoun(k.kind))
+		case t.ExpiresAt != nil:
 			fmt.Fprintf(&b, "    lifetime: %s  # its current lifetime: %s → %s\n", duration.Format(lifetime), t.CreatedAt.UTC().Format(time.DateOnly), t.ExpiresAt.UTC().Format(time.DateOnly))
-		} else {
+		default:
 			fmt.Fprintf(&b, "    lifetime: %s\n", duration.Format(lifetime))
 		}
 		if rb > 0 {
@@ -367,10 +424,7 @@ defaults:
 		if g.writeFoundDeliver(&b, t) {
 			continue
 		}
-		envKey := envKeyFor(t.Name)
-		fmt.Fprintf(&b, "    # deliver:\n")
-		fmt.Fprintf(&b, "    #   - gitlab_variable: {%s: %s, key: %s, masked: true, protected: true}\n", k.typ, yamlString(k.path), envKey)
-		fmt.Fprintf(&b, "    #   - file: {path: /etc/app/%s.env, format: dotenv, key: %s}\n", strings.ToLower(strings.ReplaceAll(envKey, "_", "-")), envKey)
+		writeDeliverExample(&b, k.typ, k.path, k.kind, k.name)
 	}
 	if len(notAdopted) > 0 || len(skipped) > 0 {
 		b.WriteString("\n# Not adopted:\n")
@@ -384,6 +438,117 @@ defaults:
 		}
 	}
 	return []byte(b.String()), adopted
+}
+
+// initNouns name the credential kinds in init's comments; an access token
+// is a "token".
+var initNouns = map[string]string{gitlab.KindDeployToken: "deploy token", gitlab.KindTriggerToken: "trigger token"}
+
+func initNoun(kind string) string { return cmp.Or(initNouns[kind], "token") }
+
+// kindsPhrase names the kinds init adopts, for its header.
+func kindsPhrase(kinds []string) string {
+	var parts []string
+	group, project := slices.Contains(kinds, gitlab.KindGroupAccessToken), slices.Contains(kinds, gitlab.KindProjectAccessToken)
+	switch {
+	case group && project:
+		parts = append(parts, "group and project access tokens")
+	case group:
+		parts = append(parts, "group access tokens")
+	case project:
+		parts = append(parts, "project access tokens")
+	}
+	if slices.Contains(kinds, gitlab.KindDeployToken) {
+		parts = append(parts, "deploy tokens")
+	}
+	if slices.Contains(kinds, gitlab.KindTriggerToken) {
+		parts = append(parts, "pipeline trigger tokens")
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// otherKindsNote tells, in the header, how to adopt the kinds left out.
+func (g initConfig) otherKindsNote() string {
+	if slices.Contains(g.Kinds, gitlab.KindDeployToken) || slices.Contains(g.Kinds, gitlab.KindTriggerToken) {
+		return ""
+	}
+	return "\n# Deploy tokens and pipeline trigger tokens are not in it: init --kind all adds them."
+}
+
+// notAdoptable says why t cannot be written as a config entry, or "".
+func (g initConfig) notAdoptable(t gitlab.Token) string {
+	kind := t.TokenKind()
+	switch {
+	case t.ID == g.Self.ID && kind == g.Self.TokenKind():
+		return "the token tokenwarden runs with (see gitlab.self_rotate)"
+	case kind == gitlab.KindTriggerToken:
+		if gitlab.Unmarked(t.Name) == "" {
+			return "it has no description, which is what a config names a trigger token by"
+		}
+		return ""
+	case kind == gitlab.KindDeployToken:
+		if bad := slices.DeleteFunc(slices.Clone(t.Scopes), func(s string) bool { return slices.Contains(config.DeployTokenScopes, s) }); len(bad) > 0 || len(t.Scopes) == 0 {
+			return fmt.Sprintf("scopes %v are not ones a config can name", t.Scopes)
+		}
+		return ""
+	}
+	if _, ok := config.AccessLevel(config.AccessLevelName(t.AccessLevel)); !ok {
+		return fmt.Sprintf("access level %d is not one a config can name", t.AccessLevel)
+	}
+	if bad := slices.DeleteFunc(slices.Clone(t.Scopes), config.ValidScope); len(bad) > 0 || len(t.Scopes) == 0 {
+		return fmt.Sprintf("scopes %v are not ones a config can name", t.Scopes)
+	}
+	return ""
+}
+
+// defaultDeployUsername is the username GitLab gives a deploy token made
+// without one: a config leaves it out, so that each new token gets its own.
+var defaultDeployUsername = regexp.MustCompile(`\Agitlab\+deploy-token-\d+\z`)
+
+// writeKindFields writes what an entry of t's kind says after its name:
+// where it lives, and the kind's own settings.
+func (g initConfig) writeKindFields(b *strings.Builder, typ, path string, t gitlab.Token) {
+	switch t.TokenKind() {
+	case gitlab.KindDeployToken:
+		b.WriteString("    kind: deploy_token\n")
+		fmt.Fprintf(b, "    %s: %s\n", typ, yamlString(path))
+		fmt.Fprintf(b, "    scopes: [%s]\n", strings.Join(t.Scopes, ", "))
+		if !defaultDeployUsername.MatchString(t.Username) {
+			fmt.Fprintf(b, "    username: %s\n", yamlString(t.Username))
+		}
+		b.WriteString("    strategy: overlap  # GitLab cannot rotate a deploy token: a new one is created\n")
+	case gitlab.KindTriggerToken:
+		b.WriteString("    kind: trigger_token\n")
+		fmt.Fprintf(b, "    %s: %s\n", typ, yamlString(path))
+		b.WriteString("    strategy: overlap  # GitLab cannot rotate a trigger token: a new one is created\n")
+	default:
+		if t.Description != "" {
+			fmt.Fprintf(b, "    description: %s\n", yamlString(t.Description))
+		} else {
+			b.WriteString("    # description: who uses it and where it is delivered\n")
+		}
+		fmt.Fprintf(b, "    %s: %s\n", typ, yamlString(path))
+		fmt.Fprintf(b, "    scopes: [%s]\n", strings.Join(t.Scopes, ", "))
+		fmt.Fprintf(b, "    access_level: %s\n", config.AccessLevelName(t.AccessLevel))
+	}
+}
+
+// writeDeliverExample writes a commented deliver: for the entry to fill in.
+func writeDeliverExample(b *strings.Builder, typ, path, kind, name string) {
+	envKey := envKeyFor(name)
+	file := strings.ToLower(strings.ReplaceAll(envKey, "_", "-"))
+	b.WriteString("    # deliver:\n")
+	if kind == gitlab.KindDeployToken {
+		userKey := strings.TrimSuffix(envKey, "_TOKEN") + "_USER"
+		fmt.Fprintf(b, "    #   - gitlab_variable: {%s: %s, key: %s, username_key: %s, masked: true, protected: true}\n", typ, yamlString(path), envKey, userKey)
+		fmt.Fprintf(b, "    #   - file: {path: /etc/app/%s.env, format: dotenv, key: %s, username_key: %s}\n", file, envKey, userKey)
+		return
+	}
+	fmt.Fprintf(b, "    #   - gitlab_variable: {%s: %s, key: %s, masked: true, protected: true}\n", typ, yamlString(path), envKey)
+	fmt.Fprintf(b, "    #   - file: {path: /etc/app/%s.env, format: dotenv, key: %s}\n", file, envKey)
 }
 
 // envKeyFor makes a variable name from a token name: NAME_TOKEN.
@@ -412,7 +577,7 @@ func envKeyFor(name string) string {
 // writeFoundDeliver writes, commented, the deliver: entries that keep the
 // variables found holding t in step, and reports whether it wrote any.
 func (g initConfig) writeFoundDeliver(b *strings.Builder, t gitlab.Token) bool {
-	found := g.Lives[t.ID]
+	found := g.Lives[keyOf(t)]
 	if len(found) == 0 {
 		return false
 	}
@@ -443,7 +608,7 @@ func (g initConfig) writeFoundDeliver(b *strings.Builder, t gitlab.Token) bool {
 
 // initVariables identifies the tokens rep's variables hold (POST
 // /admin/token: an administrator only) and groups the variables by token id.
-func initVariables(ctx context.Context, stderr io.Writer, c *gitlab.Client, rep *inventory.Report, now time.Time) (map[int64][]inventory.VariableToken, error) {
+func initVariables(ctx context.Context, stderr io.Writer, c *gitlab.Client, rep *inventory.Report, now time.Time) (map[tokenKey][]inventory.VariableToken, error) {
 	red := redactorFrom(ctx)
 	for _, v := range rep.Variables {
 		red.Add(v.Found.Secret)
@@ -455,10 +620,10 @@ func initVariables(ctx context.Context, stderr io.Writer, c *gitlab.Client, rep 
 	if _, err := inventory.Identify(ctx, c, rep, inventory.IdentifyOptions{Admin: true, Now: now}); err != nil {
 		return nil, fmt.Errorf("init --variables: %w", err)
 	}
-	out := map[int64][]inventory.VariableToken{}
+	out := map[tokenKey][]inventory.VariableToken{}
 	for _, v := range rep.Variables {
 		if t := v.Ident.Token; t != nil && !v.Hidden {
-			out[t.ID] = append(out[t.ID], v)
+			out[keyOf(*t)] = append(out[keyOf(*t)], v)
 		}
 	}
 	return out, nil
