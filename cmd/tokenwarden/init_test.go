@@ -10,6 +10,23 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 )
 
+// renderInit renders the config init writes for tokens, as self on
+// gitlab.example.com at now, adopting kinds (nil: the default); it fails
+// the test unless the config loads and adopts want tokens.
+func renderInit(t *testing.T, now time.Time, self gitlab.Token, kinds []string, tokens []gitlab.Token, want int) (*config.Config, []byte) {
+	t.Helper()
+	g := initConfig{URL: "https://gitlab.example.com", TokenRef: "token_env: GITLAB_TOKEN", Now: now, Self: self, Kinds: kinds, Thresholds: policy.DefaultThresholds()}
+	data, adopted := g.render(tokens)
+	c, err := config.Parse("tw.yaml", data)
+	if err != nil {
+		t.Fatalf("the config init writes does not load: %v\n%s", err, data)
+	}
+	if adopted != want || len(c.Tokens) != want {
+		t.Fatalf("adopted %d, config has %d tokens; want %d:\n%s", adopted, len(c.Tokens), want, data)
+	}
+	return c, data
+}
+
 // TestInitConfigEdges: tokens whose real lifetime the config would refuse
 // (a 3-day token, one that never expires, one due within expires_critical),
 // names YAML would misread, a scope the config cannot name and the calling
@@ -27,15 +44,7 @@ func TestInitConfigEdges(t *testing.T) {
 		{ID: 5, Name: "me", Scopes: []string{"api"}, AccessLevel: 40, CreatedAt: now, ExpiresAt: d(60), Resource: prj},
 		{ID: 6, Name: "two-years", Scopes: []string{"read_api"}, AccessLevel: 20, CreatedAt: now.AddDate(-1, 0, 0), ExpiresAt: d(400), Resource: prj},
 	}
-	g := initConfig{URL: "https://gitlab.example.com", TokenRef: "token_env: GITLAB_TOKEN", Now: now, Self: tokens[4], Thresholds: policy.DefaultThresholds()}
-	data, adopted := g.render(tokens)
-	c, err := config.Parse("tw.yaml", data)
-	if err != nil {
-		t.Fatalf("the config init writes does not load: %v\n%s", err, data)
-	}
-	if adopted != 4 || len(c.Tokens) != 4 {
-		t.Fatalf("adopted %d, config has %d tokens; want 4:\n%s", adopted, len(c.Tokens), data)
-	}
+	c, data := renderInit(t, now, tokens[4], nil, tokens, 4)
 	byName := map[string]config.Token{}
 	for _, tok := range c.Tokens {
 		byName[tok.Name] = tok
@@ -79,16 +88,7 @@ func TestInitConfigOtherKinds(t *testing.T) {
 		{ID: 1, Kind: gitlab.KindTriggerToken, Name: "", CreatedAt: now.AddDate(0, -1, 0), ExpiresAt: &exp, Resource: prj, UserID: 1},
 		{ID: 2, Kind: gitlab.KindTriggerToken, Name: "nightly [tokenwarden rot-0c]", CreatedAt: now.AddDate(0, -1, 0), ExpiresAt: &exp, Resource: prj, UserID: 7, Owner: "bob"},
 	}
-	g := initConfig{URL: "https://gitlab.example.com", TokenRef: "token_env: GITLAB_TOKEN", Now: now, Self: self,
-		Kinds: initKindNames, Thresholds: policy.DefaultThresholds()}
-	data, adopted := g.render(tokens)
-	c, err := config.Parse("tw.yaml", data)
-	if err != nil {
-		t.Fatalf("the config init writes does not load: %v\n%s", err, data)
-	}
-	if adopted != 2 || len(c.Tokens) != 2 {
-		t.Fatalf("adopted %d, config has %d tokens; want 2 (deploy pull, trigger nightly):\n%s", adopted, len(c.Tokens), data)
-	}
+	c, data := renderInit(t, now, self, initKindNames, tokens, 2) // deploy token pull, trigger token nightly
 	for _, tok := range c.Tokens {
 		switch tok.Name {
 		case "pull":
