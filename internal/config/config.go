@@ -378,6 +378,11 @@ type Serve struct {
 	// Kinds are the credential kinds each scan lists (gitlab.Kinds
 	// names; "all" is every kind). Empty: see Config.ServeKinds.
 	Kinds []string
+	// NoCredentialsInventory (serve.credentials_inventory: false): each
+	// scan lists every group's and project's access tokens, even where
+	// GitLab.com's group credentials inventory answers (scan
+	// --no-credentials-inventory).
+	NoCredentialsInventory bool
 }
 
 // serve.metrics_tokens values.

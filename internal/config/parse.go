@@ -330,6 +330,7 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 }
 
 func (d *decoder) serve(n *yaml.Node, s *Serve) {
+	inventory := !s.NoCredentialsInventory
 	d.mapping(n, "serve", map[string]field{
 		"listen":          d.str(&s.Listen, "serve.listen"),
 		"scan_interval":   d.dur(&s.ScanInterval, "serve.scan_interval"),
@@ -340,7 +341,10 @@ func (d *decoder) serve(n *yaml.Node, s *Serve) {
 		"trusted_proxies": d.networks(&s.TrustedProxies, "serve.trusted_proxies"),
 		"metrics_tokens":  d.str(&s.MetricsTokens, "serve.metrics_tokens"),
 		"kinds":           d.kinds(&s.Kinds, "serve.kinds"),
+
+		"credentials_inventory": d.boolean(&inventory, "serve.credentials_inventory"),
 	})
+	s.NoCredentialsInventory = !inventory
 	d.secretRef(n, "serve", "password", s.PasswordEnv, s.PasswordFile, false)
 	switch s.MetricsTokens {
 	case "", MetricsTokensAll, MetricsTokensManaged:

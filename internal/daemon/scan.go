@@ -30,7 +30,7 @@ func (d *Daemon) scan(ctx context.Context) {
 	d.checkManaging(ctx, cfg)
 	kinds := cfg.ServeKinds()
 	rep, err := inventory.Scan(ctx, d.d.GitLab, inventory.Options{Groups: d.d.ScanGroups, Variables: cfg.Serve.ScanVariables,
-		Concurrency: d.d.ScanConcurrency, Kinds: kinds})
+		Concurrency: d.d.ScanConcurrency, Kinds: kinds, CredentialsInventory: !cfg.Serve.NoCredentialsInventory})
 	now := d.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -2,13 +2,17 @@ package daemon_test
 
 import (
 	"fmt"
+	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"gitlab.com/tokenwarden/tokenwarden/internal/daemon"
 	"gitlab.com/tokenwarden/tokenwarden/internal/policy"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
+	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
 )
 
 // GitLab paths are case-insensitive: a token the config names under
@@ -85,5 +89,39 @@ func TestScanVariablesShowsWhereATokenLives(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the scan did not find token old-ci")
+	}
+}
+
+// On GitLab.com serve's scan reads each top-level group's access tokens
+// from the group credentials inventory, as scan does, in one stream instead
+// of a list per group and project; serve.credentials_inventory: false
+// lists per resource.
+func TestServeScanUsesCredentialsInventory(t *testing.T) {
+	// The per-project token lists a first cycle (scan, then plan) makes.
+	lists := map[bool]int64{}
+	for _, use := range []bool{true, false} {
+		var inventory, projectLists atomic.Int64
+		w := newWorldWith(t, simtest.WorldOptions{Instance: sim.Options{SaaS: true},
+			Wrap: func(h http.Handler) http.Handler {
+				return simtest.Counting(http.MethodGet, `/manage/resource_access_tokens$`, func(string) { inventory.Add(1) })(
+					simtest.Counting(http.MethodGet, `/projects/\d+/access_tokens$`, func(string) { projectLists.Add(1) })(h))
+			}})
+		tok := w.token("deploy", 200*day, 300*day)
+		w.writeConfig(tokenSpec{"deploy", "overlap"})
+		if !use {
+			w.editConfig("serve: {scan_interval: 30d}", "serve: {scan_interval: 30d, credentials_inventory: false}", "")
+		}
+		p := w.start(nil)
+		p.asleep(t)
+		if !slices.ContainsFunc(p.d.State().Tokens, func(r daemon.Token) bool { return r.ID == tok.ID }) {
+			t.Fatalf("credentials_inventory %v: the scan did not find token %d", use, tok.ID)
+		}
+		if got := inventory.Load(); (got > 0) != use {
+			t.Errorf("credentials_inventory %v: %d inventory streams", use, got)
+		}
+		lists[use] = projectLists.Load()
+	}
+	if lists[true] >= lists[false] {
+		t.Errorf("per-project token lists: %d with the inventory, %d without; want fewer with it", lists[true], lists[false])
 	}
 }

@@ -42,10 +42,15 @@ type world struct {
 	selfRotate bool
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, simtest.WorldOptions{}) }
+
+// newWorldWith is newWorld on an emulator shaped by o (its Instance and
+// Wrap; the clock, root token and seed are newWorld's).
+func newWorldWith(t *testing.T, o simtest.WorldOptions) *world {
 	t.Helper()
 	w := &world{t: t, events: &recorder{}}
-	w.World = simtest.NewWorld(t, simtest.WorldOptions{Start: start, RootToken: rootToken, Seed: 1})
+	o.Start, o.RootToken, o.Seed = start, rootToken, 1
+	w.World = simtest.NewWorld(t, o)
 	w.ClientsOnFakeClock = true
 	w.Write("root.token", rootToken+"\n")
 	var err error
