@@ -105,8 +105,10 @@ func strayVariables(p *engine.Plan, cfg *config.Config, rep *inventory.Report) m
 			if v.Hidden {
 				continue
 			}
+			// GitLab numbers each kind of token on its own: an id names
+			// a token only together with its kind.
 			mine := v.Ident.Ref == it.Ref ||
-				(it.Current != nil && v.Ident.Token != nil && v.Ident.Token.ID == it.Current.ID)
+				(it.Current != nil && v.Ident.Token != nil && v.Ident.Token.ID == it.Current.ID && v.Ident.Token.TokenKind() == it.Current.TokenKind())
 			if mine && !sinks[it.Ref][keyOfVariable(v)] {
 				out[it.Ref] = append(out[it.Ref], v.Place())
 			}

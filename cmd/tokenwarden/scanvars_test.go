@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/tokenwarden/tokenwarden/internal/config"
+	"gitlab.com/tokenwarden/tokenwarden/internal/engine"
+	"gitlab.com/tokenwarden/tokenwarden/internal/gitlab"
+	"gitlab.com/tokenwarden/tokenwarden/internal/inventory"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 )
 
@@ -83,3 +87,35 @@ func TestScanVariablesShowsNoValue(t *testing.T) {
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
+
+// TestStrayVariableOfAnotherKindWithTheSameID: GitLab numbers deploy tokens
+// apart from access tokens. A variable holding access token 2 is not a
+// stray copy of managed deploy token 2's secret: plan --variables says
+// nothing about the deploy token.
+func TestStrayVariableOfAnotherKindWithTheSameID(t *testing.T) {
+	cfg, err := config.Parse("tw.yaml", []byte(`gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}
+state: sqlite://tw.db
+tokens:
+  - name: pull
+    kind: deploy_token
+    project: acme/app
+    scopes: [read_registry]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := gitlab.Resource{Type: "project", ID: 1, Path: "acme/app"}
+	deploy := gitlab.Token{ID: 2, Kind: gitlab.KindDeployToken, Name: "pull", Resource: app}
+	access := gitlab.Token{ID: 2, Name: "ci", Resource: app}
+	p := &engine.Plan{Items: []engine.Item{{Ref: cfg.Tokens[0].Ref(), Token: cfg.Tokens[0], Current: &deploy}}}
+	rep := &inventory.Report{Variables: []inventory.VariableToken{{Resource: app, Key: "CI_TOKEN", Whole: true,
+		Ident: inventory.Identification{Method: inventory.IdentAdmin, Token: &access}}}}
+	if stray := strayVariables(p, cfg, rep); len(stray) > 0 {
+		t.Errorf("stray variables %v: access token 2's variable taken for deploy token 2's secret", stray)
+	}
+	// The same variable holding the deploy token itself is a stray copy.
+	rep.Variables[0].Ident.Token = &deploy
+	if stray := strayVariables(p, cfg, rep); len(stray[cfg.Tokens[0].Ref()]) != 1 {
+		t.Errorf("stray variables %v: want the deploy token's secret in CI_TOKEN reported", stray)
+	}
+}

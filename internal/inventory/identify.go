@@ -114,16 +114,18 @@ func Identify(ctx context.Context, c *gitlab.Client, rep *Report, opts IdentifyO
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(n)
 	for _, j := range order {
+		isAccess := j.kind.ID == tokenfind.AccessToken.ID
 		if d, ok := opts.Journal[j.digest]; ok {
 			j.ident = Identification{Method: IdentJournal, Ref: d.Ref}
-			if t, ok := byID[d.TokenID]; ok {
+			// byID holds access tokens: a deploy or trigger token's id
+			// is in an id space of its own.
+			if t, ok := byID[d.TokenID]; ok && isAccess {
 				j.ident.Token = &t
 				j.ident.State = t.State(opts.Now)
 			}
 			st.Journal++
 			continue
 		}
-		isAccess := j.kind.ID == tokenfind.AccessToken.ID
 		switch {
 		case opts.Admin:
 			eg.Go(func() error {

@@ -11,6 +11,7 @@ import (
 	"gitlab.com/tokenwarden/tokenwarden/internal/secret"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim"
 	"gitlab.com/tokenwarden/tokenwarden/internal/sim/simtest"
+	"gitlab.com/tokenwarden/tokenwarden/internal/tokenfind"
 )
 
 // scanEveryKind scans with every kind, fails the test on any error, and
@@ -146,5 +147,56 @@ func TestScanCredentialsInventory(t *testing.T) {
 	}
 	if calls := srv2.Stats().Requests - before; calls != perCalls+1 {
 		t.Errorf("self-managed with the inventory asked: %d calls, want %d", calls, perCalls+1)
+	}
+}
+
+// TestJournaledDeployTokenIsNotAnAccessToken: GitLab numbers deploy tokens
+// apart from access tokens, so a deploy token that tokenwarden delivered
+// (known by the journal's digest) and an access token can share an id. The
+// variable holding the deploy token is identified as the deploy token's,
+// never as the access token's with the same number.
+func TestJournaledDeployTokenIsNotAnAccessToken(t *testing.T) {
+	srv, url := simtest.Start(t, sim.Options{RootToken: rootToken, Clock: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))})
+	g, err := srv.CreateGroup("acme", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := srv.CreateProject("app", g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, _, err := srv.CreateAccessToken("project", p.ID, sim.TokenSpec{Name: "ci", Scopes: []string{"read_api"}, AccessLevel: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deploy sim.DeployToken
+	var deploySecret string
+	for deploy.ID < access.ID {
+		if deploy, deploySecret, err = srv.CreateDeployToken("project", p.ID, sim.DeployTokenSpec{Name: "pull", Scopes: []string{"read_registry"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if deploy.ID != access.ID {
+		t.Fatalf("deploy token ids passed %d without reaching the access token's", access.ID)
+	}
+	if err := srv.SetVariable("project", p.ID, sim.Variable{Key: "PULL_TOKEN", Value: deploySecret, Masked: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, url)
+	rep, err := inventory.Scan(context.Background(), c, inventory.Options{Variables: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ref = "project/acme/app:deploy_token:pull"
+	journal := map[string]inventory.Delivered{tokenfind.Digest(secret.New(deploySecret)): {Ref: ref, TokenID: deploy.ID}}
+	if _, err := inventory.Identify(context.Background(), c, rep, inventory.IdentifyOptions{Journal: journal, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Variables) != 1 {
+		t.Fatalf("variables found: %+v", rep.Variables)
+	}
+	id := rep.Variables[0].Ident
+	if id.Ref != ref || (id.Token != nil && id.Token.TokenKind() != gitlab.KindDeployToken) {
+		t.Errorf("PULL_TOKEN identified as %s, token %+v; want the deploy token's ref and never access token %d", id.Ref, id.Token, access.ID)
 	}
 }
