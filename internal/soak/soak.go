@@ -66,7 +66,10 @@ type Result struct {
 	Crashes   int
 	Reloads   int
 	Calls     int // requests that reached the emulator
-	MaxWrites int // GitLab write calls of the costliest rotation
+	MaxWrites int // GitLab write calls the costliest rotation had carried out
+	// MaxTurnedAway is the most write calls of one rotation that never
+	// reached GitLab (429, 500, reset, refused): one or a few per attempt.
+	MaxTurnedAway int
 	// FailedWhy counts the failed rotations by their error's start.
 	FailedWhy  map[string]int
 	Wall       time.Duration
@@ -74,13 +77,22 @@ type Result struct {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("seed %d: %.0f simulated days, %d events, %d rotations (%d failed), %d faults, %d crashes, %d reloads, %d GitLab calls, ≤%d writes/rotation, wall %s",
-		r.Seed, r.Days, r.Events, r.Rotations, r.Failed, r.Faults, r.Crashes, r.Reloads, r.Calls, r.MaxWrites, r.Wall.Round(time.Millisecond))
+	return fmt.Sprintf("seed %d: %.0f simulated days, %d events, %d rotations (%d failed), %d faults, %d crashes, %d reloads, %d GitLab calls, ≤%d writes/rotation (≤%d turned away), wall %s",
+		r.Seed, r.Days, r.Events, r.Rotations, r.Failed, r.Faults, r.Crashes, r.Reloads, r.Calls, r.MaxWrites, r.MaxTurnedAway, r.Wall.Round(time.Millisecond))
 }
 
-// MaxWritesPerRotation bounds the GitLab write calls one rotation makes
-// (create or rotate, revoke, variable writes; retries after faults count).
+// MaxWritesPerRotation bounds the GitLab write calls one rotation has
+// GitLab carry out (create or rotate, revoke, variable writes; a retry
+// after a dropped answer counts).
 const MaxWritesPerRotation = 24
+
+// MaxTurnedAwayPerAttempt bounds the write calls of one attempt of a
+// rotation that never reach GitLab (throttled, failed, reset, refused). A
+// rotation that is never given up — one whose old token GitLab may already
+// have revoked, or that is past minting — tries again every few minutes
+// through a long 429 storm, one write per attempt: how many it sends in all
+// grows with the storm, what each attempt sends must not.
+const MaxTurnedAwayPerAttempt = 8
 
 // rootToken is the emulator's administrator secret: the managing token.
 const rootToken = "root-managing-secret-0123456789"
@@ -129,6 +141,7 @@ type harness struct {
 	// the writes that concern its token
 	writesSeen map[string]int // token name → writes attributed so far
 	writesBy   map[string]int
+	writesFrom map[string]int // rotation id → its token's writes before it
 
 	// lastFault is when the last fault, outage, failing sink or crash
 	// ended: a day after it every sink must hold the live secret.
@@ -152,7 +165,7 @@ func Run(o Options) (Result, error) {
 	}
 	began := time.Now()
 	h := &harness{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x50a4)), clk: clock.NewVirtual(Start), dir: o.Dir,
-		writesBy: map[string]int{}, writesSeen: map[string]int{}, res: Result{Seed: o.Seed}}
+		writesBy: map[string]int{}, writesSeen: map[string]int{}, writesFrom: map[string]int{}, res: Result{Seed: o.Seed}}
 	err := h.run()
 	h.res.Wall = time.Since(began)
 	h.res.Days = h.clk.Now().Sub(Start).Hours() / 24
@@ -456,6 +469,9 @@ func (h *harness) hook(r *journal.Rotation, step journal.Step, after bool) error
 	w := h.tr.writesFor(r.TokenName)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.writesFrom[r.ID]; !ok {
+		h.writesFrom[r.ID] = h.writesSeen[r.TokenName]
+	}
 	h.writesBy[r.ID] += w - h.writesSeen[r.TokenName]
 	h.writesSeen[r.TokenName] = w
 	if h.crashed {
@@ -621,7 +637,9 @@ func (h *harness) final() error {
 	if err != nil {
 		return err
 	}
+	attempts := map[string]int{}
 	for _, r := range rows {
+		attempts[r.ID] = r.Attempts
 		switch r.Step {
 		case journal.StepDone:
 			h.res.Rotations++
@@ -639,15 +657,58 @@ func (h *harness) final() error {
 	}
 	calls, _ := h.tr.counts()
 	h.res.Calls = calls
-	for id, n := range h.writesBy {
-		if n > h.res.MaxWrites {
-			h.res.MaxWrites = n
+	for id := range h.writesBy {
+		done, away := 0, 0
+		for _, w := range h.writesOf(id) {
+			if w.done() {
+				done++
+			} else {
+				away++
+			}
 		}
-		if n > MaxWritesPerRotation {
-			return fmt.Errorf("rotation %s made %d GitLab write calls (at most %d allowed)", id, n, MaxWritesPerRotation)
+		h.res.MaxWrites, h.res.MaxTurnedAway = max(h.res.MaxWrites, done), max(h.res.MaxTurnedAway, away)
+		if done > MaxWritesPerRotation {
+			return fmt.Errorf("rotation %s had GitLab carry out %d write calls (at most %d allowed)%s", id, done, MaxWritesPerRotation, h.story(id))
+		}
+		// Attempts counts the failed ones; the last ran too.
+		if limit := MaxTurnedAwayPerAttempt * (attempts[id] + 1); away > limit {
+			return fmt.Errorf("rotation %s sent %d write calls that never reached GitLab in %d attempt(s) (at most %d allowed)%s", id, away, attempts[id]+1, limit, h.story(id))
 		}
 	}
 	return h.journalLeaks()
+}
+
+// writesOf are the write calls attributed to rotation id.
+func (h *harness) writesOf(id string) []writeCall {
+	r, err := h.store.Get(context.Background(), id)
+	if err != nil {
+		return nil
+	}
+	return h.tr.writesOfLog(r.TokenName, h.writesFrom[id], h.writesBy[id])
+}
+
+// story is rotation id's journal, to say why it took what it took: its
+// ref, strategy and attempts, then each event.
+func (h *harness) story(id string) string {
+	ctx := context.Background()
+	r, err := h.store.Get(ctx, id)
+	if err != nil {
+		return fmt.Sprintf(" (journal: %v)", err)
+	}
+	events, err := h.store.Events(ctx, id)
+	if err != nil {
+		return fmt.Sprintf(" (journal: %v)", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, ": %s %s (%s), step %s after %d failed attempt(s)", r.Kind, r.Ref, r.Strategy, r.Step, r.Attempts)
+	for _, e := range events {
+		fmt.Fprintf(&b, "\n      %s %s: %s", e.At.UTC().Format(time.RFC3339), e.Step, secretRE.ReplaceAllString(e.Detail, "[SECRET]"))
+	}
+	b.WriteString("\n    its writes:")
+	for _, w := range h.writesOf(id) {
+		b.WriteString("\n      " + w.String())
+	}
+	return b.String()
 }
 
 // journalLeaks looks for any secret in plain text in the journal's files.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,10 @@ type transport struct {
 	calls    int            // requests that reached the emulator
 	writes   int            // of which POST, PUT, DELETE
 	writesOf map[string]int // writes by the name of the token they concern
-	faulted  int            // requests a fault hit
+	// writeLog is, by the name of the token they concern, each write and
+	// what the transport did with it.
+	writeLog map[string][]writeCall
+	faulted  int // requests a fault hit
 }
 
 func (t *transport) setDown(v bool) {
@@ -77,6 +81,16 @@ func (t *transport) writesFor(name string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.writesOf[name]
+}
+
+// writesOfLog is the log of the writes that concern the tokens named name,
+// n of them from the from-th on.
+func (t *transport) writesOfLog(name string, from, n int) []writeCall {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	log := t.writeLog[name]
+	from = min(from, len(log))
+	return slices.Clone(log[from:min(from+n, len(log))])
 }
 
 var (
@@ -138,8 +152,22 @@ const (
 	drop
 )
 
+var outcomeNames = [...]string{pass: "passed", refuse: "refused", fail5xx: "500", throttle: "429", reset: "reset", drop: "done, answer dropped"}
+
+// writeCall is one write request and what the transport did with it.
+type writeCall struct {
+	req string // "DELETE /api/v4/groups/4/access_tokens/2036"
+	o   outcome
+}
+
+// done reports whether GitLab carried the write out: one refused, throttled,
+// failed with a 500 or reset on the way never reached it.
+func (w writeCall) done() bool { return w.o == pass || w.o == drop }
+
+func (w writeCall) String() string { return w.req + " → " + outcomeNames[w.o] }
+
 // decide picks the request's fate under the current fault.
-func (t *transport) decide(req *http.Request, body []byte) outcome {
+func (t *transport) decide(req *http.Request, body []byte) (o outcome) {
 	write := req.Method != http.MethodGet && req.Method != http.MethodHead
 	whose := ""
 	if write || t.srv != nil {
@@ -154,9 +182,12 @@ func (t *transport) decide(req *http.Request, body []byte) outcome {
 	if write {
 		t.writes++
 		if t.writesOf == nil {
-			t.writesOf = map[string]int{}
+			t.writesOf, t.writeLog = map[string]int{}, map[string][]writeCall{}
 		}
 		t.writesOf[whose]++
+		n := len(t.writeLog[whose])
+		t.writeLog[whose] = append(t.writeLog[whose], writeCall{req: req.Method + " " + req.URL.Path})
+		defer func() { t.writeLog[whose][n].o = o }()
 	}
 	f := t.fault
 	if f == nil {
