@@ -167,6 +167,7 @@ func TestScanStreamHoldsABoundedWindow(t *testing.T) {
 	var mu sync.Mutex
 	others, maxAhead := 0, 0
 	held := true
+	filled := make(chan struct{}) // closed when window-1 resources were listed behind the held one
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == first:
@@ -176,6 +177,9 @@ func TestScanStreamHoldsABoundedWindow(t *testing.T) {
 			if held {
 				others++
 				maxAhead = max(maxAhead, others)
+				if others == window-1 {
+					close(filled)
+				}
 			}
 			mu.Unlock()
 		}
@@ -193,15 +197,9 @@ func TestScanStreamHoldsABoundedWindow(t *testing.T) {
 		errc <- err
 	}()
 	// The window fills: window-1 resources after the held one are listed.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		mu.Lock()
-		n := others
-		mu.Unlock()
-		if n >= window-1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-filled:
+	case <-time.After(time.Minute): // the check below says how far it got
 	}
 	mu.Lock()
 	held = false
